@@ -1,0 +1,3 @@
+from huafei.cli.main import app
+
+app()

@@ -1,0 +1,138 @@
+"""The `huafei` command line for operators."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import typer
+
+from huafei.container import Container, build_container
+from huafei.core.logging import configure_logging
+from huafei.core.settings import Settings
+
+app = typer.Typer(help="Huafei: the phone-credit recycling platform.", no_args_is_help=True)
+ledger_app = typer.Typer(help="Inspect and maintain the ledger.", no_args_is_help=True)
+bench_app = typer.Typer(
+    help="Benchmarks that print and record their figures.", no_args_is_help=True
+)
+app.add_typer(ledger_app, name="ledger")
+app.add_typer(bench_app, name="bench")
+
+
+def _container(settings: Settings | None = None) -> Container:
+    settings = settings or Settings()
+    configure_logging(settings.log_level, json=settings.log_json)
+    return build_container(settings)
+
+
+@app.command()
+def migrate() -> None:
+    """Bring the database to the newest schema."""
+    from huafei.migrations import upgrade
+
+    settings = Settings()
+    configure_logging(settings.log_level, json=settings.log_json)
+    upgrade(settings.database_url)
+    typer.echo(f"database migrated: {_safe_url(settings.database_url)}")
+
+
+@app.command("demo-data")
+def demo_data() -> None:
+    """Load the demo data once (a second run does nothing)."""
+    from huafei.demo import load_demo_data
+
+    loaded = load_demo_data(_container())
+    typer.echo("demo data loaded" if loaded else "demo data already present")
+
+
+@app.command()
+def serve(
+    host: str | None = typer.Option(None, help="bind address (default: HUAFEI_HOST)"),
+    port: int | None = typer.Option(None, help="port (default: HUAFEI_PORT)"),
+) -> None:
+    """Run the web server (API, portal and, when enabled, the sandboxes)."""
+    import uvicorn
+
+    from huafei.web.app import create_app
+
+    container = _container()
+    settings = container.settings
+    bind_host = host or settings.host
+    bind_port = port or settings.port
+    application = create_app(container)
+    typer.echo(f"Huafei is running at http://{bind_host}:{bind_port}  (Ctrl+C stops it)")
+    sys.stdout.flush()
+    uvicorn.run(application, host=bind_host, port=bind_port, log_config=None, access_log=False)
+
+
+@app.command()
+def run() -> None:
+    """Migrate, load demo data once and serve: what `make run` does."""
+    migrate()
+    settings = Settings()
+    if settings.demo_data:
+        demo_data()
+    serve(host=None, port=None)
+
+
+@ledger_app.command("check")
+def ledger_check() -> None:
+    """Verify every ledger invariant; exit 1 with a report of each violation."""
+    from huafei.invariants import check_everything
+
+    container = _container()
+    with container.db.session() as session:
+        report = check_everything(session)
+    typer.echo(report.render())
+    raise typer.Exit(0 if report.ok else 1)
+
+
+@ledger_app.command("expire")
+def ledger_expire() -> None:
+    """Expire pending transfers whose timeout has passed (safe to run twice)."""
+    from huafei.ledger.service import expire_pending_transfers
+
+    container = _container()
+    now = container.clock.now()
+    count = container.db.run(lambda s: expire_pending_transfers(s, now=now))
+    typer.echo(f"expired {count} pending transfer(s)")
+
+
+@bench_app.command("ledger")
+def bench_ledger(
+    clients: int = typer.Option(8, help="concurrent clients"),
+    seconds: float = typer.Option(10.0, help="how long to post"),
+    database_url: str | None = typer.Option(None, help="database (default: HUAFEI_DATABASE_URL)"),
+    pgbench: bool = typer.Option(
+        True, "--pgbench/--no-pgbench", help="also run pgbench on PostgreSQL"
+    ),
+    json_path: Path | None = typer.Option(None, "--json", help="write the figures as JSON here"),
+) -> None:
+    """Post transfers that all touch one hot account; print transfers/s and latency."""
+    from huafei.bench.ledger import run_ledger_bench
+
+    settings = Settings()
+    configure_logging("WARNING", json=settings.log_json)
+    figures = run_ledger_bench(
+        database_url or settings.database_url,
+        clients=clients,
+        seconds=seconds,
+        with_pgbench=pgbench,
+    )
+    typer.echo(json.dumps(figures, indent=2))
+    if json_path:
+        json_path.parent.mkdir(parents=True, exist_ok=True)
+        json_path.write_text(json.dumps(figures, indent=2) + "\n")
+
+
+def _safe_url(url: str) -> str:
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        return f"{scheme}://***@{rest.split('@', 1)[1]}"
+    return url
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

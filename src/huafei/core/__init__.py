@@ -1,0 +1,1 @@
+"""Shared plumbing: settings, database, money, errors, logging. Imports no domain."""

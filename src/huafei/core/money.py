@@ -1,0 +1,166 @@
+"""Money in integer fen and exact decimal rates. No float ever touches an amount.
+
+Rounding policy: applying a rate rounds **down** to the fen (``ROUND_FLOOR`` on a non-negative
+amount), so a computed payout is never more than the exact product and is in the platform's
+disfavour by less than one fen only on the fee side, which is computed as the complement.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from decimal import ROUND_FLOOR, Decimal, InvalidOperation
+
+from babel.numbers import format_currency
+
+from huafei.core.errors import ValidationFailed
+
+CNY = "CNY"
+FEN_PER_YUAN = 100
+#: The largest amount we accept from input: one trillion yuan, far above any real order and far
+#: below the 64-bit column limit, so sums of many amounts cannot overflow.
+MAX_INPUT_FEN = 10**12 * FEN_PER_YUAN
+
+_AMOUNT = re.compile(r"^(?P<int>\d{1,3}(?:,\d{3})+|\d+)(?:\.(?P<frac>\d{1,2}))?$")
+
+
+class InvalidAmount(ValidationFailed):
+    code = "invalid_amount"
+    title = "Not a valid amount"
+
+
+class CurrencyMismatch(ValidationFailed):
+    code = "currency_mismatch"
+    title = "Amounts in different currencies"
+
+
+@dataclass(frozen=True, order=True, slots=True)
+class Money:
+    """An amount of money: integer fen (1/100 yuan) and a currency."""
+
+    fen: int
+    currency: str = CNY
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.fen, int) or isinstance(self.fen, bool):
+            raise TypeError("Money.fen must be an int")
+
+    # -- construction ---------------------------------------------------------------------------
+    @classmethod
+    def yuan(cls, amount: int | str | Decimal, currency: str = CNY) -> Money:
+        value = Decimal(amount) * FEN_PER_YUAN
+        if value != value.to_integral_value():
+            raise InvalidAmount(f"{amount} has more than two decimal places")
+        return cls(int(value), currency)
+
+    @classmethod
+    def zero(cls, currency: str = CNY) -> Money:
+        return cls(0, currency)
+
+    @classmethod
+    def parse(cls, text: str, currency: str = CNY) -> Money:
+        """Parse what people type: ``12``, ``12.3``, ``12.34``, ``¥12.34``, ``１２.３４``.
+
+        Rejects negatives, exponents, more than two decimals, NaN, blanks and anything else with
+        ``InvalidAmount`` naming the input.
+        """
+        if not isinstance(text, str):
+            raise InvalidAmount("amount must be text", input=repr(text))
+        normal = unicodedata.normalize("NFKC", text).strip()
+        normal = normal.removeprefix("¥").removesuffix("元").strip()
+        match = _AMOUNT.match(normal)
+        if match is None:
+            raise InvalidAmount(
+                f"{text!r} is not an amount in yuan with at most two decimals", input=text
+            )
+        whole = int(match["int"].replace(",", ""))
+        frac = (match["frac"] or "").ljust(2, "0")
+        fen = whole * FEN_PER_YUAN + int(frac or "0")
+        if fen > MAX_INPUT_FEN:
+            raise InvalidAmount(f"{text!r} is larger than any amount the platform accepts")
+        return cls(fen, currency)
+
+    # -- arithmetic -----------------------------------------------------------------------------
+    def _same(self, other: Money) -> None:
+        if self.currency != other.currency:
+            raise CurrencyMismatch(f"{self.currency} and {other.currency} cannot be combined")
+
+    def __add__(self, other: Money) -> Money:
+        self._same(other)
+        return Money(self.fen + other.fen, self.currency)
+
+    def __sub__(self, other: Money) -> Money:
+        self._same(other)
+        return Money(self.fen - other.fen, self.currency)
+
+    def __mul__(self, times: int) -> Money:
+        if not isinstance(times, int):
+            raise TypeError("multiply Money by an int; apply a Rate for fractions")
+        return Money(self.fen * times, self.currency)
+
+    def __neg__(self) -> Money:
+        return Money(-self.fen, self.currency)
+
+    def __bool__(self) -> bool:
+        return self.fen != 0
+
+    # -- presentation ---------------------------------------------------------------------------
+    def to_decimal(self) -> Decimal:
+        """The amount in yuan as an exact decimal."""
+        return Decimal(self.fen).scaleb(-2)
+
+    def format(self, locale: str = "zh_CN") -> str:
+        """``¥1,234.56`` in zh-CN, ``CN¥1,234.56`` in English."""
+        return format_currency(self.to_decimal(), self.currency, locale=locale)
+
+    def __str__(self) -> str:
+        return f"{self.to_decimal():.2f} {self.currency}"
+
+
+@dataclass(frozen=True, slots=True)
+class Rate:
+    """An exact decimal fraction, e.g. ``0.985`` (shown as 98.5% or 9.85折)."""
+
+    value: Decimal
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.value, Decimal) or not self.value.is_finite():
+            raise TypeError("Rate.value must be a finite Decimal")
+        if self.value < 0 or self.value > 1:
+            raise InvalidAmount(f"rate {self.value} is outside 0..1")
+
+    @classmethod
+    def parse(cls, text: str) -> Rate:
+        """Accepts ``0.985``, ``98.5%`` and ``9.85折``."""
+        normal = unicodedata.normalize("NFKC", str(text)).strip()
+        try:
+            if normal.endswith("%"):
+                value = Decimal(normal[:-1]) / 100
+            elif normal.endswith("折"):
+                value = Decimal(normal[:-1]) / 10
+            else:
+                value = Decimal(normal)
+        except InvalidOperation:
+            raise InvalidAmount(f"{text!r} is not a rate") from None
+        if not value.is_finite():
+            raise InvalidAmount(f"{text!r} is not a rate")
+        return cls(value)
+
+    def apply(self, amount: Money) -> Money:
+        """``amount × rate`` rounded down to the fen."""
+        exact = Decimal(amount.fen) * self.value
+        return Money(int(exact.to_integral_value(rounding=ROUND_FLOOR)), amount.currency)
+
+    def complement(self) -> Rate:
+        return Rate(Decimal(1) - self.value)
+
+    def as_percent(self) -> str:
+        return f"{(self.value * 100).normalize():f}%"
+
+    def as_zhe(self) -> str:
+        """The trade's way of showing a rate: 0.985 → 9.85折."""
+        return f"{(self.value * 10).normalize():f}折"
+
+    def __str__(self) -> str:
+        return f"{self.value.normalize():f}"

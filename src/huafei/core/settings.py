@@ -1,0 +1,46 @@
+"""Settings from the environment (prefix ``HUAFEI_``); every field is listed in the README."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="HUAFEI_", env_file=".env", extra="ignore")
+
+    env: str = Field(default="development", description="development, test or production")
+    database_url: str = Field(
+        default="sqlite:///var/huafei.sqlite3",
+        description="SQLAlchemy URL; SQLite file or postgresql+psycopg://",
+    )
+    host: str = Field(default="127.0.0.1", description="address the web server binds")
+    port: int = Field(default=8000, description="port the web server binds")
+    log_level: str = Field(default="INFO", description="root log level")
+    log_json: bool = Field(default=True, description="JSON log lines (false: plain text)")
+    sandboxes: bool = Field(
+        default=True, description="mount the in-process sandboxes of the external systems"
+    )
+    redis_url: str | None = Field(
+        default=None, description="Redis for shared counters (rate limits); memory when unset"
+    )
+    db_retries: int = Field(
+        default=8, description="retries of a unit of work on deadlock/serialization conflict"
+    )
+    demo_data: bool = Field(default=True, description="`make run` loads demo data once")
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def sqlite_path(self) -> Path | None:
+        if not self.is_sqlite:
+            return None
+        path = self.database_url.split("///", 1)[1] if "///" in self.database_url else ""
+        return Path(path) if path and path != ":memory:" else None
+
+
+def get_settings() -> Settings:
+    return Settings()

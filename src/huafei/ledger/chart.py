@@ -1,0 +1,110 @@
+"""The chart of accounts: what each account code means and how it behaves.
+
+Codes follow the usual numbering: 1xxx assets, 2xxx liabilities (what we owe clients),
+3xxx equity, 4xxx revenue, 5xxx expenses. Client-owned accounts carry the owner's reference
+(``seller:42``); platform accounts belong to ``platform``.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from huafei.ledger.models import Account, AccountType
+from huafei.ledger.service import create_account
+
+PLATFORM = "platform"
+
+
+@dataclass(frozen=True, slots=True)
+class AccountSpec:
+    code: int
+    type: AccountType
+    name: str
+    #: a liability that must never go below zero (a wallet cannot owe us)
+    no_overdraft: bool = False
+    #: an asset that must never go below zero (a bank account cannot be overdrawn)
+    no_negative_asset: bool = False
+
+
+class Code(enum.IntEnum):
+    ESCROW = 1001
+    """Client money (备付金) held in the segregated escrow bank account."""
+    OWN_FUNDS = 1002
+    """The platform's own bank account, apart from client money."""
+    CARRIER_RECEIVABLE = 1101
+    """What carrier channels owe us for consumed cards until they settle."""
+    EQUITY = 3001
+    """Owner's capital; the source of the platform's own funds."""
+    WALLET_PENDING = 2001
+    """A client's proceeds not yet settled (T+1, T+N)."""
+    WALLET_AVAILABLE = 2002
+    """A client's money that can be withdrawn."""
+    WALLET_HELD = 2003
+    """A client's money held for a withdrawal in flight."""
+    SPREAD_REVENUE = 4001
+    """The difference between face value and what the seller is paid."""
+    FEE_REVENUE = 4002
+    """Withdrawal and service fees."""
+    CHANNEL_EXPENSE = 5001
+    """What carrier and payout channels charge us."""
+
+
+CHART: dict[Code, AccountSpec] = {
+    Code.ESCROW: AccountSpec(Code.ESCROW, AccountType.ASSET, "Escrow (client money)"),
+    Code.OWN_FUNDS: AccountSpec(Code.OWN_FUNDS, AccountType.ASSET, "Own funds"),
+    Code.CARRIER_RECEIVABLE: AccountSpec(
+        Code.CARRIER_RECEIVABLE, AccountType.ASSET, "Carrier receivable"
+    ),
+    Code.EQUITY: AccountSpec(Code.EQUITY, AccountType.EQUITY, "Owner's capital"),
+    Code.WALLET_PENDING: AccountSpec(
+        Code.WALLET_PENDING, AccountType.LIABILITY, "Wallet: pending", no_overdraft=True
+    ),
+    Code.WALLET_AVAILABLE: AccountSpec(
+        Code.WALLET_AVAILABLE, AccountType.LIABILITY, "Wallet: available", no_overdraft=True
+    ),
+    Code.WALLET_HELD: AccountSpec(
+        Code.WALLET_HELD, AccountType.LIABILITY, "Wallet: held", no_overdraft=True
+    ),
+    Code.SPREAD_REVENUE: AccountSpec(Code.SPREAD_REVENUE, AccountType.REVENUE, "Spread revenue"),
+    Code.FEE_REVENUE: AccountSpec(Code.FEE_REVENUE, AccountType.REVENUE, "Fee revenue"),
+    Code.CHANNEL_EXPENSE: AccountSpec(Code.CHANNEL_EXPENSE, AccountType.EXPENSE, "Channel expense"),
+}
+
+WALLET_CODES = (Code.WALLET_PENDING, Code.WALLET_AVAILABLE, Code.WALLET_HELD)
+
+
+def ensure_account(session: Session, code: Code, owner_ref: str, *, now: datetime) -> Account:
+    """The account of ``code`` for ``owner_ref``, created on first use."""
+    spec = CHART[code]
+    suffix = "" if owner_ref == PLATFORM else f" ({owner_ref})"
+    return create_account(
+        session,
+        code=int(code),
+        type=spec.type,
+        owner_ref=owner_ref,
+        name=spec.name + suffix,
+        now=now,
+        debits_must_not_exceed_credits=spec.no_overdraft,
+        credits_must_not_exceed_debits=spec.no_negative_asset,
+    )
+
+
+def ensure_platform_accounts(session: Session, *, now: datetime) -> dict[Code, Account]:
+    platform_codes = (
+        Code.ESCROW,
+        Code.OWN_FUNDS,
+        Code.CARRIER_RECEIVABLE,
+        Code.EQUITY,
+        Code.SPREAD_REVENUE,
+        Code.FEE_REVENUE,
+        Code.CHANNEL_EXPENSE,
+    )
+    return {code: ensure_account(session, code, PLATFORM, now=now) for code in platform_codes}
+
+
+def ensure_wallet(session: Session, owner_ref: str, *, now: datetime) -> dict[Code, Account]:
+    return {code: ensure_account(session, code, owner_ref, now=now) for code in WALLET_CODES}

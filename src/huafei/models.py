@@ -1,0 +1,9 @@
+"""Every domain's tables, imported so that one metadata describes the whole schema."""
+
+from huafei.core.db import Base
+from huafei.core.models import SystemFlag
+from huafei.ledger.models import Account, Transfer
+
+metadata = Base.metadata
+
+__all__ = ["Account", "SystemFlag", "Transfer", "metadata"]

@@ -1,0 +1,1 @@
+"""HTTP: the FastAPI application, problem details, health and metrics."""

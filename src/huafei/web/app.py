@@ -1,0 +1,112 @@
+"""The application factory: one FastAPI app for the API, the portal and the sandboxes."""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+
+from fastapi import FastAPI, Request, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+
+import huafei
+from huafei.container import Container
+from huafei.core.logging import request_id_var
+from huafei.migrations import at_head
+from huafei.web.deps import get_container
+from huafei.web.problems import install_problem_handlers, problem_response
+
+log = logging.getLogger("huafei.http")
+
+
+def create_app(container: Container) -> FastAPI:
+    app = FastAPI(
+        title="Huafei API",
+        version=huafei.__version__,
+        description="Phone-credit recycling: sellers, partners, operations.",
+    )
+    app.state.container = container
+    install_problem_handlers(app)
+    _install_request_middleware(app, container)
+    _install_health_routes(app)
+    return app
+
+
+def _install_request_middleware(app: FastAPI, container: Container) -> None:
+    metrics = container.metrics
+
+    @app.middleware("http")
+    async def _request_context(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        incoming = request.headers.get("x-request-id", "")
+        request_id = incoming if 0 < len(incoming) <= 64 else uuid.uuid4().hex
+        token = request_id_var.set(request_id)
+        started = time.perf_counter()
+        status = 500
+        try:
+            response = await call_next(request)
+            status = response.status_code
+            response.headers["X-Request-ID"] = request_id
+            return response
+        finally:
+            elapsed = time.perf_counter() - started
+            route = request.scope.get("route")
+            route_path = getattr(route, "path", "unmatched")
+            metrics.http_requests.labels(request.method, route_path, str(status)).inc()
+            metrics.http_latency.labels(request.method, route_path).observe(elapsed)
+            log.info(
+                "request",
+                extra={
+                    "method": request.method,
+                    "path": route_path,
+                    "status": status,
+                    "ms": round(elapsed * 1000, 1),
+                },
+            )
+            request_id_var.reset(token)
+
+
+def _install_health_routes(app: FastAPI) -> None:
+    @app.get("/healthz", tags=["operations"], summary="The process is alive")
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["operations"], summary="Database reachable and migrated to head")
+    def readyz(request: Request) -> Response:
+        container = get_container(request)
+        try:
+            with container.db.engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+            migrated = at_head(container.db.engine)
+        except Exception as exc:
+            log.warning("readiness check failed", extra={"error": type(exc).__name__})
+            return problem_response(
+                503,
+                {
+                    "type": "/problems/not_ready",
+                    "title": "Not ready",
+                    "status": 503,
+                    "detail": "database unreachable",
+                    "code": "not_ready",
+                },
+            )
+        if not migrated:
+            return problem_response(
+                503,
+                {
+                    "type": "/problems/not_ready",
+                    "title": "Not ready",
+                    "status": 503,
+                    "detail": "database is not at the migration head; run `huafei migrate`",
+                    "code": "not_ready",
+                },
+            )
+        return Response('{"status":"ready"}', media_type="application/json")
+
+    @app.get("/metrics", tags=["operations"], summary="Prometheus metrics")
+    def metrics(request: Request) -> Response:
+        registry = get_container(request).metrics.registry
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,81 @@
+"""RFC 9457 problem details for every error the API returns."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from huafei.core.errors import HuafeiError
+
+log = logging.getLogger(__name__)
+PROBLEM_JSON = "application/problem+json"
+
+
+def problem_response(status: int, problem: dict[str, Any]) -> JSONResponse:
+    return JSONResponse(problem, status_code=status, media_type=PROBLEM_JSON)
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    @app.exception_handler(HuafeiError)
+    async def _huafei(request: Request, exc: HuafeiError) -> JSONResponse:
+        return problem_response(exc.status, exc.to_problem(instance=request.url.path))
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [
+            {
+                "loc": [str(part) for part in error.get("loc", ())],
+                "msg": error.get("msg", ""),
+                "type": error.get("type", ""),
+            }
+            for error in exc.errors()
+        ]
+        return problem_response(
+            422,
+            {
+                "type": "/problems/validation_failed",
+                "title": "The request is not valid",
+                "status": 422,
+                "detail": "; ".join(f"{'.'.join(e['loc'])}: {e['msg']}" for e in errors),
+                "code": "validation_failed",
+                "instance": request.url.path,
+                "errors": errors,
+            },
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized"}.get(
+            exc.status_code, f"http_{exc.status_code}"
+        )
+        return problem_response(
+            exc.status_code,
+            {
+                "type": f"/problems/{code}",
+                "title": str(exc.detail),
+                "status": exc.status_code,
+                "detail": str(exc.detail),
+                "code": code,
+                "instance": request.url.path,
+            },
+        )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.error("unhandled error", exc_info=exc, extra={"path": request.url.path})
+        return problem_response(
+            500,
+            {
+                "type": "/problems/internal_error",
+                "title": "Internal error",
+                "status": 500,
+                "detail": "Something went wrong on our side; the request id identifies it.",
+                "code": "internal_error",
+                "instance": request.url.path,
+            },
+        )
