@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import platform
 import re
@@ -92,6 +93,7 @@ def run_ledger_bench(
     # so a batcher thread lets the loop prepare the next batch meanwhile.
     batcher = TransferBatcher(db, clock.now, inline=not is_postgres, threads=batchers)
     latencies: list[list[float]] = [[] for _ in range(clients)]
+    numbers = itertools.count()
     failures = [0] * clients
 
     async def drive() -> float:
@@ -107,14 +109,13 @@ def run_ledger_bench(
                 future.set_result(outcome)
 
         async def client(index: int) -> None:
-            sequence = 0
             while time.perf_counter() < deadline:
-                sequence += 1
                 future: asyncio.Future[Any] = loop.create_future()
                 started = time.perf_counter()
                 batcher.submit(
                     NewTransfer(
-                        id=f"bench:{run_id}:{index}:{sequence}",
+                        # time-ordered ids, as an order-number or ULID generator gives them
+                        id=f"bench:{run_id}:{next(numbers):012d}",
                         debit_account_id=hot,
                         credit_account_id=wallets[index % WALLETS],
                         amount=100,

@@ -92,7 +92,9 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-    return create_engine(url, pool_size=pool_size, max_overflow=20, pool_pre_ping=True)
+    # No pre-ping: it costs a round trip per transaction; a dropped connection surfaces as a
+    # disconnect error, which `Database.run` retries on a fresh connection.
+    return create_engine(url, pool_size=pool_size, max_overflow=20, pool_recycle=1800)
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -126,6 +128,8 @@ _PG_RETRYABLE = {"40001", "40P01"}  # serialization_failure, deadlock_detected
 def is_retryable(exc: BaseException) -> bool:
     """Deadlocks, serialization conflicts and SQLite lock timeouts are safe to retry."""
     if isinstance(exc, DBAPIError):
+        if exc.connection_invalidated:
+            return True
         orig = exc.orig
         sqlstate = getattr(orig, "sqlstate", None)
         if sqlstate in _PG_RETRYABLE:

@@ -21,8 +21,16 @@ from sqlalchemy.orm import Session
 from huafei.core.db import insert_ignoring_conflicts
 from huafei.core.money import CNY
 from huafei.ledger import errors
-from huafei.ledger.models import RESOLVING_KINDS, Account, AccountType, Transfer, TransferKind
+from huafei.ledger.models import Account, AccountType, Transfer, TransferKind
 from huafei.ledger.store import LedgerStore
+
+# Enum members bound to module names: attribute access on an Enum class is a descriptor call,
+# measurable on the hot path.
+_SINGLE = TransferKind.SINGLE
+_PENDING = TransferKind.PENDING
+_POST = TransferKind.POST_PENDING
+_VOID = TransferKind.VOID_PENDING
+_EXPIRE = TransferKind.EXPIRE_PENDING
 
 ACCOUNTS: Table = Account.__table__  # type: ignore[assignment]
 TRANSFERS: Table = Transfer.__table__  # type: ignore[assignment]
@@ -346,6 +354,7 @@ def _load_batch(store: LedgerStore, transfers: Sequence[NewTransfer], now: datet
     for p in pendings.values():
         account_ids.update((p.debit_account_id, p.credit_account_id))
     account_ids.discard(0)
+    account_rows, resolution_rows, existing_rows = store.locked_state(account_ids, pendings, ids)
     accounts = {
         row[0]: _AccountState(
             id=row[0],
@@ -357,10 +366,10 @@ def _load_batch(store: LedgerStore, transfers: Sequence[NewTransfer], now: datet
             credits_pending=row[6],
             credits_posted=row[7],
         )
-        for row in store.lock_accounts(account_ids)
+        for row in account_rows
     }
-    resolved = {pending: TransferKind(kind) for pending, kind in store.resolutions(pendings)}
-    existing = {row[0]: _record(store, row) for row in store.transfers(ids)}
+    resolved = {pending: TransferKind(kind) for pending, kind in resolution_rows}
+    existing = {row[0]: _record(store, row) for row in existing_rows}
     return _Batch(now, accounts, pendings, resolved, existing)
 
 
@@ -373,9 +382,9 @@ def _apply_chain(batch: _Batch, chain: list[NewTransfer]) -> list[TransferResult
     created_before = len(batch.created)
     resolved_before = dict(batch.resolved) if len(chain) > 1 else {}
     results: list[TransferResult] = []
+    if len(chain) == 1:
+        return [_apply_one(batch, chain[0])]
     for index, new in enumerate(chain):
-        if len(chain) == 1:
-            return [_apply_one(batch, new)]
         result = _apply_one(batch, new)
         if result.error is None:
             results.append(result)
@@ -418,7 +427,7 @@ def _apply_one(batch: _Batch, new: NewTransfer) -> TransferResult:
         return TransferResult(new.id, error=error)
     batch.created.append(record)
     batch.existing[record.id] = record
-    if record.kind is TransferKind.PENDING:
+    if record.kind is _PENDING:
         batch.pendings[record.id] = record
     elif record.pending_id is not None:
         batch.resolved[record.pending_id] = record.kind
@@ -433,7 +442,8 @@ def _account(batch: _Batch, account_id: int) -> _AccountState:
 
 
 def _validate_and_apply(batch: _Batch, new: NewTransfer) -> TransferRecord:
-    if new.kind in RESOLVING_KINDS:
+    kind = new.kind
+    if kind is not _SINGLE and kind is not _PENDING:
         return _resolve_pending(batch, new)
     if new.pending_id is not None:
         raise errors.PendingTransferMismatch("only post, void and expire refer to a pending id")
@@ -449,11 +459,11 @@ def _validate_and_apply(batch: _Batch, new: NewTransfer) -> TransferRecord:
         )
     timeout_at = None
     if new.timeout_seconds:
-        if new.kind is not TransferKind.PENDING or new.timeout_seconds < 0:
+        if kind is not _PENDING or new.timeout_seconds < 0:
             raise errors.TimeoutRequiresPending("timeout is only for pending transfers, > 0 s")
         timeout_at = batch.now + timedelta(seconds=new.timeout_seconds)
     amount = new.amount
-    if new.kind is TransferKind.PENDING:
+    if kind is _PENDING:
         _check_limits(debit, credit, add_debit_pending=amount, add_credit_pending=amount)
         debit.debits_pending += amount
         credit.credits_pending += amount
@@ -516,19 +526,17 @@ def _resolve_pending(batch: _Batch, new: NewTransfer) -> TransferRecord:
         raise errors.PendingTransferNotFound(
             f"pending transfer {new.pending_id} does not exist", pending_id=new.pending_id
         )
-    if pending.kind is not TransferKind.PENDING:
+    if pending.kind is not _PENDING:
         raise errors.PendingTransferNotPending(f"transfer {pending.id} is {pending.kind}")
     state = batch.resolved.get(pending.id)
-    if state is TransferKind.POST_PENDING:
+    if state is _POST:
         raise errors.PendingTransferAlreadyPosted(f"{pending.id} was posted", pending_id=pending.id)
-    if state is TransferKind.VOID_PENDING:
+    if state is _VOID:
         raise errors.PendingTransferAlreadyVoided(f"{pending.id} was voided", pending_id=pending.id)
     expired = pending.timeout_at is not None and pending.timeout_at <= batch.now
-    if state is TransferKind.EXPIRE_PENDING or (
-        expired and new.kind is not TransferKind.EXPIRE_PENDING
-    ):
+    if state is _EXPIRE or (expired and new.kind is not _EXPIRE):
         raise errors.PendingTransferExpired(f"{pending.id} has expired", pending_id=pending.id)
-    if new.kind is TransferKind.EXPIRE_PENDING and not expired:
+    if new.kind is _EXPIRE and not expired:
         raise errors.PendingTransferMismatch(f"{pending.id} has not reached its timeout")
     if new.debit_account_id not in (0, pending.debit_account_id) or new.credit_account_id not in (
         0,
@@ -547,11 +555,11 @@ def _resolve_pending(batch: _Batch, new: NewTransfer) -> TransferRecord:
             f"{amount} fen is more than the {pending.amount} fen pending",
             pending_amount=pending.amount,
         )
-    if new.kind is not TransferKind.POST_PENDING and amount != pending.amount:
+    if new.kind is not _POST and amount != pending.amount:
         raise errors.ExceedsPendingAmount("void and expire release the full pending amount")
     debit = _account(batch, pending.debit_account_id)
     credit = _account(batch, pending.credit_account_id)
-    if new.kind is TransferKind.POST_PENDING:
+    if new.kind is _POST:
         # Posting moves the amount from pending to posted; it cannot newly break a limit that the
         # pending transfer respected, but check anyway against the current balances.
         _check_limits(
@@ -586,7 +594,8 @@ def _write(session: Session, store: LedgerStore, batch: _Batch) -> None:
     if not batch.created:
         return
     batch_time = store.to_db_time(batch.now)
-    store.insert_transfers(
+    dirty = [a for a in batch.accounts.values() if a.dirty]
+    store.write(
         [
             (
                 r.id,
@@ -604,14 +613,11 @@ def _write(session: Session, store: LedgerStore, batch: _Batch) -> None:
                 r.digest(),
             )
             for r in batch.created
-        ]
-    )
-    dirty = [a for a in batch.accounts.values() if a.dirty]
-    store.update_balances(
+        ],
         [
             (a.debits_pending, a.debits_posted, a.credits_pending, a.credits_posted, a.id)
             for a in dirty
-        ]
+        ],
     )
     # ORM objects loaded earlier in this session must not show the old balances.
     if len(session.identity_map):

@@ -34,6 +34,7 @@ TRANSFER_COLUMNS = (
     "digest",
 )
 _TRANSFER_SELECT = ", ".join(TRANSFER_COLUMNS)
+Query = tuple[str, list[Any]]
 _SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"  # SQLAlchemy's storage format for DateTime on SQLite
 
 
@@ -46,6 +47,7 @@ class LedgerStore:
         dbapi = connection.connection.dbapi_connection
         if dbapi is None:  # pragma: no cover - a checked-out connection always has one
             raise RuntimeError("no database connection")
+        self.dbapi: Any = dbapi
         self.cursor: Any = dbapi.cursor()
         self.p = "%s" if self.postgres else "?"
 
@@ -73,48 +75,86 @@ class LedgerStore:
         return f"{column} IN ({','.join('?' * len(values))})", list(values)
 
     # -- statements -----------------------------------------------------------------------------
-    def lock_accounts(self, ids: Iterable[int]) -> list[tuple[Any, ...]]:
+    def _lock_accounts_sql(self, ids: Iterable[int]) -> Query | None:
         """Read and lock the accounts, in id order so concurrent batches cannot deadlock."""
         ordered = sorted(set(ids))
         if not ordered:
-            return []
+            return None
         where, params = self._in("id", ordered)
         lock = " FOR UPDATE" if self.postgres else ""  # SQLite: BEGIN IMMEDIATE already holds it
-        self.cursor.execute(
+        return (
             f"SELECT {ACCOUNT_COLUMNS} FROM ledger_accounts WHERE {where} ORDER BY id{lock}",
             params,
         )
+
+    def _transfers_sql(self, ids: Iterable[str]) -> Query | None:
+        wanted = list(set(ids))
+        if not wanted:
+            return None
+        where, params = self._in("id", wanted)
+        return f"SELECT {_TRANSFER_SELECT} FROM ledger_transfers WHERE {where}", params
+
+    def _resolutions_sql(self, pending_ids: Iterable[str]) -> Query | None:
+        wanted = list(set(pending_ids))
+        if not wanted:
+            return None
+        where, params = self._in("pending_id", wanted)
+        return f"SELECT pending_id, kind FROM ledger_transfers WHERE {where}", params
+
+    def _fetch(self, query: Query | None) -> list[Any]:
+        if query is None:
+            return []
+        self.cursor.execute(*query)
         return list(self.cursor.fetchall())
 
     def transfers(self, ids: Iterable[str]) -> list[tuple[Any, ...]]:
-        wanted = list(set(ids))
-        if not wanted:
-            return []
-        where, params = self._in("id", wanted)
-        self.cursor.execute(
-            f"SELECT {_TRANSFER_SELECT} FROM ledger_transfers WHERE {where}", params
-        )
-        return list(self.cursor.fetchall())
+        return self._fetch(self._transfers_sql(ids))
 
-    def resolutions(self, pending_ids: Iterable[str]) -> list[tuple[str, str]]:
-        wanted = list(set(pending_ids))
-        if not wanted:
-            return []
-        where, params = self._in("pending_id", wanted)
-        self.cursor.execute(f"SELECT pending_id, kind FROM ledger_transfers WHERE {where}", params)
-        return list(self.cursor.fetchall())
+    def locked_state(
+        self, account_ids: Iterable[int], pending_ids: Iterable[str], ids: Iterable[str]
+    ) -> tuple[list[tuple[Any, ...]], list[tuple[str, str]], list[tuple[Any, ...]]]:
+        """Lock the accounts, then read which pending transfers are resolved and which ids exist.
 
-    def insert_transfers(self, rows: list[tuple[Any, ...]]) -> None:
-        marks = ",".join([self.p] * len(TRANSFER_COLUMNS))
-        self.cursor.executemany(
-            f"INSERT INTO ledger_transfers ({_TRANSFER_SELECT}) VALUES ({marks})", rows
-        )
+        On PostgreSQL the three statements go in one pipeline: one round trip, and the server
+        still runs them in order, so the reads see everything committed before the locks.
+        """
+        queries = [
+            self._lock_accounts_sql(account_ids),
+            self._resolutions_sql(pending_ids),
+            self._transfers_sql(ids),
+        ]
+        if not self.postgres:
+            accounts, resolutions, existing = (self._fetch(query) for query in queries)
+            return accounts, resolutions, existing
+        cursors = [self.dbapi.cursor() if query else None for query in queries]
+        with self.dbapi.pipeline():
+            for cursor, query in zip(cursors, queries, strict=True):
+                if cursor is not None and query is not None:
+                    cursor.execute(*query)
+        rows = [list(cursor.fetchall()) if cursor else [] for cursor in cursors]
+        for cursor in cursors:
+            if cursor is not None:
+                cursor.close()
+        return rows[0], rows[1], rows[2]
 
-    def update_balances(self, rows: list[tuple[int, int, int, int, int]]) -> None:
-        """Rows of (debits_pending, debits_posted, credits_pending, credits_posted, id)."""
+    def write(
+        self, transfers: list[tuple[Any, ...]], balances: list[tuple[int, int, int, int, int]]
+    ) -> None:
+        """Insert the transfers and write each touched account's balances once.
+
+        Balances are rows of (debits_pending, debits_posted, credits_pending, credits_posted, id).
+        """
         p = self.p
-        self.cursor.executemany(
+        marks = ",".join([p] * len(TRANSFER_COLUMNS))
+        insert = f"INSERT INTO ledger_transfers ({_TRANSFER_SELECT}) VALUES ({marks})"
+        update = (
             f"UPDATE ledger_accounts SET debits_pending = {p}, debits_posted = {p}, "
-            f"credits_pending = {p}, credits_posted = {p} WHERE id = {p}",
-            rows,
+            f"credits_pending = {p}, credits_posted = {p} WHERE id = {p}"
         )
+        if not self.postgres:
+            self.cursor.executemany(insert, transfers)
+            self.cursor.executemany(update, balances)
+            return
+        with self.dbapi.pipeline():
+            self.cursor.executemany(insert, transfers)
+            self.cursor.executemany(update, balances)
