@@ -2,8 +2,9 @@
 
 from huafei.core.db import Base
 from huafei.core.models import SystemFlag
+from huafei.jobs.models import Job
 from huafei.ledger.models import Account, Transfer
 
 metadata = Base.metadata
 
-__all__ = ["Account", "SystemFlag", "Transfer", "metadata"]
+__all__ = ["Account", "Job", "SystemFlag", "Transfer", "metadata"]

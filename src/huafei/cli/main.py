@@ -62,9 +62,30 @@ def serve(
     bind_host = host or settings.host
     bind_port = port or settings.port
     application = create_app(container)
+    worker = None
+    if settings.worker_in_process:
+        from huafei.runtime import build_worker
+
+        worker = build_worker(container)
+        worker.start_thread()
     typer.echo(f"Huafei is running at http://{bind_host}:{bind_port}  (Ctrl+C stops it)")
     sys.stdout.flush()
-    uvicorn.run(application, host=bind_host, port=bind_port, log_config=None, access_log=False)
+    try:
+        uvicorn.run(application, host=bind_host, port=bind_port, log_config=None, access_log=False)
+    finally:
+        if worker is not None:
+            worker.stop()
+
+
+@app.command()
+def worker() -> None:
+    """Run a background worker (several may run at once against PostgreSQL)."""
+    from huafei.runtime import build_worker
+
+    container = _container()
+    runner = build_worker(container)
+    typer.echo(f"worker {runner.name} started")
+    runner.serve()
 
 
 @app.command()

@@ -193,7 +193,7 @@ def insert_ignoring_conflicts(session: Session, table: Any, rows: list[dict[str,
         from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
         stmt = sqlite_insert(table).on_conflict_do_nothing()
-    total = 0
-    for row in rows:
-        total += session.execute(stmt, row).rowcount  # type: ignore[attr-defined]
-    return total
+    # rowcount is not reliable for INSERT … ON CONFLICT across drivers; RETURNING is.
+    key = next(iter(table.primary_key.columns))
+    stmt = stmt.returning(key)
+    return sum(len(session.execute(stmt, row).all()) for row in rows)

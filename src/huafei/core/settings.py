@@ -7,6 +7,8 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from huafei.core.crypto import Keyring
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="HUAFEI_", env_file=".env", extra="ignore")
@@ -30,10 +32,24 @@ class Settings(BaseSettings):
         default=8, description="retries of a unit of work on deadlock/serialization conflict"
     )
     demo_data: bool = Field(default=True, description="`make run` loads demo data once")
+    secret_keys: str = Field(
+        default="",
+        description="encryption keys `id:base64,id:base64`; empty: development keys",
+    )
+    active_key_id: str = Field(default="", description="key id new secrets are encrypted with")
+    lookup_key: str = Field(
+        default="", description="base64 HMAC key for duplicate lookups; empty: development key"
+    )
+    worker_in_process: bool = Field(
+        default=True, description="`huafei serve` runs a background worker thread too"
+    )
 
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    def keyring(self) -> Keyring:
+        return Keyring.from_settings(self.secret_keys, self.active_key_id, self.lookup_key)
 
     def sqlite_path(self) -> Path | None:
         if not self.is_sqlite:

@@ -1,0 +1,1 @@
+"""Durable background work kept in the database (an outbox the worker drains)."""

@@ -1,0 +1,166 @@
+"""The worker: claims due jobs, runs each in its own unit of work, retries with backoff.
+
+Several workers (threads or processes) can run against one PostgreSQL database: claims use
+``FOR UPDATE SKIP LOCKED`` and a lease, completion checks the lease holder, and a killed worker's
+jobs are claimed again once its lease runs out. Handlers are idempotent, so a job that ran but
+whose completion was lost is harmless to run again.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import traceback
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from huafei.core.clock import Clock
+from huafei.core.db import Database
+from huafei.jobs import service
+from huafei.jobs.service import ClaimedJob, Handler, RetryLater
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Periodic:
+    """A job enqueued once per ``every`` (one per time slot, whichever worker gets there)."""
+
+    kind: str
+    every: timedelta
+
+
+@dataclass
+class TaskRegistry:
+    handlers: dict[str, Handler] = field(default_factory=dict)
+    periodic: list[Periodic] = field(default_factory=list)
+
+    def task(self, kind: str) -> Callable[[Handler], Handler]:
+        def register(handler: Handler) -> Handler:
+            self.handlers[kind] = handler
+            return handler
+
+        return register
+
+    def every(self, kind: str, interval: timedelta, handler: Handler) -> None:
+        self.handlers[kind] = handler
+        self.periodic.append(Periodic(kind, interval))
+
+
+class Worker:
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        registry: TaskRegistry,
+        *,
+        name: str | None = None,
+        lease: timedelta = timedelta(seconds=60),
+        batch: int = 20,
+        poll_seconds: float = 0.2,
+    ) -> None:
+        self.db = db
+        self.clock = clock
+        self.registry = registry
+        self.name = name or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.lease = lease
+        self.batch = batch
+        self.poll_seconds = poll_seconds
+        self._stop = threading.Event()
+
+    def schedule_periodic(self) -> None:
+        now = self.clock.now()
+
+        def work(session: Session) -> None:
+            for periodic in self.registry.periodic:
+                seconds = max(1, int(periodic.every.total_seconds()))
+                slot = int(now.timestamp()) // seconds
+                service.enqueue(
+                    session,
+                    periodic.kind,
+                    now=now,
+                    dedupe_key=f"periodic:{periodic.kind}:{slot}",
+                    max_attempts=1,
+                )
+
+        if self.registry.periodic:
+            self.db.run(work)
+
+    def run_once(self) -> int:
+        """Claim and run one batch of due jobs; returns how many ran."""
+        self.schedule_periodic()
+        now = self.clock.now()
+        claimed = self.db.run(
+            lambda s: service.claim(
+                s, worker=self.name, now=now, lease=self.lease, limit=self.batch
+            )
+        )
+        for job in claimed:
+            self._run(job)
+        return len(claimed)
+
+    def run_until_idle(self, max_rounds: int = 1000) -> int:
+        """Run until nothing is due (tests and simulations)."""
+        total = 0
+        for _ in range(max_rounds):
+            ran = self.run_once()
+            total += ran
+            if ran == 0:
+                break
+        return total
+
+    def _run(self, job: ClaimedJob) -> None:
+        handler = self.registry.handlers.get(job.kind) or _unknown_kind
+
+        try:
+
+            def work(session: Session) -> RetryLater | None:
+                outcome = handler(session, job.payload)
+                if isinstance(outcome, RetryLater):
+                    service.reschedule(session, job, worker=self.name, run_at=outcome.at)
+                else:
+                    service.finish(session, job.id, worker=self.name, now=self.clock.now())
+                return outcome
+
+            self.db.run(work)
+        except Exception as exc:
+            log.warning(
+                "job failed",
+                extra={"job_id": job.id, "kind": job.kind, "attempt": job.attempts,
+                       "error": type(exc).__name__},
+            )  # fmt: skip
+            detail = "".join(traceback.format_exception_only(exc)).strip()
+            self.db.run(
+                lambda s: service.fail(s, job, worker=self.name, now=self.clock.now(), error=detail)
+            )
+
+    def serve(self) -> None:
+        """Run until :meth:`stop` is called."""
+        log.info("worker started", extra={"worker": self.name})
+        while not self._stop.is_set():
+            try:
+                ran = self.run_once()
+            except Exception:
+                log.exception("worker round failed")
+                ran = 0
+            if ran == 0:
+                self._stop.wait(self.poll_seconds)
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def start_thread(self) -> threading.Thread:
+        thread = threading.Thread(target=self.serve, name=f"worker-{self.name}", daemon=True)
+        thread.start()
+        return thread
+
+
+def _unknown_kind(_session: Session, payload: dict[str, Any]) -> None:
+    raise LookupError(f"no handler for this job kind (payload keys: {sorted(payload)})")

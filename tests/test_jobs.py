@@ -1,0 +1,168 @@
+"""Durable background work: enqueued with the change, claimed once, retried, recovered."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from factories import make_accounts
+from huafei.jobs import service
+from huafei.jobs.models import Job, JobStatus
+from huafei.jobs.service import RetryLater
+from huafei.jobs.worker import TaskRegistry, Worker
+from huafei.ledger import tasks as ledger_tasks
+from huafei.ledger.models import AccountType, TransferKind
+from huafei.ledger.service import NewTransfer, create_transfers, pending_state
+
+
+def jobs(db) -> list[Job]:
+    return db.run(lambda s: list(s.scalars(select(Job).order_by(Job.id))))
+
+
+class Boom(Exception):
+    pass
+
+
+def test_a_rolled_back_change_drops_its_job(db, clock) -> None:
+    def work(session):
+        service.enqueue(session, "noop", {"n": 1}, now=clock.now())
+        raise Boom
+
+    with pytest.raises(Boom):
+        db.run(work)
+    assert jobs(db) == []
+
+
+def test_dedupe_key_makes_enqueue_idempotent(db, clock) -> None:
+    assert db.run(lambda s: service.enqueue(s, "noop", now=clock.now(), dedupe_key="k"))
+    assert not db.run(lambda s: service.enqueue(s, "noop", now=clock.now(), dedupe_key="k"))
+    assert len(jobs(db)) == 1
+
+
+def test_worker_runs_due_jobs_and_retries_with_backoff(db, clock) -> None:
+    seen: list[int] = []
+    registry = TaskRegistry()
+
+    @registry.task("flaky")
+    def flaky(session, payload):
+        seen.append(payload["n"])
+        if len(seen) < 3:
+            raise Boom("not yet")
+
+    db.run(lambda s: service.enqueue(s, "flaky", {"n": 7}, now=clock.now()))
+    worker = Worker(db, clock, registry, name="w1")
+    assert worker.run_once() == 1
+    (job,) = jobs(db)
+    assert job.status == JobStatus.QUEUED
+    assert "not yet" in job.last_error
+    assert worker.run_once() == 0  # backing off
+    clock.advance(seconds=1)
+    worker.run_once()
+    clock.advance(seconds=2)
+    worker.run_once()
+    (job,) = jobs(db)
+    assert job.status == JobStatus.DONE
+    assert seen == [7, 7, 7]
+    assert job.attempts == 3
+
+
+def test_gives_up_after_max_attempts(db, clock) -> None:
+    registry = TaskRegistry()
+    registry.task("broken")(lambda session, payload: (_ for _ in ()).throw(Boom("always")))
+    db.run(lambda s: service.enqueue(s, "broken", now=clock.now(), max_attempts=2))
+    worker = Worker(db, clock, registry, name="w1")
+    worker.run_once()
+    clock.advance(seconds=5)
+    worker.run_once()
+    (job,) = jobs(db)
+    assert job.status == JobStatus.FAILED
+
+
+def test_retry_later_is_not_a_failure(db, clock) -> None:
+    registry = TaskRegistry()
+    registry.task("poll")(lambda session, payload: RetryLater(clock.now() + timedelta(seconds=30)))
+    db.run(lambda s: service.enqueue(s, "poll", now=clock.now(), max_attempts=1))
+    worker = Worker(db, clock, registry, name="w1")
+    for _ in range(3):
+        clock.advance(seconds=31)
+        worker.run_once()
+    (job,) = jobs(db)
+    assert job.status == JobStatus.QUEUED
+    assert job.attempts == 0
+
+
+def test_a_dead_workers_job_is_taken_over_after_its_lease(db, clock) -> None:
+    ran: list[str] = []
+    registry = TaskRegistry()
+    registry.task("once")(lambda session, payload: ran.append("ran"))
+    db.run(lambda s: service.enqueue(s, "once", now=clock.now()))
+    lease = timedelta(seconds=60)
+    # worker A claims and dies before finishing
+    claimed = db.run(lambda s: service.claim(s, worker="A", now=clock.now(), lease=lease))
+    assert len(claimed) == 1
+    other = Worker(db, clock, registry, name="B", lease=lease)
+    assert other.run_once() == 0  # still leased to A
+    clock.advance(seconds=61)
+    assert other.run_once() == 1
+    assert ran == ["ran"]
+    # A waking up cannot mark B's job done
+    assert not db.run(lambda s: service.finish(s, claimed[0].id, worker="A", now=clock.now()))
+
+
+def test_concurrent_workers_never_run_a_job_twice(db, clock) -> None:
+    runs: Counter[int] = Counter()
+    lock = threading.Lock()
+    registry = TaskRegistry()
+
+    @registry.task("count")
+    def count(session, payload):
+        with lock:
+            runs[payload["n"]] += 1
+
+    def enqueue_all(session):
+        for n in range(120):
+            service.enqueue(session, "count", {"n": n}, now=clock.now())
+
+    db.run(enqueue_all)
+    workers = [Worker(db, clock, registry, name=f"w{i}", batch=5) for i in range(4)]
+    threads = [threading.Thread(target=w.run_until_idle) for w in workers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(runs) == list(range(120))
+    assert set(runs.values()) == {1}
+    assert {job.status for job in jobs(db)} == {JobStatus.DONE}
+
+
+def test_ledger_expiry_runs_as_periodic_background_work(db, clock) -> None:
+    ids = make_accounts(
+        db,
+        clock.now(),
+        a={"type": AccountType.ASSET},
+        b={"type": AccountType.LIABILITY, "code": 2002},
+    )
+    db.run(
+        lambda s: create_transfers(
+            s,
+            [
+                NewTransfer(
+                    "h", ids["a"], ids["b"], 5, kind=TransferKind.PENDING, timeout_seconds=30
+                )
+            ],
+            now=clock.now(),
+        )
+    )
+    registry = TaskRegistry()
+    ledger_tasks.register(registry, clock)
+    workers = [Worker(db, clock, registry, name=f"w{i}") for i in range(2)]
+    clock.advance(seconds=31)
+    for worker in workers:  # two workers in the same time slot: one expiry job, one expiry
+        worker.run_until_idle()
+    assert db.run(lambda s: pending_state(s, "h")) is TransferKind.EXPIRE_PENDING
+    periodic = [job for job in jobs(db) if job.kind == "ledger.expire_pending"]
+    assert len(periodic) == 1
