@@ -14,7 +14,7 @@ from huafei.jobs import service
 from huafei.jobs.models import Job, JobStatus
 from huafei.jobs.service import RetryLater
 from huafei.jobs.worker import TaskRegistry, Worker
-from huafei.ledger import tasks as ledger_tasks
+from huafei.runtime import register_ledger_tasks
 from huafei.ledger.models import AccountType, TransferKind
 from huafei.ledger.service import NewTransfer, create_transfers, pending_state
 
@@ -158,7 +158,7 @@ def test_ledger_expiry_runs_as_periodic_background_work(db, clock) -> None:
         )
     )
     registry = TaskRegistry()
-    ledger_tasks.register(registry, clock)
+    register_ledger_tasks(registry, clock)
     workers = [Worker(db, clock, registry, name=f"w{i}") for i in range(2)]
     clock.advance(seconds=31)
     for worker in workers:  # two workers in the same time slot: one expiry job, one expiry

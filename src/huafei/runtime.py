@@ -2,14 +2,33 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session
+
 from huafei.container import Container
+from huafei.core.clock import Clock
 from huafei.jobs.worker import TaskRegistry, Worker
-from huafei.ledger import tasks as ledger_tasks
+from huafei.ledger.service import expire_pending_transfers
+
+LEDGER_EXPIRE_EVERY = timedelta(seconds=10)
+
+
+def register_ledger_tasks(registry: TaskRegistry, clock: Clock) -> None:
+    """The ledger imports no other domain, so its periodic work is wired here."""
+
+    def expire(session: Session, _payload: dict[str, Any]) -> None:
+        # Expire everything due, in chunks; deterministic expiry ids make overlap harmless.
+        while expire_pending_transfers(session, now=clock.now(), limit=500) == 500:
+            pass
+
+    registry.every("ledger.expire_pending", LEDGER_EXPIRE_EVERY, expire)
 
 
 def build_registry(container: Container) -> TaskRegistry:
     registry = TaskRegistry()
-    ledger_tasks.register(registry, container.clock)
+    register_ledger_tasks(registry, container.clock)
     return registry
 
 
