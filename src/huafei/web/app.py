@@ -17,6 +17,7 @@ from huafei.core.logging import request_id_var
 from huafei.migrations import at_head
 from huafei.web.deps import get_container
 from huafei.web.problems import install_problem_handlers, problem_response
+from huafei.web.routers import include_domain_routers
 
 log = logging.getLogger("huafei.http")
 
@@ -31,6 +32,7 @@ def create_app(container: Container) -> FastAPI:
     install_problem_handlers(app)
     _install_request_middleware(app, container)
     _install_health_routes(app)
+    include_domain_routers(app)
     return app
 
 

@@ -1,0 +1,1 @@
+"""Carrier channels: the gateway protocol and the three carriers' sandboxes."""

@@ -1,0 +1,12 @@
+"""Every domain's HTTP routes, mounted on the one application."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, FastAPI
+
+ROUTERS: list[APIRouter] = []
+
+
+def include_domain_routers(app: FastAPI) -> None:
+    for router in ROUTERS:
+        app.include_router(router)
