@@ -1,0 +1,39 @@
+"""Test phone numbers the sandboxes know: each one's carrier, service password and balance.
+
+Shared by the carrier sandboxes (service-password check, balance query) and by the identity
+sandbox adapters, so a test number behaves the same everywhere. Documented in docs/sandboxes.md.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from huafei.carriers.gateway import Carrier
+
+
+@dataclass(frozen=True, slots=True)
+class TestNumber:
+    phone: str
+    carrier: Carrier
+    service_password: str
+    balance_fen: int
+
+
+TEST_NUMBERS: dict[str, TestNumber] = {
+    n.phone: n
+    for n in (
+        TestNumber("13800138000", Carrier.CMCC, "138000", 12_345),
+        TestNumber("13900139000", Carrier.CMCC, "139000", 50_000),
+        TestNumber("15000150000", Carrier.CMCC, "150000", 800),
+        TestNumber("13000130000", Carrier.CUCC, "130000", 23_456),
+        TestNumber("18600186000", Carrier.CUCC, "186000", 60_000),
+        TestNumber("18900189000", Carrier.CTCC, "189000", 34_567),
+        TestNumber("13300133000", Carrier.CTCC, "133000", 70_000),
+    )
+}
+
+
+def service_password_matches(phone: str, password: str) -> bool:
+    """The sandbox's answer to a service-password check (unknown numbers never match)."""
+    number = TEST_NUMBERS.get(phone)
+    return number is not None and number.service_password == password
