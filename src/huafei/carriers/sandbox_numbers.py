@@ -12,23 +12,23 @@ from huafei.carriers.gateway import Carrier
 
 
 @dataclass(frozen=True, slots=True)
-class TestNumber:
+class SandboxNumber:
     phone: str
     carrier: Carrier
     service_password: str
     balance_fen: int
 
 
-TEST_NUMBERS: dict[str, TestNumber] = {
+TEST_NUMBERS: dict[str, SandboxNumber] = {
     n.phone: n
     for n in (
-        TestNumber("13800138000", Carrier.CMCC, "138000", 12_345),
-        TestNumber("13900139000", Carrier.CMCC, "139000", 50_000),
-        TestNumber("15000150000", Carrier.CMCC, "150000", 800),
-        TestNumber("13000130000", Carrier.CUCC, "130000", 23_456),
-        TestNumber("18600186000", Carrier.CUCC, "186000", 60_000),
-        TestNumber("18900189000", Carrier.CTCC, "189000", 34_567),
-        TestNumber("13300133000", Carrier.CTCC, "133000", 70_000),
+        SandboxNumber("13800138000", Carrier.CMCC, "138000", 12_345),
+        SandboxNumber("13900139000", Carrier.CMCC, "139000", 50_000),
+        SandboxNumber("15000150000", Carrier.CMCC, "150000", 800),
+        SandboxNumber("13000130000", Carrier.CUCC, "130000", 23_456),
+        SandboxNumber("18600186000", Carrier.CUCC, "186000", 60_000),
+        SandboxNumber("18900189000", Carrier.CTCC, "189000", 34_567),
+        SandboxNumber("13300133000", Carrier.CTCC, "133000", 70_000),
     )
 }
 
