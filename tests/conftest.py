@@ -19,6 +19,7 @@ from sqlalchemy.engine import make_url
 from huafei.core.clock import FrozenClock
 from huafei.core.db import Database
 from huafei.migrations import upgrade
+from huafei.models import metadata
 
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/postgres"
 PG_URL = os.environ.get("HUAFEI_TEST_POSTGRES_URL", DEFAULT_PG)
@@ -84,6 +85,12 @@ class PostgresTemplate:
                     )
                 )
             ]
+            # Rows the migrations seed (profiles, limits…) are put back after each truncate.
+            self.seeds = {
+                table.name: [dict(row._mapping) for row in connection.execute(table.select())]
+                for table in metadata.sorted_tables
+            }
+        self.seeds = {name: rows for name, rows in self.seeds.items() if rows}
         engine.dispose()
 
     def reset(self) -> None:
@@ -91,6 +98,9 @@ class PostgresTemplate:
         with engine.begin() as connection:
             quoted = ", ".join(f'"{table}"' for table in self.tables)
             connection.execute(text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))
+            for table in metadata.sorted_tables:
+                if table.name in self.seeds:
+                    connection.execute(table.insert(), self.seeds[table.name])
         engine.dispose()
 
     def drop(self) -> None:

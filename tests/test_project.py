@@ -9,8 +9,10 @@ from huafei.core.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 SRC = ROOT / "src" / "huafei"
-DOMAINS = {"ledger", "cards", "carriers", "identity", "risk", "payouts", "evidence", "orders",
-           "notices", "jobs", "partners", "disputes", "rates", "sandbox", "wallets"}  # fmt: skip
+DOMAINS = {
+    "ledger", "cards", "carriers", "identity", "risk", "payouts", "evidence", "orders",
+    "notices", "jobs", "partners", "disputes", "rates", "sandbox", "wallets", "workdays", "sms",
+}  # fmt: skip
 
 
 def test_every_setting_is_in_the_readme() -> None:
@@ -43,7 +45,8 @@ def test_dependencies_point_inward() -> None:
                 problems.append(f"{rel}: core imports {module}")
             if top == "ledger" and target not in ("core", "ledger"):
                 problems.append(f"{rel}: the ledger imports {module}")
-            if top in DOMAINS and target in ("web", "cli"):
+            # a domain's routes.py is its HTTP edge and may use the web layer's dependencies
+            if top in DOMAINS and target in ("web", "cli") and rel.name != "routes.py":
                 problems.append(f"{rel}: a domain imports the {target} layer ({module})")
             if rel.name == "service.py" and module.endswith(".routes"):
                 problems.append(f"{rel}: a service imports routes ({module})")

@@ -9,6 +9,7 @@ from huafei.core.models import get_flag, set_flag
 from huafei.ledger.chart import Code, ensure_platform_accounts, ensure_wallet
 from huafei.ledger.models import TransferKind
 from huafei.ledger.service import NewTransfer, transfer_all
+from huafei.rates.defaults import install_defaults
 
 DEMO_FLAG = "demo_data_loaded_at"
 
@@ -20,6 +21,7 @@ def load_demo_data(container: Container) -> bool:
     def work(session: Session) -> bool:
         if get_flag(session, DEMO_FLAG) is not None:
             return False
+        install_defaults(session, now=now)
         platform = ensure_platform_accounts(session, now=now)
         wallet = ensure_wallet(session, "seller:demo", now=now)
         # The owners put capital in; a demo seller has one settled card worth ¥98.50.

@@ -4,7 +4,31 @@ from huafei.core.db import Base
 from huafei.core.models import SystemFlag
 from huafei.jobs.models import Job
 from huafei.ledger.models import Account, Transfer
+from huafei.rates.models import (
+    AgreementAcceptance,
+    AgreementVersion,
+    ChannelProfile,
+    Quote,
+    RateCardVersion,
+    RateEntry,
+    VolumeTier,
+)
+from huafei.workdays.models import DayOverride
 
 metadata = Base.metadata
 
-__all__ = ["Account", "Job", "SystemFlag", "Transfer", "metadata"]
+__all__ = [
+    "Account",
+    "AgreementAcceptance",
+    "AgreementVersion",
+    "ChannelProfile",
+    "DayOverride",
+    "Job",
+    "Quote",
+    "RateCardVersion",
+    "RateEntry",
+    "SystemFlag",
+    "Transfer",
+    "VolumeTier",
+    "metadata",
+]

@@ -19,6 +19,8 @@ bench_app = typer.Typer(
 )
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(bench_app, name="bench")
+calendar_app = typer.Typer(help="Chinese working days for settlement.", no_args_is_help=True)
+app.add_typer(calendar_app, name="calendar")
 
 
 def _container(settings: Settings | None = None) -> Container:
@@ -96,6 +98,18 @@ def run() -> None:
     if settings.demo_data:
         demo_data()
     serve(host=None, port=None)
+
+
+@calendar_app.command("load")
+def calendar_load(path: Path = typer.Argument(..., help="CSV: date,type,name")) -> None:
+    """Load a State Council holiday arrangement (replaces the years the file covers)."""
+    from huafei.workdays.service import load_arrangement, parse_arrangement
+
+    container = _container()
+    days = parse_arrangement(path.read_text(encoding="utf-8"))
+    now = container.clock.now()
+    years = container.db.run(lambda s: load_arrangement(s, days, source=path.name, now=now))
+    typer.echo(f"loaded {len(days)} days for {', '.join(map(str, years))}")
 
 
 @ledger_app.command("check")

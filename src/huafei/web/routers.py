@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI
 
-ROUTERS: list[APIRouter] = []
+from huafei.rates.routes import router as rates_router
+
+ROUTERS: list[APIRouter] = [rates_router]
 
 
 def include_domain_routers(app: FastAPI) -> None:

@@ -1,0 +1,1 @@
+"""Channel profiles, versioned rate cards, quotes and the recycling agreement."""

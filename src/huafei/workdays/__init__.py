@@ -1,0 +1,1 @@
+"""Chinese working days (with 调休 swaps) for T+N settlement."""
