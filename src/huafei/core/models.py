@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import String, Text
+from sqlalchemy import Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from huafei.core.db import Base, UTCDateTime
+from huafei.core.db import Base, BigIntPK, UTCDateTime
 
 
 class SystemFlag(Base):
@@ -33,3 +33,20 @@ def set_flag(session: Session, key: str, value: str, now: datetime) -> None:
         flag.value = value
         flag.updated_at = now
     session.flush()
+
+
+class IdempotencyRecord(Base):
+    """The first response to a money-moving request, replayed for retries with the same key."""
+
+    __tablename__ = "idempotency_records"
+    __table_args__ = (UniqueConstraint("principal", "key"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    principal: Mapped[str] = mapped_column(String(64))
+    key: Mapped[str] = mapped_column(String(255))
+    method: Mapped[str] = mapped_column(String(8))
+    path: Mapped[str] = mapped_column(String(255))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int] = mapped_column(Integer)
+    response_body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -1,0 +1,127 @@
+"""Idempotency keys with Stripe's semantics for every money-moving request.
+
+The first request with a key runs and its response (success or business error) is stored in the
+same transaction as its effects. A retry with the same key and the same request gets that
+response again; the same key with a different request is refused with 409. Two first requests
+racing with one key: the database's unique index lets one commit; the other's work is rolled
+back and it answers with the winner's stored response.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from huafei.core.clock import Clock
+from huafei.core.db import Database
+from huafei.core.errors import HuafeiError
+from huafei.core.models import IdempotencyRecord
+
+MAX_KEY_LENGTH = 255
+
+
+class IdempotencyKeyRequired(HuafeiError):
+    code = "idempotency_key_required"
+    status = 400
+    title = "This request moves money and needs an Idempotency-Key header"
+
+
+class IdempotencyKeyReused(HuafeiError):
+    code = "idempotency_key_reused"
+    status = 409
+    title = "This Idempotency-Key was used for a different request"
+
+
+@dataclass(frozen=True, slots=True)
+class IdempotentResponse:
+    status_code: int
+    body: Any
+    replayed: bool
+
+
+def request_fingerprint(method: str, path: str, body: bytes) -> str:
+    try:
+        canonical = json.dumps(json.loads(body or b"null"), sort_keys=True, ensure_ascii=False)
+    except ValueError:
+        canonical = body.decode("utf-8", "replace")
+    return hashlib.sha256(f"{method} {path}\n{canonical}".encode()).hexdigest()
+
+
+def run_idempotent(
+    db: Database,
+    clock: Clock,
+    *,
+    principal: str,
+    key: str | None,
+    method: str,
+    path: str,
+    body: bytes,
+    handler: Callable[[Session], tuple[int, Any]],
+) -> IdempotentResponse:
+    """Run ``handler`` once per (principal, key); replay its stored response afterwards.
+
+    ``handler`` returns ``(status_code, json_body)``. A ``HuafeiError`` it raises is stored as
+    the problem response (its effects rolled back) and raised again on replays as the same
+    problem, so a client retrying a refused request sees the same refusal.
+    """
+    if not key:
+        raise IdempotencyKeyRequired
+    if len(key) > MAX_KEY_LENGTH:
+        raise IdempotencyKeyRequired(f"the key is longer than {MAX_KEY_LENGTH} characters")
+    fingerprint = request_fingerprint(method, path, body)
+
+    def stored(session: Session) -> IdempotencyRecord | None:
+        return session.scalars(
+            select(IdempotencyRecord).where(
+                IdempotencyRecord.principal == principal, IdempotencyRecord.key == key
+            )
+        ).one_or_none()
+
+    def replay(record: IdempotencyRecord) -> IdempotentResponse:
+        if record.request_hash != fingerprint:
+            raise IdempotencyKeyReused(
+                f"key {key!r} was first used for {record.method} {record.path} with another body"
+            )
+        return IdempotentResponse(
+            record.status_code, json.loads(record.response_body), replayed=True
+        )
+
+    def work(session: Session) -> IdempotentResponse:
+        record = stored(session)
+        if record is not None:
+            return replay(record)
+        try:
+            with session.begin_nested():
+                status_code, payload = handler(session)
+        except HuafeiError as error:
+            status_code, payload = error.status, error.to_problem(instance=path)
+        session.add(
+            IdempotencyRecord(
+                principal=principal,
+                key=key,
+                method=method,
+                path=path,
+                request_hash=fingerprint,
+                status_code=status_code,
+                response_body=json.dumps(payload, ensure_ascii=False, default=str),
+                created_at=clock.now(),
+            )
+        )
+        session.flush()
+        return IdempotentResponse(status_code, payload, replayed=False)
+
+    try:
+        return db.run(work)
+    except IntegrityError:
+        # Another request with this key committed first: answer as its retry would be answered.
+        record = db.run(stored)
+        if record is None:
+            raise
+        return db.run(lambda _session: replay(record))
