@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI
 
-ROUTERS: list[APIRouter] = []
+from huafei.carriers.routes import router as carriers_router
+
+ROUTERS: list[APIRouter] = [carriers_router]
 
 
 def include_domain_routers(app: FastAPI) -> None:
