@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
@@ -95,24 +96,30 @@ def require_face_value(carrier: Carrier, face_value_fen: int) -> None:
         )
 
 
-def check_card(carrier: Carrier, serial: str, pin: str) -> CardProblem | None:
+def check_card(
+    carrier: Carrier,
+    serial: str,
+    pin: str,
+    *,
+    table: Mapping[Carrier, CarrierCards] = CARRIER_CARDS,
+) -> CardProblem | None:
     """Why ``serial``/``pin`` (already normalised) is not a card of ``carrier``, or None.
 
     Messages give lengths, never the digits, so they are safe to show and log.
     """
     if not _DIGITS.fullmatch(serial) or not _DIGITS.fullmatch(pin):
         return CardProblem("not_digits", "serial and PIN must be digits only")
-    formats = CARRIER_CARDS[carrier].formats
+    formats = table[carrier].formats
     if any(f.serial_length == len(serial) and f.pin_length == len(pin) for f in formats):
         return None
-    for other in CARRIER_CARDS.values():
+    for other in table.values():
         if other.carrier is carrier:
             continue
         if any(f.serial_length == len(serial) and f.pin_length == len(pin) for f in other.formats):
             return CardProblem(
                 "wrong_carrier",
                 f"a {len(serial)}-digit serial with a {len(pin)}-digit PIN is a card of "
-                f"{other.name}, not {CARRIER_CARDS[carrier].name}",
+                f"{other.name}, not {table[carrier].name}",
             )
     serial_lengths = sorted({f.serial_length for f in formats})
     matching = [f for f in formats if f.serial_length == len(serial)]

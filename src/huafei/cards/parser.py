@@ -26,10 +26,11 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from huafei.cards.errors import CardFormatInvalid
-from huafei.cards.formats import check_card
+from huafei.cards.formats import CARRIER_CARDS, CarrierCards, check_card
 from huafei.carriers.gateway import Carrier
 
 MAX_CARDS_PER_BATCH = 1000
@@ -76,7 +77,11 @@ def split_lines(text: str) -> list[str]:
 
 
 def parse_batch(
-    text: str, carrier: Carrier, *, max_cards: int = MAX_CARDS_PER_BATCH
+    text: str,
+    carrier: Carrier,
+    *,
+    max_cards: int = MAX_CARDS_PER_BATCH,
+    table: Mapping[Carrier, CarrierCards] = CARRIER_CARDS,
 ) -> ParsedBatch:
     """Parse pasted lines into cards of ``carrier``; every bad line becomes a ``LineError``."""
     cards: list[ParsedCard] = []
@@ -99,7 +104,7 @@ def parse_batch(
             )
             continue
         serial, pin = fields
-        problem = check_card(carrier, serial, pin)
+        problem = check_card(carrier, serial, pin, table=table)
         if problem is not None:
             errors.append(LineError(number, problem.code, problem.message))
             continue

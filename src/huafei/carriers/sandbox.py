@@ -142,16 +142,27 @@ class _Dispatcher:
         self._busy = False
         self._closed = False
 
-    def schedule(self, delay_seconds: float, action: Callable[[], None]) -> None:
+    def schedule(self, delay_seconds: float, action: Callable[[], None]) -> int:
+        """Run ``action`` after the delay; returns a handle for ``cancel``."""
         with self._changed:
+            handle = next(self._sequence)
             if self._closed:
-                return
+                return handle
             due = time.monotonic() + max(0.0, delay_seconds)
-            heapq.heappush(self._heap, (due, next(self._sequence), action))
+            heapq.heappush(self._heap, (due, handle, action))
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
                 self._thread.start()
             self._changed.notify_all()
+            return handle
+
+    def cancel(self, handle: int) -> None:
+        with self._changed:
+            kept = [entry for entry in self._heap if entry[1] != handle]
+            if len(kept) != len(self._heap):
+                heapq.heapify(kept)
+                self._heap = kept
+                self._changed.notify_all()
 
     def _run(self) -> None:
         while True:
@@ -218,7 +229,7 @@ class CarrierSandbox:
         self._consumed: set[str] = self._load_consumed()
         self._deliveries: list[DeliveryRecord] = []
         self._held: list[_Delivery] | None = None
-        self._held_token = 0
+        self._release: int | None = None
         self._refs = itertools.count(1)
         self._dispatcher = _Dispatcher(f"sandbox-{carrier.value}")
         self._client: httpx.Client | None = None
@@ -242,7 +253,7 @@ class CarrierSandbox:
         with self._lock:
             self._switches = self._initial_switches
             self._deliveries.clear()
-            self._held = None
+            self._held = self._release = None
             if forget_cards:
                 self._consumptions.clear()
                 self._consumed.clear()
@@ -383,24 +394,24 @@ class CarrierSandbox:
             batch.append(self._delivery(record, stale))
         if switches.swap_callbacks:
             with self._lock:
-                held = self._held
-                self._held = batch if held is None else None
-                self._held_token += 1
-                token = self._held_token
+                held, release = self._held, self._release
+                self._held, self._release = (batch, None) if held is None else (None, None)
             if held is None:
-                release = partial(self._release_held, token)
-                self._dispatcher.schedule(switches.swap_wait_ms / 1000, release)
+                # Nothing to swap with yet: hold this one, deliver it alone if no other comes.
+                handle = self._dispatcher.schedule(switches.swap_wait_ms / 1000, self._flush_held)
+                with self._lock:
+                    self._release = handle
                 return
+            if release is not None:
+                self._dispatcher.cancel(release)
             batch = batch + held
         for delivery in batch:
             self._dispatcher.schedule(0, partial(self._send, delivery))
 
-    def _release_held(self, token: int) -> None:
+    def _flush_held(self) -> None:
         with self._lock:
-            if self._held is None or token != self._held_token:
-                return
-            held, self._held = self._held, None
-        for delivery in held:
+            held, self._held, self._release = self._held, None, None
+        for delivery in held or []:
             self._dispatcher.schedule(0, partial(self._send, delivery))
 
     def _delivery(self, record: _Consumption, result: ConsumptionResult) -> _Delivery:
