@@ -31,7 +31,9 @@ from huafei.carriers.models import CarrierNotification
 from huafei.carriers.sandbox_cards import SandboxCard, SandboxCardKind
 from huafei.carriers.service import CONSUMPTION_RESULT_JOB, get_notification, mark_handled
 from huafei.carriers.signing import signed_headers
+from huafei.container import build_container
 from huafei.core.clock import SystemClock
+from huafei.core.settings import Settings
 from huafei.jobs.models import Job
 from live import LiveApp, eventually, serve_live
 
@@ -247,7 +249,7 @@ class TestCallbackSwitches:
 
     def test_late_callbacks_arrive_after_their_delay(self, live_app) -> None:
         sandbox = live_app.sandbox(CMCC)
-        sandbox.set_switches(callback_delay_ms=400)
+        sandbox.set_switches(callback_delay_ms=600)
         consume(live_app, card_of(live_app))
         assert not sandbox.wait_until_idle(timeout=0.1)
         assert inbox(live_app) == []
@@ -554,6 +556,22 @@ def test_pins_never_reach_logs_or_answers(live_app, caplog, capfd) -> None:
 
 
 # -- live_app itself, and the sandboxes served on their own ---------------------------------------
+def test_gateways_and_callbacks_follow_the_configured_addresses() -> None:
+    own = build_container(Settings(port=9001))
+    assert own.carriers[CMCC].base_url == "http://127.0.0.1:9001/sandbox/carriers/cmcc"
+    assert own.carrier_callback_url(CMCC) == "http://127.0.0.1:9001/callbacks/carriers/cmcc"
+    real = build_container(
+        Settings(
+            public_base_url="https://huafei.example/",
+            carrier_base_url="https://channel.example/v1",
+        )
+    )
+    assert real.carriers[Carrier.CTCC].base_url == "https://channel.example/v1/ctcc"
+    assert real.carrier_callback_url(Carrier.CTCC) == (
+        "https://huafei.example/callbacks/carriers/ctcc"
+    )
+
+
 def test_the_live_app_stops_cleanly(db, clock) -> None:
     with serve_live(db, clock) as live:
         assert httpx.get(live.url + "/healthz").status_code == 200

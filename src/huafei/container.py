@@ -23,7 +23,7 @@ class Container:
 
     def carrier_callback_url(self, carrier: Carrier) -> str:
         """The ``callback_url`` to hand a channel with each consumption request."""
-        return callback_url(self.settings.public_base_url, carrier)
+        return callback_url(self.settings.platform_url(), carrier)
 
 
 def build_container(

@@ -187,7 +187,7 @@ def callback_url(public_base_url: str, carrier: Carrier) -> str:
 
 def build_http_gateways(settings: Settings, clock: Clock) -> dict[Carrier, HttpCarrierGateway]:
     """One gateway per carrier at ``{carrier_base_url}/{carrier}`` with that carrier's secret."""
-    base = settings.carrier_base_url.rstrip("/")
+    base = settings.carriers_url()
     return {
         carrier: HttpCarrierGateway(
             carrier,

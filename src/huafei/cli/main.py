@@ -66,10 +66,15 @@ def serve(
 
     from huafei.web.app import create_app
 
-    container = _container()
-    settings = container.settings
-    bind_host = host or settings.host
-    bind_port = port or settings.port
+    settings = Settings()
+    # The bind address decides the callback and in-process sandbox URLs when they are not set.
+    if host or port:
+        settings = settings.model_copy(
+            update={"host": host or settings.host, "port": port or settings.port}
+        )
+    container = _container(settings)
+    bind_host = settings.host
+    bind_port = settings.port
     application = create_app(container)
     worker = None
     if settings.worker_in_process:

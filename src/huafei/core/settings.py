@@ -43,13 +43,15 @@ class Settings(BaseSettings):
     worker_in_process: bool = Field(
         default=True, description="`huafei serve` runs a background worker thread too"
     )
-    public_base_url: str = Field(
-        default="http://127.0.0.1:8000",
-        description="the platform's address as outside services reach it (callback URLs)",
+    public_base_url: str | None = Field(
+        default=None,
+        description="the platform's address as outside services reach it (callback URLs); "
+        "unset: http://{host}:{port}",
     )
-    carrier_base_url: str = Field(
-        default="http://127.0.0.1:8000/sandbox/carriers",
-        description="carrier channels live at `{carrier_base_url}/{cmcc|cucc|ctcc}`",
+    carrier_base_url: str | None = Field(
+        default=None,
+        description="carrier channels live at `{carrier_base_url}/{cmcc|cucc|ctcc}`; "
+        "unset: the in-process sandboxes at {public_base_url}/sandbox/carriers",
     )
     carrier_timeout_seconds: float = Field(
         default=10.0, gt=0, description="how long a call to a carrier channel may take"
@@ -78,6 +80,19 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    def platform_url(self) -> str:
+        """``public_base_url``, or this server's own address when unset."""
+        if self.public_base_url:
+            return self.public_base_url.rstrip("/")
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host  # noqa: S104
+        return f"http://{host}:{self.port}"
+
+    def carriers_url(self) -> str:
+        """``carrier_base_url``, or the in-process carrier sandboxes when unset."""
+        if self.carrier_base_url:
+            return self.carrier_base_url.rstrip("/")
+        return f"{self.platform_url()}/sandbox/carriers"
 
     def carrier_secret(self, carrier: str) -> str:
         """The shared secret of a carrier channel (``cmcc``, ``cucc`` or ``ctcc``)."""
