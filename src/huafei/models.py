@@ -1,5 +1,6 @@
 """Every domain's tables, imported so that one metadata describes the whole schema."""
 
+from huafei.carriers.models import CarrierNotification
 from huafei.core.db import Base
 from huafei.core.models import SystemFlag
 from huafei.jobs.models import Job
@@ -21,6 +22,7 @@ __all__ = [
     "Account",
     "AgreementAcceptance",
     "AgreementVersion",
+    "CarrierNotification",
     "ChannelProfile",
     "DayOverride",
     "Job",

@@ -17,7 +17,8 @@ Callback wire format (what a channel sends and the platform verifies):
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Protocol
 
 from huafei.core.errors import HuafeiError
@@ -58,7 +59,8 @@ class ConsumptionRequest:
     carrier: Carrier
     face_value_fen: int
     serial: str
-    pin: str
+    pin: str = field(repr=False)
+    """Plain only in memory on its way to the channel; kept out of ``repr`` (and so of logs)."""
     callback_url: str
 
 
@@ -77,6 +79,8 @@ class ConsumptionResult:
     actual_face_value_fen: int | None = None
     reason: str | None = None
     notification_id: str | None = None
+    occurred_at: datetime | None = None
+    """When the channel says the state was reached (orders callbacks that arrive out of order)."""
 
 
 class GatewayError(HuafeiError):

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import typer
 
+from huafei.carriers.gateway import Carrier
+from huafei.carriers.sandbox_cards import SandboxCardKind
 from huafei.container import Container, build_container
 from huafei.core.logging import configure_logging
 from huafei.core.settings import Settings
@@ -17,10 +19,17 @@ ledger_app = typer.Typer(help="Inspect and maintain the ledger.", no_args_is_hel
 bench_app = typer.Typer(
     help="Benchmarks that print and record their figures.", no_args_is_help=True
 )
+sandbox_app = typer.Typer(
+    help="The carrier sandboxes: serve them on their own, issue their test cards.",
+    no_args_is_help=True,
+)
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(bench_app, name="bench")
 calendar_app = typer.Typer(help="Chinese working days for settlement.", no_args_is_help=True)
 app.add_typer(calendar_app, name="calendar")
+app.add_typer(sandbox_app, name="sandbox")
+
+SANDBOX_PORT = 8100
 
 
 def _container(settings: Settings | None = None) -> Container:
@@ -59,10 +68,15 @@ def serve(
 
     from huafei.web.app import create_app
 
-    container = _container()
-    settings = container.settings
-    bind_host = host or settings.host
-    bind_port = port or settings.port
+    settings = Settings()
+    # The bind address decides the callback and in-process sandbox URLs when they are not set.
+    if host or port:
+        settings = settings.model_copy(
+            update={"host": host or settings.host, "port": port or settings.port}
+        )
+    container = _container(settings)
+    bind_host = settings.host
+    bind_port = settings.port
     application = create_app(container)
     worker = None
     if settings.worker_in_process:
@@ -160,6 +174,60 @@ def bench_ledger(
     if json_path:
         json_path.parent.mkdir(parents=True, exist_ok=True)
         json_path.write_text(json.dumps(figures, indent=2) + "\n")
+
+
+@sandbox_app.command("serve")
+def sandbox_serve(
+    host: str | None = typer.Option(None, help="bind address (default: HUAFEI_HOST)"),
+    port: int = typer.Option(SANDBOX_PORT, help="port"),
+) -> None:
+    """Serve the three carrier sandboxes without the platform, at /sandbox/carriers/{carrier}."""
+    import uvicorn
+
+    from huafei.carriers.sandbox_app import create_standalone_sandbox_app
+
+    settings = Settings()
+    configure_logging(settings.log_level, json=settings.log_json)
+    bind_host = host or settings.host
+    application = create_standalone_sandbox_app(settings)
+    typer.echo(
+        f"Carrier sandboxes at http://{bind_host}:{port}/sandbox/carriers/{{cmcc,cucc,ctcc}} "
+        f"(point HUAFEI_CARRIER_BASE_URL at http://{bind_host}:{port}/sandbox/carriers)"
+    )
+    sys.stdout.flush()
+    uvicorn.run(application, host=bind_host, port=port, log_config=None, access_log=False)
+
+
+@sandbox_app.command("issue-cards")
+def sandbox_issue_cards(
+    carrier: Carrier = typer.Option(..., help="cmcc, cucc or ctcc"),
+    face: int = typer.Option(..., help="face value in yuan"),
+    count: int = typer.Option(10, min=1, max=100_000, help="how many cards"),
+    kind: SandboxCardKind = typer.Option(SandboxCardKind.GOOD, help="what the card will do"),
+    actual_face: int | None = typer.Option(
+        None, help="for wrong-face cards: what the card is really worth, in yuan"
+    ),
+    start: int = typer.Option(1, min=0, help="first sequence number (same numbers, same cards)"),
+) -> None:
+    """Print `serial PIN` lines of cards every carrier sandbox honours (paste them as a batch)."""
+    from huafei.carriers.sandbox_cards import CardIssueError, issue_cards
+
+    settings = Settings()
+    try:
+        cards = issue_cards(
+            settings.sandbox_card_secret,
+            carrier,
+            face * 100,
+            count,
+            kind=kind,
+            actual_face_value_fen=actual_face * 100 if actual_face else None,
+            start=start,
+        )
+    except CardIssueError as exc:
+        typer.echo(f"cannot issue: {exc}", err=True)
+        raise typer.Exit(2) from None
+    for card in cards:
+        typer.echo(f"{card.serial} {card.pin}")
 
 
 def _safe_url(url: str) -> str:

@@ -43,10 +43,65 @@ class Settings(BaseSettings):
     worker_in_process: bool = Field(
         default=True, description="`huafei serve` runs a background worker thread too"
     )
+    public_base_url: str | None = Field(
+        default=None,
+        description="the platform's address as outside services reach it (callback URLs); "
+        "unset: http://{host}:{port}",
+    )
+    carrier_base_url: str | None = Field(
+        default=None,
+        description="carrier channels live at `{carrier_base_url}/{cmcc|cucc|ctcc}`; "
+        "unset: the in-process sandboxes at {public_base_url}/sandbox/carriers",
+    )
+    carrier_timeout_seconds: float = Field(
+        default=10.0, gt=0, description="how long a call to a carrier channel may take"
+    )
+    carrier_secret_cmcc: str = Field(
+        default="sandbox-cmcc-secret", description="China Mobile channel's shared HMAC secret"
+    )
+    carrier_secret_cucc: str = Field(
+        default="sandbox-cucc-secret", description="China Unicom channel's shared HMAC secret"
+    )
+    carrier_secret_ctcc: str = Field(
+        default="sandbox-ctcc-secret", description="China Telecom channel's shared HMAC secret"
+    )
+    sandbox_card_secret: str = Field(
+        default="huafei-sandbox-cards",
+        description="secret the carrier sandboxes derive the PINs of their test cards from",
+    )
+    sandbox_callback_delay_ms: int = Field(
+        default=1500, ge=0, description="how long a carrier sandbox takes to consume a card"
+    )
+    sandbox_state_path: str | None = Field(
+        default=None,
+        description="file where carrier sandboxes remember consumed cards; memory when unset",
+    )
 
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    def platform_url(self) -> str:
+        """``public_base_url``, or this server's own address when unset."""
+        if self.public_base_url:
+            return self.public_base_url.rstrip("/")
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host  # noqa: S104
+        return f"http://{host}:{self.port}"
+
+    def carriers_url(self) -> str:
+        """``carrier_base_url``, or the in-process carrier sandboxes when unset."""
+        if self.carrier_base_url:
+            return self.carrier_base_url.rstrip("/")
+        return f"{self.platform_url()}/sandbox/carriers"
+
+    def carrier_secret(self, carrier: str) -> str:
+        """The shared secret of a carrier channel (``cmcc``, ``cucc`` or ``ctcc``)."""
+        secrets = {
+            "cmcc": self.carrier_secret_cmcc,
+            "cucc": self.carrier_secret_cucc,
+            "ctcc": self.carrier_secret_ctcc,
+        }
+        return secrets[carrier]
 
     def keyring(self) -> Keyring:
         return Keyring.from_settings(self.secret_keys, self.active_key_id, self.lookup_key)

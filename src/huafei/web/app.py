@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -18,21 +19,33 @@ from huafei.migrations import at_head
 from huafei.web.deps import get_container
 from huafei.web.problems import install_problem_handlers, problem_response
 from huafei.web.routers import include_domain_routers
+from huafei.web.sandboxes import mount_sandboxes
 
 log = logging.getLogger("huafei.http")
 
 
 def create_app(container: Container) -> FastAPI:
+    on_shutdown: list[Callable[[], None]] = []
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        for close in on_shutdown:
+            close()
+
     app = FastAPI(
         title="Huafei API",
         version=huafei.__version__,
         description="Phone-credit recycling: sellers, partners, operations.",
+        lifespan=lifespan,
     )
     app.state.container = container
     install_problem_handlers(app)
     _install_request_middleware(app, container)
     _install_health_routes(app)
     include_domain_routers(app)
+    if container.settings.sandboxes:
+        on_shutdown.extend(mount_sandboxes(app, container))
     return app
 
 

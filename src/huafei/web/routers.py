@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI
 
+from huafei.carriers.routes import router as carriers_router
 from huafei.rates.routes import router as rates_router
 
-ROUTERS: list[APIRouter] = [rates_router]
+ROUTERS: list[APIRouter] = [rates_router, carriers_router]
 
 
 def include_domain_routers(app: FastAPI) -> None:

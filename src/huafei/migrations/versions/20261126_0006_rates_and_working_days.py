@@ -1,7 +1,7 @@
 """rates and working days
 
 Revision ID: 0006
-Revises: 0002
+Revises: 0004
 Create Date: 2026-11-26 12:10:10.714932
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 import huafei.core.db
 
 revision = "0006"
-down_revision = "0002"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,1 @@
+"""Recharge cards: formats per carrier, batch parsing, PIN encryption and duplicate detection."""

@@ -1,0 +1,200 @@
+"""``CarrierGateway`` over HTTP: the client the platform uses for every carrier channel.
+
+The three sandboxes speak the same protocol as this client, so development, tests and
+production differ only in ``HUAFEI_CARRIER_BASE_URL`` and the secrets. Requests are JSON POSTs
+signed like callbacks (``carriers/signing.py``); see docs/sandboxes.md for the endpoints.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from typing import Any
+
+import httpx
+
+from huafei.carriers import signing
+from huafei.carriers.errors import MalformedCallback
+from huafei.carriers.gateway import (
+    BadCallbackSignature,
+    Carrier,
+    ConsumptionAck,
+    ConsumptionRequest,
+    ConsumptionResult,
+    GatewayError,
+    GatewayTimeout,
+)
+from huafei.carriers.wire import (
+    CALLBACK_PATH,
+    PASSWORD_PATH,
+    QUERY_PATH,
+    SUBMIT_PATH,
+    decode_result,
+    optional_str,
+)
+from huafei.core.clock import Clock, SystemClock
+from huafei.core.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class HttpCarrierGateway:
+    """One carrier channel reached over HTTP at ``base_url`` (e.g. ``…/sandbox/carriers/cmcc``).
+
+    Safe to share between threads. Call it from synchronous code (a worker, or a route running
+    in the thread pool): it blocks for up to ``timeout`` seconds.
+    """
+
+    def __init__(
+        self,
+        carrier: Carrier,
+        base_url: str,
+        secret: str,
+        timeout: float,
+        *,
+        clock: Clock | None = None,
+        callback_window_seconds: int = signing.WINDOW_SECONDS,
+    ) -> None:
+        self.carrier = carrier
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        self.callback_window_seconds = callback_window_seconds
+        self._secret = secret
+        self._clock = clock or SystemClock()
+        self._client: httpx.Client | None = None
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"HttpCarrierGateway({self.carrier.value!r}, {self.base_url!r})"
+
+    # -- CarrierGateway ---------------------------------------------------------------------------
+    def submit_consumption(self, request: ConsumptionRequest) -> ConsumptionAck:
+        if request.carrier is not self.carrier:
+            raise GatewayError(f"a {request.carrier} card cannot go to the {self.carrier} channel")
+        data = self._post(
+            SUBMIT_PATH,
+            {
+                "consumption_id": request.consumption_id,
+                "face_value_fen": request.face_value_fen,
+                "serial": request.serial,
+                "pin": request.pin,
+                "callback_url": request.callback_url,
+            },
+        )
+        accepted = data.get("accepted")
+        if not isinstance(accepted, bool):
+            raise GatewayError(f"{self.carrier}: the channel's answer has no verdict")
+        try:
+            return ConsumptionAck(
+                accepted=accepted,
+                channel_ref=optional_str(data.get("channel_ref")),
+                reason=optional_str(data.get("reason")),
+            )
+        except MalformedCallback as exc:
+            raise GatewayError(f"{self.carrier}: unreadable answer: {exc.detail}") from None
+
+    def query_consumption(self, consumption_id: str) -> ConsumptionResult:
+        data = self._post(QUERY_PATH, {"consumption_id": consumption_id})
+        try:
+            return decode_result(data)
+        except MalformedCallback as exc:
+            raise GatewayError(f"{self.carrier}: unreadable query answer: {exc.detail}") from None
+
+    def parse_callback(self, headers: dict[str, str], body: bytes) -> ConsumptionResult:
+        if not signing.verify(
+            self._secret,
+            headers,
+            body,
+            now=self._clock.now(),
+            window_seconds=self.callback_window_seconds,
+        ):
+            raise BadCallbackSignature(carrier=self.carrier.value)
+        try:
+            data = json.loads(body)
+        except ValueError:
+            raise MalformedCallback("the body is not JSON") from None
+        if not isinstance(data, dict):
+            raise MalformedCallback("the body is not a JSON object")
+        result = decode_result(data)
+        if not result.notification_id:
+            raise MalformedCallback("notification_id is missing")
+        return result
+
+    def check_service_password(self, phone: str, password: str) -> bool:
+        data = self._post(PASSWORD_PATH, {"phone": phone, "password": password})
+        matches = data.get("matches")
+        if not isinstance(matches, bool):
+            raise GatewayError(f"{self.carrier}: the channel's answer has no verdict")
+        return matches
+
+    # -- plumbing ---------------------------------------------------------------------------------
+    def close(self) -> None:
+        with self._lock:
+            if self._client is not None:
+                self._client.close()
+                self._client = None
+
+    def _http(self) -> httpx.Client:
+        # Created on first use: building a client (TLS context) costs more than most callers'
+        # whole request, and most containers never talk to a carrier.
+        with self._lock:
+            if self._client is None:
+                self._client = httpx.Client(base_url=self.base_url, timeout=self.timeout)
+            return self._client
+
+    def _post(self, path: str, payload: dict[str, Any]) -> dict[str, Any]:
+        body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
+        timestamp = int(self._clock.now().timestamp())
+        headers = signing.signed_headers(self._secret, body, timestamp=timestamp)
+        headers["Content-Type"] = "application/json"
+        try:
+            response = self._http().post(path, content=body, headers=headers)
+        except httpx.TimeoutException:
+            log.warning("carrier channel timed out", extra={"carrier": self.carrier.value})
+            raise GatewayTimeout(carrier=self.carrier.value) from None
+        except httpx.HTTPError as exc:
+            log.warning(
+                "carrier channel unreachable",
+                extra={"carrier": self.carrier.value, "error": type(exc).__name__},
+            )
+            raise GatewayError(
+                f"{self.carrier}: {type(exc).__name__}", carrier=self.carrier.value
+            ) from None
+        if response.status_code != httpx.codes.OK:
+            log.warning(
+                "carrier channel refused",
+                extra={"carrier": self.carrier.value, "http_status": response.status_code},
+            )
+            raise GatewayError(
+                f"{self.carrier}: the channel answered HTTP {response.status_code}",
+                carrier=self.carrier.value,
+                http_status=response.status_code,
+            )
+        try:
+            data = response.json()
+        except ValueError:
+            data = None
+        if not isinstance(data, dict):
+            raise GatewayError(f"{self.carrier}: the channel's answer is not a JSON object")
+        return data
+
+
+def callback_url(public_base_url: str, carrier: Carrier) -> str:
+    """Where a channel POSTs results for ``carrier`` (the platform's callback endpoint)."""
+    return public_base_url.rstrip("/") + CALLBACK_PATH.format(carrier=carrier.value)
+
+
+def build_http_gateways(settings: Settings, clock: Clock) -> dict[Carrier, HttpCarrierGateway]:
+    """One gateway per carrier at ``{carrier_base_url}/{carrier}`` with that carrier's secret."""
+    base = settings.carriers_url()
+    return {
+        carrier: HttpCarrierGateway(
+            carrier,
+            f"{base}/{carrier.value}",
+            settings.carrier_secret(carrier.value),
+            settings.carrier_timeout_seconds,
+            clock=clock,
+        )
+        for carrier in Carrier
+    }

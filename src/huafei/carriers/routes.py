@@ -1,0 +1,42 @@
+"""HTTP: where carrier channels deliver their signed results."""
+
+from __future__ import annotations
+
+from typing import cast
+
+from fastapi import APIRouter, Request
+from fastapi.responses import PlainTextResponse
+from starlette.concurrency import run_in_threadpool
+
+from huafei.carriers.errors import CarrierNotConfigured, MalformedCallback
+from huafei.carriers.gateway import Carrier
+from huafei.carriers.service import record_callback
+from huafei.container import Container
+
+router = APIRouter(tags=["carriers"])
+
+MAX_CALLBACK_BYTES = 64 * 1024
+
+
+@router.post(
+    "/callbacks/carriers/{carrier}",
+    summary="A carrier channel's signed consumption result",
+    response_class=PlainTextResponse,
+    responses={401: {"description": "bad signature or timestamp outside ±300 s"}},
+)
+async def carrier_callback(carrier: Carrier, request: Request) -> PlainTextResponse:
+    """Verify, record once in the inbox, answer ``SUCCESS`` (also for a redelivery)."""
+    container = cast("Container", request.app.state.container)
+    gateway = container.carriers.get(carrier)
+    if gateway is None:
+        raise CarrierNotConfigured(carrier=carrier.value)
+    body = await request.body()
+    if len(body) > MAX_CALLBACK_BYTES:
+        raise MalformedCallback("the body is too large")
+    result = gateway.parse_callback(dict(request.headers), body)
+    now = container.clock.now()
+    await run_in_threadpool(
+        container.db.run,
+        lambda session: record_callback(session, carrier, result, body=body, now=now),
+    )
+    return PlainTextResponse("SUCCESS")

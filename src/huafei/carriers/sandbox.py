@@ -1,0 +1,501 @@
+"""A carrier channel's sandbox: consumes its own test cards and calls back like the real thing.
+
+``CarrierSandbox`` holds one carrier's channel state and behaviour; ``sandbox_app.py`` puts it
+behind HTTP. Consumption is asynchronous: ``submit`` answers at once, the result is decided then
+(so a card cannot be consumed twice), shown as ``processing`` until ``callback_delay_ms`` has
+passed, and then POSTed, signed, to the request's ``callback_url`` by a background thread, which
+retries until the platform answers ``SUCCESS``.
+
+Switches (``SandboxSwitches``) make the channel misbehave the ways real channels do. The switches
+in force when a card is submitted govern that card's callbacks; ``fail_status`` and
+``slow_response_ms`` govern each HTTP request as it arrives. docs/sandboxes.md describes them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import heapq
+import itertools
+import json
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import httpx
+from pydantic import BaseModel, ConfigDict, Field
+
+from huafei.cards.formats import check_card, face_values_fen
+from huafei.carriers import signing
+from huafei.carriers.gateway import Carrier, ConsumptionResult, ConsumptionStatus
+from huafei.carriers.sandbox_cards import (
+    SandboxCard,
+    SandboxCardKind,
+    issue_cards,
+    read_card,
+)
+from huafei.carriers.sandbox_numbers import TEST_NUMBERS, service_password_matches
+from huafei.carriers.wire import encode_result
+from huafei.core.clock import Clock, SystemClock
+
+log = logging.getLogger(__name__)
+
+#: What the sandbox tells the platform when it refuses a card, as a Chinese channel words it.
+REASONS = {
+    ConsumptionStatus.WRONG_PIN: "卡密错误",
+    ConsumptionStatus.USED: "卡已被使用",
+    ConsumptionStatus.EXPIRED: "卡已过期",
+}
+_WRONG_SECRET = "not-the-shared-secret"  # noqa: S105 - deliberately wrong, signs bad callbacks
+_CALLBACK_TIMEOUT_SECONDS = 5.0
+
+
+class SandboxSwitches(BaseModel):
+    """How the sandbox behaves; every field can be changed by tests at any time."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    callback_delay_ms: int = Field(default=1500, ge=0, le=600_000)
+    """How long consuming a card takes: the result is called back (and queryable) after this."""
+    callback_attempts: int = Field(default=5, ge=1, le=20)
+    """Deliveries of a callback the platform does not acknowledge with ``SUCCESS``."""
+    callback_retry_ms: int = Field(default=200, ge=1, le=600_000)
+    """First pause before redelivering; doubles after each attempt."""
+    duplicate_callbacks: bool = False
+    """Deliver every callback twice (same notification id, same body)."""
+    stale_callback_after_final: bool = False
+    """After the final callback, deliver a ``processing`` one (new id, earlier time)."""
+    swap_callbacks: bool = False
+    """Hold a card's callbacks until the next card's result is ready, then deliver that one
+    first: results of two cards arrive swapped in time (held at most ``swap_wait_ms``)."""
+    swap_wait_ms: int = Field(default=2000, ge=0, le=600_000)
+    lose_callbacks: bool = False
+    """Never deliver the callbacks; only a query tells the result."""
+    bad_signature: bool = False
+    """Sign callbacks with the wrong secret."""
+    timestamp_skew_seconds: int = 0
+    """Added to the callback's timestamp (e.g. -600: a stale, replayed-looking callback)."""
+    slow_response_ms: int = Field(default=0, ge=0, le=600_000)
+    """Every channel request does its work and then answers this late (past a client timeout
+    the request may or may not have been accepted, like a real timeout)."""
+    fail_status: int | None = Field(default=None, ge=500, le=599)
+    """Every channel request answers this HTTP status without doing anything."""
+    reject_reason: str | None = Field(default=None, max_length=200)
+    """Refuse every card with status ``rejected`` and this reason (e.g. product paused)."""
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryRecord:
+    """One attempt to deliver a callback, as the sandbox saw it."""
+
+    notification_id: str
+    consumption_id: str
+    status: str
+    attempt: int
+    http_status: int | None
+    error: str | None
+    acknowledged: bool
+    """The platform answered ``200 SUCCESS``."""
+
+
+@dataclass
+class _Consumption:
+    consumption_id: str
+    channel_ref: str
+    fingerprint: str
+    callback_url: str
+    outcome: ConsumptionStatus
+    actual_face_value_fen: int | None
+    reason: str | None
+    accepted_at: datetime
+    switches: SandboxSwitches
+    status: ConsumptionStatus = ConsumptionStatus.PROCESSING
+    completed_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Delivery:
+    notification_id: str
+    consumption_id: str
+    status: str
+    body: bytes
+    url: str
+    switches: SandboxSwitches
+    attempt: int = 1
+
+
+class _Dispatcher:
+    """A thread running scheduled actions in due order (one at a time, so order is kept)."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+        self._heap: list[tuple[float, int, Callable[[], None]]] = []
+        self._sequence = itertools.count()
+        self._changed = threading.Condition()
+        self._thread: threading.Thread | None = None
+        self._busy = False
+        self._closed = False
+
+    def schedule(self, delay_seconds: float, action: Callable[[], None]) -> int:
+        """Run ``action`` after the delay; returns a handle for ``cancel``."""
+        with self._changed:
+            handle = next(self._sequence)
+            if self._closed:
+                return handle
+            due = time.monotonic() + max(0.0, delay_seconds)
+            heapq.heappush(self._heap, (due, handle, action))
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
+                self._thread.start()
+            self._changed.notify_all()
+            return handle
+
+    def cancel(self, handle: int) -> None:
+        with self._changed:
+            kept = [entry for entry in self._heap if entry[1] != handle]
+            if len(kept) != len(self._heap):
+                heapq.heapify(kept)
+                self._heap = kept
+                self._changed.notify_all()
+
+    def _run(self) -> None:
+        while True:
+            with self._changed:
+                while not self._closed:
+                    if self._heap and self._heap[0][0] <= time.monotonic():
+                        break
+                    timeout = self._heap[0][0] - time.monotonic() if self._heap else None
+                    self._changed.wait(timeout)
+                if self._closed:
+                    return
+                _, _, action = heapq.heappop(self._heap)
+                self._busy = True
+            try:
+                action()
+            except Exception:
+                log.exception("sandbox action failed")
+            finally:
+                with self._changed:
+                    self._busy = False
+                    self._changed.notify_all()
+
+    def wait_idle(self, timeout: float) -> bool:
+        with self._changed:
+            return self._changed.wait_for(lambda: not self._heap and not self._busy, timeout)
+
+    def clear(self) -> None:
+        with self._changed:
+            self._heap.clear()
+            self._changed.notify_all()
+
+    def close(self) -> None:
+        with self._changed:
+            self._closed = True
+            self._heap.clear()
+            self._changed.notify_all()
+            thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout=_CALLBACK_TIMEOUT_SECONDS + 1)
+
+
+class CarrierSandbox:
+    """One carrier channel's sandbox: its cards, consumptions, switches and callback sender."""
+
+    def __init__(
+        self,
+        carrier: Carrier,
+        *,
+        secret: str,
+        card_secret: str,
+        clock: Clock | None = None,
+        switches: SandboxSwitches | None = None,
+        state_path: Path | None = None,
+    ) -> None:
+        self.carrier = carrier
+        self.card_secret = card_secret
+        self.clock = clock or SystemClock()
+        self._secret = secret
+        self._initial_switches = switches or SandboxSwitches()
+        self._switches = self._initial_switches
+        self._state_path = state_path
+        self._lock = threading.Lock()
+        self._consumptions: dict[str, _Consumption] = {}
+        self._consumed: set[str] = self._load_consumed()
+        self._deliveries: list[DeliveryRecord] = []
+        self._held: list[_Delivery] | None = None
+        self._release: int | None = None
+        self._refs = itertools.count(1)
+        self._dispatcher = _Dispatcher(f"sandbox-{carrier.value}")
+        self._client: httpx.Client | None = None
+
+    # -- control (Python API; the HTTP control endpoints call these) ------------------------------
+    @property
+    def switches(self) -> SandboxSwitches:
+        return self._switches
+
+    def set_switches(self, **changes: Any) -> SandboxSwitches:
+        """Change some switches; raises ``pydantic.ValidationError`` for unknown or bad ones."""
+        with self._lock:
+            merged = {**self._switches.model_dump(), **changes}
+            self._switches = SandboxSwitches.model_validate(merged)
+            return self._switches
+
+    def reset(self, *, forget_cards: bool = False) -> SandboxSwitches:
+        """Back to the initial switches, forgetting pending callbacks and the delivery log;
+        with ``forget_cards`` consumed cards become fresh again (in memory)."""
+        self._dispatcher.clear()
+        with self._lock:
+            self._switches = self._initial_switches
+            self._deliveries.clear()
+            self._held = self._release = None
+            if forget_cards:
+                self._consumptions.clear()
+                self._consumed.clear()
+            return self._switches
+
+    @property
+    def deliveries(self) -> list[DeliveryRecord]:
+        with self._lock:
+            return list(self._deliveries)
+
+    def wait_until_idle(self, timeout: float = 5.0) -> bool:
+        """Wait until no callback is due or held; False when ``timeout`` ran out first."""
+        return self._dispatcher.wait_idle(timeout)
+
+    def issue_cards(
+        self,
+        face_value_fen: int,
+        count: int,
+        *,
+        kind: SandboxCardKind = SandboxCardKind.GOOD,
+        actual_face_value_fen: int | None = None,
+        start: int = 1,
+    ) -> list[SandboxCard]:
+        """Cards this sandbox (and any other with the same card secret) honours."""
+        return issue_cards(
+            self.card_secret,
+            self.carrier,
+            face_value_fen,
+            count,
+            kind=kind,
+            actual_face_value_fen=actual_face_value_fen,
+            start=start,
+        )
+
+    def close(self) -> None:
+        self._dispatcher.close()
+        with self._lock:
+            if self._client is not None:
+                self._client.close()
+                self._client = None
+
+    # -- the channel ------------------------------------------------------------------------------
+    def verify_request(self, headers: dict[str, str], body: bytes) -> bool:
+        return signing.verify(self._secret, headers, body, now=self.clock.now())
+
+    def submit(
+        self,
+        *,
+        consumption_id: str,
+        face_value_fen: int,
+        serial: str,
+        pin: str,
+        callback_url: str,
+    ) -> dict[str, Any]:
+        """Accept a card for consumption (idempotent on ``consumption_id``); the ack document."""
+        fingerprint = hashlib.sha256(f"{face_value_fen}:{serial}:{pin}".encode()).hexdigest()
+        with self._lock:
+            existing = self._consumptions.get(consumption_id)
+            if existing is not None:
+                if existing.fingerprint != fingerprint:
+                    return _ack(accepted=False, channel_ref=None, reason="consumption_id_reused")
+                return _ack(accepted=True, channel_ref=existing.channel_ref, reason=None)
+            if face_value_fen not in face_values_fen(self.carrier):
+                return _ack(accepted=False, channel_ref=None, reason="face_value_not_sold")
+            if check_card(self.carrier, serial, pin) is not None:
+                return _ack(accepted=False, channel_ref=None, reason="invalid_card")
+            switches = self._switches
+            outcome, actual, reason = self._decide(serial, pin, switches)
+            record = _Consumption(
+                consumption_id=consumption_id,
+                channel_ref=f"{self.carrier.value.upper()}{next(self._refs):012d}",
+                fingerprint=fingerprint,
+                callback_url=callback_url,
+                outcome=outcome,
+                actual_face_value_fen=actual,
+                reason=reason,
+                accepted_at=self.clock.now(),
+                switches=switches,
+            )
+            self._consumptions[consumption_id] = record
+        log.info(
+            "sandbox accepted a card",
+            extra={"carrier": self.carrier.value, "channel_ref": record.channel_ref},
+        )
+        self._dispatcher.schedule(switches.callback_delay_ms / 1000, lambda: self._complete(record))
+        return _ack(accepted=True, channel_ref=record.channel_ref, reason=None)
+
+    def query(self, consumption_id: str) -> dict[str, Any]:
+        """The current state of a consumption in the wire format (``unknown`` if never seen)."""
+        with self._lock:
+            record = self._consumptions.get(consumption_id)
+            if record is None:
+                result = ConsumptionResult(consumption_id, ConsumptionStatus.UNKNOWN)
+            else:
+                occurred_at = record.completed_at or record.accepted_at
+                result = _result(record, record.status, occurred_at, notification=False)
+        return encode_result(result)
+
+    def check_service_password(self, phone: str, password: str) -> bool:
+        """A test number of this carrier with its service password (docs/sandboxes.md)."""
+        number = TEST_NUMBERS.get(phone)
+        if number is None or number.carrier is not self.carrier:
+            return False
+        return service_password_matches(phone, password)
+
+    # -- inside -----------------------------------------------------------------------------------
+    def _decide(
+        self, serial: str, pin: str, switches: SandboxSwitches
+    ) -> tuple[ConsumptionStatus, int | None, str | None]:
+        """The card's fate, decided on acceptance; consumes a good card. Holds the lock."""
+        if switches.reject_reason:
+            return ConsumptionStatus.REJECTED, None, switches.reject_reason
+        card = read_card(self.card_secret, self.carrier, serial, pin)
+        if card is None:
+            return ConsumptionStatus.WRONG_PIN, None, REASONS[ConsumptionStatus.WRONG_PIN]
+        if card.kind is SandboxCardKind.USED or card.serial in self._consumed:
+            return ConsumptionStatus.USED, None, REASONS[ConsumptionStatus.USED]
+        if card.kind is SandboxCardKind.EXPIRED:
+            return ConsumptionStatus.EXPIRED, None, REASONS[ConsumptionStatus.EXPIRED]
+        self._consumed.add(card.serial)
+        self._remember_consumed(card.serial)
+        return ConsumptionStatus.SUCCEEDED, card.actual_face_value_fen, None
+
+    def _complete(self, record: _Consumption) -> None:
+        with self._lock:
+            record.status = record.outcome
+            record.completed_at = self.clock.now()
+        switches = record.switches
+        if switches.lose_callbacks:
+            log.info("sandbox lost a callback on purpose", extra={"ref": record.channel_ref})
+            return
+        final = self._delivery(record, _result(record, record.status, record.completed_at))
+        batch = [final]
+        if switches.duplicate_callbacks:
+            batch.append(final)
+        if switches.stale_callback_after_final:
+            stale = _result(record, ConsumptionStatus.PROCESSING, record.accepted_at)
+            batch.append(self._delivery(record, stale))
+        if switches.swap_callbacks:
+            with self._lock:
+                held, release = self._held, self._release
+                self._held, self._release = (batch, None) if held is None else (None, None)
+            if held is None:
+                # Nothing to swap with yet: hold this one, deliver it alone if no other comes.
+                handle = self._dispatcher.schedule(switches.swap_wait_ms / 1000, self._flush_held)
+                with self._lock:
+                    self._release = handle
+                return
+            if release is not None:
+                self._dispatcher.cancel(release)
+            batch = batch + held
+        for delivery in batch:
+            self._dispatcher.schedule(0, partial(self._send, delivery))
+
+    def _flush_held(self) -> None:
+        with self._lock:
+            held, self._held, self._release = self._held, None, None
+        for delivery in held or []:
+            self._dispatcher.schedule(0, partial(self._send, delivery))
+
+    def _delivery(self, record: _Consumption, result: ConsumptionResult) -> _Delivery:
+        body = json.dumps(encode_result(result), separators=(",", ":"), ensure_ascii=False)
+        return _Delivery(
+            notification_id=result.notification_id or "",
+            consumption_id=record.consumption_id,
+            status=result.status.value,
+            body=body.encode(),
+            url=record.callback_url,
+            switches=record.switches,
+        )
+
+    def _send(self, delivery: _Delivery) -> None:
+        switches = delivery.switches
+        timestamp = int(self.clock.now().timestamp()) + switches.timestamp_skew_seconds
+        secret = _WRONG_SECRET if switches.bad_signature else self._secret
+        headers = signing.signed_headers(secret, delivery.body, timestamp=timestamp)
+        headers["Content-Type"] = "application/json"
+        http_status: int | None = None
+        error: str | None = None
+        acknowledged = False
+        try:
+            response = self._http().post(delivery.url, content=delivery.body, headers=headers)
+            http_status = response.status_code
+            acknowledged = http_status == httpx.codes.OK and response.text.strip() == "SUCCESS"
+        except httpx.HTTPError as exc:
+            error = type(exc).__name__
+        with self._lock:
+            self._deliveries.append(
+                DeliveryRecord(
+                    notification_id=delivery.notification_id,
+                    consumption_id=delivery.consumption_id,
+                    status=delivery.status,
+                    attempt=delivery.attempt,
+                    http_status=http_status,
+                    error=error,
+                    acknowledged=acknowledged,
+                )
+            )
+        if not acknowledged and delivery.attempt < switches.callback_attempts:
+            pause = switches.callback_retry_ms * 2 ** (delivery.attempt - 1) / 1000
+            again = replace(delivery, attempt=delivery.attempt + 1)
+            self._dispatcher.schedule(pause, partial(self._send, again))
+
+    def _http(self) -> httpx.Client:
+        with self._lock:
+            if self._client is None:
+                self._client = httpx.Client(timeout=_CALLBACK_TIMEOUT_SECONDS)
+            return self._client
+
+    def _load_consumed(self) -> set[str]:
+        if self._state_path is None or not self._state_path.exists():
+            return set()
+        prefix = f"{self.carrier.value}:"
+        lines = self._state_path.read_text(encoding="utf-8").splitlines()
+        return {line.removeprefix(prefix) for line in lines if line.startswith(prefix)}
+
+    def _remember_consumed(self, serial: str) -> None:
+        if self._state_path is None:
+            return
+        self._state_path.parent.mkdir(parents=True, exist_ok=True)
+        with self._state_path.open("a", encoding="utf-8") as state:
+            state.write(f"{self.carrier.value}:{serial}\n")
+
+
+def _ack(*, accepted: bool, channel_ref: str | None, reason: str | None) -> dict[str, Any]:
+    return {"accepted": accepted, "channel_ref": channel_ref, "reason": reason}
+
+
+def _result(
+    record: _Consumption,
+    status: ConsumptionStatus,
+    occurred_at: datetime | None,
+    *,
+    notification: bool = True,
+) -> ConsumptionResult:
+    final = status.final
+    return ConsumptionResult(
+        consumption_id=record.consumption_id,
+        status=status,
+        channel_ref=record.channel_ref,
+        actual_face_value_fen=record.actual_face_value_fen if final else None,
+        reason=record.reason if final else None,
+        notification_id=uuid.uuid4().hex if notification else None,
+        occurred_at=occurred_at,
+    )

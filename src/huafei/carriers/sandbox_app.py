@@ -1,0 +1,239 @@
+"""The carrier sandboxes as HTTP services: one FastAPI application per carrier.
+
+Each is mounted at ``/sandbox/carriers/{carrier}`` in the platform's app (when
+``HUAFEI_SANDBOXES`` is true) or served on its own by ``huafei sandbox serve``. Channel endpoints
+(signed like callbacks, answering in the channel's own JSON, not problem documents):
+
+* ``POST /consumptions`` — submit a card; ``{"accepted", "channel_ref", "reason"}``
+* ``POST /consumptions/query`` — a consumption's state in the callback's wire format
+* ``POST /service-password/check`` — ``{"matches": bool}``
+
+Test control (unsigned; a sandbox only): ``GET|PUT /control/switches``, ``POST /control/reset``,
+``POST /control/cards`` (issue cards), ``GET /control/deliveries`` (callback attempts).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any, TypeVar
+
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from huafei.carriers.gateway import Carrier
+from huafei.carriers.sandbox import CarrierSandbox, SandboxSwitches
+from huafei.carriers.sandbox_cards import CardIssueError, SandboxCardKind
+from huafei.carriers.wire import PASSWORD_PATH, QUERY_PATH, SUBMIT_PATH
+from huafei.core.clock import Clock, SystemClock
+from huafei.core.settings import Settings
+
+SANDBOX_PREFIX = "/sandbox/carriers"
+M = TypeVar("M", bound=BaseModel)
+_MAX_BODY = 64 * 1024
+
+
+class _SubmitBody(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    consumption_id: str = Field(min_length=1, max_length=64)
+    face_value_fen: int = Field(gt=0)
+    serial: str = Field(min_length=1, max_length=64)
+    pin: str = Field(min_length=1, max_length=64, repr=False)
+    callback_url: str = Field(pattern=r"^https?://", max_length=500)
+
+
+class _QueryBody(BaseModel):
+    consumption_id: str = Field(min_length=1, max_length=64)
+
+
+class _PasswordBody(BaseModel):
+    phone: str = Field(min_length=1, max_length=20)
+    password: str = Field(min_length=1, max_length=32, repr=False)
+
+
+class _IssueBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    face_value_fen: int
+    count: int = Field(default=1, ge=1, le=1000)
+    kind: SandboxCardKind = SandboxCardKind.GOOD
+    actual_face_value_fen: int | None = None
+    start: int = Field(default=1, ge=0)
+
+
+class _ResetBody(BaseModel):
+    forget_cards: bool = False
+
+
+def _error(status: int, code: str, message: str) -> JSONResponse:
+    return JSONResponse({"code": code, "message": message}, status_code=status)
+
+
+def _invalid(exc: ValidationError) -> JSONResponse:
+    # Field names only: echoing the input could put a PIN into a response or a log.
+    fields = sorted({".".join(str(part) for part in error["loc"]) for error in exc.errors()})
+    return _error(400, "invalid_request", "invalid fields: " + ", ".join(fields))
+
+
+def create_carrier_sandbox_app(sandbox: CarrierSandbox) -> FastAPI:
+    """The HTTP face of one carrier's sandbox."""
+    app = FastAPI(
+        title=f"{sandbox.carrier.value} channel sandbox",
+        description="A carrier channel's sandbox for development and tests.",
+    )
+    app.state.sandbox = sandbox
+
+    async def read_signed(request: Request, model: type[M]) -> M | JSONResponse:
+        switches = sandbox.switches
+        if switches.fail_status is not None:
+            return _error(switches.fail_status, "channel_unavailable", "channel unavailable")
+        body = await request.body()
+        if len(body) > _MAX_BODY:
+            return _error(413, "too_large", "request too large")
+        if not sandbox.verify_request(dict(request.headers), body):
+            return _error(401, "bad_signature", "signature or timestamp not valid")
+        try:
+            return model.model_validate_json(body)
+        except ValidationError as exc:
+            return _invalid(exc)
+
+    async def answer(document: dict[str, Any]) -> JSONResponse:
+        delay = sandbox.switches.slow_response_ms
+        if delay:
+            await asyncio.sleep(delay / 1000)
+        return JSONResponse(document)
+
+    @app.post(SUBMIT_PATH, summary="Submit a card for consumption (answers at once)")
+    async def submit(request: Request) -> Response:
+        parsed = await read_signed(request, _SubmitBody)
+        if isinstance(parsed, JSONResponse):
+            return parsed
+        ack = sandbox.submit(
+            consumption_id=parsed.consumption_id,
+            face_value_fen=parsed.face_value_fen,
+            serial=parsed.serial,
+            pin=parsed.pin,
+            callback_url=parsed.callback_url,
+        )
+        return await answer(ack)
+
+    @app.post(QUERY_PATH, summary="A consumption's state")
+    async def query(request: Request) -> Response:
+        parsed = await read_signed(request, _QueryBody)
+        if isinstance(parsed, JSONResponse):
+            return parsed
+        return await answer(sandbox.query(parsed.consumption_id))
+
+    @app.post(PASSWORD_PATH, summary="Check a number's service password (服务密码)")
+    async def check_password(request: Request) -> Response:
+        parsed = await read_signed(request, _PasswordBody)
+        if isinstance(parsed, JSONResponse):
+            return parsed
+        matches = sandbox.check_service_password(parsed.phone, parsed.password)
+        return await answer({"matches": matches})
+
+    @app.get("/control/switches", summary="The switches in force")
+    def get_switches() -> dict[str, Any]:
+        return sandbox.switches.model_dump()
+
+    @app.put("/control/switches", summary="Change some switches (a partial document)")
+    async def put_switches(request: Request) -> Response:
+        try:
+            changes = json.loads(await request.body() or b"{}")
+        except ValueError:
+            return _error(400, "invalid_request", "the body is not JSON")
+        if not isinstance(changes, dict):
+            return _error(400, "invalid_request", "the body is not a JSON object")
+        try:
+            switches = sandbox.set_switches(**changes)
+        except ValidationError as exc:
+            return _invalid(exc)
+        return JSONResponse(switches.model_dump())
+
+    @app.post("/control/reset", summary="Initial switches; forget callbacks (and cards)")
+    async def reset(request: Request) -> Response:
+        try:
+            body = _ResetBody.model_validate_json(await request.body() or b"{}")
+        except ValidationError as exc:
+            return _invalid(exc)
+        return JSONResponse(sandbox.reset(forget_cards=body.forget_cards).model_dump())
+
+    @app.post("/control/cards", summary="Issue test cards the sandbox honours")
+    async def issue(request: Request) -> Response:
+        try:
+            body = _IssueBody.model_validate_json(await request.body() or b"{}")
+            cards = sandbox.issue_cards(
+                body.face_value_fen,
+                body.count,
+                kind=body.kind,
+                actual_face_value_fen=body.actual_face_value_fen,
+                start=body.start,
+            )
+        except ValidationError as exc:
+            return _invalid(exc)
+        except CardIssueError as exc:
+            return _error(400, "cannot_issue", str(exc))
+        return JSONResponse([{**asdict(card), "pin": card.pin} for card in cards])
+
+    @app.get("/control/deliveries", summary="Every callback delivery attempt so far")
+    def deliveries() -> list[dict[str, Any]]:
+        return [asdict(record) for record in sandbox.deliveries]
+
+    return app
+
+
+def build_carrier_sandboxes(settings: Settings, clock: Clock) -> dict[Carrier, CarrierSandbox]:
+    """One sandbox per carrier, sharing the platform's secrets for that carrier."""
+    switches = SandboxSwitches(callback_delay_ms=settings.sandbox_callback_delay_ms)
+    state_path = Path(settings.sandbox_state_path) if settings.sandbox_state_path else None
+    return {
+        carrier: CarrierSandbox(
+            carrier,
+            secret=settings.carrier_secret(carrier.value),
+            card_secret=settings.sandbox_card_secret,
+            clock=clock,
+            switches=switches,
+            state_path=state_path,
+        )
+        for carrier in Carrier
+    }
+
+
+def mount_carrier_sandboxes(app: FastAPI, sandboxes: dict[Carrier, CarrierSandbox]) -> None:
+    """Mount each sandbox at ``/sandbox/carriers/{carrier}``."""
+    for carrier, sandbox in sandboxes.items():
+        app.mount(f"{SANDBOX_PREFIX}/{carrier.value}", create_carrier_sandbox_app(sandbox))
+
+
+def close_all(sandboxes: dict[Carrier, CarrierSandbox]) -> Callable[[], None]:
+    def close() -> None:
+        for sandbox in sandboxes.values():
+            sandbox.close()
+
+    return close
+
+
+def create_standalone_sandbox_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
+    """The three carrier sandboxes in one app of their own (``huafei sandbox serve``)."""
+    sandboxes = build_carrier_sandboxes(settings, clock or SystemClock())
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        close_all(sandboxes)()
+
+    app = FastAPI(title="Huafei carrier sandboxes", lifespan=lifespan)
+    app.state.carrier_sandboxes = sandboxes
+
+    @app.get("/healthz", summary="The sandboxes are up")
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    mount_carrier_sandboxes(app, sandboxes)
+    return app

@@ -1,0 +1,92 @@
+"""The carrier inbox: record verified callbacks once and hand them to the orders domain.
+
+``record_callback`` runs in the callback request's unit of work: the inbox row and the job that
+will process it commit together, so a callback answered ``SUCCESS`` is never lost, and a
+redelivery (same notification id) inserts nothing and enqueues nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from huafei.carriers.errors import NotificationNotFound
+from huafei.carriers.gateway import Carrier, ConsumptionResult
+from huafei.carriers.models import CarrierNotification
+from huafei.core.db import insert_ignoring_conflicts
+from huafei.jobs.service import enqueue
+
+#: The job a newly recorded notification enqueues; payload ``{"inbox_id": <id>}``. Its handler
+#: lives with the orders (it moves the order), registered under this kind.
+CONSUMPTION_RESULT_JOB = "orders.consumption_result"
+
+INBOX = CarrierNotification.__table__
+
+
+def record_callback(
+    session: Session,
+    carrier: Carrier,
+    result: ConsumptionResult,
+    *,
+    body: bytes,
+    now: datetime,
+) -> int | None:
+    """Store a verified callback; returns the new inbox id, or None for a redelivery.
+
+    A new row enqueues ``CONSUMPTION_RESULT_JOB`` in the same transaction.
+    """
+    if not result.notification_id:
+        raise ValueError("a callback without notification_id cannot go through the inbox")
+    inserted = insert_ignoring_conflicts(
+        session,
+        INBOX,
+        [
+            {
+                "carrier": carrier.value,
+                "notification_id": result.notification_id,
+                "consumption_id": result.consumption_id,
+                "channel_ref": result.channel_ref,
+                "status": result.status.value,
+                "actual_face_value_fen": result.actual_face_value_fen,
+                "reason": result.reason,
+                "occurred_at": result.occurred_at,
+                "body": body.decode("utf-8", errors="replace"),
+                "received_at": now,
+            }
+        ],
+    )
+    if not inserted:
+        return None
+    inbox_id = session.scalars(
+        select(CarrierNotification.id).where(
+            CarrierNotification.carrier == carrier.value,
+            CarrierNotification.notification_id == result.notification_id,
+        )
+    ).one()
+    enqueue(
+        session,
+        CONSUMPTION_RESULT_JOB,
+        {"inbox_id": inbox_id},
+        now=now,
+        dedupe_key=f"carrier-inbox:{inbox_id}",
+    )
+    return inbox_id
+
+
+def get_notification(session: Session, inbox_id: int) -> CarrierNotification:
+    notification = session.get(CarrierNotification, inbox_id)
+    if notification is None:
+        raise NotificationNotFound(f"inbox entry {inbox_id} does not exist", inbox_id=inbox_id)
+    return notification
+
+
+def mark_handled(session: Session, inbox_id: int, *, now: datetime) -> bool:
+    """Record that the notification was processed; False when it already was."""
+    result = session.execute(
+        update(CarrierNotification)
+        .where(CarrierNotification.id == inbox_id, CarrierNotification.handled_at.is_(None))
+        .values(handled_at=now)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
