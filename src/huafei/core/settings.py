@@ -40,6 +40,17 @@ class Settings(BaseSettings):
     lookup_key: str = Field(
         default="", description="base64 HMAC key for duplicate lookups; empty: development key"
     )
+    quote_ttl_seconds: int = Field(
+        default=600, description="how long a quote stays locked for a submission"
+    )
+    guessing_max_failures: int = Field(
+        default=5,
+        description="failed cards (wrong PIN, used, expired) from one seller, device or IP "
+        "that pause further submissions",
+    )
+    guessing_window_minutes: int = Field(
+        default=60, description="the window in which failed cards are counted"
+    )
     worker_in_process: bool = Field(
         default=True, description="`huafei serve` runs a background worker thread too"
     )

@@ -37,14 +37,32 @@ class Periodic:
     every: timedelta
 
 
+#: A handler that runs its own units of work (it calls an external system between them); it must
+#: be idempotent, since a crash after its work and before the job is marked done runs it again.
+OwnTransactionsHandler = Callable[[dict[str, Any]], "RetryLater | None"]
+
+
 @dataclass
 class TaskRegistry:
     handlers: dict[str, Handler] = field(default_factory=dict)
+    own_transactions: dict[str, OwnTransactionsHandler] = field(default_factory=dict)
     periodic: list[Periodic] = field(default_factory=list)
 
     def task(self, kind: str) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
             self.handlers[kind] = handler
+            return handler
+
+        return register
+
+    def task_with_own_transactions(
+        self, kind: str
+    ) -> Callable[[OwnTransactionsHandler], OwnTransactionsHandler]:
+        """Register a handler that is not wrapped in one transaction (it talks to the outside
+        world between its own ``db.run`` calls, never holding a database lock while it waits)."""
+
+        def register(handler: OwnTransactionsHandler) -> OwnTransactionsHandler:
+            self.own_transactions[kind] = handler
             return handler
 
         return register
@@ -118,8 +136,19 @@ class Worker:
 
     def _run(self, job: ClaimedJob) -> None:
         handler = self.registry.handlers.get(job.kind) or _unknown_kind
-
+        standalone = self.registry.own_transactions.get(job.kind)
         try:
+            if standalone is not None:
+                outcome = standalone(job.payload)
+                if isinstance(outcome, RetryLater):
+                    self.db.run(
+                        lambda s: service.reschedule(s, job, worker=self.name, run_at=outcome.at)
+                    )
+                else:
+                    self.db.run(
+                        lambda s: service.finish(s, job.id, worker=self.name, now=self.clock.now())
+                    )
+                return
 
             def work(session: Session) -> RetryLater | None:
                 outcome = handler(session, job.payload)

@@ -185,12 +185,32 @@ def price(
     monthly_volume_fen: int = 0,
 ) -> Priced:
     """The rate in effect at ``at`` for one card, with the payout and fee in fen."""
-    profile = get_profile(session, profile_code)
     version = current_version(session, profile_code, at)
+    return price_in_version(
+        session,
+        version=version,
+        carrier=carrier,
+        face_value_fen=face_value_fen,
+        lane=lane,
+        monthly_volume_fen=monthly_volume_fen,
+    )
+
+
+def price_in_version(
+    session: Session,
+    *,
+    version: RateCardVersion,
+    carrier: str,
+    face_value_fen: int,
+    lane: Lane = Lane.NORMAL,
+    monthly_volume_fen: int = 0,
+) -> Priced:
+    """The price of one card under a given rate card version (a locked quote's version)."""
+    profile = get_profile(session, version.profile_code)
     entry = _entry(session, version.id, carrier, face_value_fen, lane)
     if entry is None:
         raise errors.CardTypeNotOffered(
-            f"{carrier} ¥{face_value_fen // 100} ({lane} lane) is not bought on {profile_code}",
+            f"{carrier} ¥{face_value_fen // 100} ({lane} lane) is not bought on {profile.code}",
             carrier=carrier,
             face_value_fen=face_value_fen,
             lane=lane.value,
@@ -201,7 +221,7 @@ def price(
     rate = Rate(value)
     face = Money(face_value_fen)
     payout = rate.apply(face)
-    return Priced(profile_code, carrier, face_value_fen, lane, version, rate, payout, face - payout)
+    return Priced(profile.code, carrier, face_value_fen, lane, version, rate, payout, face - payout)
 
 
 @dataclass(frozen=True, slots=True)
