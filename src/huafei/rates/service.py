@@ -185,6 +185,7 @@ def price(
     monthly_volume_fen: int = 0,
 ) -> Priced:
     """The rate in effect at ``at`` for one card, with the payout and fee in fen."""
+    get_profile(session, profile_code)
     version = current_version(session, profile_code, at)
     return price_in_version(
         session,
