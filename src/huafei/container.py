@@ -8,6 +8,9 @@ from huafei.core.clock import Clock, SystemClock
 from huafei.core.db import Database
 from huafei.core.metrics import Metrics
 from huafei.core.settings import Settings
+from huafei.notices.service import InboxNotifier, Notifier
+from huafei.payouts.config import Payouts, build_payouts
+from huafei.payouts.escrow import register_escrow_gauges
 
 
 @dataclass
@@ -16,10 +19,18 @@ class Container:
     db: Database
     clock: Clock = field(default_factory=SystemClock)
     metrics: Metrics = field(default_factory=Metrics)
+    notifier: Notifier = field(default_factory=InboxNotifier)
+    #: payout seams and adapters: rails, sandboxes, SMS codes, limits, risk, policy
+    payouts: Payouts = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.payouts = build_payouts(self.settings, self.clock, self.notifier)
 
 
 def build_container(
     settings: Settings, *, db: Database | None = None, clock: Clock | None = None
 ) -> Container:
     database = db or Database(settings.database_url, retries=settings.db_retries)
-    return Container(settings=settings, db=database, clock=clock or SystemClock())
+    container = Container(settings=settings, db=database, clock=clock or SystemClock())
+    register_escrow_gauges(container.metrics, container.db)
+    return container
