@@ -38,6 +38,7 @@ class IdempotencyKey(Base):
 
 class IdempotencyKeyMissing(ValidationFailed):
     code = "idempotency_key_missing"
+    status = 400
     title = "An Idempotency-Key header is required"
 
 

@@ -133,10 +133,13 @@ def wallet_statement(
     if until is not None:
         query = query.where(t.c.created_at < until)
     if cursor:
-        at_text, _, last_id = cursor.partition("|")
+        at_text, _, last_seq = cursor.partition("|")
         at = datetime.fromisoformat(at_text)
-        query = query.where(or_(t.c.created_at > at, and_(t.c.created_at == at, t.c.id > last_id)))
-    raw = list(session.execute(query.order_by(t.c.created_at, t.c.id).limit(limit + 1)))
+        query = query.where(
+            or_(t.c.created_at > at, and_(t.c.created_at == at, t.c.seq > int(last_seq)))
+        )
+    # Insertion order breaks ties: a hold's transfers were written in the order they happened.
+    raw = list(session.execute(query.order_by(t.c.created_at, t.c.seq).limit(limit + 1)))
     more = len(raw) > limit
     raw = raw[:limit]
     rows = []
@@ -168,7 +171,7 @@ def wallet_statement(
     next_cursor = None
     if more and raw:
         last = raw[-1]
-        next_cursor = f"{last.created_at.isoformat()}|{last.id}"
+        next_cursor = f"{last.created_at.isoformat()}|{last.seq}"
     return WalletStatementPage(rows, next_cursor)
 
 

@@ -73,8 +73,9 @@ def hold(session: Session, withdrawal: Withdrawal, *, now: datetime) -> None:
         )
     try:
         transfer_all(session, transfers, now=now)
-    except ExceedsCredits as exc:
-        available_fen = int(exc.extra.get("available", 0))
+    except ExceedsCredits:
+        session.refresh(available)
+        available_fen = available.available
         raise errors.InsufficientBalance(
             f"available {Money(available_fen)}; this withdrawal needs "
             f"{Money(withdrawal.total_fen)} including the fee",
