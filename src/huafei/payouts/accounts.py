@@ -115,8 +115,9 @@ def check_account(kind: MethodKind, raw: str) -> CheckedAccount:
         if _MOBILE.match(number):
             return CheckedAccount(kind, number, number[:3] + "****" + number[-4:])
         if _EMAIL.match(number):
-            local, _, domain = number.partition("@")
-            return CheckedAccount(kind, number.lower(), f"{local[:1]}***@{domain.lower()}")
+            email = number.lower()
+            local, _, domain = email.partition("@")
+            return CheckedAccount(kind, email, f"{local[:1]}***@{domain}")
         raise errors.InvalidPayoutAccount("an Alipay account is a mainland mobile number or email")
     if kind is MethodKind.WECHAT:
         if not _OPENID.match(number):

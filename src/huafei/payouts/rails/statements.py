@@ -125,7 +125,10 @@ def _render_bank(day: date, rows: list[StatementEntry]) -> bytes:
 
 def _parse_bank(data: bytes) -> list[StatementEntry]:
     rows = list(csv.reader(io.StringIO(data.decode("gb18030"))))
-    start = next(i for i, row in enumerate(rows) if row[:1] == ["交易日期"]) + 1
+    headers = [i for i, row in enumerate(rows) if row[:1] == ["交易日期"]]
+    if not headers:
+        raise StatementFormatError("bank statement: header row not found")
+    start = headers[0] + 1
     status_of = {v: k for k, v in _BANK_STATUS.items()}
     entries = []
     for row in rows[start:]:
