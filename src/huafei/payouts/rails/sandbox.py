@@ -149,12 +149,15 @@ class RailSandbox:
         self._sequence = 0
 
     # -- the rail's behaviour ---------------------------------------------------------------------
-    def _take_rule(self) -> _Rule | None:
+    def _take_rules(self) -> list[_Rule]:
+        """Every switched-on failure applies to the next payout (they combine: a ``timeout``
+        and a ``lost_result`` together make a payout whose answer and callback never come)."""
+        taken = []
         for rule in self._rules:
             if rule.remaining > 0:
                 rule.remaining -= 1
-                return rule
-        return None
+                taken.append(rule)
+        return taken
 
     def submit(self, order: dict[str, Any]) -> tuple[int, dict[str, Any], float]:
         """Record a payout; returns the HTTP status, the body and how long to delay the answer."""
@@ -169,8 +172,8 @@ class RailSandbox:
                 existing.submissions += 1
                 return 200, self._ack(existing), 0.0
             self._sequence += 1
-            rule = self._take_rule()
-            modes = {rule.mode} if rule else set()
+            rules = self._take_rules()
+            modes = {rule.mode for rule in rules}
             payout = _Payout(
                 payout_id=payout_id,
                 fingerprint=fingerprint,
@@ -189,7 +192,7 @@ class RailSandbox:
                 payout.code, payout.reason = _FAILURES[FailureMode.LIMIT_EXCEEDED]
                 payout.finished_at = now
                 return 200, self._ack(payout), 0.0
-        delay = rule.delay_seconds if rule and rule.mode is FailureMode.TIMEOUT else 0.0
+        delay = max((r.delay_seconds for r in rules if r.mode is FailureMode.TIMEOUT), default=0.0)
         timer = threading.Timer(self.settle_seconds, self._settle, args=(payout_id,))
         timer.daemon = True
         timer.start()
