@@ -12,6 +12,7 @@ from huafei.core.clock import Clock
 from huafei.core.crypto import Keyring
 from huafei.core.settings import Settings
 from huafei.notices.service import Notifier
+from huafei.payouts.errors import UnknownRail
 from huafei.payouts.models import RailName
 from huafei.payouts.policy import PayoutPolicy, default_policy
 from huafei.payouts.rails.base import PayoutRail
@@ -50,8 +51,6 @@ class Payouts:
     sandboxes: dict[RailName, RailSandbox] = field(default_factory=dict)
 
     def rail(self, name: RailName | str) -> PayoutRail:
-        from huafei.payouts.errors import UnknownRail
-
         try:
             return self.rails[RailName(name)]
         except (ValueError, KeyError):

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from huafei.container import Container
+from huafei.core.errors import NotFound
 from huafei.core.idempotency import claim_key, store_response
 from huafei.core.money import Money
 from huafei.payouts import escrow, schemas
@@ -294,8 +295,8 @@ def approve(
 
     def work(session: Session) -> tuple[int, Any]:
         withdrawals.approve_withdrawal(
-            session, payouts=container.payouts, withdrawal_id=withdrawal_id, staff_id=staff_id,
-            now=container.clock.now(), note=body.note,
+            session, withdrawal_id=withdrawal_id, staff_id=staff_id, now=container.clock.now(),
+            note=body.note,
         )  # fmt: skip
         return 200, _finance_view(session, withdrawal_id).model_dump(mode="json")
 
@@ -427,8 +428,6 @@ def reconciliation_report(
     container = container_of(request)
     report = container.db.run(lambda s: reconcile.run_report(s, rail=_rail(rail), day=day))
     if report is None:
-        from huafei.core.errors import NotFound
-
         raise NotFound(f"no reconciliation of {rail} for {day}")
     return report
 

@@ -18,7 +18,6 @@ move money twice.
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -302,15 +301,3 @@ def send_state(session: Session, withdrawal_id: int) -> tuple[WithdrawalStatus, 
     if withdrawal is None:  # pragma: no cover - jobs are enqueued with their withdrawal
         raise LookupError(f"withdrawal {withdrawal_id} not found")
     return withdrawal.state, withdrawal.payout_id, withdrawal.rail_name
-
-
-def describe(withdrawal: Withdrawal) -> str:
-    """A log-safe description (no account numbers)."""
-    return json.dumps(
-        {
-            "id": withdrawal.id,
-            "payout_id": withdrawal.payout_id,
-            "status": withdrawal.status,
-            "amount_fen": withdrawal.amount_fen,
-        }
-    )

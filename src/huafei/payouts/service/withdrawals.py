@@ -256,7 +256,6 @@ def staff_who_touched(session: Session, withdrawal: Withdrawal) -> set[int]:
 def approve_withdrawal(
     session: Session,
     *,
-    payouts: Payouts,
     withdrawal_id: int,
     staff_id: int,
     now: datetime,
@@ -264,7 +263,6 @@ def approve_withdrawal(
 ) -> Withdrawal:
     """Record a finance approval. Four eyes: the approver must be someone who has not touched
     the request (requested, annotated or approved it). With enough approvals it is sent."""
-    del payouts  # the approval needs no seam today; kept for a uniform call shape
     withdrawal = locked(session, withdrawal_id)
     if withdrawal.state is not WithdrawalStatus.AWAITING_APPROVAL:
         raise errors.InvalidTransition(
