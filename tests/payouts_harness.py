@@ -222,7 +222,10 @@ def running_platform(
     worker = Worker(db, clock, registry, name="test-worker")
     try:
         with httpx.Client(base_url=base_url, timeout=20) as http:
-            yield Platform(container, base_url, http, worker)
+            platform = Platform(container, base_url, http, worker)
+            yield platform
+        # Whatever the scenario did, the ledger and the escrow invariant must still hold.
+        platform.assert_ledger_sound()
     finally:
         server.should_exit = True
         thread.join(timeout=10)

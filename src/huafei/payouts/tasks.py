@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from huafei.core.clock import Clock
-from huafei.core.days import local_day
+from huafei.core.days import BEIJING, local_day
 from huafei.core.db import Database
 from huafei.jobs.service import RetryLater
 from huafei.jobs.worker import TaskRegistry
@@ -32,6 +32,8 @@ RECONCILE_JOB = "payouts.reconcile_daily"
 ESCROW_JOB = "payouts.escrow_watch"
 RECONCILE_EVERY = timedelta(hours=1)
 ESCROW_EVERY = timedelta(seconds=60)
+#: Rails publish the previous day's statement in the early morning (Beijing time).
+STATEMENT_READY_HOUR = 6
 
 
 @dataclass(frozen=True)
@@ -111,8 +113,12 @@ class PayoutTasks:
         return RetryLater(self.clock.now() + self.payouts.poll_interval)
 
     def reconcile_yesterday(self, _session: Session, _payload: dict[str, Any]) -> None:
-        """Reconcile yesterday (Beijing time) on every rail that has no run for it yet."""
-        day = local_day(self.clock.now()) - timedelta(days=1)
+        """Reconcile yesterday (Beijing time) on every rail that has no run for it yet, once the
+        rails have closed the day (``STATEMENT_READY_HOUR``)."""
+        now = self.clock.now()
+        if now.astimezone(BEIJING).hour < STATEMENT_READY_HOUR:
+            return
+        day = local_day(now) - timedelta(days=1)
         for rail in RailName:
             if self._has_run(rail, day):
                 continue
