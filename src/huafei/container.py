@@ -10,6 +10,9 @@ from huafei.core.clock import Clock, SystemClock
 from huafei.core.db import Database
 from huafei.core.metrics import Metrics
 from huafei.core.settings import Settings
+from huafei.notices.service import InboxNotifier, Notifier
+from huafei.payouts.config import Payouts, build_payouts
+from huafei.payouts.escrow import register_escrow_gauges
 
 
 @dataclass
@@ -20,6 +23,12 @@ class Container:
     metrics: Metrics = field(default_factory=Metrics)
     carriers: dict[Carrier, CarrierGateway] = field(default_factory=dict)
     """The channel of each carrier (the sandboxes' URLs by default)."""
+    notifier: Notifier = field(default_factory=InboxNotifier)
+    #: payout seams and adapters: rails, sandboxes, SMS codes, limits, risk, policy
+    payouts: Payouts = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.payouts = build_payouts(self.settings, self.clock, self.notifier)
 
     def carrier_callback_url(self, carrier: Carrier) -> str:
         """The ``callback_url`` to hand a channel with each consumption request."""
@@ -31,9 +40,11 @@ def build_container(
 ) -> Container:
     database = db or Database(settings.database_url, retries=settings.db_retries)
     clock = clock or SystemClock()
-    return Container(
+    container = Container(
         settings=settings,
         db=database,
         clock=clock,
         carriers=dict(build_http_gateways(settings, clock)),
     )
+    register_escrow_gauges(container.metrics, container.db)
+    return container

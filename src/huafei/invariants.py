@@ -5,8 +5,9 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from huafei.ledger.check import CheckReport, ExtraCheck, check_ledger
+from huafei.payouts.escrow import check_escrow_covers_wallets
 
-EXTRA_CHECKS: tuple[ExtraCheck, ...] = ()
+EXTRA_CHECKS: tuple[ExtraCheck, ...] = (check_escrow_covers_wallets,)
 
 
 def check_everything(session: Session) -> CheckReport:

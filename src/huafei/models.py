@@ -5,6 +5,18 @@ from huafei.core.db import Base
 from huafei.core.models import SystemFlag
 from huafei.jobs.models import Job
 from huafei.ledger.models import Account, Transfer
+from huafei.notices.models import Notice
+from huafei.payouts.models import (
+    PayoutMethod,
+    RailNotification,
+    ReconciliationCase,
+    ReconciliationLine,
+    ReconciliationRun,
+    RevenueSweep,
+    Withdrawal,
+    WithdrawalApproval,
+    WithdrawalEvent,
+)
 from huafei.rates.models import (
     AgreementAcceptance,
     AgreementVersion,
@@ -26,11 +38,21 @@ __all__ = [
     "ChannelProfile",
     "DayOverride",
     "Job",
+    "Notice",
+    "PayoutMethod",
     "Quote",
+    "RailNotification",
     "RateCardVersion",
     "RateEntry",
+    "ReconciliationCase",
+    "ReconciliationLine",
+    "ReconciliationRun",
+    "RevenueSweep",
     "SystemFlag",
     "Transfer",
     "VolumeTier",
+    "Withdrawal",
+    "WithdrawalApproval",
+    "WithdrawalEvent",
     "metadata",
 ]

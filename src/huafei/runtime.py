@@ -11,6 +11,7 @@ from huafei.container import Container
 from huafei.core.clock import Clock
 from huafei.jobs.worker import TaskRegistry, Worker
 from huafei.ledger.service import expire_pending_transfers
+from huafei.payouts.tasks import PayoutTasks, register_payout_tasks
 
 LEDGER_EXPIRE_EVERY = timedelta(seconds=10)
 
@@ -29,8 +30,15 @@ def register_ledger_tasks(registry: TaskRegistry, clock: Clock) -> None:
 def build_registry(container: Container) -> TaskRegistry:
     registry = TaskRegistry()
     register_ledger_tasks(registry, container.clock)
+    register_payout_tasks(registry, PayoutTasks(container.db, container.clock, container.payouts))
     return registry
 
 
 def build_worker(container: Container, *, name: str | None = None) -> Worker:
-    return Worker(container.db, container.clock, build_registry(container), name=name)
+    return Worker(
+        container.db,
+        container.clock,
+        build_registry(container),
+        name=name,
+        lease=timedelta(seconds=container.settings.worker_lease_seconds),
+    )

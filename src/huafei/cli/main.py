@@ -149,6 +149,85 @@ def ledger_expire() -> None:
     typer.echo(f"expired {count} pending transfer(s)")
 
 
+@app.command()
+def reconcile(
+    rail: str = typer.Option(..., help="bank, alipay, wechat or ecny"),
+    day: str = typer.Option(..., "--date", help="statement day (Beijing time), YYYY-MM-DD"),
+    file: Path | None = typer.Option(
+        None, "--file", help="the rail's statement file (default: fetch it from the rail)"
+    ),
+) -> None:
+    """Reconcile a rail's daily statement with our payouts and the ledger.
+
+    Prints the summary; exit 1 when real differences were found (cases for finance).
+    """
+    from datetime import date
+
+    from huafei.payouts.models import RailName
+    from huafei.payouts.service.reconcile import reconcile_statement
+
+    container = _container()
+    try:
+        rail_name = RailName(rail)
+        statement_day = date.fromisoformat(day)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    payouts = container.payouts
+    if file is not None:
+        data, source = file.read_bytes(), file.name
+    else:
+        data, source = payouts.rail(rail_name).fetch_statement(statement_day), "rail"
+    report = container.db.run(
+        lambda s: reconcile_statement(
+            s,
+            payouts=payouts,
+            rail=rail_name,
+            day=statement_day,
+            data=data,
+            source=source,
+            now=container.clock.now(),
+        )
+    )
+    typer.echo(report.render())
+    for line in report.lines:
+        if line["category"] != "matched":
+            typer.echo(f"  - {line['category']}: {line['payout_id']} {line['note']}")
+    open_cases = sum(
+        count
+        for name, count in report.counts.items()
+        if name not in ("matched", "timing_difference")
+    )
+    raise typer.Exit(1 if open_cases else 0)
+
+
+@app.command("sweep-revenue")
+def sweep_revenue(
+    operator: int = typer.Option(..., help="staff id of the operator (logged with the sweep)"),
+    amount: str | None = typer.Option(None, help="yuan to sweep (default: the whole margin)"),
+    note: str = typer.Option("", help="why"),
+) -> None:
+    """Move platform revenue from escrow to own funds: an explicit, logged transfer."""
+    from huafei.core.errors import HuafeiError
+    from huafei.core.money import Money
+    from huafei.payouts.escrow import sweep_revenue as sweep
+
+    container = _container()
+    try:
+        fen = Money.parse(amount).fen if amount else None
+        done = container.db.run(
+            lambda s: sweep(
+                s, operator_id=operator, now=container.clock.now(), amount_fen=fen, note=note
+            )
+        )
+    except HuafeiError as exc:
+        typer.echo(f"refused: {exc.detail}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(
+        f"swept {Money(done.amount_fen)} from escrow to own funds "
+        f"(transfer {done.transfer_id}, operator {operator})"
+    )
+
+
 @bench_app.command("ledger")
 def bench_ledger(
     clients: int = typer.Option(8, help="concurrent clients"),

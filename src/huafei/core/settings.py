@@ -87,6 +87,39 @@ class Settings(BaseSettings):
         default=None,
         description="file where carrier sandboxes remember consumed cards; memory when unset",
     )
+    worker_lease_seconds: int = Field(
+        default=60, description="a job claimed by a worker that died is taken over after this"
+    )
+    sandbox_dir: str = Field(
+        default="var/sandbox", description="where sandboxes write their files (statements)"
+    )
+    sandbox_rail_settle_seconds: float = Field(
+        default=1.0, description="how long a payout-rail sandbox takes to settle a payout"
+    )
+    payout_rail_url: str = Field(
+        default="", description="base URL of the payout rails; empty: PUBLIC_URL/sandbox/rails"
+    )
+    payout_rail_secrets: str = Field(
+        default="", description="HMAC secrets per rail `bank:base64,alipay:base64`; empty: dev"
+    )
+    payout_rail_timeout_seconds: float = Field(
+        default=10.0, description="seconds to wait for a payout rail's answer"
+    )
+    payout_callback_window_seconds: int = Field(
+        default=300, description="accepted clock skew of signed rail messages"
+    )
+    payout_approval_threshold_fen: int = Field(
+        default=2_000_000, description="withdrawals above this (fen) wait for finance approval"
+    )
+    payout_approvals_required: int = Field(
+        default=1, description="finance approvals a withdrawal over the threshold needs"
+    )
+    payout_poll_seconds: int = Field(
+        default=60, description="how often a payout without a result is queried at the rail"
+    )
+    payout_timing_window_minutes: int = Field(
+        default=120, description="payouts this close before midnight may be booked next day"
+    )
 
     @property
     def is_sqlite(self) -> bool:

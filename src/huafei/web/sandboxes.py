@@ -24,4 +24,6 @@ def mount_sandboxes(app: FastAPI, container: Container) -> list[Callable[[], Non
     sandboxes = build_carrier_sandboxes(container.settings, container.clock)
     app.state.carrier_sandboxes = sandboxes
     mount_carrier_sandboxes(app, sandboxes)
+    for rail, sandbox in container.payouts.sandboxes.items():
+        app.mount(f"/sandbox/rails/{rail.value}", sandbox.app())
     return [close_all(sandboxes)]

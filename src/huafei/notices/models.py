@@ -1,0 +1,26 @@
+"""The notices inbox: one row per notice, for an owner (``seller:42``) or a staff role."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from huafei.core.db import Base, BigIntPK, UTCDateTime
+
+
+class Notice(Base):
+    __tablename__ = "notices"
+    __table_args__ = (Index("ix_notices_owner_time", "owner_ref", "created_at"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    #: who reads it: ``seller:42``, or a staff inbox such as ``staff:finance``
+    owner_ref: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(32))
+    title: Mapped[str] = mapped_column(String(120))
+    body: Mapped[str] = mapped_column(Text)
+    #: what it is about (``withdrawal:17``), for a link and for de-duplication by readers
+    ref: Mapped[str | None] = mapped_column(String(120), default=None)
+    read: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())

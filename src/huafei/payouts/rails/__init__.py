@@ -1,0 +1,1 @@
+"""Payout rails: the ``PayoutRail`` protocol, the HTTP client, statement formats, sandboxes."""

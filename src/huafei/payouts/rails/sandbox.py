@@ -1,0 +1,390 @@
+"""A sandbox of each payout rail: a real HTTP service that behaves like the rail.
+
+Mounted at ``/sandbox/rails/{rail}`` when ``HUAFEI_SANDBOXES`` is on. It checks the platform's
+signatures, is idempotent on the payout id, settles each payout asynchronously after
+``settle_seconds`` and reports the result with a signed callback, retried until the platform
+answers ``SUCCESS``. Tests switch failures on over HTTP (``POST /_control/failures``):
+
+========================  ===================================================================
+mode                      effect on the next ``count`` payouts
+========================  ===================================================================
+``account_frozen``        accepted, then fails with ``ACCOUNT_FROZEN``
+``name_mismatch``         accepted, then fails with ``NAME_MISMATCH``
+``limit_exceeded``        refused at once (``accepted: false``, ``LIMIT_EXCEEDED``)
+``timeout``               accepted and recorded, but the answer comes ``delay_seconds`` late
+``duplicate_result``      the result callback is delivered twice
+``lost_result``           no callback at all; only a query tells the result
+========================  ===================================================================
+
+Each sandbox writes its daily statement file in the rail's format (``statements``) to
+``HUAFEI_SANDBOX_DIR/rails/{rail}/``.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import logging
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from huafei.core.clock import Clock
+from huafei.core.days import local_day
+from huafei.payouts.accounts import mask_name
+from huafei.payouts.models import RailName
+from huafei.payouts.rails import statements
+from huafei.payouts.rails.base import (
+    BadRailSignature,
+    PayoutResult,
+    PayoutStatus,
+    canonical_json,
+    signed_headers,
+    verify_signature,
+)
+
+log = logging.getLogger(__name__)
+
+CALLBACK_SCHEDULE = (0.0, 0.5, 2.0, 5.0, 15.0, 60.0)
+
+
+class FailureMode(enum.StrEnum):
+    ACCOUNT_FROZEN = "account_frozen"
+    NAME_MISMATCH = "name_mismatch"
+    LIMIT_EXCEEDED = "limit_exceeded"
+    TIMEOUT = "timeout"
+    DUPLICATE_RESULT = "duplicate_result"
+    LOST_RESULT = "lost_result"
+
+
+_FAILURES = {
+    FailureMode.ACCOUNT_FROZEN: ("ACCOUNT_FROZEN", "收款账户已冻结 / the payee account is frozen"),
+    FailureMode.NAME_MISMATCH: (
+        "NAME_MISMATCH",
+        "收款户名与账号不符 / name does not match account",
+    ),
+    FailureMode.LIMIT_EXCEEDED: ("LIMIT_EXCEEDED", "超过渠道单笔限额 / over the rail's limit"),
+}
+
+
+@dataclass
+class _Rule:
+    mode: FailureMode
+    remaining: int
+    delay_seconds: float
+
+
+@dataclass
+class _Payout:
+    payout_id: str
+    fingerprint: str
+    amount_fen: int
+    account_no: str
+    account_name: str
+    notify_url: str
+    rail_ref: str
+    accepted_at: datetime
+    modes: set[FailureMode]
+    status: PayoutStatus = PayoutStatus.PROCESSING
+    code: str | None = None
+    reason: str | None = None
+    finished_at: datetime | None = None
+    refused: bool = False
+    submissions: int = 1
+    callbacks_delivered: int = 0
+    notification_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+
+    def result(self) -> PayoutResult:
+        return PayoutResult(
+            payout_id=self.payout_id,
+            status=self.status,
+            rail_ref=self.rail_ref,
+            amount_fen=self.amount_fen,
+            code=self.code,
+            reason=self.reason,
+            notification_id=self.notification_id,
+            finished_at=self.finished_at,
+        )
+
+
+class FailureSwitch(BaseModel):
+    mode: FailureMode
+    count: int = Field(default=1, ge=1, le=1000)
+    delay_seconds: float = Field(default=3.0, ge=0, le=120)
+
+
+class SandboxSettings(BaseModel):
+    settle_seconds: float = Field(ge=0, le=3600)
+
+
+class RailSandbox:
+    def __init__(
+        self,
+        rail: RailName,
+        *,
+        secret: bytes,
+        clock: Clock,
+        statement_dir: Path | None = None,
+        window_seconds: int = 300,
+        settle_seconds: float = 1.0,
+    ) -> None:
+        self.rail = rail
+        self.secret = secret
+        self.clock = clock
+        self.statement_dir = statement_dir
+        self.window_seconds = window_seconds
+        self.settle_seconds = settle_seconds
+        self._lock = threading.Lock()
+        self._payouts: dict[str, _Payout] = {}
+        self._rules: list[_Rule] = []
+        self._sequence = 0
+
+    # -- the rail's behaviour ---------------------------------------------------------------------
+    def _take_rules(self) -> list[_Rule]:
+        """Every switched-on failure applies to the next payout (they combine: a ``timeout``
+        and a ``lost_result`` together make a payout whose answer and callback never come)."""
+        taken = []
+        for rule in self._rules:
+            if rule.remaining > 0:
+                rule.remaining -= 1
+                taken.append(rule)
+        return taken
+
+    def submit(self, order: dict[str, Any]) -> tuple[int, dict[str, Any], float]:
+        """Record a payout; returns the HTTP status, the body and how long to delay the answer."""
+        payout_id = str(order["payout_id"])
+        fingerprint = canonical_json(order).decode()
+        now = self.clock.now()
+        with self._lock:
+            existing = self._payouts.get(payout_id)
+            if existing is not None:
+                if existing.fingerprint != fingerprint:
+                    return 409, {"error": "payout id reused with different fields"}, 0.0
+                existing.submissions += 1
+                return 200, self._ack(existing), 0.0
+            self._sequence += 1
+            rules = self._take_rules()
+            modes = {rule.mode for rule in rules}
+            payout = _Payout(
+                payout_id=payout_id,
+                fingerprint=fingerprint,
+                amount_fen=int(order["amount_fen"]),
+                account_no=str(order["account_no"]),
+                account_name=str(order["account_name"]),
+                notify_url=str(order["notify_url"]),
+                rail_ref=f"{self.rail.upper()}{now:%Y%m%d}{self._sequence:08d}",
+                accepted_at=now,
+                modes=modes,
+            )
+            self._payouts[payout_id] = payout
+            if FailureMode.LIMIT_EXCEEDED in modes:
+                payout.refused = True
+                payout.status = PayoutStatus.FAILED
+                payout.code, payout.reason = _FAILURES[FailureMode.LIMIT_EXCEEDED]
+                payout.finished_at = now
+                return 200, self._ack(payout), 0.0
+        delay = max((r.delay_seconds for r in rules if r.mode is FailureMode.TIMEOUT), default=0.0)
+        timer = threading.Timer(self.settle_seconds, self._settle, args=(payout_id,))
+        timer.daemon = True
+        timer.start()
+        return 200, self._ack(payout), delay
+
+    @staticmethod
+    def _ack(payout: _Payout) -> dict[str, Any]:
+        if payout.refused:
+            return {"accepted": False, "code": payout.code, "reason": payout.reason}
+        return {"accepted": True, "rail_ref": payout.rail_ref}
+
+    def _settle(self, payout_id: str) -> None:
+        with self._lock:
+            payout = self._payouts[payout_id]
+            if payout.status.final:
+                return
+            failure = next(
+                (
+                    m
+                    for m in (FailureMode.ACCOUNT_FROZEN, FailureMode.NAME_MISMATCH)
+                    if m in payout.modes
+                ),
+                None,
+            )
+            if failure is not None:
+                payout.status = PayoutStatus.FAILED
+                payout.code, payout.reason = _FAILURES[failure]
+            else:
+                payout.status = PayoutStatus.SUCCEEDED
+            payout.finished_at = self.clock.now()
+            modes = set(payout.modes)
+            result = payout.result()
+        if FailureMode.LOST_RESULT in modes:
+            return
+        copies = 2 if FailureMode.DUPLICATE_RESULT in modes else 1
+        for _ in range(copies):
+            self._deliver(payout_id, payout.notify_url, result)
+
+    def _deliver(self, payout_id: str, url: str, result: PayoutResult) -> None:
+        body = canonical_json(result.to_json())
+        for delay in CALLBACK_SCHEDULE:
+            time.sleep(delay)
+            headers = signed_headers(self.secret, body, self.clock.now())
+            headers["Content-Type"] = "application/json"
+            try:
+                response = httpx.post(url, content=body, headers=headers, timeout=10)
+            except httpx.HTTPError as exc:
+                log.info("sandbox callback failed", extra={"rail": self.rail, "error": str(exc)})
+                continue
+            if response.status_code == 200 and response.text.strip() == "SUCCESS":
+                with self._lock:
+                    self._payouts[payout_id].callbacks_delivered += 1
+                return
+
+    def query(self, payout_id: str) -> PayoutResult:
+        with self._lock:
+            payout = self._payouts.get(payout_id)
+            if payout is None:
+                return PayoutResult(payout_id=payout_id, status=PayoutStatus.UNKNOWN)
+            return payout.result()
+
+    def statement(self, day: date) -> bytes:
+        """The statement for ``day``: every payout the rail finished that day (not refusals)."""
+        with self._lock:
+            entries = [
+                statements.StatementEntry(
+                    payout_id=p.payout_id,
+                    rail_ref=p.rail_ref,
+                    amount_fen=p.amount_fen,
+                    status="succeeded" if p.status is PayoutStatus.SUCCEEDED else "failed",
+                    booked_at=p.finished_at,
+                    account_masked=_mask_account(p.account_no),
+                    name_masked=mask_name(p.account_name),
+                    reason=p.reason or "",
+                )
+                for p in self._payouts.values()
+                if p.finished_at is not None and not p.refused and local_day(p.finished_at) == day
+            ]
+        data = statements.render(self.rail, day, entries)
+        if self.statement_dir is not None:
+            folder = self.statement_dir / "rails" / self.rail.value
+            folder.mkdir(parents=True, exist_ok=True)
+            name = f"{self.rail.value}-{day:%Y%m%d}.{statements.extension(self.rail)}"
+            (folder / name).write_bytes(data)
+        return data
+
+    # -- test switches ----------------------------------------------------------------------------
+    def switch(self, mode: FailureMode, *, count: int = 1, delay_seconds: float = 3.0) -> None:
+        with self._lock:
+            self._rules.append(_Rule(mode, count, delay_seconds))
+
+    def reset(self) -> None:
+        with self._lock:
+            self._rules.clear()
+            self._payouts.clear()
+
+    def snapshot(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return [
+                {
+                    "payout_id": p.payout_id,
+                    "rail_ref": p.rail_ref,
+                    "amount_fen": p.amount_fen,
+                    "status": p.status.value,
+                    "code": p.code,
+                    "submissions": p.submissions,
+                    "callbacks_delivered": p.callbacks_delivered,
+                    "paid": p.status is PayoutStatus.SUCCEEDED,
+                    "modes": sorted(m.value for m in p.modes),
+                }
+                for p in self._payouts.values()
+            ]
+
+    # -- HTTP -------------------------------------------------------------------------------------
+    def _verified(self, request: Request, body: bytes) -> JSONResponse | None:
+        try:
+            verify_signature(
+                self.secret,
+                dict(request.headers),
+                body,
+                now=self.clock.now(),
+                window_seconds=self.window_seconds,
+            )
+        except BadRailSignature as exc:
+            return JSONResponse({"error": exc.detail}, status_code=401)
+        return None
+
+    def app(self) -> FastAPI:
+        app = FastAPI(title=f"{self.rail} rail sandbox", docs_url=None, redoc_url=None)
+
+        @app.post("/payouts")
+        async def submit(request: Request) -> Response:
+            body = await request.body()
+            refused = self._verified(request, body)
+            if refused is not None:
+                return refused
+            try:
+                order = json.loads(body)
+                status, answer, delay = self.submit(order)
+            except (ValueError, KeyError, TypeError):
+                return JSONResponse({"error": "malformed payout order"}, status_code=400)
+            if delay:
+                # The payout is recorded; only the answer is late (what a timeout looks like).
+                await _sleep(delay)
+            return JSONResponse(answer, status_code=status)
+
+        @app.get("/payouts/{payout_id}")
+        async def query(payout_id: str, request: Request) -> Response:
+            refused = self._verified(request, await request.body())
+            if refused is not None:
+                return refused
+            return JSONResponse(self.query(payout_id).to_json())
+
+        @app.get("/statements/{day}")
+        async def statement(day: date, request: Request) -> Response:
+            refused = self._verified(request, await request.body())
+            if refused is not None:
+                return refused
+            return Response(self.statement(day), media_type="application/octet-stream")
+
+        @app.post("/_control/failures")
+        def failures(switch: FailureSwitch) -> dict[str, str]:
+            self.switch(switch.mode, count=switch.count, delay_seconds=switch.delay_seconds)
+            return {"status": "ok"}
+
+        @app.post("/_control/settings")
+        def settings(values: SandboxSettings) -> dict[str, str]:
+            self.settle_seconds = values.settle_seconds
+            return {"status": "ok"}
+
+        @app.post("/_control/reset")
+        def reset() -> dict[str, str]:
+            self.reset()
+            return {"status": "ok"}
+
+        @app.get("/_control/payouts")
+        def payouts() -> list[dict[str, Any]]:
+            return self.snapshot()
+
+        return app
+
+
+async def _sleep(seconds: float) -> None:
+    import anyio
+
+    await anyio.sleep(seconds)
+
+
+def _mask_account(account_no: str) -> str:
+    if "@" in account_no:
+        local, _, domain = account_no.partition("@")
+        return f"{local[:1]}***@{domain}"
+    if len(account_no) <= 8:
+        return "*" * len(account_no)
+    return account_no[:4] + "*" * (len(account_no) - 8) + account_no[-4:]

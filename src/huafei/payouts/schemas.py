@@ -1,0 +1,205 @@
+"""Request and response shapes of the payout, wallet and finance routes.
+
+Amounts go out as integer fen plus a yuan string for display; amounts come in as the text
+people type (``"100"``, ``"100.5"``, ``"¥1,000.00"``), parsed by ``Money.parse`` — never a float.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from huafei.payouts.models import MethodKind, Withdrawal
+
+
+def yuan(fen: int) -> str:
+    return f"{Decimal(fen).scaleb(-2):.2f}"
+
+
+class Balances(BaseModel):
+    owner_ref: str
+    currency: str
+    pending_fen: int
+    available_fen: int
+    held_fen: int
+    total_fen: int
+    pending: str
+    available: str
+    held: str
+    total: str
+
+
+class StatementRowOut(BaseModel):
+    transfer_id: str
+    at: datetime
+    reason_code: int
+    reason: str
+    ref: str | None
+    memo: str
+    pending_change_fen: int
+    available_change_fen: int
+    held_change_fen: int
+
+
+class StatementPageOut(BaseModel):
+    rows: list[StatementRowOut]
+    next_cursor: str | None
+
+
+class MethodIn(BaseModel):
+    kind: MethodKind
+    account_no: str = Field(min_length=1, max_length=128)
+    holder_name: str = Field(min_length=1, max_length=64)
+    sms_code: str = Field(min_length=1, max_length=12)
+
+
+class MethodOut(BaseModel):
+    id: int
+    kind: MethodKind
+    account_masked: str
+    holder_name_masked: str
+    bank_code: str | None
+    bank_name: str | None
+    created_at: datetime
+
+
+class QuoteIn(BaseModel):
+    method_id: int
+    amount: str = Field(max_length=32, description="yuan, as typed: 100, 100.50, ¥1,000")
+
+
+class QuoteOut(BaseModel):
+    method_id: int
+    method_kind: str
+    profile: str
+    amount_fen: int
+    fee_fen: int
+    fee_rule: str
+    total_fen: int
+    arrives_fen: int
+    available_fen: int
+    min_fen: int
+    max_single_fen: int
+    remaining_today_fen: int
+    needs_approval: bool
+    amount: str
+    fee: str
+    total: str
+
+
+class WithdrawalIn(BaseModel):
+    method_id: int
+    amount: str = Field(max_length=32, description="yuan, as typed")
+    fee_fen: int | None = Field(
+        default=None, description="the fee the owner was quoted; refused if it changed"
+    )
+
+
+class WithdrawalOut(BaseModel):
+    id: int
+    payout_id: str
+    status: str
+    method_id: int
+    rail: str
+    currency: str
+    amount_fen: int
+    fee_fen: int
+    total_fen: int
+    amount: str
+    fee: str
+    total: str
+    review_reason: str | None
+    approvals_required: int
+    failure_code: str | None
+    failure_reason: str | None
+    created_at: datetime
+    completed_at: datetime | None
+
+    @classmethod
+    def of(cls, w: Withdrawal) -> WithdrawalOut:
+        return cls(
+            id=w.id, payout_id=w.payout_id, status=w.status, method_id=w.method_id, rail=w.rail,
+            currency=w.currency, amount_fen=w.amount_fen, fee_fen=w.fee_fen,
+            total_fen=w.total_fen, amount=yuan(w.amount_fen), fee=yuan(w.fee_fen),
+            total=yuan(w.total_fen), review_reason=w.review_reason,
+            approvals_required=w.approvals_required, failure_code=w.failure_code,
+            failure_reason=w.failure_reason, created_at=w.created_at, completed_at=w.completed_at,
+        )  # fmt: skip
+
+
+class WithdrawalEventOut(BaseModel):
+    event: str
+    actor: str
+    staff_id: int | None
+    detail: dict[str, Any]
+    created_at: datetime
+
+
+class FinanceWithdrawalOut(WithdrawalOut):
+    owner_ref: str
+    history: list[WithdrawalEventOut] = []
+
+
+class ApproveIn(BaseModel):
+    note: str = Field(default="", max_length=500)
+
+
+class RejectIn(BaseModel):
+    reason: str = Field(min_length=1, max_length=200)
+
+
+class NoteIn(BaseModel):
+    note: str = Field(min_length=1, max_length=500)
+
+
+class EscrowOut(BaseModel):
+    escrow_fen: int
+    wallets_fen: int
+    margin_fen: int
+    covered: bool
+
+
+class SweepIn(BaseModel):
+    amount: str | None = Field(default=None, max_length=32, description="yuan; default: all")
+    note: str = Field(default="", max_length=500)
+
+
+class SweepOut(BaseModel):
+    id: int
+    operator_id: int
+    amount_fen: int
+    margin_before_fen: int
+    transfer_id: str
+    created_at: datetime
+
+
+class CaseOut(BaseModel):
+    id: int
+    rail: str
+    statement_date: str
+    category: str
+    line_key: str
+    withdrawal_id: int | None
+    evidence: dict[str, Any]
+    status: str
+    created_at: datetime
+    resolved_at: datetime | None
+    resolved_by_staff_id: int | None
+    resolution_note: str | None
+
+
+class ResolveIn(BaseModel):
+    note: str = Field(min_length=1, max_length=1000)
+
+
+class NoticeOut(BaseModel):
+    id: int
+    kind: str
+    title: str
+    body: str
+    ref: str | None
+    read: bool
+    created_at: datetime

@@ -1,0 +1,1 @@
+"""Payout business operations, one module per use case."""

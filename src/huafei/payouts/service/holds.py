@@ -1,0 +1,154 @@
+"""The ledger side of a withdrawal: hold, then post (paid) or release (failed), by fixed ids.
+
+* hold: pending ``available → held`` for the amount and pending ``available → fee revenue``
+  for the fee, so the owner's available balance drops by both at once;
+* post: both holds posted, then ``held → escrow`` for the amount — the money leaves the wallet
+  and the escrow account together, so escrow still covers every wallet;
+* release: both holds voided; everything is available again.
+
+Every transfer id derives from the withdrawal id, so a retry or a second worker cannot move the
+money twice: the ledger answers a repeated id with the stored transfer.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from huafei.core.money import Money
+from huafei.ledger.chart import PLATFORM, Code, ensure_account, ensure_wallet
+from huafei.ledger.errors import ExceedsCredits
+from huafei.ledger.models import TransferKind
+from huafei.ledger.service import NewTransfer, transfer_all
+from huafei.payouts import errors
+from huafei.payouts.models import Withdrawal
+from huafei.wallets.reasons import Reason
+
+
+def hold_id(withdrawal_id: int) -> str:
+    return f"withdrawal:{withdrawal_id}:hold"
+
+
+def fee_hold_id(withdrawal_id: int) -> str:
+    return f"withdrawal:{withdrawal_id}:fee-hold"
+
+
+def payout_transfer_id(withdrawal_id: int) -> str:
+    return f"withdrawal:{withdrawal_id}:payout"
+
+
+def hold(session: Session, withdrawal: Withdrawal, *, now: datetime) -> None:
+    """Reserve amount + fee on the owner's available balance (no timeout: a hold in flight is
+    never lost to an expiry while the rail may still pay)."""
+    wallet = ensure_wallet(session, withdrawal.owner_ref, now=now)
+    fee_revenue = ensure_account(session, Code.FEE_REVENUE, PLATFORM, now=now)
+    available = wallet[Code.WALLET_AVAILABLE]
+    transfers = [
+        NewTransfer(
+            id=hold_id(withdrawal.id),
+            debit_account_id=available.id,
+            credit_account_id=wallet[Code.WALLET_HELD].id,
+            amount=withdrawal.amount_fen,
+            currency=withdrawal.currency,
+            kind=TransferKind.PENDING,
+            code=Reason.WITHDRAWAL_HOLD,
+            ref=withdrawal.payout_id,
+            memo="withdrawal held",
+        )
+    ]
+    if withdrawal.fee_fen:
+        transfers.append(
+            NewTransfer(
+                id=fee_hold_id(withdrawal.id),
+                debit_account_id=available.id,
+                credit_account_id=fee_revenue.id,
+                amount=withdrawal.fee_fen,
+                currency=withdrawal.currency,
+                kind=TransferKind.PENDING,
+                code=Reason.WITHDRAWAL_FEE_HOLD,
+                ref=withdrawal.payout_id,
+                memo="withdrawal fee held",
+            )
+        )
+    try:
+        transfer_all(session, transfers, now=now)
+    except ExceedsCredits:
+        session.refresh(available)
+        available_fen = available.available
+        raise errors.InsufficientBalance(
+            f"available {Money(available_fen)}; this withdrawal needs "
+            f"{Money(withdrawal.total_fen)} including the fee",
+            available_fen=available_fen,
+            needed_fen=withdrawal.total_fen,
+        ) from None
+
+
+def post(session: Session, withdrawal: Withdrawal, *, now: datetime) -> None:
+    """The rail paid: post the holds and pay the amount out of the wallet and escrow."""
+    wallet = ensure_wallet(session, withdrawal.owner_ref, now=now)
+    escrow = ensure_account(session, Code.ESCROW, PLATFORM, now=now)
+    transfers = [
+        NewTransfer(
+            id=f"withdrawal:{withdrawal.id}:post",
+            kind=TransferKind.POST_PENDING,
+            pending_id=hold_id(withdrawal.id),
+            currency=withdrawal.currency,
+            code=Reason.WITHDRAWAL_POST,
+            ref=withdrawal.payout_id,
+            memo="withdrawal confirmed by the rail",
+        )
+    ]
+    if withdrawal.fee_fen:
+        transfers.append(
+            NewTransfer(
+                id=f"withdrawal:{withdrawal.id}:fee",
+                kind=TransferKind.POST_PENDING,
+                pending_id=fee_hold_id(withdrawal.id),
+                currency=withdrawal.currency,
+                code=Reason.WITHDRAWAL_FEE,
+                ref=withdrawal.payout_id,
+                memo="withdrawal fee",
+            )
+        )
+    transfers.append(
+        NewTransfer(
+            id=payout_transfer_id(withdrawal.id),
+            debit_account_id=wallet[Code.WALLET_HELD].id,
+            credit_account_id=escrow.id,
+            amount=withdrawal.amount_fen,
+            currency=withdrawal.currency,
+            code=Reason.WITHDRAWAL_PAID_OUT,
+            ref=withdrawal.payout_id,
+            memo=f"paid out via {withdrawal.rail}",
+        )
+    )
+    transfer_all(session, transfers, now=now)
+
+
+def release(session: Session, withdrawal: Withdrawal, *, now: datetime) -> None:
+    """Nothing was paid: void both holds; amount and fee are available again."""
+    transfers = [
+        NewTransfer(
+            id=f"withdrawal:{withdrawal.id}:release",
+            kind=TransferKind.VOID_PENDING,
+            pending_id=hold_id(withdrawal.id),
+            currency=withdrawal.currency,
+            code=Reason.WITHDRAWAL_RELEASE,
+            ref=withdrawal.payout_id,
+            memo="withdrawal returned",
+        )
+    ]
+    if withdrawal.fee_fen:
+        transfers.append(
+            NewTransfer(
+                id=f"withdrawal:{withdrawal.id}:fee-release",
+                kind=TransferKind.VOID_PENDING,
+                pending_id=fee_hold_id(withdrawal.id),
+                currency=withdrawal.currency,
+                code=Reason.WITHDRAWAL_FEE_RELEASE,
+                ref=withdrawal.payout_id,
+                memo="withdrawal fee returned",
+            )
+        )
+    transfer_all(session, transfers, now=now)

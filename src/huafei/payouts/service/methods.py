@@ -1,0 +1,150 @@
+"""Payout methods: add (real name + SMS code), list (masked), remove."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from huafei.core.crypto import Keyring
+from huafei.payouts import errors
+from huafei.payouts.accounts import check_account, mask_name, normalise_name
+from huafei.payouts.models import MethodKind, MethodStatus, PayoutMethod
+from huafei.payouts.seams import ADD_METHOD_PURPOSE, CodeVerifier
+
+ACCOUNT_CONTEXT = "payout-account"
+NAME_CONTEXT = "payout-holder-name"
+
+
+@dataclass(frozen=True, slots=True)
+class MethodView:
+    """A payout method as it may be shown: numbers masked, never the plain account."""
+
+    id: int
+    kind: MethodKind
+    account_masked: str
+    holder_name_masked: str
+    bank_code: str | None
+    bank_name: str | None
+    created_at: datetime
+
+
+def view(method: PayoutMethod) -> MethodView:
+    return MethodView(
+        id=method.id,
+        kind=method.method_kind,
+        account_masked=method.account_masked,
+        holder_name_masked=method.holder_name_masked,
+        bank_code=method.bank_code,
+        bank_name=method.bank_name,
+        created_at=method.created_at,
+    )
+
+
+def add_method(
+    session: Session,
+    *,
+    owner_ref: str,
+    kind: MethodKind,
+    account_no: str,
+    holder_name: str,
+    verified_real_name: str | None,
+    sms_code: str,
+    codes: CodeVerifier,
+    keyring: Keyring,
+    now: datetime,
+) -> PayoutMethod:
+    """Add a payout method for the owner.
+
+    The owner must be real-name verified (L2) and the holder name must be that name; the SMS code
+    sent for ``payout_method.add`` must be right. The account number is stored encrypted, with
+    a keyed hash for duplicate detection, and shown masked.
+    """
+    if not verified_real_name:
+        raise errors.RealNameRequired("real name verification required (L2)")
+    checked = check_account(kind, account_no)
+    if normalise_name(holder_name) != normalise_name(verified_real_name):
+        raise errors.HolderNameMismatch(
+            "the account holder must be you: the name must equal your verified real name"
+        )
+    if not codes.verify(owner_ref, ADD_METHOD_PURPOSE, sms_code):
+        raise errors.VerificationCodeInvalid("the SMS code is wrong or expired")
+    lookup = keyring.lookup_hash("payout-account", kind.value, checked.number)
+    duplicate = session.scalar(
+        select(PayoutMethod.id).where(
+            PayoutMethod.owner_ref == owner_ref,
+            PayoutMethod.account_lookup == lookup,
+            PayoutMethod.status == MethodStatus.ACTIVE.value,
+        )
+    )
+    if duplicate is not None:
+        raise errors.PayoutMethodExists("this account is already on file", method_id=duplicate)
+    name = normalise_name(verified_real_name)
+    method = PayoutMethod(
+        owner_ref=owner_ref,
+        kind=kind.value,
+        account_cipher=keyring.encrypt(checked.number, context=ACCOUNT_CONTEXT),
+        account_lookup=lookup,
+        account_masked=checked.masked,
+        holder_name_cipher=keyring.encrypt(name, context=NAME_CONTEXT),
+        holder_name_masked=mask_name(name),
+        bank_code=checked.bank.code if checked.bank else None,
+        bank_name=checked.bank.name_zh if checked.bank else None,
+        status=MethodStatus.ACTIVE.value,
+        created_at=now,
+    )
+    session.add(method)
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError:
+        # Two requests raced on the same account: the partial unique index decided.
+        raise errors.PayoutMethodExists("this account is already on file") from None
+    return method
+
+
+def list_methods(session: Session, owner_ref: str) -> list[PayoutMethod]:
+    return list(
+        session.scalars(
+            select(PayoutMethod)
+            .where(
+                PayoutMethod.owner_ref == owner_ref,
+                PayoutMethod.status == MethodStatus.ACTIVE.value,
+            )
+            .order_by(PayoutMethod.id)
+        )
+    )
+
+
+def get_method(session: Session, owner_ref: str, method_id: int) -> PayoutMethod:
+    method = session.get(PayoutMethod, method_id)
+    if method is None or method.owner_ref != owner_ref:
+        raise errors.PayoutMethodNotFound(f"payout method {method_id} not found")
+    return method
+
+
+def remove_method(session: Session, *, owner_ref: str, method_id: int, now: datetime) -> None:
+    """Remove a method from use. Withdrawals already requested to it still complete."""
+    method = get_method(session, owner_ref, method_id)
+    if method.status == MethodStatus.REMOVED.value:
+        return
+    method.status = MethodStatus.REMOVED.value
+    method.removed_at = now
+    session.flush()
+
+
+@dataclass(frozen=True, slots=True)
+class PlainAccount:
+    number: str
+    holder_name: str
+
+
+def reveal(method: PayoutMethod, keyring: Keyring) -> PlainAccount:
+    """The plain account for the rail, decrypted only when a payout is sent (never logged)."""
+    return PlainAccount(
+        number=keyring.decrypt(method.account_cipher, context=ACCOUNT_CONTEXT),
+        holder_name=keyring.decrypt(method.holder_name_cipher, context=NAME_CONTEXT),
+    )

@@ -1,0 +1,1 @@
+"""Wallets: every owner's pending / available / held ledger accounts, balances and statements."""

@@ -1,0 +1,97 @@
+"""HTTP routes of wallets: balances and the statement (JSON pages, CSV, XLSX)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from fastapi import APIRouter, Request, Response
+
+from huafei.payouts.deps import CurrentOwner, container_of
+from huafei.payouts.schemas import Balances, StatementPageOut, StatementRowOut, yuan
+from huafei.wallets import export
+from huafei.wallets.service import all_statement_rows, get_balances, wallet_statement
+
+router = APIRouter(prefix="/wallet", tags=["wallets"])
+
+
+@router.get("", summary="Pending, available and held balances")
+def balances(request: Request, owner: CurrentOwner) -> Balances:
+    container = container_of(request)
+    b = container.db.run(lambda s: get_balances(s, owner.ref))
+    return Balances(
+        owner_ref=b.owner_ref, currency=b.currency, pending_fen=b.pending_fen,
+        available_fen=b.available_fen, held_fen=b.held_fen, total_fen=b.total_fen,
+        pending=yuan(b.pending_fen), available=yuan(b.available_fen), held=yuan(b.held_fen),
+        total=yuan(b.total_fen),
+    )  # fmt: skip
+
+
+@router.get("/statement", summary="Every movement with its reason and order reference")
+def statement(
+    request: Request,
+    owner: CurrentOwner,
+    cursor: str | None = None,
+    limit: int = 50,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    locale: str = "zh",
+) -> StatementPageOut:
+    container = container_of(request)
+    page = container.db.run(
+        lambda s: wallet_statement(
+            s, owner.ref, cursor=cursor, limit=limit, since=since, until=until, locale=locale
+        )
+    )
+    return StatementPageOut(
+        rows=[StatementRowOut(**{k: getattr(r, k) for k in r.__slots__}) for r in page.rows],
+        next_cursor=page.next_cursor,
+    )
+
+
+def _download(data: bytes, media_type: str, filename: str) -> Response:
+    return Response(
+        data,
+        media_type=media_type,
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+@router.get("/statement.csv", summary="The statement as CSV")
+def statement_csv(
+    request: Request,
+    owner: CurrentOwner,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    locale: str = "zh",
+) -> Response:
+    container = container_of(request)
+    data = container.db.run(
+        lambda s: export.statement_csv(
+            all_statement_rows(s, owner.ref, since=since, until=until, locale=locale),
+            locale=locale,
+        )
+    )
+    return _download(data, "text/csv; charset=utf-8", "statement.csv")
+
+
+@router.get("/statement.xlsx", summary="The statement as an Excel workbook")
+def statement_xlsx(
+    request: Request,
+    owner: CurrentOwner,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    locale: str = "zh",
+) -> Response:
+    container = container_of(request)
+    data = container.db.run(
+        lambda s: export.statement_xlsx(
+            all_statement_rows(s, owner.ref, since=since, until=until, locale=locale),
+            owner_ref=owner.ref,
+            locale=locale,
+        )
+    )
+    return _download(
+        data,
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "statement.xlsx",
+    )

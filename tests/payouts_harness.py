@@ -1,0 +1,231 @@
+"""A running platform for payout tests: the app served by uvicorn on a free port (so the rail
+sandboxes can call back over real HTTP), a worker, and small helpers a user's story needs."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+import uvicorn
+
+from huafei.container import Container, build_container
+from huafei.core.clock import Clock
+from huafei.core.db import Database
+from huafei.core.settings import Settings
+from huafei.invariants import check_everything
+from huafei.jobs.worker import Worker
+from huafei.ledger.chart import Code, ensure_platform_accounts, ensure_wallet
+from huafei.ledger.service import NewTransfer, transfer
+from huafei.runtime import build_registry
+from huafei.web.app import create_app
+
+REAL_NAME = "张三"
+SMS_CODE = "246810"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def luhn_complete(prefix: str, length: int) -> str:
+    """A card number of ``length`` digits starting with ``prefix`` whose check digit is right."""
+    body = (prefix + uuid.uuid4().int.__str__())[: length - 1]
+    total = 0
+    for index, char in enumerate(reversed(body)):
+        digit = int(char)
+        if index % 2 == 0:
+            digit *= 2
+            if digit > 9:
+                digit -= 9
+        total += digit
+    return body + str((10 - total % 10) % 10)
+
+
+def icbc_card() -> str:
+    return luhn_complete("622202", 19)
+
+
+def owner_headers(owner_ref: str, real_name: str | None = REAL_NAME) -> dict[str, str]:
+    headers = {"X-Owner-Ref": owner_ref}
+    if real_name is not None:
+        headers["X-Verified-Real-Name"] = quote(real_name)
+    return headers
+
+
+def staff_headers(staff_id: int, key: str | None = None) -> dict[str, str]:
+    headers = {"X-Staff-Id": str(staff_id)}
+    if key:
+        headers["Idempotency-Key"] = key
+    return headers
+
+
+def wait_for(predicate: Callable[[], Any], *, timeout: float = 10.0, interval: float = 0.02) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout} s")
+        time.sleep(interval)
+
+
+@dataclass
+class Platform:
+    container: Container
+    base_url: str
+    http: httpx.Client
+    worker: Worker
+
+    @property
+    def db(self) -> Database:
+        return self.container.db
+
+    def fund(self, owner_ref: str, fen: int, *, ref: str | None = None) -> None:
+        """Money arrives for the owner as a settled card would credit it: into escrow, owed to
+        the owner's available balance."""
+        now = self.container.clock.now()
+
+        def work(session: Any) -> None:
+            platform = ensure_platform_accounts(session, now=now)
+            wallet = ensure_wallet(session, owner_ref, now=now)
+            transfer(
+                session,
+                NewTransfer(
+                    id=f"test-funding:{uuid.uuid4().hex}",
+                    debit_account_id=platform[Code.ESCROW].id,
+                    credit_account_id=wallet[Code.WALLET_AVAILABLE].id,
+                    amount=fen,
+                    ref=ref or "card-order:test",
+                    memo="card settled",
+                ),
+                now=now,
+            )
+
+        self.db.run(work)
+
+    def add_card(self, owner_ref: str, card: str | None = None) -> dict[str, Any]:
+        response = self.http.post(
+            "/payout-methods",
+            json={
+                "kind": "bank_card",
+                "account_no": card or icbc_card(),
+                "holder_name": REAL_NAME,
+                "sms_code": SMS_CODE,
+            },
+            headers=owner_headers(owner_ref),
+        )
+        assert response.status_code == 201, response.text
+        return dict(response.json())
+
+    def withdraw(
+        self, owner_ref: str, method_id: int, amount: str, *, key: str | None = None
+    ) -> httpx.Response:
+        return self.http.post(
+            "/withdrawals",
+            json={"method_id": method_id, "amount": amount},
+            headers={**owner_headers(owner_ref), "Idempotency-Key": key or uuid.uuid4().hex},
+        )
+
+    def withdrawal(self, owner_ref: str, withdrawal_id: int) -> dict[str, Any]:
+        response = self.http.get(f"/withdrawals/{withdrawal_id}", headers=owner_headers(owner_ref))
+        assert response.status_code == 200, response.text
+        return dict(response.json())
+
+    def wait_status(self, owner_ref: str, withdrawal_id: int, status: str) -> dict[str, Any]:
+        return dict(
+            wait_for(
+                lambda: (w := self.withdrawal(owner_ref, withdrawal_id))["status"] == status and w
+            )
+        )
+
+    def balances(self, owner_ref: str) -> dict[str, Any]:
+        return dict(self.http.get("/wallet", headers=owner_headers(owner_ref)).json())
+
+    def sandbox(self, rail: str = "bank") -> str:
+        return f"/sandbox/rails/{rail}/_control"
+
+    def switch(self, mode: str, *, rail: str = "bank", count: int = 1, delay: float = 3.0) -> None:
+        response = self.http.post(
+            f"{self.sandbox(rail)}/failures",
+            json={"mode": mode, "count": count, "delay_seconds": delay},
+        )
+        assert response.status_code == 200, response.text
+
+    def rail_payouts(self, rail: str = "bank") -> list[dict[str, Any]]:
+        return list(self.http.get(f"{self.sandbox(rail)}/payouts").json())
+
+    def wait_for_callbacks(self, count: int, rail: str = "bank") -> list[dict[str, Any]]:
+        return list(
+            wait_for(
+                lambda: (
+                    (p := self.rail_payouts(rail))
+                    and all(x["callbacks_delivered"] >= count for x in p)
+                    and p
+                )
+            )
+        )
+
+    def notices(self, owner_ref: str) -> list[dict[str, Any]]:
+        return list(self.http.get("/notices", headers=owner_headers(owner_ref)).json())
+
+    def assert_ledger_sound(self) -> None:
+        with self.db.session() as session:
+            report = check_everything(session)
+        assert report.ok, report.render()
+
+
+@contextmanager
+def running_platform(
+    db: Database, clock: Clock, tmp_path: Path, **settings: Any
+) -> Iterator[Platform]:
+    port = free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    options: dict[str, Any] = {
+        "database_url": db.url,
+        "public_base_url": base_url,
+        "sandbox_dir": str(tmp_path / "sandbox"),
+        "sandbox_rail_settle_seconds": 0.05,
+        "log_level": "WARNING",
+        "env": "test",
+    }
+    options.update(settings)
+    container = build_container(Settings(**options), db=db, clock=clock)
+    app = create_app(container)
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app,
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            access_log=False,
+            timeout_graceful_shutdown=1,
+        )
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    wait_for(lambda: server.started, timeout=20)
+    registry = build_registry(container)
+    # Periodic work (daily reconciliation, escrow watch) runs when a test asks for it.
+    registry.periodic.clear()
+    worker = Worker(db, clock, registry, name="test-worker")
+    try:
+        with httpx.Client(base_url=base_url, timeout=20) as http:
+            platform = Platform(container, base_url, http, worker)
+            yield platform
+        # Whatever the scenario did, the ledger and the escrow invariant must still hold.
+        platform.assert_ledger_sound()
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)

@@ -1,0 +1,89 @@
+"""A worker process killed (SIGKILL) between handing a payout to the rail and recording the
+answer: the payout is made exactly once and the hold is never lost. Real processes on
+PostgreSQL: the platform served by uvicorn, workers started as `python -m huafei worker`."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from huafei.core.clock import SystemClock
+from huafei.ledger.models import TransferKind
+from huafei.ledger.service import pending_state, transfers_by_ref
+from huafei.payouts.service.holds import hold_id
+from payouts_harness import running_platform, wait_for
+
+SELLER = "seller:61"
+
+
+def start_worker(platform, tmp_path: Path, name: str) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "HUAFEI_DATABASE_URL": platform.db.url,
+        "HUAFEI_PUBLIC_BASE_URL": platform.base_url,
+        "HUAFEI_WORKER_LEASE_SECONDS": "2",
+        "HUAFEI_PAYOUT_POLL_SECONDS": "1",
+        "HUAFEI_SANDBOX_DIR": str(tmp_path / "worker-sandbox"),
+        "HUAFEI_LOG_LEVEL": "WARNING",
+    }
+    log = (tmp_path / f"{name}.log").open("wb")
+    return subprocess.Popen(
+        [sys.executable, "-m", "huafei", "worker"], env=env, stdout=log, stderr=subprocess.STDOUT
+    )
+
+
+def status(platform, withdrawal_id: int) -> str:
+    return str(platform.withdrawal(SELLER, withdrawal_id)["status"])
+
+
+@pytest.mark.slow
+def test_sigkill_between_send_and_record_pays_once(db, tmp_path) -> None:
+    if db.is_sqlite:
+        pytest.skip("concurrent worker processes are a PostgreSQL deployment")
+    with running_platform(db, SystemClock(), tmp_path, sandbox_rail_settle_seconds=0.5) as platform:
+        platform.fund(SELLER, 100_000)
+        card = platform.add_card(SELLER)
+        # The rail records the payout but answers late, and its callback is lost: only a query
+        # can tell what happened.
+        platform.switch("timeout", delay=5)
+        platform.switch("lost_result")
+        withdrawal = platform.withdraw(SELLER, card["id"], "300").json()
+
+        first = start_worker(platform, tmp_path, "first")
+        try:
+            wait_for(platform.rail_payouts, timeout=30)
+            assert status(platform, withdrawal["id"]) == "sending"
+        finally:
+            os.kill(first.pid, signal.SIGKILL)
+            first.wait(timeout=10)
+
+        with db.session() as session:
+            assert pending_state(session, hold_id(withdrawal["id"])) is TransferKind.PENDING
+        assert platform.balances(SELLER)["held_fen"] == 30_200  # the hold survived the crash
+
+        second = start_worker(platform, tmp_path, "second")
+        try:
+            wait_for(lambda: status(platform, withdrawal["id"]) == "paid", timeout=60)
+        finally:
+            second.kill()
+            second.wait(timeout=10)
+
+        (payout,) = platform.rail_payouts()
+        assert payout["paid"] is True
+        assert payout["submissions"] == 1  # the second worker asked; it did not send again
+        assert payout["callbacks_delivered"] == 0
+        balances = platform.balances(SELLER)
+        assert balances["available_fen"] == 100_000 - 30_200
+        assert balances["held_fen"] == 0
+
+    with db.session() as session:
+        moves = transfers_by_ref(session, withdrawal["payout_id"])
+    assert sorted(t.id.rsplit(":", 1)[1] for t in moves) == sorted(
+        ["hold", "fee-hold", "post", "fee", "payout"]
+    )
+    platform.assert_ledger_sound()
