@@ -61,7 +61,11 @@ def _worker() -> str:
 
 
 class PostgresTemplate:
-    """One migrated database per worker; tests truncate it to start clean."""
+    """One migrated database per worker; tests truncate it to start clean.
+
+    Rows that migrations seed (reference data such as the KYC limits) are read once after
+    migrating and put back after each truncate, so every test starts from the migrated state.
+    """
 
     def __init__(self) -> None:
         self.name = f"huafei_test_{_worker()}_{uuid.uuid4().hex[:8]}"
@@ -84,6 +88,11 @@ class PostgresTemplate:
                     )
                 )
             ]
+            self.seeds = {
+                table: [dict(row) for row in rows]
+                for table in self.tables
+                if (rows := connection.execute(text(f'SELECT * FROM "{table}"')).mappings().all())
+            }
         engine.dispose()
 
     def reset(self) -> None:
@@ -91,6 +100,11 @@ class PostgresTemplate:
         with engine.begin() as connection:
             quoted = ", ".join(f'"{table}"' for table in self.tables)
             connection.execute(text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))
+            for table, rows in self.seeds.items():
+                columns = list(rows[0])
+                names = ", ".join(f'"{c}"' for c in columns)
+                values = ", ".join(f":{c}" for c in columns)
+                connection.execute(text(f'INSERT INTO "{table}" ({names}) VALUES ({values})'), rows)
         engine.dispose()
 
     def drop(self) -> None:
