@@ -173,7 +173,7 @@ _MIDDLE_DOTS = str.maketrans({"•": "·", "・": "·", "．": "·", ".": "·", 
 def parse_real_name(text: str) -> str:
     """Chinese characters, with ``·`` between the parts of minority and transliterated names."""
     value = unicodedata.normalize("NFKC", text or "").strip().translate(_MIDDLE_DOTS)
-    value = re.sub(r"\s*·\s*", "·", value)
+    value = re.sub(r"\s+", "", value)  # people type spaces between characters; names have none
     if not 2 <= len(value) <= 30 or not _REAL_NAME.match(value):
         raise errors.InvalidRealName(
             "Enter the name exactly as on the ID card, in Chinese characters."

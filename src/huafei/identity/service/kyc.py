@@ -39,6 +39,11 @@ class RealNameClaim:
     id_number: str
 
 
+def id_number_hash(keyring: Keyring, id_number: str) -> str:
+    """The keyed hash that makes an ID number unique among sellers without storing it plain."""
+    return keyring.lookup_hash("id-number", id_number)
+
+
 def _seller(session: Session, seller_id: int, *, for_update: bool = False) -> Seller:
     query = select(Seller).where(Seller.id == seller_id)
     if for_update:
@@ -83,7 +88,7 @@ def prepare_real_name(
     name = parse_real_name(real_name)
     number = parse_id_number(id_number, now=now)
     _ensure_not_locked(session, keyring, REAL_NAME_LOCKOUT, seller_id, now)
-    if _id_taken(session, keyring.lookup_hash("id-number", number.value), seller_id):
+    if _id_taken(session, id_number_hash(keyring, number.value), seller_id):
         raise errors.IdNumberInUse
     return RealNameClaim(seller_id=seller_id, real_name=name, id_number=number.value)
 
@@ -123,7 +128,7 @@ def complete_real_name(
             return Refused(errors.locked_out(REAL_NAME_LOCKOUT.action, locked_until, now))
         failure.extra["attempts_left"] = left
         return Refused(failure)
-    id_hash = keyring.lookup_hash("id-number", claim.id_number)
+    id_hash = id_number_hash(keyring, claim.id_number)
     if _id_taken(session, id_hash, seller.id):
         raise errors.IdNumberInUse
     seller.real_name_enc = keyring.encrypt(claim.real_name, context=REAL_NAME_CONTEXT)
