@@ -188,12 +188,25 @@ def _verdict(row: LimitRow, used: dict[Window, int], amount_fen: int) -> None:
     ]
     if not over:
         return
-    worst = min(over, key=lambda status: status.remaining_fen or 0)
+    flow_words = row.flow.value.replace("_", " ")
+    if row.per_order_fen == 0:
+        raise LimitExceeded(
+            f"Level {row.tier} sellers cannot make a {flow_words}; "
+            "a higher verification level allows it.",
+            limit=Window.PER_ORDER.value,
+            size_fen=0,
+            remaining_fen=0,
+            tier=row.tier,
+            flow=row.flow.value,
+        )
+    # The tightest limit; on a tie the longest window, the one that will not reset soon.
+    order = list(Window)
+    worst = min(over, key=lambda status: (status.remaining_fen or 0, -order.index(status.window)))
     size = worst.size_fen or 0
     left = worst.remaining_fen or 0
     raise LimitExceeded(
         f"{Money(amount_fen).format()} is over the {worst.window.value.replace('_', '-')} "
-        f"{row.flow.value.replace('_', ' ')} limit of {Money(size).format()} for level "
+        f"{flow_words} limit of {Money(size).format()} for level "
         f"{row.tier}; {Money(left).format()} is left {_PERIOD_WORDS[worst.window]}. "
         "A higher verification level raises the limits.",
         limit=worst.window.value,
