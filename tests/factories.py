@@ -183,6 +183,13 @@ def sign_in_seller(client: TestClient, phone: str, *, session: str = "bearer") -
     return signed_in.json()
 
 
+def seller_token(client: TestClient, phone: str) -> str:
+    """A bearer token of the seller with ``phone``, signed in (or up) through the API."""
+    token = sign_in_seller(client, phone)["token"]
+    assert isinstance(token, str)
+    return token
+
+
 @dataclass(frozen=True)
 class StaffCreds:
     id: int

@@ -81,6 +81,8 @@ MATRIX: dict[tuple[str, str], frozenset[str]] = {
     # staff
     ("POST", "/api/v1/staff/auth/sign-in"): EVERYONE,
     ("POST", "/api/v1/staff/auth/sign-out"): STAFF,
+    ("POST", "/api/v1/staff/auth/sign-out-everywhere"): STAFF,
+    ("GET", "/api/v1/staff/auth/sessions"): STAFF,
     ("GET", "/api/v1/staff/me"): STAFF,
     ("PUT", "/api/v1/staff/me/password"): STAFF,
     ("GET", "/api/v1/staff/accounts"): frozenset({ADMIN}),

@@ -159,6 +159,18 @@ class TestSignIn:
         assert client.post("/api/v1/staff/auth/sign-out", headers=bearer(token)).status_code == 204
         assert client.get("/api/v1/staff/me", headers=bearer(token)).status_code == 401
 
+    def test_session_list_and_sign_out_everywhere(self, db, clock) -> None:
+        client = make_client(db, clock)
+        creds = make_staff(db, clock)
+        first = sign_in_staff(client, creds, clock)["token"]
+        second = sign_in_staff(client, creds, clock)["token"]
+        listed = client.get("/api/v1/staff/auth/sessions", headers=bearer(second)).json()
+        assert [s["current"] for s in listed] == [True, False]
+        everywhere = client.post("/api/v1/staff/auth/sign-out-everywhere", headers=bearer(second))
+        assert everywhere.status_code == 204
+        for token in (first, second):
+            assert client.get("/api/v1/staff/me", headers=bearer(token)).status_code == 401
+
     def test_changing_the_password(self, db, clock) -> None:
         client = make_client(db, clock)
         creds = make_staff(db, clock)

@@ -10,7 +10,8 @@ from huafei.core.settings import Settings
 ROOT = Path(__file__).resolve().parent.parent
 SRC = ROOT / "src" / "huafei"
 DOMAINS = {"ledger", "cards", "carriers", "identity", "risk", "payouts", "evidence", "orders",
-           "notices", "jobs", "partners", "disputes", "rates", "sandbox", "wallets"}  # fmt: skip
+           "notices", "jobs", "partners", "disputes", "rates", "sandbox", "wallets",
+           "sms"}  # fmt: skip
 
 
 def test_every_setting_is_in_the_readme() -> None:

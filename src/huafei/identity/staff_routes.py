@@ -120,6 +120,46 @@ def staff_sign_out(request: Request, staff: Annotated[Staff, Depends(current_sta
     return response
 
 
+@router.post(
+    "/auth/sign-out-everywhere", status_code=204, summary="End every session of this staff member"
+)
+def staff_sign_out_everywhere(
+    request: Request, staff: Annotated[Staff, Depends(current_staff)]
+) -> Response:
+    container = get_container(request)
+    actor = actor_for(request)
+    now = container.clock.now()
+
+    def work(session: Session) -> None:
+        ended = sessions.revoke_all(
+            session, now=now, reason="sign_out_everywhere", staff_id=staff.id
+        )
+        oplog.record(
+            session,
+            actor,
+            "auth.sign_out_everywhere",
+            now=now,
+            target=f"staff:{staff.id}",
+            detail={"sessions_ended": ended},
+        )
+
+    container.db.run(work)
+    response = Response(status_code=204)
+    clear_session_cookies(response, session_cookie=STAFF_COOKIE, csrf_cookie=STAFF_CSRF_COOKIE)
+    return response
+
+
+@router.get("/auth/sessions", summary="This staff member's live sessions")
+def staff_sessions(
+    request: Request, staff: Annotated[Staff, Depends(current_staff)]
+) -> list[SessionView]:
+    container = get_container(request)
+    context = session_context(request)
+    now = container.clock.now()
+    rows = container.db.run(lambda s: sessions.list_sessions(s, now=now, staff_id=staff.id))
+    return [SessionView.of(row, current_id=context.session_id) for row in rows]
+
+
 @router.get("/me", summary="The signed-in staff member and their permissions")
 def staff_me(staff: Annotated[Staff, Depends(current_staff)]) -> StaffView:
     return StaffView.of(staff)
