@@ -92,21 +92,6 @@ class _Found:
     staff: Staff | None
 
 
-def _load_session(container: Container, token: str) -> _Found:
-    """Resolve (and touch) a session and load its seller or staff member."""
-    now = container.clock.now()
-
-    def work(session: Session) -> _Found:
-        record = sessions.resolve_session(session, token, now=now)
-        seller = session.get(Seller, record.seller_id) if record.seller_id else None
-        staff = session.get(Staff, record.staff_id) if record.staff_id else None
-        if staff is not None and not staff.active:
-            raise errors.SessionExpired("This staff account is disabled.")
-        return _Found(record, seller, staff)
-
-    return container.db.run(work)
-
-
 def _other_credentials_valid(request: Request, container: Container, want: str) -> bool:
     """Whether the request carries a valid credential of a kind other than ``want``."""
     now = container.clock.now()
@@ -123,7 +108,7 @@ def _other_credentials_valid(request: Request, container: Container, want: str) 
     def work(session: Session) -> bool:
         for token in tokens:
             try:
-                sessions.resolve_session(session, token, now=now)
+                sessions.resolve_session(session, token, now=now, touch=False)
             except errors.NotAuthenticated:
                 continue
             return True
@@ -145,15 +130,29 @@ def _authenticate(request: Request, want: PrincipalKind) -> _Found:
         if _other_credentials_valid(request, container, want):
             raise errors.Forbidden(f"This needs a {want} account.")
         raise errors.NotAuthenticated
-    found = _load_session(container, token)
-    if found.record.kind != via:
-        raise errors.NotAuthenticated("A cookie session cannot be used as a bearer token.")
-    if (want == "seller" and found.seller is None) or (want == "staff" and found.staff is None):
-        raise errors.Forbidden(f"This needs a {want} account.")
-    if via == "cookie" and request.method not in SAFE_METHODS:
-        presented = request.headers.get(CSRF_HEADER)
-        if not sessions.csrf_matches(container.keyring, token, presented):
+    now = container.clock.now()
+    unsafe = request.method not in SAFE_METHODS
+    presented_csrf = request.headers.get(CSRF_HEADER)
+
+    def work(session: Session) -> _Found:
+        record = sessions.resolve_session(session, token, now=now, touch=False)
+        if record.kind != via:
+            raise errors.NotAuthenticated(
+                "Cookie sessions work only as cookies and bearer tokens only as bearer tokens."
+            )
+        seller = session.get(Seller, record.seller_id) if record.seller_id else None
+        staff = session.get(Staff, record.staff_id) if record.staff_id else None
+        if (want == "seller" and seller is None) or (want == "staff" and staff is None):
+            raise errors.Forbidden(f"This needs a {want} account.")
+        if staff is not None and not staff.active:
+            raise errors.SessionExpired("This staff account is disabled.")
+        csrf_needed = via == "cookie" and unsafe
+        if csrf_needed and not sessions.csrf_matches(container.keyring, token, presented_csrf):
             raise errors.CsrfFailed
+        sessions.touch_session(session, record, now=now)
+        return _Found(record, seller, staff)
+
+    found = container.db.run(work)
     request.state.session_context = SessionContext(found.record.id, found.record.kind, token)
     return found
 

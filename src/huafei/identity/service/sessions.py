@@ -97,8 +97,11 @@ def is_active(record: AuthSession, now: datetime) -> bool:
     )
 
 
-def resolve_session(session: Session, token: str, *, now: datetime) -> AuthSession:
-    """The live session of ``token``, its idle clock restarted; else ``NotAuthenticated``."""
+def resolve_session(
+    session: Session, token: str, *, now: datetime, touch: bool = True
+) -> AuthSession:
+    """The live session of ``token`` (its idle clock restarted unless ``touch`` is False);
+    else ``NotAuthenticated``/``SessionExpired``."""
     record = session.scalars(
         select(AuthSession).where(AuthSession.token_hash == hash_token(token))
     ).one_or_none()
@@ -106,10 +109,16 @@ def resolve_session(session: Session, token: str, *, now: datetime) -> AuthSessi
         raise NotAuthenticated("The session or token is not known; sign in again.")
     if not is_active(record, now):
         raise SessionExpired
+    if touch:
+        touch_session(session, record, now=now)
+    return record
+
+
+def touch_session(session: Session, record: AuthSession, *, now: datetime) -> None:
+    """Restart the idle clock (written at most once a minute)."""
     if now - utc(record.last_seen_at) >= SESSION_TOUCH_EVERY:
         record.last_seen_at = now
         session.flush()
-    return record
 
 
 def list_sessions(
