@@ -64,7 +64,11 @@ def _worker() -> str:
 
 
 class PostgresTemplate:
-    """One migrated database per worker; tests truncate it to start clean."""
+    """One migrated database per worker; tests truncate it to start clean.
+
+    Rows that migrations seed (reference data such as the KYC limits) are read once after
+    migrating and put back after each truncate, so every test starts from the migrated state.
+    """
 
     def __init__(self) -> None:
         self.name = f"huafei_test_{_worker()}_{uuid.uuid4().hex[:8]}"

@@ -9,18 +9,28 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import httpx
 import uvicorn
 
+from factories import make_id_number
 from huafei.container import Container, build_container
 from huafei.core.clock import Clock
 from huafei.core.db import Database
 from huafei.core.settings import Settings
+from huafei.identity.models import (
+    ID_NUMBER_CONTEXT,
+    REAL_NAME_CONTEXT,
+    Seller,
+)
+from huafei.identity.service import sessions as session_service
+from huafei.identity.service import staff as staff_service
+from huafei.identity.service.kyc import id_number_hash
+from huafei.identity.service.oplog import Actor
+from huafei.identity.service.sessions import Origin
 from huafei.invariants import check_everything
 from huafei.jobs.worker import Worker
 from huafei.ledger.chart import Code, ensure_platform_accounts, ensure_wallet
@@ -56,20 +66,6 @@ def icbc_card() -> str:
     return luhn_complete("622202", 19)
 
 
-def owner_headers(owner_ref: str, real_name: str | None = REAL_NAME) -> dict[str, str]:
-    headers = {"X-Owner-Ref": owner_ref}
-    if real_name is not None:
-        headers["X-Verified-Real-Name"] = quote(real_name)
-    return headers
-
-
-def staff_headers(staff_id: int, key: str | None = None) -> dict[str, str]:
-    headers = {"X-Staff-Id": str(staff_id)}
-    if key:
-        headers["Idempotency-Key"] = key
-    return headers
-
-
 def wait_for(predicate: Callable[[], Any], *, timeout: float = 10.0, interval: float = 0.02) -> Any:
     deadline = time.monotonic() + timeout
     while True:
@@ -87,6 +83,87 @@ class Platform:
     base_url: str
     http: httpx.Client
     worker: Worker
+    _sellers: dict[int, str] = field(default_factory=dict)
+    _staff: dict[int, tuple[int, str]] = field(default_factory=dict)
+
+    def owner_headers(self, owner_ref: str, real_name: str | None = REAL_NAME) -> dict[str, str]:
+        """A signed-in seller whose wallet is ``owner_ref`` (``seller:N``), verified (L2) with
+        ``real_name``; ``real_name=None`` signs in an unverified (L1) seller instead."""
+        kind, _, number = owner_ref.partition(":")
+        assert kind == "seller", owner_ref
+        assert number.isdigit(), owner_ref
+        seller_id = int(number) if real_name else int(number) + 900_000
+        if seller_id not in self._sellers:
+            self._sellers[seller_id] = self._open_seller(seller_id, real_name)
+        return {"Authorization": f"Bearer {self._sellers[seller_id]}"}
+
+    def _open_seller(self, seller_id: int, real_name: str | None) -> str:
+        keyring = self.container.keyring
+        now = self.container.clock.now()
+
+        def work(session: Any) -> str:
+            seller = Seller(
+                id=seller_id,
+                phone=f"139{seller_id % 10**8:08d}",
+                carrier="cmcc",
+                tier=2 if real_name else 1,
+                created_at=now,
+                updated_at=now,
+            )
+            if real_name:
+                id_number = make_id_number()
+                seller.real_name_enc = keyring.encrypt(real_name, context=REAL_NAME_CONTEXT)
+                seller.id_number_enc = keyring.encrypt(id_number, context=ID_NUMBER_CONTEXT)
+                seller.id_number_hash = id_number_hash(keyring, id_number)
+                seller.verification_ref = "harness"
+                seller.l2_verified_at = now
+            session.add(seller)
+            session.flush()
+            return session_service.open_session(
+                session,
+                kind=session_service.SessionKind.BEARER,
+                origin=Origin(ip="testclient"),
+                now=now,
+                seller_id=seller_id,
+            ).token
+
+        return self.db.run(work)
+
+    def staff_headers(self, staff_key: int, key: str | None = None) -> dict[str, str]:
+        """A signed-in finance staff member; each ``staff_key`` is a different person."""
+        if staff_key not in self._staff:
+            created = self.db.run(
+                lambda s: staff_service.create_staff(
+                    s,
+                    username=f"finance{staff_key}",
+                    role="finance",
+                    password="correct horse battery",
+                    keyring=self.container.keyring,
+                    actor=Actor.system("tests"),
+                    now=self.container.clock.now(),
+                )
+            )
+            staff_id = created.staff.id
+            token = self.db.run(
+                lambda s: (
+                    session_service.open_session(
+                        s,
+                        kind=session_service.SessionKind.BEARER,
+                        origin=Origin(ip="testclient"),
+                        now=self.container.clock.now(),
+                        staff_id=staff_id,
+                    ).token
+                )
+            )
+            self._staff[staff_key] = (staff_id, token)
+        headers = {"Authorization": f"Bearer {self._staff[staff_key][1]}"}
+        if key:
+            headers["Idempotency-Key"] = key
+        return headers
+
+    def staff_id(self, staff_key: int) -> int:
+        self.staff_headers(staff_key)
+        return self._staff[staff_key][0]
 
     @property
     def db(self) -> Database:
@@ -117,14 +194,14 @@ class Platform:
 
     def add_card(self, owner_ref: str, card: str | None = None) -> dict[str, Any]:
         response = self.http.post(
-            "/payout-methods",
+            "/api/v1/payout-methods",
             json={
                 "kind": "bank_card",
                 "account_no": card or icbc_card(),
                 "holder_name": REAL_NAME,
                 "sms_code": SMS_CODE,
             },
-            headers=owner_headers(owner_ref),
+            headers=self.owner_headers(owner_ref),
         )
         assert response.status_code == 201, response.text
         return dict(response.json())
@@ -133,13 +210,15 @@ class Platform:
         self, owner_ref: str, method_id: int, amount: str, *, key: str | None = None
     ) -> httpx.Response:
         return self.http.post(
-            "/withdrawals",
+            "/api/v1/withdrawals",
             json={"method_id": method_id, "amount": amount},
-            headers={**owner_headers(owner_ref), "Idempotency-Key": key or uuid.uuid4().hex},
+            headers={**self.owner_headers(owner_ref), "Idempotency-Key": key or uuid.uuid4().hex},
         )
 
     def withdrawal(self, owner_ref: str, withdrawal_id: int) -> dict[str, Any]:
-        response = self.http.get(f"/withdrawals/{withdrawal_id}", headers=owner_headers(owner_ref))
+        response = self.http.get(
+            f"/api/v1/withdrawals/{withdrawal_id}", headers=self.owner_headers(owner_ref)
+        )
         assert response.status_code == 200, response.text
         return dict(response.json())
 
@@ -151,7 +230,7 @@ class Platform:
         )
 
     def balances(self, owner_ref: str) -> dict[str, Any]:
-        return dict(self.http.get("/wallet", headers=owner_headers(owner_ref)).json())
+        return dict(self.http.get("/api/v1/wallet", headers=self.owner_headers(owner_ref)).json())
 
     def sandbox(self, rail: str = "bank") -> str:
         return f"/sandbox/rails/{rail}/_control"
@@ -178,7 +257,7 @@ class Platform:
         )
 
     def notices(self, owner_ref: str) -> list[dict[str, Any]]:
-        return list(self.http.get("/notices", headers=owner_headers(owner_ref)).json())
+        return list(self.http.get("/api/v1/notices", headers=self.owner_headers(owner_ref)).json())
 
     def assert_ledger_sound(self) -> None:
         with self.db.session() as session:

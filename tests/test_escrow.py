@@ -13,7 +13,7 @@ from huafei.jobs import service as jobs
 from huafei.ledger.chart import Code, ensure_platform_accounts
 from huafei.ledger.service import NewTransfer, transfer
 from huafei.payouts.escrow import escrow_position
-from payouts_harness import owner_headers, running_platform, staff_headers
+from payouts_harness import running_platform
 
 SELLER = "seller:31"
 runner = CliRunner()
@@ -55,7 +55,7 @@ def leak_from_escrow(platform, fen: int) -> None:
 def test_fees_stay_in_escrow_until_swept(platform) -> None:
     platform.fund(SELLER, 100_000)
     pay_out(platform, "300")
-    escrow = platform.http.get("/finance/escrow", headers=staff_headers(3)).json()
+    escrow = platform.http.get("/api/v1/finance/escrow", headers=platform.staff_headers(3)).json()
     assert escrow == {
         "escrow_fen": 100_000 - 30_000,
         "wallets_fen": 100_000 - 30_000 - 200,
@@ -67,21 +67,28 @@ def test_fees_stay_in_escrow_until_swept(platform) -> None:
     assert "huafei_wallets_total_fen 69800.0" in metrics
 
     too_much = platform.http.post(
-        "/finance/escrow/sweeps", json={"amount": "2.01"}, headers=staff_headers(3, key="s-0")
+        "/api/v1/finance/escrow/sweeps",
+        json={"amount": "2.01"},
+        headers=platform.staff_headers(3, key="s-0"),
     )
     assert too_much.status_code == 409
     assert too_much.json()["code"] == "sweep_refused"
     swept = platform.http.post(
-        "/finance/escrow/sweeps", json={}, headers=staff_headers(3, key="s-1")
+        "/api/v1/finance/escrow/sweeps", json={}, headers=platform.staff_headers(3, key="s-1")
     )
     assert swept.status_code == 201, swept.text
     assert swept.json()["amount_fen"] == 200
-    assert swept.json()["operator_id"] == 3
+    assert swept.json()["operator_id"] == platform.staff_id(3)
     replay = platform.http.post(
-        "/finance/escrow/sweeps", json={}, headers=staff_headers(3, key="s-1")
+        "/api/v1/finance/escrow/sweeps", json={}, headers=platform.staff_headers(3, key="s-1")
     )
     assert replay.json() == swept.json()
-    assert platform.http.get("/finance/escrow", headers=staff_headers(3)).json()["margin_fen"] == 0
+    assert (
+        platform.http.get("/api/v1/finance/escrow", headers=platform.staff_headers(3)).json()[
+            "margin_fen"
+        ]
+        == 0
+    )
     platform.assert_ledger_sound()
 
 
@@ -121,7 +128,9 @@ def test_a_breach_fails_the_check_and_alerts_finance_once(platform, monkeypatch,
 
     watch()
     watch()
-    alerts = platform.http.get("/notices", headers=owner_headers("seller:31")).json()
+    alerts = platform.http.get(
+        "/api/v1/notices", headers=platform.owner_headers("seller:31")
+    ).json()
     assert all(n["kind"] != "escrow_alert" for n in alerts)  # sellers never see it
     from huafei.notices.service import FINANCE_INBOX, list_notices
 

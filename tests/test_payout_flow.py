@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from payouts_harness import REAL_NAME, icbc_card, owner_headers, running_platform
+from payouts_harness import REAL_NAME, icbc_card, running_platform
 
 SELLER = "seller:42"
 
@@ -28,9 +28,9 @@ class TestWithdrawToBankCard:
         assert card["holder_name_masked"] == "张*"
 
         quote = platform.http.post(
-            "/withdrawals/quote",
+            "/api/v1/withdrawals/quote",
             json={"method_id": card["id"], "amount": "100"},
-            headers=owner_headers(SELLER),
+            headers=platform.owner_headers(SELLER),
         ).json()
         assert quote["fee_fen"] == 200
         assert quote["total_fen"] == 10_200
@@ -79,14 +79,14 @@ class TestWithdrawToBankCard:
         platform.wait_status(SELLER, withdrawal["id"], "paid")
 
         page = platform.http.get(
-            "/wallet/statement", params={"limit": 2}, headers=owner_headers(SELLER)
+            "/api/v1/wallet/statement", params={"limit": 2}, headers=platform.owner_headers(SELLER)
         ).json()
         rows = page["rows"]
         while page["next_cursor"]:
             page = platform.http.get(
-                "/wallet/statement",
+                "/api/v1/wallet/statement",
                 params={"limit": 2, "cursor": page["next_cursor"]},
-                headers=owner_headers(SELLER),
+                headers=platform.owner_headers(SELLER),
             ).json()
             rows += page["rows"]
         reasons = [(r["reason"], r["available_change_fen"], r["held_change_fen"]) for r in rows]
@@ -104,7 +104,9 @@ class TestWithdrawToBankCard:
             == platform.balances(SELLER)["available_fen"]
         )
 
-        csv_response = platform.http.get("/wallet/statement.csv", headers=owner_headers(SELLER))
+        csv_response = platform.http.get(
+            "/api/v1/wallet/statement.csv", headers=platform.owner_headers(SELLER)
+        )
         assert csv_response.headers["content-type"].startswith("text/csv")
         text = csv_response.content.decode("utf-8-sig")
         lines = text.strip().splitlines()
@@ -117,7 +119,9 @@ class TestWithdrawToBankCard:
 
         from openpyxl import load_workbook
 
-        xlsx = platform.http.get("/wallet/statement.xlsx", headers=owner_headers(SELLER))
+        xlsx = platform.http.get(
+            "/api/v1/wallet/statement.xlsx", headers=platform.owner_headers(SELLER)
+        )
         sheet = load_workbook(BytesIO(xlsx.content)).active
         values = list(sheet.iter_rows(values_only=True))
         assert values[0][2] == "类型"
@@ -203,18 +207,22 @@ def test_owner_must_be_verified_and_match(platform) -> None:
     body = {"kind": "bank_card", "account_no": icbc_card(), "holder_name": REAL_NAME,
             "sms_code": "246810"}  # fmt: skip
     unverified = platform.http.post(
-        "/payout-methods", json=body, headers=owner_headers(SELLER, real_name=None)
+        "/api/v1/payout-methods", json=body, headers=platform.owner_headers(SELLER, real_name=None)
     )
     assert unverified.status_code == 403
     assert unverified.json()["code"] == "real_name_required"
     assert unverified.json()["detail"] == "real name verification required (L2)"
     other = platform.http.post(
-        "/payout-methods", json={**body, "holder_name": "李四"}, headers=owner_headers(SELLER)
+        "/api/v1/payout-methods",
+        json={**body, "holder_name": "李四"},
+        headers=platform.owner_headers(SELLER),
     )
     assert other.json()["code"] == "holder_name_mismatch"
     wrong_code = platform.http.post(
-        "/payout-methods", json={**body, "sms_code": "000000"}, headers=owner_headers(SELLER)
+        "/api/v1/payout-methods",
+        json={**body, "sms_code": "000000"},
+        headers=platform.owner_headers(SELLER),
     )
     assert wrong_code.json()["code"] == "verification_code_invalid"
-    anonymous = platform.http.post("/payout-methods", json=body)
+    anonymous = platform.http.post("/api/v1/payout-methods", json=body)
     assert anonymous.status_code == 401

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from huafei.payouts.models import PayoutMethod
-from payouts_harness import REAL_NAME, SMS_CODE, icbc_card, owner_headers, running_platform
+from payouts_harness import REAL_NAME, SMS_CODE, icbc_card, running_platform
 
 SELLER = "seller:11"
 
@@ -20,9 +20,9 @@ def platform(db, clock, tmp_path):
 
 def add(platform, kind: str, account_no: str, owner: str = SELLER, name: str = REAL_NAME):
     return platform.http.post(
-        "/payout-methods",
+        "/api/v1/payout-methods",
         json={"kind": kind, "account_no": account_no, "holder_name": name, "sms_code": SMS_CODE},
-        headers=owner_headers(owner),
+        headers=platform.owner_headers(owner),
     )
 
 
@@ -38,7 +38,9 @@ def test_every_kind_is_stored_encrypted_and_shown_masked(platform) -> None:
         response = add(platform, kind, number)
         assert response.status_code == 201, response.text
         assert number not in response.text
-    listed = platform.http.get("/payout-methods", headers=owner_headers(SELLER)).json()
+    listed = platform.http.get(
+        "/api/v1/payout-methods", headers=platform.owner_headers(SELLER)
+    ).json()
     assert [m["kind"] for m in listed] == list(accounts)
     assert [m["account_masked"] for m in listed] == [
         f"{card[:4]} **** **** {card[-4:]}",
@@ -67,9 +69,14 @@ def test_the_same_account_twice_is_a_conflict(platform) -> None:
 def test_removed_methods_are_gone_for_new_withdrawals(platform) -> None:
     platform.fund(SELLER, 100_000)
     method = add(platform, "alipay", "zhang@example.com").json()
-    removed = platform.http.delete(f"/payout-methods/{method['id']}", headers=owner_headers(SELLER))
+    removed = platform.http.delete(
+        f"/api/v1/payout-methods/{method['id']}", headers=platform.owner_headers(SELLER)
+    )
     assert removed.status_code == 204
-    assert platform.http.get("/payout-methods", headers=owner_headers(SELLER)).json() == []
+    assert (
+        platform.http.get("/api/v1/payout-methods", headers=platform.owner_headers(SELLER)).json()
+        == []
+    )
     response = platform.withdraw(SELLER, method["id"], "100")
     assert response.status_code == 404
     assert add(platform, "alipay", "zhang@example.com").status_code == 201

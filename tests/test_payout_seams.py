@@ -11,7 +11,7 @@ import pytest
 
 from huafei.payouts import errors
 from huafei.payouts.seams import AllLimits, RiskDecision, RiskVerdict, WithdrawalAttempt
-from payouts_harness import owner_headers, running_platform
+from payouts_harness import running_platform
 
 SELLER = "seller:51"
 
@@ -72,14 +72,23 @@ def test_notices_can_be_read(platform) -> None:
     platform.fund(SELLER, 100_000)
     card = platform.add_card(SELLER)
     platform.withdraw(SELLER, card["id"], "10")
-    headers = owner_headers(SELLER)
-    assert platform.http.get("/notices/unread-count", headers=headers).json() == {"unread": 1}
-    (notice,) = platform.http.get("/notices", headers=headers).json()
+    headers = platform.owner_headers(SELLER)
+    assert platform.http.get("/api/v1/notices/unread-count", headers=headers).json() == {
+        "unread": 1
+    }
+    (notice,) = platform.http.get("/api/v1/notices", headers=headers).json()
     assert notice["kind"] == "balance_change"
     assert "冻结 ¥12.00" in notice["body"]
-    assert platform.http.post(f"/notices/{notice['id']}/read", headers=headers).status_code == 204
-    assert platform.http.get("/notices/unread-count", headers=headers).json() == {"unread": 0}
-    other = platform.http.post(f"/notices/{notice['id']}/read", headers=owner_headers("seller:1"))
+    assert (
+        platform.http.post(f"/api/v1/notices/{notice['id']}/read", headers=headers).status_code
+        == 204
+    )
+    assert platform.http.get("/api/v1/notices/unread-count", headers=headers).json() == {
+        "unread": 0
+    }
+    other = platform.http.post(
+        f"/api/v1/notices/{notice['id']}/read", headers=platform.owner_headers("seller:1")
+    )
     assert other.status_code == 404
 
 

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from huafei.cli.main import app
 from huafei.jobs import service as jobs
-from payouts_harness import running_platform, staff_headers
+from payouts_harness import running_platform
 
 D = date(2026, 11, 25)
 NEXT = date(2026, 11, 26)
@@ -52,7 +52,10 @@ def fetch(platform, day: date) -> bytes:
 
 
 def test_every_injected_difference_and_nothing_else(platform, clock, tmp_path, monkeypatch) -> None:
-    w = {name: withdraw_paid(platform, f"seller:{n}", "100") for n, name in enumerate("ABCEF")}
+    w = {
+        name: withdraw_paid(platform, f"seller:{n}", "100")
+        for n, name in enumerate("ABCEF", start=1)
+    }
     w["H"] = withdraw_paid(platform, "seller:9", "77", fail=True)
     clock.current = datetime(2026, 11, 25, 15, 30, tzinfo=UTC)  # 23:30 in Beijing
     w["T"] = withdraw_paid(platform, "seller:10", "66.6")
@@ -87,7 +90,9 @@ def test_every_injected_difference_and_nothing_else(platform, clock, tmp_path, m
     assert result.exit_code == 1, result.output
     assert "missing_at_rail: 1" in result.output
 
-    report = platform.http.get("/finance/reconciliation/bank/2026-11-25", headers=staff_headers(1))
+    report = platform.http.get(
+        "/api/v1/finance/reconciliation/bank/2026-11-25", headers=platform.staff_headers(1)
+    )
     found = {line["payout_id"]: line["category"] for line in report.json()["lines"]}
     assert found == {
         w["A"]["payout_id"]: "matched",
@@ -104,7 +109,9 @@ def test_every_injected_difference_and_nothing_else(platform, clock, tmp_path, m
     assert summary["rail_paid_fen"] == 4 * 10_000 + 1
     assert summary["our_paid_fen"] == 5 * 10_000 + 6_660
 
-    cases = platform.http.get("/finance/reconciliation-cases", headers=staff_headers(1)).json()
+    cases = platform.http.get(
+        "/api/v1/finance/reconciliation-cases", headers=platform.staff_headers(1)
+    ).json()
     by_key = {c["line_key"]: c for c in cases}
     assert {k: c["category"] for k, c in by_key.items()} == {
         w["C"]["payout_id"]: "missing_at_rail",
@@ -125,7 +132,11 @@ def test_every_injected_difference_and_nothing_else(platform, clock, tmp_path, m
     )
     assert again.exit_code == 1
     assert (
-        len(platform.http.get("/finance/reconciliation-cases", headers=staff_headers(1)).json())
+        len(
+            platform.http.get(
+                "/api/v1/finance/reconciliation-cases", headers=platform.staff_headers(1)
+            ).json()
+        )
         == 4
     )
 
@@ -134,16 +145,16 @@ def test_every_injected_difference_and_nothing_else(platform, clock, tmp_path, m
     next_header = next(i for i, r in enumerate(next_rows) if r[:1] == ["交易日期"])
     next_file = to_bytes([*next_rows[: next_header + 1], moved, next_rows[-1]])
     response = platform.http.post(
-        "/finance/reconciliation/bank/2026-11-26",
+        "/api/v1/finance/reconciliation/bank/2026-11-26",
         content=next_file,
-        headers={**staff_headers(1), "X-Statement-Name": "bank-20261126.csv"},
+        headers={**platform.staff_headers(1), "X-Statement-Name": "bank-20261126.csv"},
     )
     assert response.status_code == 200, response.text
     assert response.json()["counts"]["matched"] == 1
     assert response.json()["timing_resolved"] == 1
     assert response.json()["cases_opened"] == 0
     day_lines = platform.http.get(
-        "/finance/reconciliation/bank/2026-11-25", headers=staff_headers(1)
+        "/api/v1/finance/reconciliation/bank/2026-11-25", headers=platform.staff_headers(1)
     ).json()["lines"]
     timing = next(line for line in day_lines if line["category"] == "timing_difference")
     assert timing["open"] is False
@@ -152,12 +163,12 @@ def test_every_injected_difference_and_nothing_else(platform, clock, tmp_path, m
     # Finance works a case.
     case_id = by_key[w["C"]["payout_id"]]["id"]
     resolved = platform.http.post(
-        f"/finance/reconciliation-cases/{case_id}/resolve",
+        f"/api/v1/finance/reconciliation-cases/{case_id}/resolve",
         json={"note": "bank confirmed a lost instruction; re-sent under a new payout"},
-        headers=staff_headers(2),
+        headers=platform.staff_headers(2),
     )
     assert resolved.json()["status"] == "resolved"
-    assert resolved.json()["resolved_by_staff_id"] == 2
+    assert resolved.json()["resolved_by_staff_id"] == platform.staff_id(2)
     platform.assert_ledger_sound()
 
 
@@ -168,15 +179,21 @@ def test_an_unresolved_timing_difference_becomes_a_case(platform, clock) -> None
     header = next(i for i, r in enumerate(rows) if r[:1] == ["交易日期"])
     without = to_bytes([*rows[: header + 1], rows[-1]])
     first = platform.http.post(
-        "/finance/reconciliation/bank/2026-11-25", content=without, headers=staff_headers(1)
+        "/api/v1/finance/reconciliation/bank/2026-11-25",
+        content=without,
+        headers=platform.staff_headers(1),
     ).json()
     assert first["counts"]["timing_difference"] == 1
     assert first["cases_opened"] == 0
     second = platform.http.post(
-        "/finance/reconciliation/bank/2026-11-26", content=without, headers=staff_headers(1)
+        "/api/v1/finance/reconciliation/bank/2026-11-26",
+        content=without,
+        headers=platform.staff_headers(1),
     ).json()
     assert second["timing_escalated"] == 1
-    cases = platform.http.get("/finance/reconciliation-cases", headers=staff_headers(1)).json()
+    cases = platform.http.get(
+        "/api/v1/finance/reconciliation-cases", headers=platform.staff_headers(1)
+    ).json()
     assert [(c["category"], c["line_key"], c["statement_date"]) for c in cases] == [
         ("missing_at_rail", late["payout_id"], "2026-11-25")
     ]
@@ -188,14 +205,14 @@ def test_the_daily_job_reconciles_every_rail(platform, clock, rail) -> None:
                "ecny": "0021456789012345"}  # fmt: skip
     platform.fund("seller:5", 100_000)
     method = platform.http.post(
-        "/payout-methods",
+        "/api/v1/payout-methods",
         json={
             "kind": rail,
             "account_no": numbers[rail],
             "holder_name": "张三",
             "sms_code": "246810",
         },
-        headers={"X-Owner-Ref": "seller:5", "X-Verified-Real-Name": "%E5%BC%A0%E4%B8%89"},
+        headers=platform.owner_headers("seller:5"),
     ).json()
     withdrawal = platform.withdraw("seller:5", method["id"], "12.34").json()
     platform.worker.run_until_idle()
@@ -205,7 +222,7 @@ def test_the_daily_job_reconciles_every_rail(platform, clock, rail) -> None:
     platform.worker.run_until_idle()
     for name in ("bank", "alipay", "wechat", "ecny"):
         report = platform.http.get(
-            f"/finance/reconciliation/{name}/2026-11-25", headers=staff_headers(1)
+            f"/api/v1/finance/reconciliation/{name}/2026-11-25", headers=platform.staff_headers(1)
         ).json()
         expected = 1 if name == rail else 0
         assert report["summary"]["counts"]["matched"] == expected, name

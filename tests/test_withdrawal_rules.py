@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from payouts_harness import owner_headers, running_platform, staff_headers
+from payouts_harness import running_platform
 
 SELLER = "seller:7"
 
@@ -19,9 +19,9 @@ def platform(db, clock, tmp_path):
 
 def approve(platform, withdrawal_id: int, staff_id: int):
     return platform.http.post(
-        f"/finance/withdrawals/{withdrawal_id}/approve",
+        f"/api/v1/finance/withdrawals/{withdrawal_id}/approve",
         json={"note": "checked"},
-        headers=staff_headers(staff_id, key=uuid.uuid4().hex),
+        headers=platform.staff_headers(staff_id, key=uuid.uuid4().hex),
     )
 
 
@@ -37,13 +37,15 @@ class TestApproval:
         platform.worker.run_until_idle()
         assert platform.rail_payouts() == []  # nothing leaves before the approval
 
-        queue = platform.http.get("/finance/withdrawals", headers=staff_headers(5)).json()
+        queue = platform.http.get(
+            "/api/v1/finance/withdrawals", headers=platform.staff_headers(5)
+        ).json()
         assert [w["id"] for w in queue] == [withdrawal["id"]]
 
         note = platform.http.post(
-            f"/finance/withdrawals/{withdrawal['id']}/notes",
+            f"/api/v1/finance/withdrawals/{withdrawal['id']}/notes",
             json={"note": "called the seller, looks fine"},
-            headers=staff_headers(5),
+            headers=platform.staff_headers(5),
         )
         assert note.status_code == 200
         refused = approve(platform, withdrawal["id"], 5)
@@ -72,9 +74,9 @@ class TestApproval:
         card = platform.add_card(SELLER)
         withdrawal = platform.withdraw(SELLER, card["id"], "25000").json()
         rejected = platform.http.post(
-            f"/finance/withdrawals/{withdrawal['id']}/reject",
+            f"/api/v1/finance/withdrawals/{withdrawal['id']}/reject",
             json={"reason": "收款账户需要补充材料"},
-            headers=staff_headers(9, key="r-1"),
+            headers=platform.staff_headers(9, key="r-1"),
         )
         assert rejected.status_code == 200, rejected.text
         assert rejected.json()["status"] == "rejected"
@@ -92,8 +94,8 @@ class TestApproval:
         card = platform.add_card(SELLER)
         withdrawal = platform.withdraw(SELLER, card["id"], "30000").json()
         cancelled = platform.http.post(
-            f"/withdrawals/{withdrawal['id']}/cancel",
-            headers={**owner_headers(SELLER), "Idempotency-Key": "c-1"},
+            f"/api/v1/withdrawals/{withdrawal['id']}/cancel",
+            headers={**platform.owner_headers(SELLER), "Idempotency-Key": "c-1"},
         )
         assert cancelled.status_code == 200, cancelled.text
         assert cancelled.json()["status"] == "cancelled"
@@ -164,9 +166,9 @@ class TestLimits:
         platform.fund(SELLER, 100_000)
         card = platform.add_card(SELLER)
         response = platform.http.post(
-            "/withdrawals",
+            "/api/v1/withdrawals",
             json={"method_id": card["id"], "amount": "100", "fee_fen": 100},
-            headers={**owner_headers(SELLER), "Idempotency-Key": "fee-1"},
+            headers={**platform.owner_headers(SELLER), "Idempotency-Key": "fee-1"},
         )
         assert response.status_code == 409
         assert response.json()["code"] == "withdrawal_fee_changed"
@@ -176,9 +178,9 @@ class TestLimits:
         platform.fund(SELLER, 100_000)
         card = platform.add_card(SELLER)
         response = platform.http.post(
-            "/withdrawals",
+            "/api/v1/withdrawals",
             json={"method_id": card["id"], "amount": "100"},
-            headers=owner_headers(SELLER),
+            headers=platform.owner_headers(SELLER),
         )
         assert response.status_code == 400
         assert response.json()["code"] == "idempotency_key_required"

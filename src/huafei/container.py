@@ -7,12 +7,21 @@ from dataclasses import dataclass, field
 from huafei.carriers.gateway import Carrier, CarrierGateway
 from huafei.carriers.http import build_http_gateways, callback_url
 from huafei.core.clock import Clock, SystemClock
+from huafei.core.crypto import Keyring
 from huafei.core.db import Database
 from huafei.core.metrics import Metrics
+from huafei.core.ratelimit import RateLimiter
 from huafei.core.settings import Settings
+from huafei.identity.adapters import (
+    IdentityVerifier,
+    SandboxIdentityVerifier,
+    SandboxServicePasswordChecker,
+    ServicePasswordChecker,
+)
 from huafei.notices.service import InboxNotifier, Notifier
 from huafei.payouts.config import Payouts, build_payouts
 from huafei.payouts.escrow import register_escrow_gauges
+from huafei.sms.sender import SandboxSmsSender, SmsSender
 
 
 @dataclass
@@ -24,6 +33,17 @@ class Container:
     carriers: dict[Carrier, CarrierGateway] = field(default_factory=dict)
     """The channel of each carrier (the sandboxes' URLs by default)."""
     notifier: Notifier = field(default_factory=InboxNotifier)
+    #: secrets at rest (card PINs, ID numbers, service passwords), from ``Settings.keyring()``
+    keyring: Keyring = field(kw_only=True)
+    sms: SmsSender = field(kw_only=True)
+    identity_verifier: IdentityVerifier = field(
+        kw_only=True, default_factory=SandboxIdentityVerifier
+    )
+    service_passwords: ServicePasswordChecker = field(
+        kw_only=True, default_factory=SandboxServicePasswordChecker
+    )
+    #: hourly caps (SMS codes, failed sign-ins): Redis when HUAFEI_REDIS_URL is set
+    rate_limiter: RateLimiter = field(kw_only=True, default_factory=RateLimiter)
     #: payout seams and adapters: rails, sandboxes, SMS codes, limits, risk, policy
     payouts: Payouts = field(init=False)
 
@@ -39,12 +59,18 @@ def build_container(
     settings: Settings, *, db: Database | None = None, clock: Clock | None = None
 ) -> Container:
     database = db or Database(settings.database_url, retries=settings.db_retries)
-    clock = clock or SystemClock()
+    the_clock = clock or SystemClock()
     container = Container(
         settings=settings,
         db=database,
-        clock=clock,
-        carriers=dict(build_http_gateways(settings, clock)),
+        clock=the_clock,
+        carriers=dict(build_http_gateways(settings, the_clock)),
+        keyring=settings.keyring(),
+        # Only sandboxes exist so far; a real provider is picked here from settings.
+        sms=SandboxSmsSender(database, the_clock, log_messages=settings.env == "development"),
+        identity_verifier=SandboxIdentityVerifier(),
+        service_passwords=SandboxServicePasswordChecker(),
+        rate_limiter=RateLimiter.for_redis_or_memory(settings.redis_url),
     )
     register_escrow_gauges(container.metrics, container.db)
     return container

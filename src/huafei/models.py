@@ -3,6 +3,18 @@
 from huafei.carriers.models import CarrierNotification
 from huafei.core.db import Base
 from huafei.core.models import SystemFlag
+from huafei.identity.models import (
+    AuthSession,
+    AuthThrottle,
+    KycLimit,
+    KycLimitUsage,
+    OperationLogEntry,
+    Partner,
+    PartnerApiKey,
+    Seller,
+    SmsCode,
+    Staff,
+)
 from huafei.jobs.models import Job
 from huafei.ledger.models import Account, Transfer
 from huafei.notices.models import Notice
@@ -26,6 +38,7 @@ from huafei.rates.models import (
     RateEntry,
     VolumeTier,
 )
+from huafei.sms.models import SmsOutboxMessage
 from huafei.workdays.models import DayOverride
 
 metadata = Base.metadata
@@ -34,11 +47,18 @@ __all__ = [
     "Account",
     "AgreementAcceptance",
     "AgreementVersion",
+    "AuthSession",
+    "AuthThrottle",
     "CarrierNotification",
     "ChannelProfile",
     "DayOverride",
     "Job",
+    "KycLimit",
+    "KycLimitUsage",
     "Notice",
+    "OperationLogEntry",
+    "Partner",
+    "PartnerApiKey",
     "PayoutMethod",
     "Quote",
     "RailNotification",
@@ -48,6 +68,10 @@ __all__ = [
     "ReconciliationLine",
     "ReconciliationRun",
     "RevenueSweep",
+    "Seller",
+    "SmsCode",
+    "SmsOutboxMessage",
+    "Staff",
     "SystemFlag",
     "Transfer",
     "VolumeTier",

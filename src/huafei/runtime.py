@@ -9,11 +9,13 @@ from sqlalchemy.orm import Session
 
 from huafei.container import Container
 from huafei.core.clock import Clock
+from huafei.identity.service.housekeeping import purge_expired
 from huafei.jobs.worker import TaskRegistry, Worker
 from huafei.ledger.service import expire_pending_transfers
 from huafei.payouts.tasks import PayoutTasks, register_payout_tasks
 
 LEDGER_EXPIRE_EVERY = timedelta(seconds=10)
+IDENTITY_PURGE_EVERY = timedelta(hours=1)
 
 
 def register_ledger_tasks(registry: TaskRegistry, clock: Clock) -> None:
@@ -27,10 +29,18 @@ def register_ledger_tasks(registry: TaskRegistry, clock: Clock) -> None:
     registry.every("ledger.expire_pending", LEDGER_EXPIRE_EVERY, expire)
 
 
+def register_identity_tasks(registry: TaskRegistry, clock: Clock) -> None:
+    def purge(session: Session, _payload: dict[str, Any]) -> None:
+        purge_expired(session, now=clock.now())
+
+    registry.every("identity.purge_expired", IDENTITY_PURGE_EVERY, purge)
+
+
 def build_registry(container: Container) -> TaskRegistry:
     registry = TaskRegistry()
     register_ledger_tasks(registry, container.clock)
     register_payout_tasks(registry, PayoutTasks(container.db, container.clock, container.payouts))
+    register_identity_tasks(registry, container.clock)
     return registry
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -13,6 +14,9 @@ from huafei.carriers.sandbox_cards import SandboxCardKind
 from huafei.container import Container, build_container
 from huafei.core.logging import configure_logging
 from huafei.core.settings import Settings
+
+if TYPE_CHECKING:
+    from huafei.identity.service.oplog import Actor
 
 app = typer.Typer(help="Huafei: the phone-credit recycling platform.", no_args_is_help=True)
 ledger_app = typer.Typer(help="Inspect and maintain the ledger.", no_args_is_help=True)
@@ -23,13 +27,17 @@ sandbox_app = typer.Typer(
     help="The carrier sandboxes: serve them on their own, issue their test cards.",
     no_args_is_help=True,
 )
-app.add_typer(ledger_app, name="ledger")
-app.add_typer(bench_app, name="bench")
 calendar_app = typer.Typer(help="Chinese working days for settlement.", no_args_is_help=True)
 app.add_typer(calendar_app, name="calendar")
 app.add_typer(sandbox_app, name="sandbox")
 
 SANDBOX_PORT = 8100
+staff_app = typer.Typer(help="Staff accounts of the operations console.", no_args_is_help=True)
+keys_app = typer.Typer(help="Encryption keys of secrets at rest.", no_args_is_help=True)
+app.add_typer(ledger_app, name="ledger")
+app.add_typer(bench_app, name="bench")
+app.add_typer(staff_app, name="staff")
+app.add_typer(keys_app, name="keys")
 
 
 def _container(settings: Settings | None = None) -> Container:
@@ -307,6 +315,91 @@ def sandbox_issue_cards(
         raise typer.Exit(2) from None
     for card in cards:
         typer.echo(f"{card.serial} {card.pin}")
+
+
+def _cli_actor() -> Actor:
+    import getpass
+    import socket
+
+    from huafei.identity.service.oplog import Actor
+
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # pragma: no cover - no user name in some containers
+        user = "unknown"
+    return Actor.system(f"cli:{user}@{socket.gethostname()}"[:80])
+
+
+@staff_app.command("create")
+def staff_create(
+    username: str = typer.Option(..., help="3 to 32 lowercase letters, digits, . _ -"),
+    role: str = typer.Option(..., help="support, risk, finance, compliance or admin"),
+    password: str = typer.Option(
+        ...,
+        prompt=True,
+        hide_input=True,
+        confirmation_prompt=True,
+        help="at least 12 characters (asked for when not given)",
+    ),
+) -> None:
+    """Create a staff account (the first admin, for one); prints the TOTP secret once."""
+    from huafei.core.errors import HuafeiError
+    from huafei.identity.service.staff import create_staff
+
+    container = _container()
+    actor = _cli_actor()
+    now = container.clock.now()
+    try:
+        created = container.db.run(
+            lambda s: create_staff(
+                s,
+                username=username,
+                role=role,
+                password=password,
+                keyring=container.keyring,
+                actor=actor,
+                now=now,
+            )
+        )
+    except HuafeiError as exc:
+        typer.echo(f"error: {exc.detail} ({exc.code})", err=True)
+        raise typer.Exit(1) from None
+    staff = created.staff
+    typer.echo(f"staff account {staff.id} created: {staff.username} ({staff.role})")
+    typer.echo("Add this TOTP secret to an authenticator app now; it is not shown again:")
+    typer.echo(f"  secret: {created.totp_secret}")
+    typer.echo(f"  URI:    {created.provisioning_uri}")
+
+
+@keys_app.command("rotate")
+def keys_rotate() -> None:
+    """Re-encrypt every stored secret under the active key (HUAFEI_ACTIVE_KEY_ID)."""
+    from huafei.identity.service import oplog
+    from huafei.keyrotation import rotate_all
+
+    container = _container()
+    counts = rotate_all(container.db, container.keyring)
+    now = container.clock.now()
+    container.db.run(
+        lambda s: oplog.record(
+            s,
+            _cli_actor(),
+            "keys.rotated",
+            now=now,
+            detail={"active_key_id": container.keyring.active, "rotated": counts},
+        )
+    )
+    for name, count in counts.items():
+        typer.echo(f"{name}: {count} re-encrypted")
+    typer.echo(f"every secret is now under key {container.keyring.active!r}")
+
+
+@keys_app.command("generate")
+def keys_generate() -> None:
+    """Print a new random 256-bit key, base64, for HUAFEI_SECRET_KEYS or HUAFEI_LOOKUP_KEY."""
+    from huafei.core.crypto import Keyring
+
+    typer.echo(Keyring.generate_key())
 
 
 def _safe_url(url: str) -> str:

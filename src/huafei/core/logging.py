@@ -36,5 +36,6 @@ def configure_logging(level: str = "INFO", *, json: bool = True) -> None:
         root.removeHandler(existing)
     root.addHandler(handler)
     root.setLevel(level.upper())
-    for noisy in ("uvicorn.access",):
+    # httpx logs every request URL at INFO; query strings can carry personal data.
+    for noisy in ("uvicorn.access", "httpx", "httpcore"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -9,7 +9,7 @@ from huafei.notices.service import list_notices, mark_read, unread_count
 from huafei.payouts.deps import CurrentOwner, container_of
 from huafei.payouts.schemas import NoticeOut
 
-router = APIRouter(prefix="/notices", tags=["notices"])
+router = APIRouter(prefix="/api/v1/notices", tags=["notices"])
 
 
 @router.get("", summary="The caller's notices, newest first")

@@ -1,34 +1,21 @@
-"""Who is calling: the ONE place payout, wallet and notice routes learn the caller.
+"""Who is calling: the one place payout, wallet and notice routes learn the caller.
 
-Temporary: until seller sessions and staff roles exist, the caller names itself in headers —
-``X-Owner-Ref`` (``seller:42``, ``enterprise:7``, ``partner:3``, ``distributor:5``), the
-percent-encoded ``X-Verified-Real-Name`` the identity domain will supply from the owner's KYC,
-and ``X-Staff-Id`` for finance routes. Swapping these functions for the real session and
-permission checks is the whole integration; no route reads the headers itself.
+A wallet owner is the signed-in seller (cookie session or bearer token); their verified real
+name comes from their KYC (L2 and above). Finance routes need a staff member whose role holds
+``payouts:run`` (withdrawal approvals, escrow) or ``reconcile:run`` (reconciliation).
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Annotated, cast
-from urllib.parse import unquote
 
 from fastapi import Depends, Header, Request
 
 from huafei.container import Container
-from huafei.core.errors import HuafeiError
-
-OWNER_HEADER = "X-Owner-Ref"
-REAL_NAME_HEADER = "X-Verified-Real-Name"
-STAFF_HEADER = "X-Staff-Id"
-_OWNER_REF = re.compile(r"^(seller|enterprise|partner|distributor):[0-9A-Za-z_-]{1,40}$")
-
-
-class NotAuthenticated(HuafeiError):
-    code = "not_authenticated"
-    status = 401
-    title = "Sign in first"
+from huafei.identity.deps import current_seller, require_permission
+from huafei.identity.models import Seller, Staff
+from huafei.identity.permissions import Permission
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,21 +30,25 @@ def container_of(request: Request) -> Container:
     return cast("Container", request.app.state.container)
 
 
-def current_owner(request: Request) -> Owner:
-    ref = request.headers.get(OWNER_HEADER, "")
-    if not _OWNER_REF.match(ref):
-        raise NotAuthenticated("a wallet owner's session is required")
-    name = unquote(request.headers.get(REAL_NAME_HEADER, "")).strip()
-    return Owner(ref=ref, verified_real_name=name or None)
+def current_owner(request: Request, seller: Annotated[Seller, Depends(current_seller)]) -> Owner:
+    keyring = container_of(request).keyring
+    name = seller.real_name(keyring) if seller.tier >= 2 else None
+    return Owner(ref=seller.ledger_owner_ref, verified_real_name=name)
 
 
-def current_staff(request: Request) -> int:
-    value = request.headers.get(STAFF_HEADER, "")
-    if not value.isdigit() or not 0 < int(value) < 2**31:
-        raise NotAuthenticated("a staff session is required")
-    return int(value)
+def _payouts_staff(
+    staff: Annotated[Staff, Depends(require_permission(Permission.PAYOUTS_RUN))],
+) -> int:
+    return staff.id
+
+
+def _reconcile_staff(
+    staff: Annotated[Staff, Depends(require_permission(Permission.RECONCILE))],
+) -> int:
+    return staff.id
 
 
 CurrentOwner = Annotated[Owner, Depends(current_owner)]
-CurrentStaff = Annotated[int, Depends(current_staff)]
+CurrentStaff = Annotated[int, Depends(_payouts_staff)]
+ReconcileStaff = Annotated[int, Depends(_reconcile_staff)]
 IdempotencyKeyHeader = Annotated[str | None, Header(alias="Idempotency-Key")]

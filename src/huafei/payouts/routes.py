@@ -25,6 +25,7 @@ from huafei.payouts.deps import (
     CurrentOwner,
     CurrentStaff,
     IdempotencyKeyHeader,
+    ReconcileStaff,
     container_of,
 )
 from huafei.payouts.errors import UnknownRail
@@ -32,7 +33,8 @@ from huafei.payouts.models import CaseStatus, RailName, WithdrawalStatus
 from huafei.payouts.service import methods, reconcile, settle, withdrawals
 from huafei.web.idempotency import idempotent_response
 
-router = APIRouter(tags=["payouts"])
+router = APIRouter(prefix="/api/v1", tags=["payouts"])
+callbacks = APIRouter(tags=["callbacks"])
 
 
 def idempotent(
@@ -213,7 +215,7 @@ def cancel_my_withdrawal(
 
 
 # -- rail callbacks -----------------------------------------------------------------------------
-@router.post(
+@callbacks.post(
     "/callbacks/rails/{rail}",
     response_class=PlainTextResponse,
     summary="Signed payout results from a rail; answers SUCCESS once recorded",
@@ -235,7 +237,7 @@ async def rail_callback(rail: str, request: Request) -> PlainTextResponse:
 
 
 # -- finance ------------------------------------------------------------------------------------
-finance = APIRouter(prefix="/finance", tags=["finance"])
+finance = APIRouter(prefix="/api/v1/finance", tags=["finance"])
 
 
 def _finance_view(session: Session, withdrawal_id: int) -> schemas.FinanceWithdrawalOut:
@@ -400,7 +402,7 @@ def sweep(
     summary="Reconcile a day: the request body is the statement file, or empty to fetch it",
 )
 async def run_reconciliation(
-    rail: str, day: date, request: Request, _staff: CurrentStaff
+    rail: str, day: date, request: Request, _staff: ReconcileStaff
 ) -> dict[str, Any]:
     container = container_of(request)
     name = _rail(rail)
@@ -420,7 +422,7 @@ async def run_reconciliation(
 
 @finance.get("/reconciliation/{rail}/{day}", summary="A day's reconciliation report")
 def reconciliation_report(
-    rail: str, day: date, request: Request, _staff: CurrentStaff
+    rail: str, day: date, request: Request, _staff: ReconcileStaff
 ) -> dict[str, Any]:
     container = container_of(request)
     report = container.db.run(lambda s: reconcile.run_report(s, rail=_rail(rail), day=day))
@@ -442,7 +444,7 @@ def _case_out(case: Any) -> schemas.CaseOut:
 @finance.get("/reconciliation-cases", summary="Reconciliation cases (default: open)")
 def cases(
     request: Request,
-    _staff: CurrentStaff,
+    _staff: ReconcileStaff,
     status: CaseStatus | None = CaseStatus.OPEN,
     rail: str | None = None,
 ) -> list[schemas.CaseOut]:
@@ -455,7 +457,7 @@ def cases(
 
 @finance.post("/reconciliation-cases/{case_id}/resolve", summary="Close a case with a note")
 def resolve(
-    case_id: int, body: schemas.ResolveIn, request: Request, staff_id: CurrentStaff
+    case_id: int, body: schemas.ResolveIn, request: Request, staff_id: ReconcileStaff
 ) -> schemas.CaseOut:
     container = container_of(request)
     return container.db.run(
@@ -467,4 +469,4 @@ def resolve(
     )
 
 
-ROUTERS = (router, finance)
+ROUTERS = (router, finance, callbacks)

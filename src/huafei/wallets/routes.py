@@ -11,7 +11,7 @@ from huafei.payouts.schemas import Balances, StatementPageOut, StatementRowOut, 
 from huafei.wallets import export
 from huafei.wallets.service import all_statement_rows, get_balances, wallet_statement
 
-router = APIRouter(prefix="/wallet", tags=["wallets"])
+router = APIRouter(prefix="/api/v1/wallet", tags=["wallets"])
 
 
 @router.get("", summary="Pending, available and held balances")

@@ -1,24 +1,39 @@
-"""Every domain's HTTP routes, mounted on the one application."""
+"""Every domain's HTTP routes, mounted on the one application.
+
+``ROUTERS`` are always mounted; ``SANDBOX_ROUTERS`` only when ``settings.sandboxes`` is on.
+"""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI
 
 from huafei.carriers.routes import router as carriers_router
+from huafei.identity.routes import partner_router as identity_partner_router
+from huafei.identity.routes import router as identity_router
+from huafei.identity.routes import sandbox_router as identity_sandbox_router
+from huafei.identity.staff_routes import router as identity_staff_router
 from huafei.notices.routes import router as notices_router
 from huafei.payouts.routes import ROUTERS as PAYOUT_ROUTERS
 from huafei.rates.routes import router as rates_router
+from huafei.sms.routes import sandbox_router as sms_sandbox_router
 from huafei.wallets.routes import router as wallets_router
 
 ROUTERS: list[APIRouter] = [
+    identity_router,
+    identity_staff_router,
+    identity_partner_router,
     rates_router,
     carriers_router,
     *PAYOUT_ROUTERS,
     wallets_router,
     notices_router,
 ]
+SANDBOX_ROUTERS: list[APIRouter] = [sms_sandbox_router, identity_sandbox_router]
 
 
 def include_domain_routers(app: FastAPI) -> None:
     for router in ROUTERS:
         app.include_router(router)
+    if app.state.container.settings.sandboxes:
+        for router in SANDBOX_ROUTERS:
+            app.include_router(router)

@@ -1,6 +1,6 @@
 """payouts
 
-Revision ID: 0005
+Revision ID: 0008
 Revises: 0007
 Create Date: 2026-11-26 12:23:10.156334
 """
@@ -12,7 +12,7 @@ from alembic import op
 
 import huafei.core.db
 
-revision = "0005"
+revision = "0008"
 down_revision = "0007"
 branch_labels = None
 depends_on = None

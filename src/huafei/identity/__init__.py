@@ -1,0 +1,2 @@
+"""Identity and access: sellers and their KYC tiers and limits, staff and roles, partners and
+their API keys, sessions, and the operation log."""

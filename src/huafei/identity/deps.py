@@ -1,0 +1,314 @@
+"""FastAPI dependencies: who is calling, and may they?
+
+* ``current_seller`` — a seller's cookie session (with CSRF on unsafe methods) or bearer token.
+* ``current_staff`` / ``require_permission("sellers:read")`` — a staff session with the role
+  that holds the permission; every staff request is written to the operation log.
+* ``current_partner`` / ``require_scope("orders:read")`` — a partner API key (``X-API-Key``).
+* ``actor_for(request)`` — the actor of the request for the operation log (anonymous when no
+  dependency above ran), ``origin_of(request)`` — where it came from.
+
+401 means "we do not know who you are" (no, unknown, expired credentials); 403 means "we know,
+and this is not for you" (a valid credential of another kind, a role without the permission).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal, TypeVar, cast
+
+from fastapi import Request
+from sqlalchemy.orm import Session
+
+from huafei.container import Container
+from huafei.core.logging import request_id_var
+from huafei.identity import errors
+from huafei.identity.models import AuthSession, Partner, PartnerApiKey, Seller, Staff
+from huafei.identity.permissions import Permission, Scope, role_allows
+from huafei.identity.service import oplog, partners, sessions
+from huafei.identity.service.oplog import Actor, Origin
+from huafei.identity.service.partners import partner_actor
+from huafei.identity.service.sign_in import seller_actor
+from huafei.identity.service.staff import staff_actor
+
+SELLER_COOKIE = "huafei_session"
+SELLER_CSRF_COOKIE = "huafei_csrf"
+STAFF_COOKIE = "huafei_staff_session"
+STAFF_CSRF_COOKIE = "huafei_staff_csrf"
+CSRF_HEADER = "X-CSRF-Token"
+API_KEY_HEADER = "X-API-Key"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+PrincipalKind = Literal["seller", "staff"]
+
+
+def get_container(request: Request) -> Container:
+    return cast("Container", request.app.state.container)
+
+
+def origin_of(request: Request) -> Origin:
+    return Origin(
+        ip=request.client.host if request.client else None,
+        user_agent=request.headers.get("user-agent"),
+        request_id=request_id_var.get(),
+    )
+
+
+def actor_for(request: Request) -> Actor:
+    """The actor recorded by the authentication dependency, or an anonymous one."""
+    actor = getattr(request.state, "actor", None)
+    return actor if isinstance(actor, Actor) else Actor.anonymous(origin_of(request))
+
+
+@dataclass(frozen=True, slots=True)
+class SessionContext:
+    """The session a request came with (for sign-out, the session list's ``current`` flag)."""
+
+    session_id: int
+    kind: str
+    token: str
+
+
+def session_context(request: Request) -> SessionContext:
+    """The session of a request that passed ``current_seller`` or a staff dependency."""
+    context = getattr(request.state, "session_context", None)
+    if not isinstance(context, SessionContext):
+        raise errors.NotAuthenticated
+    return context
+
+
+def _bearer(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class _Found:
+    record: AuthSession
+    seller: Seller | None
+    staff: Staff | None
+
+
+def _other_credentials_valid(request: Request, container: Container, want: str) -> bool:
+    """Whether the request carries a valid credential of a kind other than ``want``."""
+    now = container.clock.now()
+    tokens = []
+    if want != "seller" and request.cookies.get(SELLER_COOKIE):
+        tokens.append(request.cookies[SELLER_COOKIE])
+    if want != "staff" and request.cookies.get(STAFF_COOKIE):
+        tokens.append(request.cookies[STAFF_COOKIE])
+    bearer = _bearer(request)
+    if want == "partner" and bearer:
+        tokens.append(bearer)
+    key = request.headers.get(API_KEY_HEADER)
+
+    def work(session: Session) -> bool:
+        for token in tokens:
+            try:
+                sessions.resolve_session(session, token, now=now, touch=False)
+            except errors.NotAuthenticated:
+                continue
+            return True
+        if want != "partner" and key:
+            return partners.authenticate_api_key(session, presented=key, now=now) is not None
+        return False
+
+    if not tokens and not (want != "partner" and key):
+        return False
+    return container.db.run(work)
+
+
+def _authenticate(request: Request, want: PrincipalKind) -> _Found:
+    container = get_container(request)
+    bearer = _bearer(request)
+    via = "bearer" if bearer else "cookie"
+    token = bearer or request.cookies.get(SELLER_COOKIE if want == "seller" else STAFF_COOKIE)
+    if not token:
+        if _other_credentials_valid(request, container, want):
+            raise errors.Forbidden(f"This needs a {want} account.")
+        raise errors.NotAuthenticated
+    now = container.clock.now()
+    unsafe = request.method not in SAFE_METHODS
+    presented_csrf = request.headers.get(CSRF_HEADER)
+
+    def work(session: Session) -> _Found:
+        record = sessions.resolve_session(session, token, now=now, touch=False)
+        if record.kind != via:
+            raise errors.NotAuthenticated(
+                "Cookie sessions work only as cookies and bearer tokens only as bearer tokens."
+            )
+        seller = session.get(Seller, record.seller_id) if record.seller_id else None
+        staff = session.get(Staff, record.staff_id) if record.staff_id else None
+        if (want == "seller" and seller is None) or (want == "staff" and staff is None):
+            raise errors.Forbidden(f"This needs a {want} account.")
+        if staff is not None and not staff.active:
+            raise errors.SessionExpired("This staff account is disabled.")
+        csrf_needed = via == "cookie" and unsafe
+        if csrf_needed and not sessions.csrf_matches(container.keyring, token, presented_csrf):
+            raise errors.CsrfFailed
+        sessions.touch_session(session, record, now=now)
+        return _Found(record, seller, staff)
+
+    found = container.db.run(work)
+    request.state.session_context = SessionContext(found.record.id, found.record.kind, token)
+    return found
+
+
+def current_seller(request: Request) -> Seller:
+    """The signed-in seller (cookie session or bearer token), else a 401/403 problem."""
+    seller = _authenticate(request, "seller").seller
+    if seller is None:  # pragma: no cover - _authenticate answered 403 already
+        raise errors.Forbidden
+    request.state.actor = seller_actor(seller, origin_of(request))
+    return seller
+
+
+def _staff_request_logged(
+    request: Request, staff: Staff, *, permission: str | None, allowed: bool
+) -> None:
+    """Every staff request goes in the operation log: who, what route, when, from where."""
+    container = get_container(request)
+    now = container.clock.now()
+    route = request.scope.get("route")
+    detail = {
+        "method": request.method,
+        "route": getattr(route, "path", request.url.path),
+        "params": {k: str(v)[:40] for k, v in request.path_params.items()},
+    }
+    if permission:
+        detail["permission"] = permission
+    actor = staff_actor(staff, origin_of(request))
+
+    def work(session: Session) -> None:
+        oplog.record(
+            session,
+            actor,
+            "staff.request" if allowed else "staff.permission_denied",
+            now=now,
+            target=f"staff:{staff.id}",
+            outcome="ok" if allowed else "refused",
+            detail=detail,
+        )
+
+    container.db.run(work)
+
+
+def current_staff(request: Request) -> Staff:
+    """Any signed-in staff member (no permission needed: their own profile, sign-out)."""
+    staff = _authenticate(request, "staff").staff
+    if staff is None:  # pragma: no cover - _authenticate answered 403 already
+        raise errors.Forbidden
+    request.state.actor = staff_actor(staff, origin_of(request))
+    _staff_request_logged(request, staff, permission=None, allowed=True)
+    return staff
+
+
+def require_permission(permission: str) -> Callable[[Request], Staff]:
+    """A dependency: the signed-in staff member, if their role holds ``permission``."""
+    Permission(permission)  # an unknown name is a bug: fail when the route is declared
+
+    def dependency(request: Request) -> Staff:
+        staff = _authenticate(request, "staff").staff
+        if staff is None:  # pragma: no cover - _authenticate answered 403 already
+            raise errors.Forbidden
+        allowed = role_allows(staff.role, permission)
+        _staff_request_logged(request, staff, permission=permission, allowed=allowed)
+        if not allowed:
+            raise errors.PermissionDenied(
+                f"The {staff.role} role does not hold {permission}.", permission=permission
+            )
+        request.state.actor = staff_actor(staff, origin_of(request))
+        return staff
+
+    dependency.__name__ = f"require_{permission.replace(':', '_')}"
+    return dependency
+
+
+@dataclass(frozen=True, slots=True)
+class PartnerCaller:
+    partner: Partner
+    key: PartnerApiKey
+
+
+def current_partner_caller(request: Request) -> PartnerCaller:
+    """The partner and the API key of the call (``X-API-Key``), else a 401/403 problem."""
+    container = get_container(request)
+    presented = request.headers.get(API_KEY_HEADER)
+    if not presented:
+        if _other_credentials_valid(request, container, "partner"):
+            raise errors.Forbidden("This needs a partner API key.")
+        raise errors.NotAuthenticated("Send the partner API key in the X-API-Key header.")
+    now = container.clock.now()
+    origin = origin_of(request)
+
+    def work(session: Session) -> PartnerCaller | errors.Refused:
+        found = partners.authenticate_api_key(session, presented=presented, now=now)
+        if found is None:
+            parts = partners.split_key(presented)
+            oplog.record(
+                session,
+                Actor.anonymous(origin),
+                "auth.api_key.rejected",
+                now=now,
+                outcome="refused",
+                detail={"key_id": parts[0] if parts else None},
+            )
+            return errors.Refused(errors.InvalidApiKey())
+        return PartnerCaller(*found)
+
+    outcome = container.db.run(work)
+    if isinstance(outcome, errors.Refused):
+        raise outcome.error
+    request.state.actor = partner_actor(outcome.partner, outcome.key, origin)
+    return outcome
+
+
+def current_partner(request: Request) -> Partner:
+    """The partner of a valid API key in ``X-API-Key``, else a 401/403 problem."""
+    return current_partner_caller(request).partner
+
+
+def require_scope(scope: str) -> Callable[[Request], PartnerCaller]:
+    """A dependency: the partner and key, if the key carries ``scope``."""
+    Scope(scope)
+
+    def dependency(request: Request) -> PartnerCaller:
+        caller = current_partner_caller(request)
+        if scope not in caller.key.scope_set:
+            raise errors.ScopeMissing(scope=scope)
+        return caller
+
+    dependency.__name__ = f"require_scope_{scope.replace(':', '_')}"
+    return dependency
+
+
+T = TypeVar("T")
+
+
+def raise_refused(outcome: T | errors.Refused) -> T:
+    """Raise a committed refusal's error, or pass the result through."""
+    if isinstance(outcome, errors.Refused):
+        raise outcome.error
+    return outcome
+
+
+__all__ = [
+    "API_KEY_HEADER",
+    "CSRF_HEADER",
+    "PartnerCaller",
+    "SessionContext",
+    "actor_for",
+    "current_partner",
+    "current_partner_caller",
+    "current_seller",
+    "current_staff",
+    "get_container",
+    "origin_of",
+    "raise_refused",
+    "require_permission",
+    "require_scope",
+    "session_context",
+]

@@ -1,0 +1,1 @@
+"""Identity operations, one module per use case. They only flush; the edge commits."""

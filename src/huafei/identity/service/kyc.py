@@ -1,0 +1,224 @@
+"""KYC: L1 → L2 (real name + ID number + liveness) → L3 (carrier service password).
+
+Each step runs in two units of work around the external call, so no transaction waits on a
+provider: ``prepare_*`` validates and refuses early (writing nothing), the edge calls the
+adapter, ``complete_*`` records the outcome — a failed check is committed too, because failures
+count towards the lockout and go in the operation log.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from huafei.core.crypto import Keyring
+from huafei.identity import errors
+from huafei.identity.adapters import VerificationResult
+from huafei.identity.errors import Refused
+from huafei.identity.models import (
+    ID_NUMBER_CONTEXT,
+    REAL_NAME_CONTEXT,
+    SERVICE_PASSWORD_CONTEXT,
+    Seller,
+    Tier,
+)
+from huafei.identity.policy import REAL_NAME_LOCKOUT, SERVICE_PASSWORD_LOCKOUT, LockoutPolicy
+from huafei.identity.service import oplog, throttle
+from huafei.identity.service.oplog import Origin
+from huafei.identity.service.sign_in import seller_actor
+from huafei.identity.validation import parse_id_number, parse_real_name
+
+
+@dataclass(frozen=True, slots=True)
+class RealNameClaim:
+    seller_id: int
+    real_name: str
+    id_number: str
+
+
+def id_number_hash(keyring: Keyring, id_number: str) -> str:
+    """The keyed hash that makes an ID number unique among sellers without storing it plain."""
+    return keyring.lookup_hash("id-number", id_number)
+
+
+def _seller(session: Session, seller_id: int, *, for_update: bool = False) -> Seller:
+    query = select(Seller).where(Seller.id == seller_id)
+    if for_update:
+        query = query.with_for_update()
+    seller = session.scalars(query.execution_options(populate_existing=True)).one_or_none()
+    if seller is None:
+        raise errors.SellerNotFound
+    return seller
+
+
+def _ensure_not_locked(
+    session: Session, keyring: Keyring, policy: LockoutPolicy, seller_id: int, now: datetime
+) -> None:
+    lock = throttle.lock_error(
+        session, throttle.throttle_key(keyring, policy, str(seller_id)), policy, now=now
+    )
+    if lock is not None:
+        raise lock
+
+
+def _id_taken(session: Session, id_hash: str, seller_id: int) -> bool:
+    other = session.scalars(
+        select(Seller.id).where(Seller.id_number_hash == id_hash, Seller.id != seller_id)
+    ).first()
+    return other is not None
+
+
+# -- L2 ------------------------------------------------------------------------------------------
+def prepare_real_name(
+    session: Session,
+    *,
+    seller_id: int,
+    real_name: str,
+    id_number: str,
+    keyring: Keyring,
+    now: datetime,
+) -> RealNameClaim:
+    """Validate the claim before anyone is asked: tier, name, ID number, age, duplicates."""
+    seller = _seller(session, seller_id)
+    if seller.tier >= Tier.L2:
+        raise errors.KycAlreadyDone("Your real name is already verified.", tier=seller.tier)
+    name = parse_real_name(real_name)
+    number = parse_id_number(id_number, now=now)
+    _ensure_not_locked(session, keyring, REAL_NAME_LOCKOUT, seller_id, now)
+    if _id_taken(session, id_number_hash(keyring, number.value), seller_id):
+        raise errors.IdNumberInUse
+    return RealNameClaim(seller_id=seller_id, real_name=name, id_number=number.value)
+
+
+def complete_real_name(
+    session: Session,
+    *,
+    claim: RealNameClaim,
+    result: VerificationResult,
+    keyring: Keyring,
+    origin: Origin,
+    now: datetime,
+) -> Seller | Refused:
+    """Record the provider's answer: L2 on success, a counted failure otherwise."""
+    seller = _seller(session, claim.seller_id, for_update=True)
+    actor = seller_actor(seller, origin)
+    if seller.tier >= Tier.L2:
+        raise errors.KycAlreadyDone("Your real name is already verified.", tier=seller.tier)
+    key = throttle.throttle_key(keyring, REAL_NAME_LOCKOUT, str(seller.id))
+    failure: errors.IdentityError | None = None
+    if not result.name_matches_id:
+        failure = errors.RealNameMismatch()
+    elif not result.liveness_passed:
+        failure = errors.LivenessFailed()
+    if failure is not None:
+        left, locked_until = throttle.register_failure(session, key, REAL_NAME_LOCKOUT, now=now)
+        oplog.record(
+            session,
+            actor,
+            "kyc.real_name.failed",
+            now=now,
+            target=f"seller:{seller.id}",
+            outcome="refused",
+            detail={"reason": failure.code, "reference": result.reference},
+        )
+        if locked_until is not None:
+            return Refused(errors.locked_out(REAL_NAME_LOCKOUT.action, locked_until, now))
+        failure.extra["attempts_left"] = left
+        return Refused(failure)
+    id_hash = id_number_hash(keyring, claim.id_number)
+    if _id_taken(session, id_hash, seller.id):
+        raise errors.IdNumberInUse
+    seller.real_name_enc = keyring.encrypt(claim.real_name, context=REAL_NAME_CONTEXT)
+    seller.id_number_enc = keyring.encrypt(claim.id_number, context=ID_NUMBER_CONTEXT)
+    seller.id_number_hash = id_hash
+    seller.verification_ref = result.reference
+    seller.tier = Tier.L2.value
+    seller.l2_verified_at = now
+    seller.updated_at = now
+    throttle.clear_failures(session, key)
+    oplog.record(
+        session,
+        actor,
+        "kyc.real_name.verified",
+        now=now,
+        target=f"seller:{seller.id}",
+        detail={"tier": seller.tier, "reference": result.reference},
+    )
+    session.flush()
+    return seller
+
+
+# -- L3 ------------------------------------------------------------------------------------------
+def prepare_service_password(
+    session: Session, *, seller_id: int, keyring: Keyring, now: datetime
+) -> str:
+    """The phone number to check the service password of (the seller's own)."""
+    seller = _seller(session, seller_id)
+    if seller.tier >= Tier.L3:
+        raise errors.KycAlreadyDone("Your service password is already verified.", tier=seller.tier)
+    if seller.tier < Tier.L2:
+        raise errors.KycTierRequired(
+            "Verify your real name (level 2) before the service password.",
+            tier=seller.tier,
+            required_tier=Tier.L2.value,
+        )
+    _ensure_not_locked(session, keyring, SERVICE_PASSWORD_LOCKOUT, seller_id, now)
+    return seller.phone
+
+
+def complete_service_password(
+    session: Session,
+    *,
+    seller_id: int,
+    service_password: str,
+    matched: bool,
+    keyring: Keyring,
+    origin: Origin,
+    now: datetime,
+) -> Seller | Refused:
+    seller = _seller(session, seller_id, for_update=True)
+    actor = seller_actor(seller, origin)
+    if seller.tier >= Tier.L3:
+        raise errors.KycAlreadyDone("Your service password is already verified.", tier=seller.tier)
+    key = throttle.throttle_key(keyring, SERVICE_PASSWORD_LOCKOUT, str(seller.id))
+    if not matched:
+        left, locked_until = throttle.register_failure(
+            session, key, SERVICE_PASSWORD_LOCKOUT, now=now
+        )
+        oplog.record(
+            session,
+            actor,
+            "kyc.service_password.failed",
+            now=now,
+            target=f"seller:{seller.id}",
+            outcome="refused",
+        )
+        if locked_until is not None:
+            return Refused(errors.locked_out(SERVICE_PASSWORD_LOCKOUT.action, locked_until, now))
+        return Refused(
+            errors.ServicePasswordWrong(
+                f"The carrier says this is not the service password of your number; "
+                f"{left} tries left.",
+                attempts_left=left,
+            )
+        )
+    seller.service_password_enc = keyring.encrypt(
+        service_password, context=SERVICE_PASSWORD_CONTEXT
+    )
+    seller.tier = Tier.L3.value
+    seller.l3_verified_at = now
+    seller.updated_at = now
+    throttle.clear_failures(session, key)
+    oplog.record(
+        session,
+        actor,
+        "kyc.service_password.verified",
+        now=now,
+        target=f"seller:{seller.id}",
+        detail={"tier": seller.tier},
+    )
+    session.flush()
+    return seller

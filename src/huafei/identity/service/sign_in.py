@@ -1,0 +1,375 @@
+"""Seller sign-in: SMS codes (sign-up happens on the first good code), optional passwords.
+
+Answers never depend on whether a number is registered: a code is sent to any valid number,
+and a password sign-in fails the same way for an unknown number, a seller without a password
+and a wrong password.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from huafei.core.clock import utc
+from huafei.core.crypto import Keyring
+from huafei.core.ratelimit import RateLimiter
+from huafei.identity import errors
+from huafei.identity.errors import Refused
+from huafei.identity.models import Seller, SmsCode, SmsCodeStatus, Tier
+from huafei.identity.passwords import hash_password, verify_password
+from huafei.identity.policy import (
+    SELLER_PASSWORD_MIN_LENGTH,
+    SELLER_SIGN_IN_LOCKOUT,
+    SIGN_IN_FAILURES_PER_IP_RULE,
+    SMS_CODE_DIGITS,
+    SMS_CODE_MAX_ATTEMPTS,
+    SMS_CODE_TTL,
+    SMS_PER_IP_RULE,
+    SMS_PER_NUMBER_RULE,
+    SMS_RESEND_AFTER,
+)
+from huafei.identity.service import oplog, sessions, throttle
+from huafei.identity.service.oplog import Actor, ActorKind, Origin
+from huafei.identity.validation import MobileNumber, check_password, mask_phone
+
+SMS_TEMPLATE = "【话费回收】验证码 {code}，{minutes} 分钟内有效。如非本人操作，请忽略本短信。"
+
+
+@dataclass(frozen=True, slots=True)
+class CodeIssued:
+    phone: str
+    code: str
+    """Only in memory, on its way to the SMS sender."""
+    expires_at: datetime
+    resend_after: datetime
+
+    @property
+    def text(self) -> str:
+        return SMS_TEMPLATE.format(code=self.code, minutes=int(SMS_CODE_TTL.total_seconds() // 60))
+
+
+@dataclass(frozen=True, slots=True)
+class SignedIn:
+    seller: Seller
+    opened: sessions.OpenedSession
+    new_seller: bool
+
+
+def seller_actor(seller: Seller, origin: Origin) -> Actor:
+    return Actor(ActorKind.SELLER, mask_phone(seller.phone), seller.id, origin)
+
+
+def _limiter_key(keyring: Keyring, kind: str, value: str) -> str:
+    return keyring.lookup_hash("ratelimit", kind, value)[:32]
+
+
+def _code_hash(keyring: Keyring, phone: str, code: str) -> str:
+    return keyring.lookup_hash("sms-code", phone, code)
+
+
+def issue_sign_in_code(
+    session: Session,
+    *,
+    number: MobileNumber,
+    keyring: Keyring,
+    limiter: RateLimiter,
+    origin: Origin,
+    now: datetime,
+) -> CodeIssued | Refused:
+    """A new 6-digit code for ``number`` (older live codes stop working)."""
+    actor = Actor.anonymous(origin)
+    latest = session.scalars(
+        select(SmsCode).where(SmsCode.phone == number.phone).order_by(SmsCode.id.desc()).limit(1)
+    ).one_or_none()
+    if latest is not None and utc(latest.created_at) + SMS_RESEND_AFTER > now:
+        wait = utc(latest.created_at) + SMS_RESEND_AFTER - now
+        seconds = max(1, int(wait.total_seconds() + 0.999))
+        raise errors.SmsResendTooSoon(
+            f"A code was sent less than a minute ago; ask again in {seconds} s.",
+            retry_after_seconds=seconds,
+        )
+    for scope, rule, value in (
+        ("number", SMS_PER_NUMBER_RULE, number.phone),
+        ("ip", SMS_PER_IP_RULE, origin.ip or "unknown"),
+    ):
+        decision = limiter.hit(rule, f"sms_{scope}", _limiter_key(keyring, scope, value))
+        if not decision.allowed:
+            oplog.record(
+                session,
+                actor,
+                "auth.sms_code.rate_limited",
+                now=now,
+                target=f"phone:{number.masked}",
+                outcome="refused",
+                detail={"cap": scope},
+            )
+            return Refused(
+                errors.SmsRateLimited(
+                    f"Too many codes requested for this {scope}; "
+                    f"try again in {decision.retry_after_seconds} s.",
+                    scope=scope,
+                    retry_after_seconds=decision.retry_after_seconds,
+                )
+            )
+    session.execute(
+        update(SmsCode)
+        .where(SmsCode.phone == number.phone, SmsCode.status == SmsCodeStatus.LIVE.value)
+        .values(status=SmsCodeStatus.SUPERSEDED.value)
+        .execution_options(synchronize_session=False)
+    )
+    code = f"{secrets.randbelow(10**SMS_CODE_DIGITS):0{SMS_CODE_DIGITS}d}"
+    session.add(
+        SmsCode(
+            phone=number.phone,
+            code_hash=_code_hash(keyring, number.phone, code),
+            status=SmsCodeStatus.LIVE.value,
+            attempts=0,
+            created_at=now,
+            expires_at=now + SMS_CODE_TTL,
+        )
+    )
+    oplog.record(session, actor, "auth.sms_code.sent", now=now, target=f"phone:{number.masked}")
+    return CodeIssued(
+        phone=number.phone,
+        code=code,
+        expires_at=now + SMS_CODE_TTL,
+        resend_after=now + SMS_RESEND_AFTER,
+    )
+
+
+def ip_refusal(limiter: RateLimiter, keyring: Keyring, origin: Origin) -> Refused | None:
+    decision = limiter.check(
+        SIGN_IN_FAILURES_PER_IP_RULE, "sign_in_ip", _limiter_key(keyring, "ip", origin.ip or "?")
+    )
+    if decision.allowed:
+        return None
+    return Refused(
+        errors.TooManyRequests(
+            f"Too many failed sign-ins from this address; try again in "
+            f"{decision.retry_after_seconds} s.",
+            retry_after_seconds=decision.retry_after_seconds,
+        )
+    )
+
+
+def count_ip_failure(limiter: RateLimiter, keyring: Keyring, origin: Origin) -> None:
+    limiter.hit(
+        SIGN_IN_FAILURES_PER_IP_RULE, "sign_in_ip", _limiter_key(keyring, "ip", origin.ip or "?")
+    )
+
+
+def _fail_sign_in(
+    session: Session,
+    *,
+    key: str,
+    number: MobileNumber,
+    error: errors.IdentityError,
+    reason: str,
+    keyring: Keyring,
+    limiter: RateLimiter,
+    origin: Origin,
+    now: datetime,
+) -> Refused:
+    count_ip_failure(limiter, keyring, origin)
+    _, locked_until = throttle.register_failure(session, key, SELLER_SIGN_IN_LOCKOUT, now=now)
+    oplog.record(
+        session,
+        Actor.anonymous(origin),
+        "auth.sign_in.failed",
+        now=now,
+        target=f"phone:{number.masked}",
+        outcome="refused",
+        detail={"principal": "seller", "reason": reason, "locked": locked_until is not None},
+    )
+    if locked_until is not None:
+        return Refused(errors.locked_out(SELLER_SIGN_IN_LOCKOUT.action, locked_until, now))
+    return Refused(error)
+
+
+def sign_in_with_code(
+    session: Session,
+    *,
+    number: MobileNumber,
+    code: str,
+    kind: sessions.SessionKind,
+    keyring: Keyring,
+    limiter: RateLimiter,
+    origin: Origin,
+    now: datetime,
+) -> SignedIn | Refused:
+    """Check the code; the first good code for a new number signs the seller up (tier 1)."""
+    refused = ip_refusal(limiter, keyring, origin)
+    if refused is not None:
+        return refused
+    key = throttle.throttle_key(keyring, SELLER_SIGN_IN_LOCKOUT, number.phone)
+    lock = throttle.lock_error(session, key, SELLER_SIGN_IN_LOCKOUT, now=now)
+    if lock is not None:
+        return Refused(lock)
+
+    def fail(error: errors.IdentityError, reason: str) -> Refused:
+        return _fail_sign_in(
+            session,
+            key=key,
+            number=number,
+            error=error,
+            reason=reason,
+            keyring=keyring,
+            limiter=limiter,
+            origin=origin,
+            now=now,
+        )
+
+    live = session.scalars(
+        select(SmsCode)
+        .where(SmsCode.phone == number.phone, SmsCode.status == SmsCodeStatus.LIVE.value)
+        .order_by(SmsCode.id.desc())
+        .limit(1)
+        .with_for_update()
+    ).one_or_none()
+    if live is None:
+        return fail(errors.SmsCodeNotRequested(), "no_code")
+    if utc(live.expires_at) <= now:
+        return fail(errors.SmsCodeExpired(), "expired")
+    if not secrets.compare_digest(live.code_hash, _code_hash(keyring, number.phone, code.strip())):
+        live.attempts += 1
+        left = SMS_CODE_MAX_ATTEMPTS - live.attempts
+        if left <= 0:
+            live.status = SmsCodeStatus.EXHAUSTED.value
+            return fail(errors.SmsCodeAttemptsExhausted(), "attempts_exhausted")
+        return fail(
+            errors.SmsCodeWrong(f"The code is not right; {left} tries left.", attempts_left=left),
+            "wrong_code",
+        )
+    live.status = SmsCodeStatus.USED.value
+    live.used_at = now
+    throttle.clear_failures(session, key)
+
+    seller = session.scalars(select(Seller).where(Seller.phone == number.phone)).one_or_none()
+    new_seller = seller is None
+    if seller is None:
+        seller = Seller(
+            phone=number.phone,
+            carrier=number.carrier.value,
+            tier=Tier.L1.value,
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(seller)
+        session.flush()
+        oplog.record(
+            session,
+            seller_actor(seller, origin),
+            "seller.signed_up",
+            now=now,
+            target=f"seller:{seller.id}",
+            detail={"carrier": seller.carrier},
+        )
+    opened = sessions.open_session(session, kind=kind, origin=origin, now=now, seller_id=seller.id)
+    oplog.record(
+        session,
+        seller_actor(seller, origin),
+        "auth.sign_in.succeeded",
+        now=now,
+        target=f"seller:{seller.id}",
+        detail={"method": "sms_code", "session_id": opened.record.id, "kind": kind.value},
+    )
+    return SignedIn(seller=seller, opened=opened, new_seller=new_seller)
+
+
+def sign_in_with_password(
+    session: Session,
+    *,
+    number: MobileNumber,
+    password: str,
+    kind: sessions.SessionKind,
+    keyring: Keyring,
+    limiter: RateLimiter,
+    origin: Origin,
+    now: datetime,
+) -> SignedIn | Refused:
+    refused = ip_refusal(limiter, keyring, origin)
+    if refused is not None:
+        return refused
+    key = throttle.throttle_key(keyring, SELLER_SIGN_IN_LOCKOUT, number.phone)
+    lock = throttle.lock_error(session, key, SELLER_SIGN_IN_LOCKOUT, now=now)
+    if lock is not None:
+        return Refused(lock)
+    seller = session.scalars(select(Seller).where(Seller.phone == number.phone)).one_or_none()
+    stored = seller.password_hash if seller is not None else None
+    if seller is None or not verify_password(stored, password):
+        return _fail_sign_in(
+            session,
+            key=key,
+            number=number,
+            error=errors.InvalidCredentials(),
+            reason="bad_password",
+            keyring=keyring,
+            limiter=limiter,
+            origin=origin,
+            now=now,
+        )
+    throttle.clear_failures(session, key)
+    opened = sessions.open_session(session, kind=kind, origin=origin, now=now, seller_id=seller.id)
+    oplog.record(
+        session,
+        seller_actor(seller, origin),
+        "auth.sign_in.succeeded",
+        now=now,
+        target=f"seller:{seller.id}",
+        detail={"method": "password", "session_id": opened.record.id, "kind": kind.value},
+    )
+    return SignedIn(seller=seller, opened=opened, new_seller=False)
+
+
+def set_seller_password(
+    session: Session,
+    *,
+    seller_id: int,
+    new_password: str,
+    current_password: str | None,
+    keep_session_id: int | None,
+    origin: Origin,
+    now: datetime,
+) -> Seller | Refused:
+    """Set or change the optional password; other sessions are signed out."""
+    check_password(new_password, min_length=SELLER_PASSWORD_MIN_LENGTH)
+    seller = session.get(Seller, seller_id)
+    if seller is None:
+        raise errors.SellerNotFound
+    actor = seller_actor(seller, origin)
+    if seller.password_hash is not None and not verify_password(
+        seller.password_hash, current_password or ""
+    ):
+        oplog.record(
+            session,
+            actor,
+            "seller.password.failed",
+            now=now,
+            target=f"seller:{seller.id}",
+            outcome="refused",
+        )
+        return Refused(errors.CurrentPasswordWrong())
+    had_password = seller.password_hash is not None
+    seller.password_hash = hash_password(new_password)
+    seller.updated_at = now
+    ended = sessions.revoke_all(
+        session,
+        now=now,
+        reason="password_changed",
+        seller_id=seller.id,
+        except_session_id=keep_session_id,
+    )
+    oplog.record(
+        session,
+        actor,
+        "seller.password.changed" if had_password else "seller.password.set",
+        now=now,
+        target=f"seller:{seller.id}",
+        detail={"other_sessions_ended": ended},
+    )
+    session.flush()
+    return seller

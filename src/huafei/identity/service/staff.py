@@ -1,0 +1,242 @@
+"""Staff accounts: username + argon2 password + TOTP, a role, sessions; every action logged."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from huafei.core.crypto import Keyring
+from huafei.core.ratelimit import RateLimiter
+from huafei.identity import errors
+from huafei.identity.errors import Refused
+from huafei.identity.models import TOTP_SECRET_CONTEXT, Staff, StaffRole
+from huafei.identity.passwords import (
+    hash_password,
+    match_totp,
+    new_totp_secret,
+    provisioning_uri,
+    verify_password,
+)
+from huafei.identity.policy import STAFF_PASSWORD_MIN_LENGTH, STAFF_SIGN_IN_LOCKOUT
+from huafei.identity.service import oplog, sessions, throttle
+from huafei.identity.service.oplog import Actor, ActorKind, Origin
+from huafei.identity.service.sign_in import count_ip_failure, ip_refusal
+from huafei.identity.validation import check_password, parse_username
+
+
+@dataclass(frozen=True, slots=True)
+class CreatedStaff:
+    staff: Staff
+    totp_secret: str
+    """Shown once, to be put in an authenticator app."""
+    provisioning_uri: str
+
+
+@dataclass(frozen=True, slots=True)
+class StaffSignedIn:
+    staff: Staff
+    opened: sessions.OpenedSession
+
+
+def staff_actor(staff: Staff, origin: Origin) -> Actor:
+    return Actor(ActorKind.STAFF, staff.username, staff.id, origin)
+
+
+def parse_role(role: str) -> StaffRole:
+    try:
+        return StaffRole(role)
+    except ValueError:
+        raise errors.UnknownRole(
+            f"Role must be one of {', '.join(r.value for r in StaffRole)}.", role=role
+        ) from None
+
+
+def get_staff(session: Session, staff_id: int) -> Staff:
+    staff = session.get(Staff, staff_id)
+    if staff is None:
+        raise errors.StaffNotFound
+    return staff
+
+
+def list_staff(session: Session) -> list[Staff]:
+    return list(session.scalars(select(Staff).order_by(Staff.id)))
+
+
+def create_staff(
+    session: Session,
+    *,
+    username: str,
+    role: str,
+    password: str,
+    keyring: Keyring,
+    actor: Actor,
+    now: datetime,
+) -> CreatedStaff:
+    name = parse_username(username)
+    parsed_role = parse_role(role)
+    check_password(password, min_length=STAFF_PASSWORD_MIN_LENGTH)
+    if session.scalars(select(Staff.id).where(Staff.username == name)).first() is not None:
+        raise errors.UsernameTaken
+    secret = new_totp_secret()
+    staff = Staff(
+        username=name,
+        role=parsed_role.value,
+        password_hash=hash_password(password),
+        totp_secret_enc=keyring.encrypt(secret, context=TOTP_SECRET_CONTEXT),
+        active=True,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(staff)
+    session.flush()
+    oplog.record(
+        session,
+        actor,
+        "staff.account.created",
+        now=now,
+        target=f"staff:{staff.id}",
+        detail={"username": staff.username, "role": staff.role},
+    )
+    return CreatedStaff(staff, secret, provisioning_uri(secret, staff.username))
+
+
+def update_staff(
+    session: Session,
+    *,
+    staff_id: int,
+    role: str | None,
+    active: bool | None,
+    actor: Actor,
+    now: datetime,
+) -> Staff:
+    """Change a role or (de)activate; deactivation ends the account's sessions."""
+    staff = get_staff(session, staff_id)
+    if actor.kind is ActorKind.STAFF and actor.id == staff.id:
+        raise errors.CannotChangeOwnAccount
+    changes: dict[str, object] = {}
+    new_role = parse_role(role).value if role is not None else staff.role
+    if new_role != staff.role:
+        changes["role"] = [staff.role, new_role]
+        staff.role = new_role
+    if active is not None and active != staff.active:
+        changes["active"] = [staff.active, active]
+        staff.active = active
+        if not active:
+            sessions.revoke_all(session, now=now, reason="account_disabled", staff_id=staff.id)
+    staff.updated_at = now
+    oplog.record(
+        session,
+        actor,
+        "staff.account.updated",
+        now=now,
+        target=f"staff:{staff.id}",
+        detail=changes,
+    )
+    session.flush()
+    return staff
+
+
+def sign_in_staff(
+    session: Session,
+    *,
+    username: str,
+    password: str,
+    totp_code: str,
+    kind: sessions.SessionKind,
+    keyring: Keyring,
+    limiter: RateLimiter,
+    origin: Origin,
+    now: datetime,
+) -> StaffSignedIn | Refused:
+    """Password and TOTP together; any wrong part answers the same ``invalid_credentials``."""
+    refused = ip_refusal(limiter, keyring, origin)
+    if refused is not None:
+        return refused
+    name = (username or "").strip().lower()[:64]
+    key = throttle.throttle_key(keyring, STAFF_SIGN_IN_LOCKOUT, name)
+    lock = throttle.lock_error(session, key, STAFF_SIGN_IN_LOCKOUT, now=now)
+    if lock is not None:
+        return Refused(lock)
+    staff = session.scalars(select(Staff).where(Staff.username == name)).one_or_none()
+    password_ok = verify_password(staff.password_hash if staff else None, password)
+    step = None
+    if staff is not None and password_ok and staff.active:
+        secret = keyring.decrypt(staff.totp_secret_enc, context=TOTP_SECRET_CONTEXT)
+        step = match_totp(secret, totp_code or "", now=now, last_step=staff.totp_last_step)
+    if staff is None or step is None:
+        count_ip_failure(limiter, keyring, origin)
+        _, locked_until = throttle.register_failure(session, key, STAFF_SIGN_IN_LOCKOUT, now=now)
+        reason = "bad_password" if not password_ok else "inactive"
+        if staff is not None and password_ok and staff.active:
+            reason = "bad_totp"
+        oplog.record(
+            session,
+            Actor.anonymous(origin),
+            "auth.sign_in.failed",
+            now=now,
+            target=f"staff:{staff.id}" if staff else None,
+            outcome="refused",
+            detail={"principal": "staff", "reason": reason, "locked": locked_until is not None},
+        )
+        if locked_until is not None:
+            return Refused(errors.locked_out(STAFF_SIGN_IN_LOCKOUT.action, locked_until, now))
+        return Refused(errors.InvalidCredentials())
+    staff.totp_last_step = step
+    throttle.clear_failures(session, key)
+    opened = sessions.open_session(session, kind=kind, origin=origin, now=now, staff_id=staff.id)
+    oplog.record(
+        session,
+        staff_actor(staff, origin),
+        "auth.sign_in.succeeded",
+        now=now,
+        target=f"staff:{staff.id}",
+        detail={"method": "password_totp", "session_id": opened.record.id, "kind": kind.value},
+    )
+    return StaffSignedIn(staff=staff, opened=opened)
+
+
+def change_staff_password(
+    session: Session,
+    *,
+    staff_id: int,
+    current_password: str,
+    new_password: str,
+    keep_session_id: int | None,
+    origin: Origin,
+    now: datetime,
+) -> Staff | Refused:
+    check_password(new_password, min_length=STAFF_PASSWORD_MIN_LENGTH)
+    staff = get_staff(session, staff_id)
+    actor = staff_actor(staff, origin)
+    if not verify_password(staff.password_hash, current_password):
+        oplog.record(
+            session,
+            actor,
+            "staff.password.failed",
+            now=now,
+            target=f"staff:{staff.id}",
+            outcome="refused",
+        )
+        return Refused(errors.CurrentPasswordWrong())
+    staff.password_hash = hash_password(new_password)
+    staff.updated_at = now
+    ended = sessions.revoke_all(
+        session,
+        now=now,
+        reason="password_changed",
+        staff_id=staff.id,
+        except_session_id=keep_session_id,
+    )
+    oplog.record(
+        session,
+        actor,
+        "staff.password.changed",
+        now=now,
+        target=f"staff:{staff.id}",
+        detail={"other_sessions_ended": ended},
+    )
+    session.flush()
+    return staff

@@ -1,0 +1,1 @@
+"""Text messages: the `SmsSender` adapter and its sandbox, whose outbox is a table."""

@@ -1,0 +1,41 @@
+"""``GET /sandbox/sms``: the sandbox outbox, mounted only when sandboxes are on."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, cast
+
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel
+from sqlalchemy.orm import Session
+
+from huafei.container import Container
+from huafei.sms.sender import read_outbox
+
+sandbox_router = APIRouter(prefix="/sandbox", tags=["sandboxes"])
+
+
+class OutboxMessage(BaseModel):
+    id: int
+    phone: str
+    text: str
+    sent_at: datetime
+
+
+@sandbox_router.get(
+    "/sms", summary="Messages the sandbox SMS provider sent, newest first (sandbox only)"
+)
+def sandbox_sms(
+    request: Request,
+    phone: Annotated[str | None, Query(max_length=11)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> list[OutboxMessage]:
+    container = cast("Container", request.app.state.container)
+
+    def work(session: Session) -> list[OutboxMessage]:
+        return [
+            OutboxMessage(id=m.id, phone=m.phone, text=m.text, sent_at=m.sent_at)
+            for m in read_outbox(session, phone=phone, limit=limit)
+        ]
+
+    return container.db.run(work)
