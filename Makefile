@@ -9,7 +9,7 @@ BENCH_POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/huafei_bench
 BENCH_SECONDS ?= 10
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint format migrate bench lock clean
+.PHONY: help run test lint format migrate bench lock messages clean
 
 help: ## Show this help
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36mmake %-10s\033[0m %s\n", $$1, $$2}'
@@ -52,6 +52,14 @@ bench: $(STAMP) ## Benchmarks; figures go to var/bench/*.json
 	    $(BIN)/huafei bench ledger --clients $$c --seconds $(BENCH_SECONDS) --database-url $(BENCH_POSTGRES_URL) --json var/bench/ledger-postgres-$$c.json || exit 1; \
 	  done; \
 	else echo "PostgreSQL not answering: PostgreSQL benchmarks skipped"; fi
+
+LOCALE_DIR := src/huafei/portal/locale
+messages: $(STAMP) ## Portal catalogues: extract the messages, update every language, compile
+	@mkdir -p var
+	$(BIN)/pybabel extract -F src/huafei/portal/babel.cfg --no-location --sort-output \
+	  --project Huafei --msgid-bugs-address "" -o var/messages.pot src/huafei/portal
+	$(BIN)/pybabel update -i var/messages.pot -d $(LOCALE_DIR) -D messages --no-fuzzy-matching --ignore-obsolete
+	$(BIN)/pybabel compile -d $(LOCALE_DIR) -D messages --statistics
 
 lock: ## Re-resolve the pinned dependencies into requirements.lock
 	rm -rf /tmp/huafei-lock && $(PYTHON) -m venv /tmp/huafei-lock

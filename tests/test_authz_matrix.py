@@ -53,6 +53,28 @@ ROLES = (ANONYMOUS, *sorted(SELLERS), *sorted(STAFF), PARTNER)
 EVERYONE = frozenset(ROLES)
 NOBODY: frozenset[str] = frozenset()
 
+#: Pages of the seller portal. Anonymous visitors are sent to the sign-in page (303, see
+#: ``DENIED_STATUS``); a valid credential of another kind gets the 403 page.
+SELLER_PAGES = (
+    ("POST", "/sign-out"),
+    ("GET", "/verify"),
+    ("POST", "/verify/real-name"),
+    ("POST", "/verify/service-password"),
+    ("GET", "/notices"),
+    ("POST", "/notices/{notice_id}/read"),
+    ("POST", "/notices/read-all"),
+    ("GET", "/security"),
+    ("POST", "/security/sessions/{session_id}/end"),
+    ("POST", "/security/sign-out-everywhere"),
+    ("GET", "/wallet"),
+    ("POST", "/wallet/methods"),
+    ("POST", "/wallet/methods/{method_id}/remove"),
+    ("POST", "/wallet/withdraw"),
+    ("POST", "/wallet/withdraw/confirm"),
+    ("POST", "/wallet/withdrawals/{withdrawal_id}/cancel"),
+)
+PAGE_SIGN_IN = 303
+
 MATRIX: dict[tuple[str, str], frozenset[str]] = {
     # operations and documentation
     ("GET", "/healthz"): EVERYONE,
@@ -139,13 +161,22 @@ MATRIX: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/api/v1/finance/reconciliation/{rail}/{day}"): frozenset({FINANCE}),
     ("GET", "/api/v1/finance/reconciliation-cases"): frozenset({FINANCE}),
     ("POST", "/api/v1/finance/reconciliation-cases/{case_id}/resolve"): frozenset({FINANCE}),
+    # the seller portal (pages): public ones, then the signed-in seller's
+    ("GET", "/"): EVERYONE,
+    ("POST", "/language"): EVERYONE,
+    ("GET", "/sign-in"): EVERYONE,
+    ("POST", "/sign-in/code"): EVERYONE,
+    ("POST", "/sign-in"): EVERYONE,
+    **dict.fromkeys(SELLER_PAGES, SELLERS),
 }
 
 #: A denied role normally gets 401 (anonymous) or 403 (anyone else); exceptions go here.
-#: Signed callbacks answer 401 (no valid signature) to every role alike.
+#: Signed callbacks answer 401 (no valid signature) to every role alike. Pages send anonymous
+#: visitors to their sign-in page with a 303 instead of a 401.
 DENIED_STATUS: dict[tuple[str, str], dict[str, int]] = {
     ("POST", "/callbacks/carriers/{carrier}"): dict.fromkeys(ROLES, 401),
     ("POST", "/callbacks/rails/{rail}"): dict.fromkeys(ROLES, 401),
+    **{row: {ANONYMOUS: PAGE_SIGN_IN} for row in SELLER_PAGES},
 }
 
 PATH_SAMPLES = {
@@ -212,7 +243,7 @@ def test_a_new_route_without_a_row_is_caught(app) -> None:
 
 def test_every_role_on_every_route(app, db, clock) -> None:
     credentials = _credentials(db, clock)
-    client = TestClient(app)
+    client = TestClient(app, follow_redirects=False)
     wrong = []
     for row in sorted(MATRIX):
         method, template = row

@@ -121,7 +121,7 @@ def _other_credentials_valid(request: Request, container: Container, want: str) 
     return container.db.run(work)
 
 
-def _authenticate(request: Request, want: PrincipalKind) -> _Found:
+def _authenticate(request: Request, want: PrincipalKind, *, form_csrf: str | None = None) -> _Found:
     container = get_container(request)
     bearer = _bearer(request)
     via = "bearer" if bearer else "cookie"
@@ -132,7 +132,7 @@ def _authenticate(request: Request, want: PrincipalKind) -> _Found:
         raise errors.NotAuthenticated
     now = container.clock.now()
     unsafe = request.method not in SAFE_METHODS
-    presented_csrf = request.headers.get(CSRF_HEADER)
+    presented_csrf = request.headers.get(CSRF_HEADER) or form_csrf
 
     def work(session: Session) -> _Found:
         record = sessions.resolve_session(session, token, now=now, touch=False)
@@ -159,7 +159,13 @@ def _authenticate(request: Request, want: PrincipalKind) -> _Found:
 
 def current_seller(request: Request) -> Seller:
     """The signed-in seller (cookie session or bearer token), else a 401/403 problem."""
-    seller = _authenticate(request, "seller").seller
+    return authenticate_seller(request)
+
+
+def authenticate_seller(request: Request, *, form_csrf: str | None = None) -> Seller:
+    """``current_seller`` for callers that are not a dependency: the portal's pages, whose HTML
+    forms carry the session's CSRF token as a field (``form_csrf``) instead of the header."""
+    seller = _authenticate(request, "seller", form_csrf=form_csrf).seller
     if seller is None:  # pragma: no cover - _authenticate answered 403 already
         raise errors.Forbidden
     request.state.actor = seller_actor(seller, origin_of(request))
@@ -198,11 +204,25 @@ def _staff_request_logged(
 
 def current_staff(request: Request) -> Staff:
     """Any signed-in staff member (no permission needed: their own profile, sign-out)."""
-    staff = _authenticate(request, "staff").staff
+    return authenticate_staff(request)
+
+
+def authenticate_staff(
+    request: Request, *, permission: str | None = None, form_csrf: str | None = None
+) -> Staff:
+    """The signed-in staff member, if their role holds ``permission`` (any staff member when
+    None); the request goes in the operation log either way. Pages pass the CSRF token of an
+    HTML form as ``form_csrf``."""
+    staff = _authenticate(request, "staff", form_csrf=form_csrf).staff
     if staff is None:  # pragma: no cover - _authenticate answered 403 already
         raise errors.Forbidden
+    allowed = permission is None or role_allows(staff.role, permission)
+    _staff_request_logged(request, staff, permission=permission, allowed=allowed)
+    if not allowed:
+        raise errors.PermissionDenied(
+            f"The {staff.role} role does not hold {permission}.", permission=permission
+        )
     request.state.actor = staff_actor(staff, origin_of(request))
-    _staff_request_logged(request, staff, permission=None, allowed=True)
     return staff
 
 
@@ -211,17 +231,7 @@ def require_permission(permission: str) -> Callable[[Request], Staff]:
     Permission(permission)  # an unknown name is a bug: fail when the route is declared
 
     def dependency(request: Request) -> Staff:
-        staff = _authenticate(request, "staff").staff
-        if staff is None:  # pragma: no cover - _authenticate answered 403 already
-            raise errors.Forbidden
-        allowed = role_allows(staff.role, permission)
-        _staff_request_logged(request, staff, permission=permission, allowed=allowed)
-        if not allowed:
-            raise errors.PermissionDenied(
-                f"The {staff.role} role does not hold {permission}.", permission=permission
-            )
-        request.state.actor = staff_actor(staff, origin_of(request))
-        return staff
+        return authenticate_staff(request, permission=permission)
 
     dependency.__name__ = f"require_{permission.replace(':', '_')}"
     return dependency
@@ -301,6 +311,8 @@ __all__ = [
     "PartnerCaller",
     "SessionContext",
     "actor_for",
+    "authenticate_seller",
+    "authenticate_staff",
     "current_partner",
     "current_partner_caller",
     "current_seller",

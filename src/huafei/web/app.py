@@ -7,8 +7,10 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI, Request, Response
+from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
@@ -16,12 +18,15 @@ import huafei
 from huafei.container import Container
 from huafei.core.logging import request_id_var
 from huafei.migrations import at_head
+from huafei.portal.pages import html_error
+from huafei.portal.ui import build_ui
 from huafei.web.deps import get_container
 from huafei.web.problems import install_problem_handlers, problem_response
 from huafei.web.routers import include_domain_routers
 from huafei.web.sandboxes import mount_sandboxes
 
 log = logging.getLogger("huafei.http")
+STATIC_DIR = Path(__file__).resolve().parent / "static"
 
 
 def create_app(container: Container) -> FastAPI:
@@ -40,10 +45,13 @@ def create_app(container: Container) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.container = container
-    install_problem_handlers(app)
+    app.state.portal_ui = build_ui()
+    install_problem_handlers(app, html_errors=html_error)
     _install_request_middleware(app, container)
     _install_health_routes(app)
     include_domain_routers(app)
+    # The portal's own assets (htmx, the style sheet): no CDN, works offline.
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     if container.settings.sandboxes:
         on_shutdown.extend(mount_sandboxes(app, container))
     return app

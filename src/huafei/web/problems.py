@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -15,15 +16,26 @@ from huafei.core.errors import HuafeiError
 log = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
 
+#: ``(request, status, code)`` → a page for a browser, or None to answer with a problem document
+HtmlErrors = Callable[[Request, int, str], Response | None]
+
 
 def problem_response(status: int, problem: dict[str, Any]) -> JSONResponse:
     return JSONResponse(problem, status_code=status, media_type=PROBLEM_JSON)
 
 
-def install_problem_handlers(app: FastAPI) -> None:
+def install_problem_handlers(app: FastAPI, html_errors: HtmlErrors | None = None) -> None:
+    """Problem documents for every error; ``html_errors`` may answer a browser with a page
+    instead (an unknown address, an error outside the portal's own page routes)."""
+
+    def page(request: Request, status: int, code: str) -> Response | None:
+        return html_errors(request, status, code) if html_errors else None
+
     @app.exception_handler(HuafeiError)
-    async def _huafei(request: Request, exc: HuafeiError) -> JSONResponse:
-        return problem_response(exc.status, exc.to_problem(instance=request.url.path))
+    async def _huafei(request: Request, exc: HuafeiError) -> Response:
+        return page(request, exc.status, exc.code) or problem_response(
+            exc.status, exc.to_problem(instance=request.url.path)
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -49,11 +61,11 @@ def install_problem_handlers(app: FastAPI) -> None:
         )
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         code = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized"}.get(
             exc.status_code, f"http_{exc.status_code}"
         )
-        return problem_response(
+        return page(request, exc.status_code, code) or problem_response(
             exc.status_code,
             {
                 "type": f"/problems/{code}",
@@ -66,9 +78,9 @@ def install_problem_handlers(app: FastAPI) -> None:
         )
 
     @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    async def _unexpected(request: Request, exc: Exception) -> Response:
         log.error("unhandled error", exc_info=exc, extra={"path": request.url.path})
-        return problem_response(
+        return page(request, 500, "internal_error") or problem_response(
             500,
             {
                 "type": "/problems/internal_error",

@@ -14,6 +14,8 @@ from huafei.identity.routes import sandbox_router as identity_sandbox_router
 from huafei.identity.staff_routes import router as identity_staff_router
 from huafei.notices.routes import router as notices_router
 from huafei.payouts.routes import ROUTERS as PAYOUT_ROUTERS
+from huafei.portal.money_routes import router as portal_money_router
+from huafei.portal.routes import router as portal_router
 from huafei.rates.routes import router as rates_router
 from huafei.sms.routes import sandbox_router as sms_sandbox_router
 from huafei.wallets.routes import router as wallets_router
@@ -27,6 +29,8 @@ ROUTERS: list[APIRouter] = [
     *PAYOUT_ROUTERS,
     wallets_router,
     notices_router,
+    portal_router,
+    portal_money_router,
 ]
 SANDBOX_ROUTERS: list[APIRouter] = [sms_sandbox_router, identity_sandbox_router]
 

@@ -1,0 +1,105 @@
+"""Names the pages show for the platform's codes (carriers, profiles, states, notice kinds),
+marked for translation; a page translates them in its own language."""
+
+from __future__ import annotations
+
+from huafei.portal.i18n import N_
+
+CARRIERS: dict[str, str] = {
+    "cmcc": N_("China Mobile"),
+    "cucc": N_("China Unicom"),
+    "ctcc": N_("China Telecom"),
+}
+
+LANES: dict[str, str] = {
+    "normal": N_("Normal lane"),
+    "fast": N_("Fast lane"),
+}
+
+DESTINATIONS: dict[str, str] = {
+    "carrier_wallet": N_("your carrier wallet"),
+    "bank_or_ecny": N_("your bank card or e-CNY wallet"),
+    "points": N_("platform spending credit (points)"),
+}
+
+RATE_MODELS: dict[str, str] = {
+    "fixed": N_("one fixed ratio for every face value"),
+    "per_face": N_("a rate for each face value"),
+    "tiered": N_("tiered: the more you sell in a month, the higher the rate"),
+}
+
+METHOD_KINDS: dict[str, str] = {
+    "bank_card": N_("Bank card"),
+    "alipay": N_("Alipay"),
+    "wechat": N_("WeChat Pay"),
+    "ecny": N_("e-CNY wallet"),
+}
+
+WITHDRAWAL_STATUSES: dict[str, str] = {
+    "awaiting_approval": N_("Awaiting approval"),
+    "queued": N_("Queued"),
+    "sending": N_("Sending"),
+    "sent": N_("Sent to the bank"),
+    "paid": N_("Paid"),
+    "failed": N_("Failed"),
+    "rejected": N_("Rejected"),
+    "cancelled": N_("Cancelled"),
+}
+
+NOTICE_KINDS: dict[str, str] = {
+    "balance_change": N_("Balance change"),
+    "payout_arrived": N_("Withdrawal arrived"),
+    "payout_failed": N_("Withdrawal failed"),
+    "escrow_alert": N_("Escrow alert"),
+    "reconciliation": N_("Reconciliation"),
+    "order_update": N_("Order update"),
+}
+
+ORDER_STATES: dict[str, str] = {
+    "submitted": N_("Submitted"),
+    "review": N_("Under review"),
+    "blocked": N_("Blocked"),
+    "queued": N_("Queued"),
+    "consuming": N_("Redeeming"),
+    "succeeded": N_("Redeemed"),
+    "face_value_mismatch": N_("Face value mismatch"),
+    "failed": N_("Failed"),
+    "settling": N_("Settling"),
+    "settled": N_("Settled"),
+    "cancelled": N_("Cancelled"),
+    "expired": N_("Expired"),
+}
+
+FINAL_ORDER_STATES = frozenset({"blocked", "failed", "settled", "cancelled", "expired"})
+
+LIMIT_FLOWS: dict[str, str] = {
+    "card_sale": N_("Card sales"),
+    "balance_sale": N_("Balance sales"),
+    "withdrawal": N_("Withdrawals"),
+}
+
+LIMIT_WINDOWS: dict[str, str] = {
+    "per_order": N_("Per order"),
+    "daily": N_("Per day"),
+    "annual": N_("Per year"),
+    "lifetime": N_("Lifetime"),
+}
+
+TIERS: dict[int, str] = {
+    1: N_("Level 1: mobile number"),
+    2: N_("Level 2: real name and liveness"),
+    3: N_("Level 3: carrier service password"),
+}
+
+STAFF_ROLES: dict[str, str] = {
+    "support": N_("Support"),
+    "risk": N_("Risk"),
+    "finance": N_("Finance"),
+    "compliance": N_("Compliance"),
+    "admin": N_("Administrator"),
+}
+
+
+def label(table: dict[str, str], code: str) -> str:
+    """The untranslated label of ``code`` (the code itself when it has none)."""
+    return table.get(code, code)

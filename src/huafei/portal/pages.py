@@ -1,0 +1,329 @@
+"""What every page shares: who is looking, forms and their CSRF tokens, rendering, errors.
+
+Pages use the identity services' sessions exactly as the API does (the same cookies, the same
+checks); an HTML form carries the session's CSRF token as the field ``csrf_token`` instead of the
+``X-CSRF-Token`` header. Anonymous forms (sign-in) carry a double-submit token instead: a random
+value in a ``SameSite=Strict`` cookie that the form must repeat, so no other site can sign a
+visitor in to an account of its choosing.
+
+Refusals become pages: a page route raising ``NotAuthenticated`` (no or an ended session)
+redirects to the sign-in page (303) and comes back after it; any other ``HuafeiError`` renders
+the error page in the visitor's language with the error's status (403 for a seller page opened
+with a staff session, 404 for someone else's order …).
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import secrets
+from collections.abc import Callable, Coroutine, Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+from fastapi import Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.routing import APIRoute
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+
+from huafei.container import Container
+from huafei.core.errors import HuafeiError, ValidationFailed
+from huafei.identity import errors as identity_errors
+from huafei.identity.deps import (
+    SAFE_METHODS,
+    authenticate_seller,
+    authenticate_staff,
+    get_container,
+    session_context,
+)
+from huafei.identity.models import Seller, Staff
+from huafei.identity.permissions import permissions_of
+from huafei.identity.schemas import SellerView
+from huafei.identity.service import sessions
+from huafei.notices.service import unread_count
+from huafei.portal.i18n import negotiate
+from huafei.portal.messages import describe, describe_error
+from huafei.portal.ui import gettext_for, ui_of
+
+log = logging.getLogger(__name__)
+
+FORM_COOKIE = "huafei_form"
+SELLER_SIGN_IN = "/sign-in"
+STAFF_SIGN_IN = "/console/sign-in"
+
+
+# -- who is looking -----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class SellerPage:
+    """The signed-in seller of a page, masked for display, with the form token and the badge."""
+
+    seller: Seller
+    view: SellerView
+    csrf: str
+    unread: int
+
+    @property
+    def owner_ref(self) -> str:
+        return self.seller.ledger_owner_ref
+
+
+@dataclass(frozen=True)
+class StaffPage:
+    staff: Staff
+    csrf: str
+    permissions: frozenset[str]
+
+    def can(self, permission: str) -> bool:
+        return permission in self.permissions
+
+
+async def _form_csrf(request: Request) -> str | None:
+    if request.method in SAFE_METHODS:
+        return None
+    value = (await request.form()).get("csrf_token")
+    return value if isinstance(value, str) else None
+
+
+def _csrf_of(request: Request, container: Container) -> str:
+    context = session_context(request)
+    if context.kind != sessions.SessionKind.COOKIE:
+        return ""  # a bearer request needs no CSRF token
+    return sessions.csrf_token_for(container.keyring, context.token)
+
+
+async def seller_page(request: Request) -> SellerPage:
+    """The signed-in seller (a dependency of seller pages), else sign-in or a 403 page."""
+    form_csrf = await _form_csrf(request)
+    container = get_container(request)
+
+    def work() -> SellerPage:
+        seller = authenticate_seller(request, form_csrf=form_csrf)
+        unread = container.db.run(lambda s: unread_count(s, seller.ledger_owner_ref))
+        return SellerPage(
+            seller=seller,
+            view=SellerView.of(seller, container.keyring),
+            csrf=_csrf_of(request, container),
+            unread=unread,
+        )
+
+    return await run_in_threadpool(work)
+
+
+async def optional_seller(request: Request) -> SellerPage | None:
+    """The seller, when a seller session comes with a public page (to show the menu)."""
+    if request.method not in SAFE_METHODS:
+        return None
+    try:
+        return await seller_page(request)
+    except (identity_errors.NotAuthenticated, identity_errors.Forbidden):
+        return None
+
+
+def staff_page(
+    permission: str | None = None,
+) -> Callable[[Request], Coroutine[Any, Any, StaffPage]]:
+    """A dependency of console pages: the signed-in staff member holding ``permission``."""
+
+    async def dependency(request: Request) -> StaffPage:
+        form_csrf = await _form_csrf(request)
+        container = get_container(request)
+
+        def work() -> StaffPage:
+            staff = authenticate_staff(request, permission=permission, form_csrf=form_csrf)
+            return StaffPage(
+                staff=staff,
+                csrf=_csrf_of(request, container),
+                permissions=frozenset(str(p) for p in permissions_of(staff.role)),
+            )
+
+        return await run_in_threadpool(work)
+
+    dependency.__name__ = f"staff_page_{(permission or 'any').replace(':', '_')}"
+    return dependency
+
+
+# -- forms --------------------------------------------------------------------------------------
+async def form_fields(request: Request) -> dict[str, str]:
+    """The submitted form's text fields (files are ignored), stripped of surrounding spaces
+    except where spacing matters (pasted card lines are kept as typed)."""
+    form = await request.form()
+    return {
+        key: value if key == "cards" else value.strip()
+        for key, value in form.items()
+        if not isinstance(value, UploadFile)
+    }
+
+
+def form_token(request: Request) -> str:
+    """The anonymous form token of this visitor (made on first use, set as a cookie by
+    ``render``)."""
+    token = getattr(request.state, "form_token", None)
+    if not isinstance(token, str):
+        token = request.cookies.get(FORM_COOKIE) or secrets.token_urlsafe(24)
+        request.state.form_token = token
+    return token
+
+
+def form_token_ok(request: Request, fields: Mapping[str, str]) -> bool:
+    cookie = request.cookies.get(FORM_COOKIE, "")
+    sent = fields.get("form_token", "")
+    return bool(cookie) and hmac.compare_digest(cookie.encode(), sent.encode())
+
+
+def safe_next(value: str | None, default: str) -> str:
+    """Only a path on this site may be the place to go back to after signing in."""
+    if not value:
+        return default
+    parts = urlsplit(value)
+    if parts.scheme or parts.netloc or not value.startswith("/") or value.startswith("//"):
+        return default
+    if "\\" in value:
+        return default
+    return value
+
+
+def redirect(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+# -- rendering ----------------------------------------------------------------------------------
+def render(
+    request: Request,
+    template: str,
+    *,
+    status: int = 200,
+    me: SellerPage | None = None,
+    staff: StaffPage | None = None,
+    **context: Any,
+) -> HTMLResponse:
+    """Render ``template`` with what every page needs; signed-in pages are never cached."""
+    container = get_container(request)
+    values: dict[str, Any] = {
+        "me": me,
+        "staff": staff,
+        "csrf": (me.csrf if me else staff.csrf if staff else ""),
+        "sandboxes": container.settings.sandboxes,
+        "section": "",
+        "flash": None,
+        "error": None,
+        "current_url": _current_url(request),
+        "form_token": form_token(request),
+        **context,
+    }
+    response = ui_of(request).render(request, template, values, status=status)
+    if me is not None or staff is not None:
+        response.headers["Cache-Control"] = "no-store"
+    if request.cookies.get(FORM_COOKIE) != values["form_token"]:
+        response.set_cookie(
+            FORM_COOKIE,
+            values["form_token"],
+            httponly=True,
+            samesite="strict",
+            secure=container.settings.env == "production",
+        )
+    return response
+
+
+def _current_url(request: Request) -> str:
+    query = request.url.query
+    return request.url.path + (f"?{query}" if query else "")
+
+
+def error_page(
+    request: Request, error: HuafeiError, *, template: str = "error.html"
+) -> HTMLResponse:
+    gettext = gettext_for(request)
+    return render(
+        request,
+        template,
+        status=error.status,
+        message=describe_error(error, gettext),
+        code=error.code,
+        console=request.url.path.startswith("/console"),
+    )
+
+
+def not_found_page(request: Request) -> HTMLResponse:
+    return error_page(request, _NotFoundPage())
+
+
+class _NotFoundPage(HuafeiError):
+    code = "not_found"
+    status = 404
+    title = "Not found"
+
+
+def sign_in_redirect(request: Request) -> RedirectResponse:
+    console = request.url.path.startswith("/console")
+    target = STAFF_SIGN_IN if console else SELLER_SIGN_IN
+    if request.method in SAFE_METHODS:
+        target += "?next=" + quote(_current_url(request), safe="/")
+    return redirect(target)
+
+
+class PageRoute(APIRoute):
+    """A route that answers refusals with pages rather than problem documents."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def page_handler(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except identity_errors.NotAuthenticated:
+                return sign_in_redirect(request)
+            except HuafeiError as error:
+                return error_page(request, error)
+            except RequestValidationError:
+                return error_page(request, _NotFoundPage())
+
+        return page_handler
+
+
+def wants_html(request: Request) -> bool:
+    """A browser asking for a page (not the API, not a channel's callback)."""
+    path = request.url.path
+    if path.startswith(("/api/", "/callbacks/", "/sandbox/", "/static/")):
+        return False
+    return "text/html" in request.headers.get("accept", "")
+
+
+def html_error(request: Request, status: int, code: str) -> HTMLResponse | None:
+    """The friendly page for an error met outside a page route (an unknown address), or None
+    when the request is not a browser's."""
+    if not wants_html(request):
+        return None
+    gettext = gettext_for(request)
+    return render(
+        request,
+        "error.html",
+        status=status,
+        message=describe(code, gettext, status=status),
+        code=code,
+        console=request.url.path.startswith("/console"),
+    )
+
+
+def validation_failed(detail: str, **fields: Any) -> ValidationFailed:
+    return ValidationFailed(detail, **fields)
+
+
+__all__ = [
+    "PageRoute",
+    "SellerPage",
+    "StaffPage",
+    "error_page",
+    "form_fields",
+    "form_token_ok",
+    "html_error",
+    "negotiate",
+    "optional_seller",
+    "redirect",
+    "render",
+    "safe_next",
+    "seller_page",
+    "staff_page",
+]

@@ -1,0 +1,192 @@
+"""Portal pages over HTTP (no browser): sign-in, language, sessions and CSRF, friendly errors,
+verification, payout accounts and withdrawals. The browser journey is test_portal_browser.py."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from factories import bearer, make_client, make_seller, make_staff, open_staff_session
+from huafei.rates.defaults import install_defaults
+from payouts_harness import icbc_card
+from portal_helpers import HTML, field, fund_wallet, sign_in_with_forms
+
+pytestmark = pytest.mark.db
+
+
+@pytest.fixture
+def client(db, clock) -> TestClient:
+    db.run(lambda s: install_defaults(s, now=clock.now()))
+    return make_client(db, clock, env="test")
+
+
+class TestPublicPages:
+    def test_home_shows_rates_profiles_history_and_agreement_in_chinese(self, client) -> None:
+        page = client.get("/")
+        assert page.status_code == 200
+        assert '<html lang="zh-CN">' in page.text
+        assert "今日费率" in page.text
+        assert "8.8折" in page.text  # China Mobile ¥100 on the third-party profile
+        assert "¥88.00" in page.text
+        assert "第三方平台" in page.text
+        assert "历史费率" in page.text
+        assert "话费卡回收服务协议" in page.text
+
+    def test_english_is_one_click_away_and_remembered(self, client) -> None:
+        switched = client.post(
+            "/language", data={"lang": "en", "next": "/sign-in"}, follow_redirects=False
+        )
+        assert switched.status_code == 303
+        assert switched.headers["location"] == "/sign-in"
+        page = client.get("/")
+        assert '<html lang="en">' in page.text
+        assert "Today's rates" in page.text
+        assert "CN¥88.00" in page.text
+
+    def test_the_language_switch_goes_back_only_to_this_site(self, client) -> None:
+        switched = client.post(
+            "/language", data={"lang": "en", "next": "https://evil.example/"},
+            follow_redirects=False,
+        )  # fmt: skip
+        assert switched.headers["location"] == "/"
+
+    def test_an_unknown_page_is_a_friendly_page_but_the_api_keeps_problems(self, client) -> None:
+        page = client.get("/no-such-page", headers=HTML)
+        assert page.status_code == 404
+        assert "找不到该页面" in page.text
+        api = client.get("/api/v1/no-such-thing", headers=HTML)
+        assert api.headers["content-type"].startswith("application/problem+json")
+
+
+class TestSignIn:
+    def test_sign_in_with_the_sandbox_code_lands_on_the_asked_page(self, client) -> None:
+        sign_in_with_forms(client, "13800138000", next_url="/wallet")
+        page = client.get("/wallet")
+        assert page.status_code == 200
+        assert "138****8000" in page.text
+
+    def test_a_signed_out_visitor_is_sent_to_sign_in_and_back(self, client) -> None:
+        response = client.get("/notices", follow_redirects=False)
+        assert response.status_code == 303
+        assert response.headers["location"] == "/sign-in?next=/notices"
+
+    def test_a_wrong_code_keeps_the_number_and_says_why(self, client) -> None:
+        page = client.get("/sign-in").text
+        token = field(page, "form_token")
+        client.post("/sign-in/code", data={"phone": "13800138000", "form_token": token})
+        wrong = client.post(
+            "/sign-in", data={"phone": "13800138000", "code": "000000", "form_token": token}
+        )
+        assert wrong.status_code == 401
+        assert "验证码不正确" in wrong.text
+        assert 'value="13800138000"' in wrong.text
+
+    def test_a_sign_in_form_from_another_site_is_refused(self, client) -> None:
+        response = client.post(
+            "/sign-in/code", data={"phone": "13800138000", "form_token": "forged"}
+        )
+        assert response.status_code == 400
+        assert "页面已过期" in response.text
+
+    def test_a_form_without_the_session_csrf_token_is_refused(self, client) -> None:
+        csrf = sign_in_with_forms(client, "13800138000")
+        refused = client.post("/notices/read-all", data={})
+        assert refused.status_code == 403
+        assert "页面已过期" in refused.text
+        accepted = client.post("/notices/read-all", data={"csrf_token": csrf})
+        assert accepted.status_code == 200
+
+    def test_a_staff_session_on_a_seller_page_gets_the_403_page(self, client, db, clock) -> None:
+        staff = make_staff(db, clock, role="support")
+        page = client.get(
+            "/wallet", headers={**HTML, **bearer(open_staff_session(db, clock, staff.id))}
+        )
+        assert page.status_code == 403
+        assert "此页面不适用于该类账户" in page.text
+
+    def test_sign_out_everywhere_ends_the_session(self, client) -> None:
+        csrf = sign_in_with_forms(client, "13800138000")
+        client.post("/security/sign-out-everywhere", data={"csrf_token": csrf})
+        response = client.get("/wallet", follow_redirects=False)
+        assert response.status_code == 303
+
+
+class TestVerification:
+    def test_level_two_with_the_sandbox_liveness_token(self, client) -> None:
+        csrf = sign_in_with_forms(client, "13800138000")
+        before = client.get("/verify").text
+        assert "一级：手机号" in before
+        assert "升至 2 级后" in before
+        token = client.post("/sandbox/liveness", json={"outcome": "pass"}).json()["selfie_token"]
+        done = client.post(
+            "/verify/real-name",
+            data={
+                "csrf_token": csrf, "real_name": "张三", "id_number": "11010519491231002X",
+                "selfie_token": token,
+            },
+        )  # fmt: skip
+        assert done.status_code == 200
+        assert "二级认证已完成" in done.text
+        assert "二级：实名与活体" in done.text
+
+    def test_a_refused_id_number_is_not_echoed_back(self, client) -> None:
+        csrf = sign_in_with_forms(client, "13800138000")
+        refused = client.post(
+            "/verify/real-name",
+            data={"csrf_token": csrf, "real_name": "张三", "id_number": "110105194912310021"},
+        )
+        assert refused.status_code == 422
+        assert "110105194912310021" not in refused.text
+        assert 'value="张三"' in refused.text
+
+
+class TestWallet:
+    def test_add_a_card_quote_and_withdraw(self, client, db, clock) -> None:
+        seller = make_seller(db, clock, tier=2, phone="13800138000", real_name="张三")
+        fund_wallet(db, seller.ledger_owner_ref, 50_000, clock.now())
+        csrf = sign_in_with_forms(client, "13800138000")
+        card = icbc_card()
+        added = client.post(
+            "/wallet/methods",
+            data={
+                "csrf_token": csrf, "account_no": card,
+                "holder_name": "张三", "sms_code": "246810",
+            },
+        )  # fmt: skip
+        assert added.status_code == 200, added.text
+        assert "收款账户已添加" in added.text
+        assert card not in added.text
+        method_id = (
+            field(added.text, "method_id") if 'name="method_id" value' in added.text else None
+        )
+        method_id = method_id or _first_option(added.text)
+        quote = client.post(
+            "/wallet/withdraw", data={"csrf_token": csrf, "method_id": method_id, "amount": "100"}
+        )
+        assert quote.status_code == 200
+        assert "¥2.00" in quote.text  # the bank card fee
+        assert "¥102.00" in quote.text
+        key = field(quote.text, "idempotency_key")
+        form = {
+            "csrf_token": csrf, "method_id": method_id, "amount": "100",
+            "fee_fen": field(quote.text, "fee_fen"), "idempotency_key": key,
+        }  # fmt: skip
+        done = client.post("/wallet/withdraw/confirm", data=form)
+        assert done.status_code == 200
+        assert "提现申请已提交" in done.text
+        again = client.post("/wallet/withdraw/confirm", data=form)  # a resent form
+        assert again.status_code == 200
+        assert done.text.count("withdrawal-status") == again.text.count("withdrawal-status") == 1
+
+    def test_an_l1_seller_is_asked_to_verify_before_adding_a_card(self, client) -> None:
+        sign_in_with_forms(client, "13800138000")
+        page = client.get("/wallet").text
+        assert "收款账户须为本人名下" in page
+
+
+def _first_option(page: str) -> str:
+    import re
+
+    match = re.search(r'<option value="(\d+)"', page)
+    assert match
+    return match.group(1)
