@@ -13,6 +13,7 @@ from huafei.identity.routes import router as identity_router
 from huafei.identity.routes import sandbox_router as identity_sandbox_router
 from huafei.identity.staff_routes import router as identity_staff_router
 from huafei.notices.routes import router as notices_router
+from huafei.orders.routes import router as orders_router
 from huafei.payouts.routes import ROUTERS as PAYOUT_ROUTERS
 from huafei.rates.routes import router as rates_router
 from huafei.sms.routes import sandbox_router as sms_sandbox_router
@@ -23,6 +24,7 @@ ROUTERS: list[APIRouter] = [
     identity_staff_router,
     identity_partner_router,
     rates_router,
+    orders_router,
     carriers_router,
     *PAYOUT_ROUTERS,
     wallets_router,
