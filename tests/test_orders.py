@@ -18,9 +18,11 @@ from huafei.ledger.chart import Code
 from huafei.ledger.models import Transfer
 from huafei.ledger.service import find_account
 from huafei.notices.models import Notice
-from huafei.orders.models import OrderEvent, OrderState
+from huafei.orders.models import Order, OrderEvent, OrderState
+from huafei.orders.state import transition
 from huafei.rates.defaults import install_defaults
 from huafei.runtime import build_worker
+from huafei.sms.models import SmsOutboxMessage
 from live import LiveApp, serve_live
 
 FINAL = {s.value for s in OrderState if s.final}
@@ -163,6 +165,17 @@ def test_a_batch_of_fifty_cards_ends_in_the_right_states(platform, db, clock) ->
     assert kinds["funds_arrived"] == 34
     assert kinds["order_adjusted"] == 4
     assert kinds["order_failed"] == 11
+    # Arrivals and adjustments also go out by SMS (failures only in the inbox, by default).
+    texts = db.run(
+        lambda s: list(
+            s.scalars(
+                select(SmsOutboxMessage.text).where(SmsOutboxMessage.phone == seller.record.phone)
+            )
+        )
+    )
+    assert sum("到账" in t for t in texts) == 34
+    assert sum("面值不符" in t for t in texts) == 4
+    assert len(texts) == 38
 
 
 def test_submission_is_idempotent_and_duplicates_across_sellers_are_blocked(
@@ -201,6 +214,8 @@ def test_submission_is_idempotent_and_duplicates_across_sellers_are_blocked(
 def test_cancel_before_consumption_and_not_after(platform, db, clock) -> None:
     secret = platform.container.settings.sandbox_card_secret
     seller = Seller(platform, db, clock)
+    chosen = seller.http.put("/api/v1/notices/preferences", json={"funds_arrived": False})
+    assert chosen.json()["funds_arrived"] is False
     card = issue_cards(secret, Carrier.CMCC, 5_000, 2, start=700)
     batch = seller.submit("\n".join(lines(card)), face_yuan=50).json()
     first, second = (o["id"] for o in batch["orders"])
@@ -214,6 +229,39 @@ def test_cancel_before_consumption_and_not_after(platform, db, clock) -> None:
     assert late.json()["code"] == "order_not_cancellable"
     assert seller.wallet()["available_fen"] == 4_400
     assert len(platform.sandbox(Carrier.CMCC).deliveries) == 1  # the cancelled card never went
+    notices = seller.http.get("/api/v1/notices").json()
+    assert any(n["kind"] == "funds_arrived" for n in notices)  # in the inbox …
+    sms = db.run(
+        lambda s: s.scalar(
+            select(func.count())
+            .select_from(SmsOutboxMessage)
+            .where(SmsOutboxMessage.phone == seller.record.phone)
+        )
+    )
+    assert sms == 0  # … but not by SMS, as the seller chose
+
+
+def test_an_order_held_past_its_quote_expires_and_is_never_sent(platform, db, clock) -> None:
+    secret = platform.container.settings.sandbox_card_secret
+    seller = Seller(platform, db, clock)
+    card = lines(issue_cards(secret, Carrier.CMCC, 10_000, 1, start=800))[0]
+    (order,) = seller.submit(card).json()["orders"]
+
+    def hold(session):
+        record = session.get(Order, order["id"])
+        transition(session, record, OrderState.REVIEW, actor="risk", now=clock.now())
+
+    db.run(hold)
+    clock.advance(seconds=platform.container.settings.quote_ttl_seconds)
+    seller.sign_in_again()
+    worker = build_worker(platform.container, name="test")
+    worker.run_until_idle()
+    detail = seller.http.get(f"/api/v1/orders/{order['id']}").json()
+    assert detail["state"] == "expired"
+    assert detail["timeline"][-1]["reason"] == (
+        "the quote expired while the order was held for review"
+    )
+    assert platform.sandbox(Carrier.CMCC).deliveries == []
 
 
 def test_tier_limits_and_pin_guessing_stop_submissions(platform, db, clock) -> None:

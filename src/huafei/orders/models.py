@@ -69,7 +69,7 @@ TRANSITIONS: dict[OrderState, frozenset[OrderState]] = {
     OrderState.REVIEW: frozenset({OrderState.QUEUED, OrderState.BLOCKED, OrderState.CANCELLED,
                                   OrderState.EXPIRED}),
     OrderState.QUEUED: frozenset({OrderState.CONSUMING, OrderState.CANCELLED, OrderState.FAILED,
-                                  OrderState.EXPIRED}),
+                                  OrderState.EXPIRED, OrderState.REVIEW}),
     OrderState.CONSUMING: frozenset({OrderState.SUCCEEDED, OrderState.FACE_VALUE_MISMATCH,
                                      OrderState.FAILED}),
     OrderState.SUCCEEDED: frozenset({OrderState.SETTLING}),

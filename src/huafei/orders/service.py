@@ -365,3 +365,27 @@ def batch_progress(session: Session, batch_id: int, *, owner_ref: str) -> dict[s
         select(Order.state, func.count()).where(Order.batch_id == batch_id).group_by(Order.state)
     )
     return {str(row[0]): int(row[1]) for row in rows}
+
+
+def expire_held(session: Session, *, now: datetime, limit: int = 500) -> int:
+    """Orders held for review past their quote's lock are not sent at a stale price: they
+    expire (and their limit usage is released); the seller can submit the card again."""
+    held = session.scalars(
+        select(Order)
+        .join(OrderBatch, OrderBatch.id == Order.batch_id)
+        .join(Quote, Quote.id == OrderBatch.quote_id)
+        .where(Order.state == OrderState.REVIEW.value, Quote.expires_at <= now)
+        .limit(limit)
+        .with_for_update(of=Order)
+    ).all()
+    for order in held:
+        transition(
+            session,
+            order,
+            OrderState.EXPIRED,
+            actor="system",
+            now=now,
+            reason="the quote expired while the order was held for review",
+        )
+        limits.release_usage(session, ref=f"order:{order.id}")
+    return len(held)

@@ -39,13 +39,15 @@ from huafei.jobs.service import RetryLater, enqueue
 from huafei.jobs.worker import TaskRegistry
 from huafei.notices.service import NoticeKind, Notifier
 from huafei.orders.models import Order, OrderState
-from huafei.orders.service import CONSUME_JOB, lock_order
+from huafei.orders.service import CONSUME_JOB, expire_held, lock_order
 from huafei.orders.settlement import SETTLE_JOB, credit_consumed, make_available
 from huafei.orders.state import transition
 
 log = logging.getLogger(__name__)
 
 CHECK_JOB = "orders.check_consumption"
+EXPIRE_HELD_JOB = "orders.expire_held"
+EXPIRE_HELD_EVERY = timedelta(minutes=1)
 MAX_CHECK_INTERVAL = timedelta(minutes=10)
 CHANNEL = "channel"
 FAILURE_TEXT = {
@@ -240,6 +242,11 @@ def register(registry: TaskRegistry, container: Container) -> None:
             apply_result(session, locked, result, now=now, notifier=container.notifier)
         mark_handled(session, notification.id, now=now)
         return None
+
+    def expire(session: Session, _payload: dict[str, Any]) -> None:
+        expire_held(session, now=clock.now())
+
+    registry.every(EXPIRE_HELD_JOB, EXPIRE_HELD_EVERY, expire)
 
     @registry.task(SETTLE_JOB)
     def settle(session: Session, payload: dict[str, Any]) -> None:
