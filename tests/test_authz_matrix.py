@@ -148,6 +148,16 @@ MATRIX: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/api/v1/withdrawals/{withdrawal_id}/cancel"): SELLERS,
     ("GET", "/api/v1/notices"): SELLERS,
     ("GET", "/api/v1/notices/unread-count"): SELLERS,
+    ("GET", "/api/v1/notices/preferences"): SELLERS,
+    ("PUT", "/api/v1/notices/preferences"): SELLERS,
+    # recharge-card orders
+    ("POST", "/api/v1/orders"): SELLERS,
+    ("POST", "/api/v1/orders/batch"): SELLERS,
+    ("POST", "/api/v1/orders/validate"): SELLERS,
+    ("GET", "/api/v1/orders"): SELLERS,
+    ("GET", "/api/v1/orders/{order_id}"): SELLERS,
+    ("POST", "/api/v1/orders/{order_id}/cancel"): SELLERS,
+    ("GET", "/api/v1/batches/{batch_id}"): SELLERS,
     ("POST", "/api/v1/notices/{notice_id}/read"): SELLERS,
     # finance: withdrawal approvals (four eyes), escrow, reconciliation
     ("GET", "/api/v1/finance/withdrawals"): frozenset({FINANCE}),
@@ -193,6 +203,8 @@ PATH_SAMPLES = {
     "withdrawal_id": "1",
     "notice_id": "1",
     "case_id": "1",
+    "order_id": "1",
+    "batch_id": "1",
 }
 
 IGNORED_METHODS = {"HEAD", "OPTIONS"}

@@ -258,7 +258,8 @@ class TestCallbackSwitches:
         assert len(inbox(live_app)) == 1
 
     def test_an_earlier_state_after_the_final_one(self, live_app, clock) -> None:
-        live_app.sandbox(CMCC).set_switches(stale_callback_after_final=True)
+        # long enough a delay that the clock moves before the sandbox completes the card
+        live_app.sandbox(CMCC).set_switches(stale_callback_after_final=True, callback_delay_ms=400)
         req = consume(live_app, card_of(live_app))
         clock.advance(seconds=5)  # the card is consumed a little after it was accepted
         live_app.wait_for_callbacks()

@@ -17,7 +17,8 @@ from huafei.identity.models import (
 )
 from huafei.jobs.models import Job
 from huafei.ledger.models import Account, Transfer
-from huafei.notices.models import Notice
+from huafei.notices.models import Notice, NoticePreference
+from huafei.orders.models import Order, OrderBatch, OrderEvent
 from huafei.payouts.models import (
     PayoutMethod,
     RailNotification,
@@ -56,7 +57,11 @@ __all__ = [
     "KycLimit",
     "KycLimitUsage",
     "Notice",
+    "NoticePreference",
     "OperationLogEntry",
+    "Order",
+    "OrderBatch",
+    "OrderEvent",
     "Partner",
     "PartnerApiKey",
     "PayoutMethod",

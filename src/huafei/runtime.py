@@ -12,6 +12,8 @@ from huafei.core.clock import Clock
 from huafei.identity.service.housekeeping import purge_expired
 from huafei.jobs.worker import TaskRegistry, Worker
 from huafei.ledger.service import expire_pending_transfers
+from huafei.notices import tasks as notice_tasks
+from huafei.orders import tasks as order_tasks
 from huafei.payouts.tasks import PayoutTasks, register_payout_tasks
 
 LEDGER_EXPIRE_EVERY = timedelta(seconds=10)
@@ -41,6 +43,8 @@ def build_registry(container: Container) -> TaskRegistry:
     register_ledger_tasks(registry, container.clock)
     register_payout_tasks(registry, PayoutTasks(container.db, container.clock, container.payouts))
     register_identity_tasks(registry, container.clock)
+    order_tasks.register(registry, container)
+    notice_tasks.register(registry, container)
     return registry
 
 

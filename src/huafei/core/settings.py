@@ -51,6 +51,11 @@ class Settings(BaseSettings):
     guessing_window_minutes: int = Field(
         default=60, description="the window in which failed cards are counted"
     )
+    orders_check_after_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="how long to wait for a carrier's callback before asking the channel",
+    )
     worker_in_process: bool = Field(
         default=True, description="`huafei serve` runs a background worker thread too"
     )

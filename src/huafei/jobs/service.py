@@ -154,7 +154,7 @@ def purge_done(session: Session, *, before: datetime) -> int:
 
 def counts(session: Session) -> dict[str, int]:
     rows = session.execute(select(Job.status, func.count()).group_by(Job.status))
-    return {status: int(count) for status, count in rows.tuples()}
+    return {str(row[0]): int(row[1]) for row in rows}
 
 
 Handler = Callable[[Session, dict[str, Any]], "RetryLater | None"]

@@ -24,3 +24,13 @@ class Notice(Base):
     ref: Mapped[str | None] = mapped_column(String(120), default=None)
     read: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class NoticePreference(Base):
+    """An owner's choice of SMS for one kind of notice (absent: the kind's default)."""
+
+    __tablename__ = "notice_preferences"
+
+    owner_ref: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32), primary_key=True)
+    sms: Mapped[bool] = mapped_column(Boolean)

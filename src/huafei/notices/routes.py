@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
+from sqlalchemy.orm import Session
 
 from huafei.core.errors import NotFound
-from huafei.notices.service import list_notices, mark_read, unread_count
+from huafei.notices.service import (
+    NoticeKind,
+    list_notices,
+    mark_read,
+    preferences,
+    set_preferences,
+    unread_count,
+)
 from huafei.payouts.deps import CurrentOwner, container_of
 from huafei.payouts.schemas import NoticeOut
 
@@ -26,6 +34,24 @@ def notices(
             for n in list_notices(s, owner.ref, unread_only=unread_only, limit=limit)
         ]
     )
+
+
+@router.get("/preferences", summary="Which notices also come by SMS")
+def get_preferences(request: Request, owner: CurrentOwner) -> dict[str, bool]:
+    return container_of(request).db.run(lambda s: preferences(s, owner.ref))
+
+
+@router.put("/preferences", summary="Choose which notices also come by SMS")
+def put_preferences(
+    body: dict[NoticeKind, bool], request: Request, owner: CurrentOwner
+) -> dict[str, bool]:
+    container = container_of(request)
+
+    def work(session: Session) -> dict[str, bool]:
+        set_preferences(session, owner.ref, body)
+        return preferences(session, owner.ref)
+
+    return container.db.run(work)
 
 
 @router.get("/unread-count", summary="How many notices are unread")

@@ -14,7 +14,8 @@ from typing import Protocol
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from huafei.notices.models import Notice
+from huafei.jobs.service import enqueue
+from huafei.notices.models import Notice, NoticePreference
 
 #: The staff inbox finance reads (escrow alerts, reconciliation cases).
 FINANCE_INBOX = "staff:finance"
@@ -27,6 +28,12 @@ class NoticeKind(enum.StrEnum):
     """到账: a withdrawal reached the payout account."""
     PAYOUT_FAILED = "payout_failed"
     """A withdrawal failed or was refused; the money is back in the wallet."""
+    FUNDS_ARRIVED = "funds_arrived"
+    """到账: a card's proceeds became available in the wallet."""
+    ORDER_ADJUSTED = "order_adjusted"
+    """A card was worth another face value than declared (面值不符) and settled at it."""
+    ORDER_FAILED = "order_failed"
+    """A card could not be consumed (wrong PIN, used, expired, refused)."""
     ESCROW_ALERT = "escrow_alert"
     """Escrow fell below what the wallets are owed (to finance)."""
     RECONCILIATION = "reconciliation"
@@ -49,8 +56,54 @@ class Notifier(Protocol):
         ...
 
 
+#: Which notices also go out by SMS unless the owner says otherwise. Arrivals and failures do;
+#: every balance movement would be too many messages for a batch of cards.
+SMS_BY_DEFAULT: dict[NoticeKind, bool] = {
+    NoticeKind.BALANCE_CHANGE: False,
+    NoticeKind.PAYOUT_ARRIVED: True,
+    NoticeKind.PAYOUT_FAILED: True,
+    NoticeKind.FUNDS_ARRIVED: True,
+    NoticeKind.ORDER_ADJUSTED: True,
+    NoticeKind.ORDER_FAILED: False,
+    NoticeKind.ESCROW_ALERT: False,
+    NoticeKind.RECONCILIATION: False,
+}
+SMS_JOB = "notices.sms"
+
+
+def wants_sms(session: Session, owner_ref: str, kind: NoticeKind) -> bool:
+    if not owner_ref.startswith("seller:"):
+        return False
+    chosen = session.get(NoticePreference, (owner_ref, kind.value))
+    return chosen.sms if chosen is not None else SMS_BY_DEFAULT.get(kind, False)
+
+
+def preferences(session: Session, owner_ref: str) -> dict[str, bool]:
+    chosen = {
+        p.kind: p.sms
+        for p in session.scalars(
+            select(NoticePreference).where(NoticePreference.owner_ref == owner_ref)
+        )
+    }
+    return {kind.value: chosen.get(kind.value, SMS_BY_DEFAULT[kind]) for kind in SMS_BY_DEFAULT}
+
+
+def set_preferences(session: Session, owner_ref: str, sms: dict[NoticeKind, bool]) -> None:
+    for kind, enabled in sms.items():
+        row = session.get(NoticePreference, (owner_ref, kind.value))
+        if row is None:
+            session.add(NoticePreference(owner_ref=owner_ref, kind=kind.value, sms=enabled))
+        else:
+            row.sms = enabled
+    session.flush()
+
+
 class InboxNotifier:
-    """The default notifier: a row in ``notices`` (SMS and push can wrap it later)."""
+    """The default notifier: a row in ``notices``, and an SMS job when the owner wants one.
+
+    The SMS is a job enqueued in the same transaction as the notice, so a message is sent only
+    for something that committed, and a failed send is retried without touching the notice.
+    """
 
     def notify(
         self,
@@ -75,6 +128,14 @@ class InboxNotifier:
             )
         )
         session.flush()
+        if wants_sms(session, owner_ref, kind):
+            notice_id = session.scalars(
+                select(Notice.id)
+                .where(Notice.owner_ref == owner_ref)
+                .order_by(Notice.id.desc())
+                .limit(1)
+            ).one()
+            enqueue(session, SMS_JOB, {"notice_id": notice_id}, now=now, max_attempts=5)
 
 
 @dataclass(frozen=True, slots=True)

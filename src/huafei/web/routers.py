@@ -13,6 +13,7 @@ from huafei.identity.routes import router as identity_router
 from huafei.identity.routes import sandbox_router as identity_sandbox_router
 from huafei.identity.staff_routes import router as identity_staff_router
 from huafei.notices.routes import router as notices_router
+from huafei.orders.routes import router as orders_router
 from huafei.payouts.routes import ROUTERS as PAYOUT_ROUTERS
 from huafei.portal.money_routes import router as portal_money_router
 from huafei.portal.routes import router as portal_router
@@ -25,6 +26,7 @@ ROUTERS: list[APIRouter] = [
     identity_staff_router,
     identity_partner_router,
     rates_router,
+    orders_router,
     carriers_router,
     *PAYOUT_ROUTERS,
     wallets_router,

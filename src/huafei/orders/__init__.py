@@ -1,0 +1,1 @@
+"""Recharge-card orders: submission, consumption through a carrier channel, settlement."""

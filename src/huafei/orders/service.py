@@ -1,0 +1,391 @@
+"""Submitting cards, cancelling, and reading orders with their timeline.
+
+A submission is checked whole before anything is stored: the face value is one the carrier
+sells, every line is parsed (bad lines reported one by one), the same card is not already live,
+the seller is not paused for failed cards, the tier limits allow the total, the agreement and
+the lawful-source confirmation are given. Then the quote is locked, the batch and one order per
+good card are written with their first events, and one consumption job per order is enqueued —
+all in the caller's transaction, so nothing is half-saved.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from huafei.cards.formats import require_face_value
+from huafei.cards.parser import LineError, ParsedCard, parse_batch, parse_card
+from huafei.cards.secrets import seal_card
+from huafei.carriers.gateway import Carrier
+from huafei.core.crypto import Keyring
+from huafei.identity import limits
+from huafei.jobs.service import enqueue
+from huafei.orders import errors
+from huafei.orders.models import ACTIVE_STATES, Order, OrderBatch, OrderEvent, OrderState
+from huafei.orders.state import record_created, transition
+from huafei.rates import service as rates
+from huafei.rates.models import Lane, Quote
+
+CONSUME_JOB = "orders.consume"
+CARD_SALE = "card_sale"
+#: failure reasons that count as a guessed or stolen card
+GUESS_REASONS = ("wrong_pin", "used", "expired")
+
+
+@dataclass(frozen=True, slots=True)
+class GuessingPolicy:
+    """More than ``max_failures`` failed cards from one seller, device or IP within ``window``
+    pauses submissions until ``window`` has passed since the oldest of them."""
+
+    max_failures: int = 5
+    window: timedelta = timedelta(hours=1)
+
+
+@dataclass(frozen=True, slots=True)
+class Submission:
+    owner_ref: str
+    seller_id: int | None
+    profile_code: str
+    carrier: Carrier
+    face_value_fen: int
+    lane: Lane
+    agreement_version: str
+    agreement_sha256: str
+    lawful_source_confirmed: bool
+    cards_text: str | None = None
+    serial: str | None = None
+    pin: str | None = None
+    ip: str = ""
+    device_id: str = ""
+
+
+@dataclass
+class SubmissionResult:
+    batch: OrderBatch
+    quote: Quote
+    orders: list[Order]
+    rejected: list[LineError] = field(default_factory=list)
+
+
+def _actor(owner_ref: str) -> str:
+    return owner_ref
+
+
+def check_guessing(
+    session: Session,
+    *,
+    owner_ref: str,
+    device_id: str,
+    ip: str,
+    now: datetime,
+    policy: GuessingPolicy,
+) -> None:
+    since = now - policy.window
+    for column, value, what in (
+        (Order.owner_ref, owner_ref, "account"),
+        (Order.device_id, device_id, "device"),
+        (Order.ip, ip, "network address"),
+    ):
+        if not value:
+            continue
+        failures = session.execute(
+            select(func.count(), func.min(Order.updated_at)).where(
+                column == value,
+                Order.state == OrderState.FAILED.value,
+                Order.failure_reason.in_(GUESS_REASONS),
+                Order.updated_at >= since,
+            )
+        ).one()
+        count, oldest = failures
+        if count and count >= policy.max_failures:
+            until = (oldest or now) + policy.window
+            raise errors.TooManyFailedCards(
+                f"{count} cards from this {what} failed in the last hour; "
+                f"submissions are paused until {until.isoformat()}",
+                failed_cards=int(count),
+                retry_after_seconds=max(1, int((until - now).total_seconds())),
+                paused_until=until.isoformat(),
+            )
+
+
+def submit(
+    session: Session,
+    submission: Submission,
+    *,
+    keyring: Keyring,
+    now: datetime,
+    quote_ttl: timedelta,
+    guessing: GuessingPolicy,
+) -> SubmissionResult:
+    carrier = submission.carrier
+    require_face_value(carrier, submission.face_value_fen)
+    check_guessing(
+        session,
+        owner_ref=submission.owner_ref,
+        device_id=submission.device_id,
+        ip=submission.ip,
+        now=now,
+        policy=guessing,
+    )
+    profile = rates.get_profile(session, submission.profile_code)
+    rates.check_single_order_limit(profile, submission.face_value_fen)
+    priced = rates.price(
+        session,
+        profile_code=profile.code,
+        carrier=carrier.value,
+        face_value_fen=submission.face_value_fen,
+        lane=submission.lane,
+        at=now,
+        monthly_volume_fen=monthly_volume(session, submission.owner_ref, now),
+    )
+
+    if submission.cards_text is not None:
+        parsed = parse_batch(submission.cards_text, carrier)
+        cards, rejected = list(parsed.cards), list(parsed.errors)
+    else:
+        cards, rejected = [parse_card(carrier, submission.serial or "", submission.pin or "")], []
+
+    sealed = [(card, seal_card(keyring, carrier, card.serial, card.pin)) for card in cards]
+    live = _live_owners(session, [s.fingerprint for _, s in sealed])
+    accepted: list[tuple[ParsedCard, str, str, bool]] = []
+    for card, seal in sealed:
+        owner = live.get(seal.fingerprint)
+        if owner == submission.owner_ref:
+            rejected.append(
+                LineError(card.line, "already_submitted", "this card is already in a live order")
+            )
+            continue
+        # The same card from another account: keep it, blocked, for the risk officer.
+        accepted.append((card, seal.pin_ciphertext, seal.fingerprint, owner is not None))
+    if not accepted:
+        raise errors.BatchRejected(
+            "no card of the batch can be accepted",
+            rejected=[{"line": e.line, "code": e.code, "message": e.message} for e in rejected],
+        )
+
+    total_face = submission.face_value_fen * sum(1 for *_, blocked in accepted if not blocked)
+    if submission.seller_id is not None and total_face:
+        limits.check_limit(
+            session,
+            seller_id=submission.seller_id,
+            flow=CARD_SALE,
+            amount_fen=total_face,
+            now=now,
+        )
+    acceptance = rates.accept_agreement(
+        session,
+        owner_ref=submission.owner_ref,
+        version=submission.agreement_version,
+        sha256=submission.agreement_sha256,
+        lawful_source_confirmed=submission.lawful_source_confirmed,
+        now=now,
+        ip=submission.ip,
+        device=submission.device_id,
+    )
+    quote = rates.lock_quote(
+        session, owner_ref=submission.owner_ref, priced=priced, now=now, ttl=quote_ttl
+    )
+    batch = OrderBatch(
+        owner_ref=submission.owner_ref,
+        profile_code=profile.code,
+        carrier=carrier.value,
+        face_value_fen=submission.face_value_fen,
+        lane=submission.lane.value,
+        quote_id=quote.id,
+        agreement_acceptance_id=acceptance.id,
+        card_count=len(accepted),
+        rejected_lines=len(rejected),
+        ip=submission.ip[:64],
+        device_id=submission.device_id[:128],
+        created_at=now,
+    )
+    session.add(batch)
+    session.flush()
+    orders = [
+        Order(
+            batch_id=batch.id,
+            owner_ref=submission.owner_ref,
+            line=card.line,
+            profile_code=profile.code,
+            carrier=carrier.value,
+            face_value_fen=submission.face_value_fen,
+            lane=submission.lane.value,
+            serial=card.serial,
+            pin_enc=pin_enc,
+            fingerprint=fingerprint,
+            # A card live in another account's order never holds the card's live slot: it is
+            # stored blocked at once, for the risk officer.
+            state=(OrderState.BLOCKED if cross_seller else OrderState.SUBMITTED).value,
+            rate_version_id=quote.rate_version_id,
+            rate=quote.rate,
+            quoted_payout_fen=quote.payout_fen,
+            consumption_id=f"pending:{batch.id}:{card.line}",
+            ip=submission.ip[:64],
+            device_id=submission.device_id[:128],
+            created_at=now,
+            updated_at=now,
+        )
+        for card, pin_enc, fingerprint, cross_seller in accepted
+    ]
+    session.add_all(orders)
+    session.flush()
+    actor = _actor(submission.owner_ref)
+    for order, (*_, cross_seller) in zip(orders, accepted, strict=True):
+        order.consumption_id = f"hf{order.id}"
+        if cross_seller:
+            record_created(
+                session,
+                order,
+                actor="risk",
+                now=now,
+                reason="the same card was submitted by another account",
+            )
+            continue
+        record_created(session, order, actor=actor, now=now)
+        transition(session, order, OrderState.QUEUED, actor="risk", now=now, reason="allowed")
+        if submission.seller_id is not None:
+            limits.record_usage(
+                session,
+                seller_id=submission.seller_id,
+                flow=CARD_SALE,
+                amount_fen=order.face_value_fen,
+                ref=f"order:{order.id}",
+                now=now,
+            )
+        enqueue_consumption(session, order, now=now)
+    session.flush()
+    return SubmissionResult(batch=batch, quote=quote, orders=orders, rejected=rejected)
+
+
+def enqueue_consumption(session: Session, order: Order, *, now: datetime) -> None:
+    enqueue(
+        session,
+        CONSUME_JOB,
+        {"order_id": order.id},
+        now=now,
+        dedupe_key=f"consume:{order.id}",
+    )
+
+
+def _live_owners(session: Session, fingerprints: list[str]) -> dict[str, str]:
+    if not fingerprints:
+        return {}
+    rows = session.execute(
+        select(Order.fingerprint, Order.owner_ref).where(
+            Order.fingerprint.in_(fingerprints), Order.state.in_(ACTIVE_STATES)
+        )
+    )
+    return {str(row[0]): str(row[1]) for row in rows}
+
+
+def monthly_volume(session: Session, owner_ref: str, now: datetime) -> int:
+    """Face value the seller had consumed this calendar month (for tiered rates)."""
+    start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    total = session.scalar(
+        select(func.coalesce(func.sum(Order.actual_face_value_fen), 0)).where(
+            Order.owner_ref == owner_ref,
+            Order.consumed_at >= start,
+            Order.state.in_((OrderState.SETTLING.value, OrderState.SETTLED.value)),
+        )
+    )
+    return int(total or 0)
+
+
+def get_order(session: Session, order_id: int, *, owner_ref: str | None = None) -> Order:
+    order = session.get(Order, order_id)
+    if order is None or (owner_ref is not None and order.owner_ref != owner_ref):
+        raise errors.OrderNotFound(f"order {order_id} does not exist", order_id=order_id)
+    return order
+
+
+def lock_order(session: Session, order_id: int) -> Order | None:
+    return session.scalars(
+        select(Order).where(Order.id == order_id).with_for_update()
+    ).one_or_none()
+
+
+def timeline(session: Session, order_id: int) -> list[OrderEvent]:
+    return list(
+        session.scalars(
+            select(OrderEvent).where(OrderEvent.order_id == order_id).order_by(OrderEvent.id)
+        )
+    )
+
+
+def list_orders(
+    session: Session,
+    *,
+    owner_ref: str | None,
+    states: list[str] | None = None,
+    batch_id: int | None = None,
+    search: str | None = None,
+    before_id: int | None = None,
+    limit: int = 50,
+) -> list[Order]:
+    query = select(Order)
+    if owner_ref is not None:
+        query = query.where(Order.owner_ref == owner_ref)
+    if states:
+        query = query.where(Order.state.in_(states))
+    if batch_id is not None:
+        query = query.where(Order.batch_id == batch_id)
+    if search:
+        digits = "".join(ch for ch in search if ch.isdigit())
+        conditions = [Order.serial == digits]
+        if digits and len(digits) < 12:
+            conditions.append(Order.id == int(digits))
+        query = query.where(or_(*conditions))
+    if before_id is not None:
+        query = query.where(Order.id < before_id)
+    return list(session.scalars(query.order_by(Order.id.desc()).limit(max(1, min(limit, 200)))))
+
+
+def cancel(session: Session, order_id: int, *, owner_ref: str, now: datetime) -> Order:
+    """Withdraw an order the carrier has not been given yet."""
+    order = lock_order(session, order_id)
+    if order is None or order.owner_ref != owner_ref:
+        raise errors.OrderNotFound(f"order {order_id} does not exist", order_id=order_id)
+    if order.order_state not in (OrderState.SUBMITTED, OrderState.REVIEW, OrderState.QUEUED):
+        raise errors.NotCancellable(
+            f"order {order_id} is {order.state}", order_id=order_id, state=order.state
+        )
+    transition(session, order, OrderState.CANCELLED, actor=owner_ref, now=now, reason="by seller")
+    limits.release_usage(session, ref=f"order:{order.id}")
+    return order
+
+
+def batch_progress(session: Session, batch_id: int, *, owner_ref: str) -> dict[str, int]:
+    batch = session.get(OrderBatch, batch_id)
+    if batch is None or batch.owner_ref != owner_ref:
+        raise errors.OrderNotFound(f"batch {batch_id} does not exist", batch_id=batch_id)
+    rows = session.execute(
+        select(Order.state, func.count()).where(Order.batch_id == batch_id).group_by(Order.state)
+    )
+    return {str(row[0]): int(row[1]) for row in rows}
+
+
+def expire_held(session: Session, *, now: datetime, limit: int = 500) -> int:
+    """Orders held for review past their quote's lock are not sent at a stale price: they
+    expire (and their limit usage is released); the seller can submit the card again."""
+    held = session.scalars(
+        select(Order)
+        .join(OrderBatch, OrderBatch.id == Order.batch_id)
+        .join(Quote, Quote.id == OrderBatch.quote_id)
+        .where(Order.state == OrderState.REVIEW.value, Quote.expires_at <= now)
+        .limit(limit)
+        .with_for_update(of=Order)
+    ).all()
+    for order in held:
+        transition(
+            session,
+            order,
+            OrderState.EXPIRED,
+            actor="system",
+            now=now,
+            reason="the quote expired while the order was held for review",
+        )
+        limits.release_usage(session, ref=f"order:{order.id}")
+    return len(held)

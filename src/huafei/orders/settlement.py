@@ -1,0 +1,231 @@
+"""Money for a consumed card: the ledger transfers, the settlement time, the seller's wallet.
+
+When the channel confirms a card, one linked chain of transfers (ids ``order:{id}:…``) records:
+
+* ``fee``      carrier receivable ← spread revenue      face value − payout (what we keep)
+* ``owed``     carrier receivable ← seller's pending wallet   payout (what we owe the seller)
+* ``carrier``  own funds ← carrier receivable            face value (the channel settles with us;
+  the sandbox channels settle each consumption at once)
+* ``escrow``   escrow ← own funds                        payout (client money is backed in the
+  segregated escrow account the moment it is owed)
+
+At the profile's settlement time (at once for real-time profiles, T+N working days otherwise)
+``available`` moves the payout from the seller's pending to the available wallet.
+
+Face-value mismatch (面值不符) policy: the card is settled at its actual face value and at that
+face value's rate in the rate card version of the order's locked quote; if that version does not
+list the actual face value, the quoted rate is applied to the actual face value. The seller is
+told either way.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy.orm import Session
+
+from huafei.core.money import Money, Rate
+from huafei.jobs.service import enqueue
+from huafei.ledger.chart import PLATFORM, Code, ensure_account
+from huafei.ledger.service import NewTransfer, transfer, transfer_all
+from huafei.notices.service import NoticeKind, Notifier
+from huafei.orders.models import Order, OrderState
+from huafei.orders.state import transition
+from huafei.rates import errors as rate_errors
+from huafei.rates.models import ChannelProfile, Lane, RateCardVersion, Settlement
+from huafei.rates.service import price_in_version
+from huafei.workdays.service import WorkingDays
+
+SETTLE_JOB = "orders.settle"
+
+
+@dataclass(frozen=True, slots=True)
+class Payout:
+    face_value_fen: int
+    payout_fen: int
+    fee_fen: int
+    rate: Decimal
+
+
+def payout_for(session: Session, order: Order, actual_face_value_fen: int) -> Payout:
+    """What the seller is paid for this order given the face value the channel reported."""
+    if actual_face_value_fen == order.face_value_fen:
+        return Payout(
+            order.face_value_fen,
+            order.quoted_payout_fen,
+            order.face_value_fen - order.quoted_payout_fen,
+            order.rate,
+        )
+    version = session.get(RateCardVersion, order.rate_version_id)
+    rate = Rate(order.rate)
+    if version is not None:
+        with contextlib.suppress(rate_errors.CardTypeNotOffered):
+            rate = price_in_version(
+                session,
+                version=version,
+                carrier=order.carrier,
+                face_value_fen=actual_face_value_fen,
+                lane=Lane(order.lane),
+            ).rate
+    paid = rate.apply(Money(actual_face_value_fen)).fen
+    return Payout(actual_face_value_fen, paid, actual_face_value_fen - paid, rate.value)
+
+
+def credit_consumed(
+    session: Session,
+    order: Order,
+    *,
+    actual_face_value_fen: int,
+    now: datetime,
+    actor: str,
+    notifier: Notifier,
+) -> None:
+    """Record the consumption's money and move the order to settling (and settled, when the
+    profile settles at once)."""
+    payout = payout_for(session, order, actual_face_value_fen)
+    mismatch = actual_face_value_fen != order.face_value_fen
+    order.actual_face_value_fen = actual_face_value_fen
+    order.payout_fen = payout.payout_fen
+    order.fee_fen = payout.fee_fen
+    order.consumed_at = now
+    transition(
+        session,
+        order,
+        OrderState.FACE_VALUE_MISMATCH if mismatch else OrderState.SUCCEEDED,
+        actor=actor,
+        now=now,
+        reason=(
+            f"actual face value {Money(actual_face_value_fen).format()} "
+            f"instead of {Money(order.face_value_fen).format()}"
+            if mismatch
+            else ""
+        ),
+    )
+    platform = {
+        code: ensure_account(session, code, PLATFORM, now=now).id
+        for code in (Code.CARRIER_RECEIVABLE, Code.SPREAD_REVENUE, Code.OWN_FUNDS, Code.ESCROW)
+    }
+    pending = ensure_account(session, Code.WALLET_PENDING, order.owner_ref, now=now).id
+    ref = f"order:{order.id}"
+    chain = []
+    if payout.fee_fen > 0:
+        chain.append(
+            NewTransfer(
+                f"{ref}:fee",
+                platform[Code.CARRIER_RECEIVABLE],
+                platform[Code.SPREAD_REVENUE],
+                payout.fee_fen,
+                ref=ref,
+                memo="spread",
+            )
+        )
+    if payout.payout_fen > 0:
+        chain.append(
+            NewTransfer(
+                f"{ref}:owed",
+                platform[Code.CARRIER_RECEIVABLE],
+                pending,
+                payout.payout_fen,
+                ref=ref,
+                memo="card consumed",
+            )
+        )
+    chain.append(
+        NewTransfer(
+            f"{ref}:carrier",
+            platform[Code.OWN_FUNDS],
+            platform[Code.CARRIER_RECEIVABLE],
+            payout.face_value_fen,
+            ref=ref,
+            memo="carrier channel settlement",
+        )
+    )
+    if payout.payout_fen > 0:
+        chain.append(
+            NewTransfer(
+                f"{ref}:escrow",
+                platform[Code.ESCROW],
+                platform[Code.OWN_FUNDS],
+                payout.payout_fen,
+                ref=ref,
+                memo="client money into escrow",
+            )
+        )
+    transfer_all(session, chain, now=now)
+    payout_text = Money(payout.payout_fen).format()
+    if mismatch:
+        notifier.notify(
+            session,
+            owner_ref=order.owner_ref,
+            kind=NoticeKind.ORDER_ADJUSTED,
+            title="面值不符，已按实际面值结算",
+            body=(
+                f"订单 {order.id} 的卡实际面值为 {Money(actual_face_value_fen).format()}"
+                f"（提交时选择 {Money(order.face_value_fen).format()}），"
+                f"按实际面值的费率结算 {payout_text}。"
+            ),
+            now=now,
+            ref=ref,
+        )
+    notifier.notify(
+        session,
+        owner_ref=order.owner_ref,
+        kind=NoticeKind.BALANCE_CHANGE,
+        title="余额变动",
+        body=f"订单 {order.id} 核销成功，{payout_text} 计入待结算余额。",
+        now=now,
+        ref=ref,
+    )
+    profile = session.get(ChannelProfile, order.profile_code)
+    if profile is None or profile.settlement == Settlement.REALTIME:
+        settle_at = now
+    else:
+        settle_at = WorkingDays(session).settlement_time(now, profile.settlement_days)
+    order.settle_at = settle_at
+    transition(session, order, OrderState.SETTLING, actor=actor, now=now)
+    if settle_at <= now:
+        make_available(session, order, now=now, actor=actor, notifier=notifier)
+    else:
+        enqueue(
+            session,
+            SETTLE_JOB,
+            {"order_id": order.id},
+            now=now,
+            run_at=settle_at,
+            dedupe_key=f"settle:{order.id}",
+        )
+
+
+def make_available(
+    session: Session, order: Order, *, now: datetime, actor: str, notifier: Notifier
+) -> None:
+    """Move the payout from pending to available: the order is settled."""
+    if order.order_state is not OrderState.SETTLING:
+        return  # settled already (a repeated job) — nothing to do
+    if order.payout_fen:
+        transfer(
+            session,
+            NewTransfer(
+                f"order:{order.id}:available",
+                ensure_account(session, Code.WALLET_PENDING, order.owner_ref, now=now).id,
+                ensure_account(session, Code.WALLET_AVAILABLE, order.owner_ref, now=now).id,
+                order.payout_fen,
+                ref=f"order:{order.id}",
+                memo="settled",
+            ),
+            now=now,
+        )
+    order.settled_at = now
+    transition(session, order, OrderState.SETTLED, actor=actor, now=now)
+    notifier.notify(
+        session,
+        owner_ref=order.owner_ref,
+        kind=NoticeKind.FUNDS_ARRIVED,
+        title="到账通知",
+        body=f"订单 {order.id} 已结算，{Money(order.payout_fen or 0).format()} 已到可用余额。",
+        now=now,
+        ref=f"order:{order.id}",
+    )

@@ -1,0 +1,257 @@
+"""The order pipeline's background work.
+
+* ``orders.consume``: mark the order consuming (committed first, with a check job), then hand the
+  card to the carrier channel outside any transaction, then record what the channel answered.
+* ``orders.check_consumption``: no result yet — ask the channel; a consumption it has never heard
+  of is sent again (the channel is idempotent on the consumption id); still processing: ask again
+  later, with backoff, until it is final. A card is never given up on while the channel may still
+  consume it.
+* ``orders.consumption_result``: a verified callback from the carrier inbox moves the order.
+* ``orders.settle``: at the profile's settlement time, pending becomes available.
+
+Every handler is idempotent: a result for an order that is already past consuming (a duplicate,
+late or out-of-order callback) changes nothing, so a card is consumed at most once and paid
+exactly once.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from huafei.cards.secrets import decrypt_pin
+from huafei.carriers.gateway import (
+    Carrier,
+    ConsumptionRequest,
+    ConsumptionResult,
+    ConsumptionStatus,
+    GatewayError,
+)
+from huafei.carriers.service import CONSUMPTION_RESULT_JOB, get_notification, mark_handled
+from huafei.container import Container
+from huafei.identity import limits
+from huafei.jobs.models import Job, JobStatus
+from huafei.jobs.service import RetryLater, enqueue
+from huafei.jobs.worker import TaskRegistry
+from huafei.notices.service import NoticeKind, Notifier
+from huafei.orders.models import Order, OrderState
+from huafei.orders.service import CONSUME_JOB, expire_held, lock_order
+from huafei.orders.settlement import SETTLE_JOB, credit_consumed, make_available
+from huafei.orders.state import transition
+
+log = logging.getLogger(__name__)
+
+CHECK_JOB = "orders.check_consumption"
+EXPIRE_HELD_JOB = "orders.expire_held"
+EXPIRE_HELD_EVERY = timedelta(minutes=1)
+MAX_CHECK_INTERVAL = timedelta(minutes=10)
+CHANNEL = "channel"
+FAILURE_TEXT = {
+    ConsumptionStatus.WRONG_PIN: "卡密错误",
+    ConsumptionStatus.USED: "卡已被使用",
+    ConsumptionStatus.EXPIRED: "卡已过期",
+    ConsumptionStatus.REJECTED: "渠道拒绝",
+}
+
+
+def check_dedupe_key(order_id: int) -> str:
+    return f"check:{order_id}"
+
+
+def apply_result(
+    session: Session,
+    order: Order,
+    result: ConsumptionResult,
+    *,
+    now: datetime,
+    notifier: Notifier,
+) -> bool:
+    """Move a consuming order by the channel's final result; False when there is nothing to do
+    (not final yet, or the order moved on already)."""
+    if not result.status.final or order.order_state is not OrderState.CONSUMING:
+        return False
+    if result.channel_ref and not order.channel_ref:
+        order.channel_ref = result.channel_ref
+    if result.status is ConsumptionStatus.SUCCEEDED:
+        actual = result.actual_face_value_fen or order.face_value_fen
+        credit_consumed(
+            session,
+            order,
+            actual_face_value_fen=actual,
+            now=now,
+            actor=CHANNEL,
+            notifier=notifier,
+        )
+    else:
+        order.failure_reason = result.status.value
+        transition(
+            session,
+            order,
+            OrderState.FAILED,
+            actor=CHANNEL,
+            now=now,
+            reason=result.reason or result.status.value,
+        )
+        limits.release_usage(session, ref=f"order:{order.id}")
+        notifier.notify(
+            session,
+            owner_ref=order.owner_ref,
+            kind=NoticeKind.ORDER_FAILED,
+            title="卡密未能核销",
+            body=f"订单 {order.id}：{FAILURE_TEXT.get(result.status, result.status.value)}。",
+            now=now,
+            ref=f"order:{order.id}",
+        )
+    # The pending check has nothing left to do.
+    session.execute(
+        update(Job)
+        .where(Job.dedupe_key == check_dedupe_key(order.id), Job.status == JobStatus.QUEUED.value)
+        .values(status=JobStatus.DONE.value, finished_at=now)
+    )
+    return True
+
+
+def register(registry: TaskRegistry, container: Container) -> None:
+    first_check = timedelta(seconds=container.settings.orders_check_after_seconds)
+    db = container.db
+    clock = container.clock
+    keyring = container.settings.keyring()
+
+    def request_for(order: Order) -> ConsumptionRequest:
+        carrier = Carrier(order.carrier)
+        return ConsumptionRequest(
+            consumption_id=order.consumption_id,
+            carrier=carrier,
+            face_value_fen=order.face_value_fen,
+            serial=order.serial,
+            pin=decrypt_pin(keyring, order.pin_enc),
+            callback_url=container.carrier_callback_url(carrier),
+        )
+
+    def send(order_id: int, request: ConsumptionRequest) -> None:
+        gateway = container.carriers[request.carrier]
+        try:
+            ack = gateway.submit_consumption(request)
+        except GatewayError as exc:
+            # The check job asks the channel and sends again when it never got the card.
+            log.warning(
+                "carrier channel did not take the card",
+                extra={"order_id": order_id, "error": exc.code},
+            )
+            return
+
+        def record(session: Session) -> None:
+            order = lock_order(session, order_id)
+            if order is None or order.order_state is not OrderState.CONSUMING:
+                return
+            now = clock.now()
+            if ack.accepted:
+                order.channel_ref = order.channel_ref or ack.channel_ref
+                return
+            order.failure_reason = "rejected"
+            transition(
+                session,
+                order,
+                OrderState.FAILED,
+                actor=CHANNEL,
+                now=now,
+                reason=ack.reason or "refused by the channel",
+            )
+            limits.release_usage(session, ref=f"order:{order.id}")
+
+        db.run(record)
+
+    @registry.task_with_own_transactions(CONSUME_JOB)
+    def consume(payload: dict[str, Any]) -> None:
+        order_id = int(payload["order_id"])
+
+        def claim(session: Session) -> ConsumptionRequest | None:
+            order = lock_order(session, order_id)
+            if order is None or order.order_state is not OrderState.QUEUED:
+                return None  # cancelled, or a repeated job
+            now = clock.now()
+            order.sent_at = now
+            order.send_attempts += 1
+            transition(session, order, OrderState.CONSUMING, actor="worker", now=now)
+            enqueue(
+                session,
+                CHECK_JOB,
+                {"order_id": order_id, "interval": first_check.total_seconds()},
+                now=now,
+                run_at=now + first_check,
+                dedupe_key=check_dedupe_key(order_id),
+            )
+            return request_for(order)
+
+        request = db.run(claim)
+        if request is not None:
+            send(order_id, request)
+
+    @registry.task_with_own_transactions(CHECK_JOB)
+    def check(payload: dict[str, Any]) -> RetryLater | None:
+        order_id = int(payload["order_id"])
+        interval = timedelta(seconds=float(payload.get("interval", 30)))
+
+        def load(session: Session) -> ConsumptionRequest | None:
+            order = session.get(Order, order_id)
+            if order is None or order.order_state is not OrderState.CONSUMING:
+                return None
+            return request_for(order)
+
+        request = db.run(load)
+        if request is None:
+            return None
+        gateway = container.carriers[request.carrier]
+        later = RetryLater(clock.now() + min(MAX_CHECK_INTERVAL, interval * 2))
+        try:
+            result = gateway.query_consumption(request.consumption_id)
+        except GatewayError:
+            return later
+        if result.status is ConsumptionStatus.UNKNOWN:
+            send(order_id, request)
+            return later
+        if not result.status.final:
+            return later
+
+        def apply(session: Session) -> None:
+            order = lock_order(session, order_id)
+            if order is not None:
+                apply_result(session, order, result, now=clock.now(), notifier=container.notifier)
+
+        db.run(apply)
+        return None
+
+    @registry.task(CONSUMPTION_RESULT_JOB)
+    def consumption_result(session: Session, payload: dict[str, Any]) -> RetryLater | None:
+        notification = get_notification(session, int(payload["inbox_id"]))
+        result = notification.to_result()
+        now = clock.now()
+        order_id = session.scalars(
+            select(Order.id).where(Order.consumption_id == result.consumption_id)
+        ).first()
+        if order_id is None:
+            log.warning("callback for an unknown consumption", extra={"inbox_id": notification.id})
+            mark_handled(session, notification.id, now=now)
+            return None
+        locked = lock_order(session, order_id)
+        if locked is not None:
+            apply_result(session, locked, result, now=now, notifier=container.notifier)
+        mark_handled(session, notification.id, now=now)
+        return None
+
+    def expire(session: Session, _payload: dict[str, Any]) -> None:
+        expire_held(session, now=clock.now())
+
+    registry.every(EXPIRE_HELD_JOB, EXPIRE_HELD_EVERY, expire)
+
+    @registry.task(SETTLE_JOB)
+    def settle(session: Session, payload: dict[str, Any]) -> None:
+        order = lock_order(session, int(payload["order_id"]))
+        if order is not None:
+            make_available(
+                session, order, now=clock.now(), actor="settlement", notifier=container.notifier
+            )

@@ -1,0 +1,336 @@
+"""Recharge-card recycling end to end, through the HTTP API and the carrier sandboxes."""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from datetime import UTC, datetime
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+
+from factories import bearer, make_seller, open_seller_session
+from huafei.carriers.gateway import Carrier
+from huafei.carriers.sandbox_cards import SandboxCardKind, issue_cards
+from huafei.invariants import check_everything
+from huafei.ledger.chart import Code
+from huafei.ledger.models import Transfer
+from huafei.ledger.service import find_account
+from huafei.notices.models import Notice
+from huafei.orders.models import Order, OrderEvent, OrderState
+from huafei.orders.state import transition
+from huafei.rates.defaults import install_defaults
+from huafei.runtime import build_worker
+from huafei.sms.models import SmsOutboxMessage
+from live import LiveApp, serve_live
+
+FINAL = {s.value for s in OrderState if s.final}
+
+
+class Seller:
+    def __init__(self, live: LiveApp, db, clock, *, tier: int = 3) -> None:
+        self.live = live
+        self.record = make_seller(db, clock, tier=tier)
+        self.owner_ref = f"seller:{self.record.id}"
+        self.db, self.clock = db, clock
+        self.http = httpx.Client(
+            base_url=live.url,
+            headers=bearer(open_seller_session(db, clock, self.record.id)),
+            timeout=20,
+        )
+        self.agreement = self.http.get("/api/v1/agreement").json()
+
+    def submit(self, cards: str, *, face_yuan: int = 100, key: str | None = None, **extra):
+        body = {
+            "profile": "third_party",
+            "carrier": "cmcc",
+            "face_value_fen": face_yuan * 100,
+            "agreement_version": self.agreement["version"],
+            "agreement_sha256": self.agreement["sha256"],
+            "lawful_source_confirmed": True,
+            "cards": cards,
+            **extra,
+        }
+        return self.http.post(
+            "/api/v1/orders/batch",
+            json=body,
+            headers={"Idempotency-Key": key or uuid.uuid4().hex},
+        )
+
+    def sign_in_again(self) -> None:
+        """Sessions time out; after the clock jumps days ahead, sign in again."""
+        self.http.headers.update(bearer(open_seller_session(self.db, self.clock, self.record.id)))
+
+    def orders(self) -> list[dict]:
+        return self.http.get("/api/v1/orders", params={"limit": 200}).json()
+
+    def wallet(self) -> dict:
+        return self.http.get("/api/v1/wallet").json()
+
+
+def run_until_final(live: LiveApp, seller: Seller, worker, *, rounds: int = 200) -> list[dict]:
+    orders: list[dict] = []
+    for _ in range(rounds):
+        worker.run_until_idle()
+        live.wait_for_callbacks()
+        worker.run_until_idle()
+        orders = seller.orders()
+        if orders and all(o["state"] in FINAL for o in orders):
+            return orders
+    raise AssertionError(Counter(o["state"] for o in orders))
+
+
+def lines(cards) -> list[str]:
+    return [f"{card.serial} {card.pin}" for card in cards]
+
+
+@pytest.fixture
+def platform(db, clock):
+    db.run(lambda s: install_defaults(s, now=clock.now()))
+    with serve_live(db, clock) as live:
+        yield live
+
+
+def test_a_batch_of_fifty_cards_ends_in_the_right_states(platform, db, clock) -> None:
+    secret = platform.container.settings.sandbox_card_secret
+    good = issue_cards(secret, Carrier.CMCC, 10_000, 30)
+    used = issue_cards(secret, Carrier.CMCC, 10_000, 4, kind=SandboxCardKind.USED)
+    expired = issue_cards(secret, Carrier.CMCC, 10_000, 4, kind=SandboxCardKind.EXPIRED)
+    wrong_face = issue_cards(
+        secret, Carrier.CMCC, 10_000, 4, kind=SandboxCardKind.WRONG_FACE,
+        actual_face_value_fen=5_000,
+    )  # fmt: skip
+    wrong_pin = issue_cards(secret, Carrier.CMCC, 10_000, 3, start=500)
+    pasted = (
+        lines(good[:15])
+        + [f"{c.serial},{c.pin[:-1]}{(int(c.pin[-1]) + 1) % 10}" for c in wrong_pin]
+        + ["12345 678", "serial-no pin-no", lines(good[:1])[0]]
+        + lines(used)
+        + [f"{c.serial}\t{c.pin}" for c in expired]
+        + lines(wrong_face)
+        + lines(good[15:])
+        + [lines(good[20:21])[0].replace(" ", "，")]
+        + ["1" * 17 + " " + "2" * 10]
+    )
+    assert len(pasted) == 50
+    seller = Seller(platform, db, clock)
+    response = seller.submit("\ufeff" + "\r\n".join(pasted))
+    assert response.status_code == 201, response.text
+    batch = response.json()
+    assert len(batch["orders"]) == 45
+    rejected = {(r["line"], r["code"]) for r in batch["rejected"]}
+    assert {code for _, code in rejected} == {
+        "serial_length",
+        "not_digits",
+        "duplicate_in_batch",
+        "pin_length",
+    }
+    assert len(rejected) == 5
+    assert batch["quote"]["payout_fen"] == 8_800
+    assert all("pin" not in order and "*" in order["serial_masked"] for order in batch["orders"])
+
+    worker = build_worker(platform.container, name="test")
+    orders = run_until_final(platform, seller, worker)
+    by_state = Counter(o["state"] for o in orders)
+    assert by_state == {"settled": 34, "failed": 11}
+    reasons = Counter(o["failure_reason"] for o in orders if o["state"] == "failed")
+    assert reasons == {"used": 4, "expired": 4, "wrong_pin": 3}
+    mismatched = [o for o in orders if o["actual_face_value_fen"] == 5_000]
+    assert len(mismatched) == 4
+    assert {o["payout_fen"] for o in mismatched} == {4_400}  # ¥50 at the ¥50 rate of 0.88
+    detail = seller.http.get(f"/api/v1/orders/{mismatched[0]['id']}").json()
+    assert [e["to_state"] for e in detail["timeline"]] == [
+        "submitted", "queued", "consuming", "face_value_mismatch", "settling", "settled",
+    ]  # fmt: skip
+    assert seller.wallet()["available_fen"] == 30 * 8_800 + 4 * 4_400
+
+    # Each consumed card was paid exactly once, and the ledger is sound.
+    def owed(session):
+        return session.scalar(
+            select(func.count()).select_from(Transfer).where(Transfer.id.like("order:%:owed"))
+        )
+
+    assert db.run(owed) == 34
+    with db.session() as session:
+        report = check_everything(session)
+    assert report.ok, report.render()
+    kinds = Counter(
+        db.run(
+            lambda s: list(
+                s.scalars(select(Notice.kind).where(Notice.owner_ref == seller.owner_ref))
+            )
+        )
+    )
+    assert kinds["funds_arrived"] == 34
+    assert kinds["order_adjusted"] == 4
+    assert kinds["order_failed"] == 11
+    # Arrivals and adjustments also go out by SMS (failures only in the inbox, by default).
+    texts = db.run(
+        lambda s: list(
+            s.scalars(
+                select(SmsOutboxMessage.text).where(SmsOutboxMessage.phone == seller.record.phone)
+            )
+        )
+    )
+    assert sum("到账" in t for t in texts) == 34
+    assert sum("面值不符" in t for t in texts) == 4
+    assert len(texts) == 38
+
+
+def test_submission_is_idempotent_and_duplicates_across_sellers_are_blocked(
+    platform, db, clock
+) -> None:
+    secret = platform.container.settings.sandbox_card_secret
+    cards = "\n".join(lines(issue_cards(secret, Carrier.CMCC, 10_000, 2, start=900)))
+    first_seller = Seller(platform, db, clock)
+    first = first_seller.submit(cards, key="same")
+    again = first_seller.submit(cards, key="same")
+    assert again.json() == first.json()
+    assert again.headers["idempotent-replayed"] == "true"
+    assert first_seller.submit(cards + "\n", key="same").status_code == 409
+    repeat = first_seller.submit(cards)
+    assert repeat.status_code == 422
+    assert repeat.json()["code"] == "batch_rejected"
+    assert {r["code"] for r in repeat.json()["rejected"]} == {"already_submitted"}
+
+    other = Seller(platform, db, clock)
+    blocked = other.submit(cards)
+    assert blocked.status_code == 201
+    assert {o["state"] for o in blocked.json()["orders"]} == {"blocked"}
+    reasons = db.run(
+        lambda s: set(
+            s.scalars(
+                select(OrderEvent.reason).where(
+                    OrderEvent.order_id == blocked.json()["orders"][0]["id"],
+                    OrderEvent.to_state == "blocked",
+                )
+            )
+        )
+    )
+    assert reasons == {"the same card was submitted by another account"}
+
+
+def test_cancel_before_consumption_and_not_after(platform, db, clock) -> None:
+    secret = platform.container.settings.sandbox_card_secret
+    seller = Seller(platform, db, clock)
+    chosen = seller.http.put("/api/v1/notices/preferences", json={"funds_arrived": False})
+    assert chosen.json()["funds_arrived"] is False
+    card = issue_cards(secret, Carrier.CMCC, 5_000, 2, start=700)
+    batch = seller.submit("\n".join(lines(card)), face_yuan=50).json()
+    first, second = (o["id"] for o in batch["orders"])
+    cancelled = seller.http.post(f"/api/v1/orders/{first}/cancel")
+    assert cancelled.json()["state"] == "cancelled"
+    worker = build_worker(platform.container, name="test")
+    orders = run_until_final(platform, seller, worker)
+    assert {o["id"]: o["state"] for o in orders} == {first: "cancelled", second: "settled"}
+    late = seller.http.post(f"/api/v1/orders/{second}/cancel")
+    assert late.status_code == 409
+    assert late.json()["code"] == "order_not_cancellable"
+    assert seller.wallet()["available_fen"] == 4_400
+    assert len(platform.sandbox(Carrier.CMCC).deliveries) == 1  # the cancelled card never went
+    notices = seller.http.get("/api/v1/notices").json()
+    assert any(n["kind"] == "funds_arrived" for n in notices)  # in the inbox …
+    sms = db.run(
+        lambda s: s.scalar(
+            select(func.count())
+            .select_from(SmsOutboxMessage)
+            .where(SmsOutboxMessage.phone == seller.record.phone)
+        )
+    )
+    assert sms == 0  # … but not by SMS, as the seller chose
+
+
+def test_an_order_held_past_its_quote_expires_and_is_never_sent(platform, db, clock) -> None:
+    secret = platform.container.settings.sandbox_card_secret
+    seller = Seller(platform, db, clock)
+    card = lines(issue_cards(secret, Carrier.CMCC, 10_000, 1, start=800))[0]
+    (order,) = seller.submit(card).json()["orders"]
+
+    def hold(session):
+        record = session.get(Order, order["id"])
+        transition(session, record, OrderState.REVIEW, actor="risk", now=clock.now())
+
+    db.run(hold)
+    clock.advance(seconds=platform.container.settings.quote_ttl_seconds)
+    seller.sign_in_again()
+    worker = build_worker(platform.container, name="test")
+    worker.run_until_idle()
+    detail = seller.http.get(f"/api/v1/orders/{order['id']}").json()
+    assert detail["state"] == "expired"
+    assert detail["timeline"][-1]["reason"] == (
+        "the quote expired while the order was held for review"
+    )
+    assert platform.sandbox(Carrier.CMCC).deliveries == []
+
+
+def test_tier_limits_and_pin_guessing_stop_submissions(platform, db, clock) -> None:
+    secret = platform.container.settings.sandbox_card_secret
+    beginner = Seller(platform, db, clock, tier=1)
+    too_much = beginner.submit(
+        "\n".join(lines(issue_cards(secret, Carrier.CMCC, 10_000, 6, start=1000)))
+    )
+    assert too_much.status_code == 422
+    problem = too_much.json()
+    assert problem["code"] == "limit_exceeded"
+    assert problem["limit"] == "per_order"
+    assert problem["size_fen"] == 50_000
+
+    guesser = Seller(platform, db, clock)
+    wrong = [
+        f"{c.serial} {c.pin[:-1]}{(int(c.pin[-1]) + 1) % 10}"
+        for c in issue_cards(secret, Carrier.CMCC, 10_000, 5, start=1100)
+    ]
+    assert guesser.submit("\n".join(wrong)).status_code == 201
+    run_until_final(platform, guesser, build_worker(platform.container, name="test"))
+    paused = guesser.submit(
+        "\n".join(lines(issue_cards(secret, Carrier.CMCC, 10_000, 1, start=1200)))
+    )
+    assert paused.status_code == 429
+    assert paused.json()["code"] == "too_many_failed_cards"
+    assert paused.json()["retry_after_seconds"] == 3600
+    clock.advance(hours=1, seconds=1)
+    retried = guesser.submit(
+        "\n".join(lines(issue_cards(secret, Carrier.CMCC, 10_000, 1, start=1200)))
+    )
+    assert retried.status_code == 201
+
+
+def test_t_plus_one_settles_across_the_national_day_holiday(db, clock) -> None:
+    """A carrier-official (T+1) card consumed on the eve of the 2026 National Day holiday
+    becomes available on 8 October, the first working day after it."""
+    clock.current = datetime(2026, 9, 30, 2, 0, tzinfo=UTC)  # 10:00 in Beijing, a Wednesday
+    db.run(lambda s: install_defaults(s, now=clock.now()))
+    with serve_live(db, clock) as live:
+        secret = live.container.settings.sandbox_card_secret
+        seller = Seller(live, db, clock)
+        card = lines(issue_cards(secret, Carrier.CMCC, 10_000, 1, start=1300))[0]
+        response = seller.submit(card, profile="carrier_official")
+        assert response.status_code == 201, response.text
+        worker = build_worker(live.container, name="test")
+        for _ in range(50):
+            worker.run_until_idle()
+            live.wait_for_callbacks()
+            worker.run_until_idle()
+            (order,) = seller.orders()
+            if order["state"] == "settling":
+                break
+        assert order["state"] == "settling"
+        assert order["settle_at"].startswith("2026-10-07T16:00:00")  # 8 Oct 00:00 in Beijing
+        wallet = seller.wallet()
+        assert wallet["pending_fen"] == 9_300
+        assert wallet["available_fen"] == 0
+        clock.current = datetime(2026, 10, 7, 15, 59, tzinfo=UTC)
+        seller.sign_in_again()
+        worker.run_until_idle()
+        assert seller.orders()[0]["state"] == "settling"
+        clock.current = datetime(2026, 10, 7, 16, 0, tzinfo=UTC)
+        worker.run_until_idle()
+        assert seller.orders()[0]["state"] == "settled"
+        assert seller.wallet()["available_fen"] == 9_300
+
+        def pending_account(session):
+            account = find_account(session, code=Code.WALLET_PENDING, owner_ref=seller.owner_ref)
+            return account.balance if account else None
+
+        assert db.run(pending_account) == 0
