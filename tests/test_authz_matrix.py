@@ -72,7 +72,30 @@ SELLER_PAGES = (
     ("POST", "/wallet/withdraw"),
     ("POST", "/wallet/withdraw/confirm"),
     ("POST", "/wallet/withdrawals/{withdrawal_id}/cancel"),
+    ("GET", "/sell"),
+    ("POST", "/sell/check"),
+    ("POST", "/sell"),
+    ("GET", "/batches/{batch_id}"),
+    ("GET", "/batches/{batch_id}/progress"),
+    ("GET", "/orders"),
+    ("GET", "/orders/{order_id}"),
+    ("POST", "/orders/{order_id}/cancel"),
 )
+#: Pages of the operations console, by who may open them (anonymous: 303 to the console's
+#: sign-in page; a seller or a role without the permission: the 403 page).
+CONSOLE_PAGES: dict[tuple[str, str], frozenset[str]] = {
+    ("POST", "/console/sign-out"): STAFF,
+    ("GET", "/console"): STAFF,
+    ("GET", "/console/orders"): STAFF,
+    ("GET", "/console/orders/{order_id}"): STAFF,
+    ("GET", "/console/sellers"): STAFF,
+    ("GET", "/console/sellers/{seller_id}"): STAFF,
+    ("GET", "/console/withdrawals"): frozenset({FINANCE}),
+    ("GET", "/console/withdrawals/{withdrawal_id}"): frozenset({FINANCE}),
+    ("POST", "/console/withdrawals/{withdrawal_id}/approve"): frozenset({FINANCE}),
+    ("POST", "/console/withdrawals/{withdrawal_id}/reject"): frozenset({FINANCE}),
+    ("POST", "/console/withdrawals/{withdrawal_id}/notes"): frozenset({FINANCE}),
+}
 PAGE_SIGN_IN = 303
 
 MATRIX: dict[tuple[str, str], frozenset[str]] = {
@@ -178,6 +201,9 @@ MATRIX: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/sign-in/code"): EVERYONE,
     ("POST", "/sign-in"): EVERYONE,
     **dict.fromkeys(SELLER_PAGES, SELLERS),
+    ("GET", "/console/sign-in"): EVERYONE,
+    ("POST", "/console/sign-in"): EVERYONE,
+    **CONSOLE_PAGES,
 }
 
 #: A denied role normally gets 401 (anonymous) or 403 (anyone else); exceptions go here.
@@ -186,7 +212,7 @@ MATRIX: dict[tuple[str, str], frozenset[str]] = {
 DENIED_STATUS: dict[tuple[str, str], dict[str, int]] = {
     ("POST", "/callbacks/carriers/{carrier}"): dict.fromkeys(ROLES, 401),
     ("POST", "/callbacks/rails/{rail}"): dict.fromkeys(ROLES, 401),
-    **{row: {ANONYMOUS: PAGE_SIGN_IN} for row in SELLER_PAGES},
+    **{row: {ANONYMOUS: PAGE_SIGN_IN} for row in (*SELLER_PAGES, *CONSOLE_PAGES)},
 }
 
 PATH_SAMPLES = {

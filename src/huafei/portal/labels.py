@@ -46,13 +46,59 @@ WITHDRAWAL_STATUSES: dict[str, str] = {
     "cancelled": N_("Cancelled"),
 }
 
+WITHDRAWAL_EVENTS: dict[str, str] = {
+    "requested": N_("Requested"),
+    "awaiting_approval": N_("Waits for approval"),
+    "approved": N_("Approved"),
+    "note": N_("Note"),
+    "queued": N_("Queued for sending"),
+    "requeued": N_("Queued again"),
+    "send_attempt": N_("Sent to the rail"),
+    "sent": N_("Accepted by the rail"),
+    "paid": N_("Paid"),
+    "failed": N_("Failed"),
+    "rejected": N_("Rejected"),
+    "cancelled": N_("Cancelled"),
+    "result_conflict": N_("Result differs from our record"),
+}
+
 NOTICE_KINDS: dict[str, str] = {
     "balance_change": N_("Balance change"),
     "payout_arrived": N_("Withdrawal arrived"),
     "payout_failed": N_("Withdrawal failed"),
     "escrow_alert": N_("Escrow alert"),
     "reconciliation": N_("Reconciliation"),
-    "order_update": N_("Order update"),
+    "funds_arrived": N_("Money arrived"),
+    "order_adjusted": N_("Face value adjusted"),
+    "order_failed": N_("Card not redeemed"),
+}
+
+FAILURE_REASONS: dict[str, str] = {
+    "wrong_pin": N_("wrong PIN"),
+    "used": N_("the card was already used"),
+    "expired": N_("the card has expired"),
+    "rejected": N_("refused by the carrier channel"),
+    "unknown": N_("the carrier channel gave no answer"),
+}
+
+#: Who moved an order, as the timeline shows it (sellers and staff by their kind).
+ACTORS: dict[str, str] = {
+    "seller": N_("You"),
+    "staff": N_("Staff"),
+    "risk": N_("Risk control"),
+    "channel": N_("Carrier channel"),
+    "worker": N_("Platform"),
+    "system": N_("Platform"),
+    "settlement": N_("Settlement"),
+}
+
+#: Reasons the platform writes into an order's timeline that read better translated.
+EVENT_REASONS: dict[str, str] = {
+    "allowed": N_("passed the risk checks"),
+    "by seller": N_("cancelled by the seller"),
+    "the same card was submitted by another account": N_(
+        "the same card was submitted by another account"
+    ),
 }
 
 ORDER_STATES: dict[str, str] = {

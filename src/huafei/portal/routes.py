@@ -75,6 +75,7 @@ DONE: dict[str, str] = {
     "withdrawal_cancelled": N_("Withdrawal cancelled; the money is available again."),
     "order_cancelled": N_("Order cancelled."),
     "approved": N_("Approved."),
+    "noted": N_("Note added. Someone else must approve this withdrawal now."),
     "rejected": N_("Rejected; the seller's money is available again."),
 }
 
@@ -109,7 +110,8 @@ class HomeData:
 
 
 def _home_data(session: Session, now: Any) -> HomeData:
-    profiles = rates.list_profiles(session)
+    # The third-party (real-time) profile is what the sell page offers first; show it first.
+    profiles = sorted(rates.list_profiles(session), key=lambda p: (p.code != "third_party", p.code))
     table = rates.rate_table(session, at=now, faces=dict(DEFAULT_FACES))
     grids = []
     for profile in profiles:

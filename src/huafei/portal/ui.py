@@ -19,6 +19,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from huafei.cards.secrets import mask_serial
 from huafei.core.clock import utc
 from huafei.core.days import BEIJING
 from huafei.core.money import Money, Rate
@@ -69,11 +70,14 @@ LABEL_TABLES: dict[str, dict[str, str]] = {
     "rate_model": labels.RATE_MODELS,
     "method": labels.METHOD_KINDS,
     "withdrawal": labels.WITHDRAWAL_STATUSES,
+    "withdrawal_event": labels.WITHDRAWAL_EVENTS,
     "notice": labels.NOTICE_KINDS,
     "order": labels.ORDER_STATES,
     "flow": labels.LIMIT_FLOWS,
     "window": labels.LIMIT_WINDOWS,
     "role": labels.STAFF_ROLES,
+    "failure": labels.FAILURE_REASONS,
+    "reason": labels.EVENT_REASONS,
 }
 
 
@@ -88,6 +92,17 @@ def _labeller(translations: NullTranslations) -> Callable[[str, object], str]:
         return translations.gettext(found) if found else str(code)
 
     return label
+
+
+def _actor(translations: NullTranslations) -> Callable[[str], str]:
+    """``seller:12`` → 您 / You; ``risk`` → 风控: who moved an order, in the page's language."""
+
+    def actor(value: str) -> str:
+        kind = value.partition(":")[0]
+        found = labels.ACTORS.get(kind)
+        return translations.gettext(found) if found else value
+
+    return actor
 
 
 def _environment(locale: str, translations: NullTranslations) -> Environment:
@@ -105,6 +120,8 @@ def _environment(locale: str, translations: NullTranslations) -> Environment:
     env.filters["when"] = when
     env.filters["iso"] = iso
     env.globals["label"] = _labeller(translations)
+    env.globals["actor"] = _actor(translations)
+    env.filters["serial"] = mask_serial
     env.globals["locale"] = locale
     env.globals["html_lang"] = HTML_LANG[locale]
     env.globals["html_lang_of"] = HTML_LANG

@@ -15,8 +15,10 @@ from huafei.identity.staff_routes import router as identity_staff_router
 from huafei.notices.routes import router as notices_router
 from huafei.orders.routes import router as orders_router
 from huafei.payouts.routes import ROUTERS as PAYOUT_ROUTERS
+from huafei.portal.console_routes import router as console_router
 from huafei.portal.money_routes import router as portal_money_router
 from huafei.portal.routes import router as portal_router
+from huafei.portal.sell_routes import router as portal_sell_router
 from huafei.rates.routes import router as rates_router
 from huafei.sms.routes import sandbox_router as sms_sandbox_router
 from huafei.wallets.routes import router as wallets_router
@@ -33,6 +35,8 @@ ROUTERS: list[APIRouter] = [
     notices_router,
     portal_router,
     portal_money_router,
+    portal_sell_router,
+    console_router,
 ]
 SANDBOX_ROUTERS: list[APIRouter] = [sms_sandbox_router, identity_sandbox_router]
 

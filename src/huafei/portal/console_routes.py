@@ -1,0 +1,442 @@
+"""The operations console (first version): staff sign-in with password and TOTP, order and
+seller search, an order's timeline, and finance's withdrawal approval queue.
+
+Pages ask for the same permissions as the staff API (``orders:read``, ``sellers:read``,
+``payouts:run``) through ``authenticate_staff``, so every console request is in the operation
+log. Four eyes is the payout service's rule: the console only shows its refusal.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request, Response
+from sqlalchemy.orm import Session
+
+from huafei.core.errors import HuafeiError
+from huafei.identity import limits
+from huafei.identity.deps import (
+    STAFF_COOKIE,
+    STAFF_CSRF_COOKIE,
+    actor_for,
+    get_container,
+    origin_of,
+    raise_refused,
+    session_context,
+)
+from huafei.identity.errors import SellerNotFound
+from huafei.identity.models import Seller
+from huafei.identity.permissions import Permission
+from huafei.identity.routes import clear_session_cookies, set_session_cookies
+from huafei.identity.schemas import SellerView
+from huafei.identity.service import oplog, sessions
+from huafei.identity.service import staff as staff_service
+from huafei.identity.service.sessions import SessionKind
+from huafei.identity.validation import parse_mobile
+from huafei.orders import service as orders
+from huafei.orders.models import Order, OrderState
+from huafei.payouts.models import Withdrawal, WithdrawalStatus
+from huafei.payouts.service import methods, withdrawals
+from huafei.portal.messages import describe, describe_error
+from huafei.portal.pages import (
+    PageRoute,
+    StaffPage,
+    form_fields,
+    form_token_ok,
+    redirect,
+    render,
+    safe_next,
+    staff_page,
+)
+from huafei.portal.routes import flash
+from huafei.portal.ui import gettext_for
+
+router = APIRouter(
+    prefix="/console", route_class=PageRoute, include_in_schema=False, tags=["console"]
+)
+
+AnyStaff = Annotated[StaffPage, Depends(staff_page())]
+OrderReader = Annotated[StaffPage, Depends(staff_page(Permission.ORDERS_READ))]
+SellerReader = Annotated[StaffPage, Depends(staff_page(Permission.SELLERS_READ))]
+Finance = Annotated[StaffPage, Depends(staff_page(Permission.PAYOUTS_RUN))]
+Form = Annotated[dict[str, str], Depends(form_fields)]
+
+SEARCH_LIMIT = 50
+
+
+def _seller_id(owner_ref: str) -> int | None:
+    kind, _, number = owner_ref.partition(":")
+    return int(number) if kind == "seller" and number.isdigit() else None
+
+
+# -- sign-in ------------------------------------------------------------------------------------
+def _sign_in_page(
+    request: Request,
+    *,
+    username: str = "",
+    next_url: str = "",
+    error: str | None = None,
+    status: int = 200,
+) -> Response:
+    return render(
+        request,
+        "console/sign_in.html",
+        status=status,
+        username=username,
+        next_url=safe_next(next_url, "/console"),
+        error=error,
+        flash=flash(request),
+    )
+
+
+@router.get("/sign-in")
+def sign_in_page(request: Request) -> Response:
+    return _sign_in_page(request, next_url=request.query_params.get("next", ""))
+
+
+@router.post("/sign-in")
+def sign_in(request: Request, form: Form) -> Response:
+    container = get_container(request)
+    gettext = gettext_for(request)
+    username = form.get("username", "")[:64]
+    next_url = form.get("next", "")
+    if not form_token_ok(request, form):
+        return _sign_in_page(
+            request,
+            username=username,
+            next_url=next_url,
+            error=describe("form_expired", gettext),
+            status=400,
+        )
+    origin = origin_of(request)
+    now = container.clock.now()
+    try:
+        outcome = raise_refused(
+            container.db.run(
+                lambda s: staff_service.sign_in_staff(
+                    s,
+                    username=username,
+                    password=form.get("password", "")[:256],
+                    totp_code=form.get("totp_code", "")[:12],
+                    kind=SessionKind.COOKIE,
+                    keyring=container.keyring,
+                    limiter=container.rate_limiter,
+                    origin=origin,
+                    now=now,
+                )
+            )
+        )
+    except HuafeiError as exc:
+        return _sign_in_page(
+            request,
+            username=username,
+            next_url=next_url,
+            error=describe_error(exc, gettext),
+            status=exc.status,
+        )
+    record = outcome.opened.record
+    response = redirect(safe_next(next_url, "/console"))
+    set_session_cookies(
+        response,
+        container,
+        token=outcome.opened.token,
+        max_age=int((record.expires_at - record.created_at).total_seconds()),
+        session_cookie=STAFF_COOKIE,
+        csrf_cookie=STAFF_CSRF_COOKIE,
+    )
+    return response
+
+
+@router.post("/sign-out")
+def sign_out(request: Request, staff: AnyStaff) -> Response:
+    container = get_container(request)
+    context = session_context(request)
+    actor = actor_for(request)
+    now = container.clock.now()
+
+    def work(session: Session) -> None:
+        sessions.revoke_session(
+            session,
+            session_id=context.session_id,
+            now=now,
+            reason="sign_out",
+            staff_id=staff.staff.id,
+        )
+        oplog.record(
+            session,
+            actor,
+            "auth.sign_out",
+            now=now,
+            target=f"staff:{staff.staff.id}",
+            detail={"session_id": context.session_id},
+        )
+
+    container.db.run(work)
+    response = redirect("/console/sign-in?done=signed_out")
+    clear_session_cookies(response, session_cookie=STAFF_COOKIE, csrf_cookie=STAFF_CSRF_COOKIE)
+    return response
+
+
+# -- home and search ----------------------------------------------------------------------------
+@router.get("")
+def console_home(request: Request, staff: AnyStaff) -> Response:
+    container = get_container(request)
+    waiting = None
+    if staff.can(Permission.PAYOUTS_RUN):
+        waiting = container.db.run(
+            lambda s: len(
+                withdrawals.list_withdrawals(
+                    s, status=WithdrawalStatus.AWAITING_APPROVAL, limit=500
+                )
+            )
+        )
+    return render(
+        request,
+        "console/home.html",
+        staff=staff,
+        section="home",
+        waiting=waiting,
+        flash=flash(request),
+    )
+
+
+@router.get("/orders")
+def console_orders(request: Request, staff: OrderReader) -> Response:
+    container = get_container(request)
+    query = request.query_params.get("q", "")[:40]
+    state = request.query_params.get("state", "")
+    states = [state] if state in {s.value for s in OrderState} else None
+    rows = container.db.run(
+        lambda s: orders.list_orders(
+            s, owner_ref=None, states=states, search=query or None, limit=SEARCH_LIMIT
+        )
+    )
+    return render(
+        request,
+        "console/orders.html",
+        staff=staff,
+        section="orders",
+        orders=rows,
+        query=query,
+        state=state,
+        states=[s.value for s in OrderState],
+        seller_id=_seller_id,
+    )
+
+
+@router.get("/orders/{order_id}")
+def console_order(order_id: int, request: Request, staff: OrderReader) -> Response:
+    container = get_container(request)
+
+    def read(session: Session) -> tuple[Order, list[Any]]:
+        order = orders.get_order(session, order_id)
+        return order, orders.timeline(session, order.id)
+
+    order, events = container.db.run(read)
+    return render(
+        request,
+        "console/order.html",
+        staff=staff,
+        section="orders",
+        order=order,
+        events=events,
+        seller_id=_seller_id(order.owner_ref),
+    )
+
+
+@router.get("/sellers")
+def console_sellers(request: Request, staff: SellerReader) -> Response:
+    """Find a seller by mobile number or seller id (exact: the console is not a browser of
+    personal data)."""
+    container = get_container(request)
+    query = request.query_params.get("q", "").strip()[:32]
+
+    def find(session: Session) -> list[SellerView]:
+        if not query:
+            return []
+        found: Seller | None = None
+        if query.isdigit() and len(query) < 11:
+            found = session.get(Seller, int(query))
+        else:
+            try:
+                number = parse_mobile(query)
+            except HuafeiError:
+                return []
+            found = session.query(Seller).filter(Seller.phone == number.phone).one_or_none()
+        return [SellerView.of(found, container.keyring)] if found else []
+
+    results = container.db.run(find)
+    return render(
+        request,
+        "console/sellers.html",
+        staff=staff,
+        section="sellers",
+        query=query,
+        results=results,
+    )
+
+
+@dataclass(frozen=True)
+class SellerFile:
+    seller: SellerView
+    limits: list[limits.FlowStatus]
+    orders: list[Order]
+
+
+@router.get("/sellers/{seller_id}")
+def console_seller(seller_id: int, request: Request, staff: SellerReader) -> Response:
+    container = get_container(request)
+    now = container.clock.now()
+
+    def read(session: Session) -> SellerFile:
+        seller = session.get(Seller, seller_id)
+        if seller is None:
+            raise SellerNotFound
+        return SellerFile(
+            seller=SellerView.of(seller, container.keyring),
+            limits=limits.limit_status(session, seller_id=seller_id, now=now),
+            orders=orders.list_orders(session, owner_ref=seller.ledger_owner_ref, limit=20),
+        )
+
+    file = container.db.run(read)
+    return render(request, "console/seller.html", staff=staff, section="sellers", file=file)
+
+
+# -- withdrawal approvals (finance) -------------------------------------------------------------
+@router.get("/withdrawals")
+def console_withdrawals(request: Request, staff: Finance) -> Response:
+    container = get_container(request)
+    rows = container.db.run(
+        lambda s: withdrawals.list_withdrawals(
+            s, status=WithdrawalStatus.AWAITING_APPROVAL, limit=200
+        )
+    )
+    return render(
+        request,
+        "console/withdrawals.html",
+        staff=staff,
+        section="withdrawals",
+        withdrawals=rows,
+        seller_id=_seller_id,
+        flash=flash(request),
+    )
+
+
+@dataclass(frozen=True)
+class WithdrawalFile:
+    withdrawal: Withdrawal
+    method: methods.MethodView
+    history: list[tuple[Any, dict[str, Any]]]
+
+
+def _withdrawal_page(
+    request: Request,
+    staff: StaffPage,
+    withdrawal_id: int,
+    *,
+    error: str | None = None,
+    status: int = 200,
+) -> Response:
+    container = get_container(request)
+
+    def read(session: Session) -> WithdrawalFile:
+        w = withdrawals.get_withdrawal(session, withdrawal_id)
+        method = methods.view(methods.get_method(session, w.owner_ref, w.method_id))
+        history = [
+            (event, json.loads(event.detail or "{}"))
+            for event in withdrawals.history(session, withdrawal_id)
+        ]
+        return WithdrawalFile(w, method, history)
+
+    file = container.db.run(read)
+    return render(
+        request,
+        "console/withdrawal.html",
+        status=status,
+        staff=staff,
+        section="withdrawals",
+        file=file,
+        seller_id=_seller_id(file.withdrawal.owner_ref),
+        waiting=file.withdrawal.status == WithdrawalStatus.AWAITING_APPROVAL.value,
+        error=error,
+        flash=flash(request),
+    )
+
+
+@router.get("/withdrawals/{withdrawal_id}")
+def console_withdrawal(withdrawal_id: int, request: Request, staff: Finance) -> Response:
+    return _withdrawal_page(request, staff, withdrawal_id)
+
+
+def _finance_action(
+    request: Request, staff: StaffPage, withdrawal_id: int, action: Any, done: str
+) -> Response:
+    container = get_container(request)
+    try:
+        container.db.run(action)
+    except HuafeiError as exc:
+        error = describe_error(exc, gettext_for(request))
+        return _withdrawal_page(request, staff, withdrawal_id, error=error, status=exc.status)
+    return redirect(f"/console/withdrawals/{withdrawal_id}?done={done}")
+
+
+@router.post("/withdrawals/{withdrawal_id}/approve")
+def approve(withdrawal_id: int, request: Request, staff: Finance, form: Form) -> Response:
+    now = get_container(request).clock.now()
+    return _finance_action(
+        request,
+        staff,
+        withdrawal_id,
+        lambda s: withdrawals.approve_withdrawal(
+            s,
+            withdrawal_id=withdrawal_id,
+            staff_id=staff.staff.id,
+            now=now,
+            note=form.get("note", "")[:500],
+        ),
+        "approved",
+    )
+
+
+@router.post("/withdrawals/{withdrawal_id}/reject")
+def reject(withdrawal_id: int, request: Request, staff: Finance, form: Form) -> Response:
+    container = get_container(request)
+    reason = form.get("reason", "")[:200]
+    if not reason:
+        gettext = gettext_for(request)
+        error = gettext("Give the seller a reason for the rejection.")
+        return _withdrawal_page(request, staff, withdrawal_id, error=error, status=422)
+    now = container.clock.now()
+    return _finance_action(
+        request,
+        staff,
+        withdrawal_id,
+        lambda s: withdrawals.reject_withdrawal(
+            s,
+            payouts=container.payouts,
+            withdrawal_id=withdrawal_id,
+            staff_id=staff.staff.id,
+            reason=reason,
+            now=now,
+        ),
+        "rejected",
+    )
+
+
+@router.post("/withdrawals/{withdrawal_id}/notes")
+def annotate(withdrawal_id: int, request: Request, staff: Finance, form: Form) -> Response:
+    note = form.get("note", "")[:500]
+    if not note:
+        return redirect(f"/console/withdrawals/{withdrawal_id}")
+    now = get_container(request).clock.now()
+    return _finance_action(
+        request,
+        staff,
+        withdrawal_id,
+        lambda s: withdrawals.annotate_withdrawal(
+            s, withdrawal_id=withdrawal_id, staff_id=staff.staff.id, note=note, now=now
+        ),
+        "noted",
+    )

@@ -1,0 +1,407 @@
+"""Selling cards and following them: the sell form with its live line check and quote, the
+batch progress that updates itself until every card is final, the order list and an order's
+timeline.
+
+The live check (``POST /sell/check``, an htmx partial) parses the pasted lines exactly as a
+submission will (``cards.parser.parse_batch``) and prices the good ones (``rates.preview``);
+nothing is stored or locked until the seller submits. Pasted PINs are never sent back: the check
+answers with line numbers, reasons and masked card numbers.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request, Response
+from sqlalchemy.orm import Session
+
+from huafei.cards.formats import face_values_fen, require_face_value
+from huafei.cards.parser import ParsedBatch, parse_batch
+from huafei.cards.secrets import mask_serial
+from huafei.carriers.gateway import Carrier
+from huafei.core.errors import HuafeiError
+from huafei.core.idempotency import run_idempotent
+from huafei.identity.deps import get_container, origin_of
+from huafei.orders import service as orders
+from huafei.orders.models import FINAL_STATES, Order, OrderState
+from huafei.portal.messages import describe, describe_error, describe_line
+from huafei.portal.pages import PageRoute, SellerPage, form_fields, redirect, render, seller_page
+from huafei.portal.routes import flash
+from huafei.portal.ui import gettext_for
+from huafei.rates import errors as rate_errors
+from huafei.rates import service as rates
+from huafei.rates.defaults import DEFAULT_FACES
+from huafei.rates.models import AgreementVersion, ChannelProfile, Lane
+
+router = APIRouter(route_class=PageRoute, include_in_schema=False, tags=["portal"])
+
+Me = Annotated[SellerPage, Depends(seller_page)]
+Form = Annotated[dict[str, str], Depends(form_fields)]
+
+DEFAULT_PROFILE = "third_party"
+DEFAULT_FACE_FEN = 10_000
+ORDERS_PAGE = 20
+BATCH_ORDERS_SHOWN = 200
+FINAL = frozenset(state.value for state in FINAL_STATES)
+CANCELLABLE = frozenset({"submitted", "review", "queued"})
+ALL_FACES = sorted({face for faces in DEFAULT_FACES.values() for face in faces})
+
+
+@dataclass(frozen=True)
+class SellForm:
+    """What the seller chose and typed (kept when the form comes back)."""
+
+    profile: str = DEFAULT_PROFILE
+    carrier: str = Carrier.CMCC.value
+    face_value_fen: int = DEFAULT_FACE_FEN
+    lane: str = Lane.NORMAL.value
+    cards: str = ""
+    agreement: bool = False
+    lawful: bool = False
+
+    @classmethod
+    def of(cls, fields: dict[str, str]) -> SellForm:
+        face = fields.get("face_value_fen", "")
+        return cls(
+            profile=fields.get("profile", DEFAULT_PROFILE)[:32],
+            carrier=fields.get("carrier", Carrier.CMCC.value)[:8],
+            face_value_fen=int(face) if face.isdigit() and len(face) < 9 else 0,
+            lane=fields.get("lane", Lane.NORMAL.value)[:8],
+            cards=fields.get("cards", "")[:200_000],
+            agreement=fields.get("agreement") == "yes",
+            lawful=fields.get("lawful_source") == "yes",
+        )
+
+
+@dataclass(frozen=True)
+class LineView:
+    line: int
+    ok: bool
+    text: str
+    """A masked card number for a good line, the reason for a bad one."""
+
+
+@dataclass(frozen=True)
+class CheckView:
+    """The live check: each line's verdict and what the good cards would pay now."""
+
+    lines: list[LineView]
+    good: int
+    bad: int
+    quote: rates.QuoteView | None
+    problem: str | None
+
+
+def _check(session: Session, request: Request, chosen: SellForm, now: Any) -> CheckView:
+    gettext = gettext_for(request)
+    try:
+        carrier = Carrier(chosen.carrier)
+        require_face_value(carrier, chosen.face_value_fen)
+        lane = Lane(chosen.lane)
+    except ValueError:
+        return CheckView([], 0, 0, None, describe("validation_failed", gettext))
+    except HuafeiError as exc:
+        return CheckView([], 0, 0, None, describe_error(exc, gettext))
+    parsed: ParsedBatch = parse_batch(chosen.cards, carrier)
+    lines = [LineView(card.line, ok=True, text=mask_serial(card.serial)) for card in parsed.cards]
+    lines += [
+        LineView(e.line, ok=False, text=describe_line(e.code, gettext)) for e in parsed.errors
+    ]
+    lines.sort(key=lambda view: view.line)
+    quote = None
+    problem = None
+    try:
+        quote = rates.preview(
+            session,
+            profile_code=chosen.profile,
+            carrier=carrier.value,
+            face_value_fen=chosen.face_value_fen,
+            count=max(1, len(parsed.cards)),
+            lane=lane,
+            at=now,
+        )
+        rates.check_single_order_limit(
+            rates.get_profile(session, chosen.profile), chosen.face_value_fen
+        )
+    except HuafeiError as exc:
+        problem = describe_error(exc, gettext)
+    return CheckView(lines, len(parsed.cards), len(parsed.errors), quote, problem)
+
+
+@dataclass(frozen=True)
+class SellChoices:
+    profiles: list[ChannelProfile]
+    agreement: AgreementVersion | None
+
+
+def _choices(session: Session, now: Any) -> SellChoices:
+    try:
+        agreement: AgreementVersion | None = rates.current_agreement(session, now)
+    except rate_errors.AgreementNotFound:
+        agreement = None
+    return SellChoices(rates.list_profiles(session), agreement)
+
+
+def _sell_page(
+    request: Request,
+    me: SellerPage,
+    chosen: SellForm,
+    *,
+    error: str | None = None,
+    rejected: list[dict[str, Any]] | None = None,
+    status: int = 200,
+) -> Response:
+    container = get_container(request)
+    now = container.clock.now()
+    gettext = gettext_for(request)
+
+    def read(session: Session) -> tuple[SellChoices, CheckView | None]:
+        check = _check(session, request, chosen, now) if chosen.cards.strip() else None
+        return _choices(session, now), check
+
+    choices, check = container.db.run(read)
+    return render(
+        request,
+        "sell.html",
+        status=status,
+        me=me,
+        section="sell",
+        chosen=chosen,
+        choices=choices,
+        check=check,
+        faces=ALL_FACES,
+        faces_by_carrier={c.value: face_values_fen(c) for c in Carrier},
+        carriers=[c.value for c in Carrier],
+        lanes=[lane.value for lane in Lane],
+        rejected=[
+            {"line": r.get("line"), "reason": describe_line(str(r.get("code")), gettext)}
+            for r in rejected or []
+        ],
+        idempotency_key=secrets.token_urlsafe(18),
+        error=error,
+        flash=flash(request),
+    )
+
+
+@router.get("/sell")
+def sell_page(request: Request, me: Me) -> Response:
+    return _sell_page(request, me, SellForm())
+
+
+@router.post("/sell/check")
+def sell_check(request: Request, me: Me, form: Form) -> Response:
+    """The htmx partial behind the form: line verdicts and the exact payout, as typed."""
+    container = get_container(request)
+    chosen = SellForm.of(form)
+    now = container.clock.now()
+    check = container.db.run(lambda s: _check(s, request, chosen, now))
+    return render(request, "partials/sell_check.html", me=me, check=check, chosen=chosen)
+
+
+@router.post("/sell")
+def submit_cards(request: Request, me: Me, form: Form) -> Response:
+    container = get_container(request)
+    settings = container.settings
+    gettext = gettext_for(request)
+    chosen = SellForm.of(form)
+    if not (chosen.agreement and chosen.lawful):
+        error = gettext("Tick both boxes: the agreement and the lawful source of the cards.")
+        return _sell_page(request, me, chosen, error=error, status=422)
+    try:
+        carrier = Carrier(chosen.carrier)
+        lane = Lane(chosen.lane)
+    except ValueError:
+        return _sell_page(
+            request, me, chosen, error=describe("validation_failed", gettext), status=422
+        )
+    agreement_version = form.get("agreement_version", "")[:32]
+    agreement_sha256 = form.get("agreement_sha256", "")[:64]
+    submission = orders.Submission(
+        owner_ref=me.owner_ref,
+        seller_id=me.seller.id,
+        profile_code=chosen.profile,
+        carrier=carrier,
+        face_value_fen=chosen.face_value_fen,
+        lane=lane,
+        agreement_version=agreement_version,
+        agreement_sha256=agreement_sha256,
+        lawful_source_confirmed=chosen.lawful,
+        cards_text=chosen.cards,
+        ip=origin_of(request).ip or "",
+        device_id=request.headers.get("x-device-id", "")[:128],
+    )
+
+    def work(session: Session) -> tuple[int, Any]:
+        result = orders.submit(
+            session,
+            submission,
+            keyring=container.keyring,
+            now=container.clock.now(),
+            quote_ttl=timedelta(seconds=settings.quote_ttl_seconds),
+            guessing=orders.GuessingPolicy(
+                max_failures=settings.guessing_max_failures,
+                window=timedelta(minutes=settings.guessing_window_minutes),
+            ),
+        )
+        return 201, {"batch_id": result.batch.id}
+
+    # As the API's batch submission: the PIN never enters the idempotency record, only the
+    # choices; a resent form with the same key lands on the same batch.
+    fingerprint = (
+        f"{chosen.profile}|{chosen.carrier}|{chosen.face_value_fen}|{chosen.lane}|"
+        f"{agreement_version}|{agreement_sha256}|{len(chosen.cards)}"
+    )
+    try:
+        outcome = run_idempotent(
+            container.db,
+            container.clock,
+            principal=me.owner_ref,
+            key=form.get("idempotency_key", ""),
+            method="POST",
+            path="/sell",
+            body=fingerprint.encode(),
+            handler=work,
+        )
+    except HuafeiError as exc:
+        return _sell_page(
+            request, me, chosen, error=describe_error(exc, gettext), status=exc.status
+        )
+    if outcome.status_code >= 400:
+        problem = dict(outcome.body)
+        error = describe(
+            str(problem.get("code", "")), gettext, status=outcome.status_code, fields=problem
+        )
+        return _sell_page(
+            request,
+            me,
+            chosen,
+            error=error,
+            rejected=list(problem.get("rejected", [])),
+            status=outcome.status_code,
+        )
+    return redirect(f"/batches/{int(outcome.body['batch_id'])}")
+
+
+# -- following a batch --------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Progress:
+    batch_id: int
+    total: int
+    final: int
+    orders: list[Order]
+
+    @property
+    def done(self) -> bool:
+        return self.total > 0 and self.final == self.total
+
+    @property
+    def payout_fen(self) -> int:
+        return sum(o.payout_fen or 0 for o in self.orders if o.state == OrderState.SETTLED.value)
+
+
+def _progress(session: Session, batch_id: int, owner_ref: str) -> Progress:
+    by_state = orders.batch_progress(session, batch_id, owner_ref=owner_ref)
+    rows = orders.list_orders(
+        session, owner_ref=owner_ref, batch_id=batch_id, limit=BATCH_ORDERS_SHOWN
+    )
+    return Progress(
+        batch_id=batch_id,
+        total=sum(by_state.values()),
+        final=sum(n for state, n in by_state.items() if state in FINAL),
+        orders=sorted(rows, key=lambda o: o.line),
+    )
+
+
+@router.get("/batches/{batch_id}")
+def batch_page(batch_id: int, request: Request, me: Me) -> Response:
+    container = get_container(request)
+    progress = container.db.run(lambda s: _progress(s, batch_id, me.owner_ref))
+    return render(
+        request, "batch.html", me=me, section="sell", progress=progress, final_states=FINAL
+    )
+
+
+@router.get("/batches/{batch_id}/progress")
+def batch_progress_partial(batch_id: int, request: Request, me: Me) -> Response:
+    """Polled by the batch page every second until every card is final."""
+    container = get_container(request)
+    progress = container.db.run(lambda s: _progress(s, batch_id, me.owner_ref))
+    return render(
+        request,
+        "partials/batch_progress.html",
+        me=me,
+        progress=progress,
+        final_states=FINAL,
+    )
+
+
+# -- orders -------------------------------------------------------------------------------------
+@router.get("/orders")
+def orders_page(request: Request, me: Me) -> Response:
+    container = get_container(request)
+    params = request.query_params
+    state = params.get("state", "")
+    states = [state] if state in {s.value for s in OrderState} else None
+    query = params.get("q", "")[:40]
+    before = params.get("before_id", "")
+    before_id = int(before) if before.isdigit() and len(before) < 19 else None
+    batch = params.get("batch_id", "")
+    batch_id = int(batch) if batch.isdigit() and len(batch) < 19 else None
+    rows = container.db.run(
+        lambda s: orders.list_orders(
+            s,
+            owner_ref=me.owner_ref,
+            states=states,
+            batch_id=batch_id,
+            search=query or None,
+            before_id=before_id,
+            limit=ORDERS_PAGE + 1,
+        )
+    )
+    older = rows[ORDERS_PAGE].id + 1 if len(rows) > ORDERS_PAGE else None
+    return render(
+        request,
+        "orders.html",
+        me=me,
+        section="orders",
+        orders=rows[:ORDERS_PAGE],
+        states=[s.value for s in OrderState],
+        state=state,
+        query=query,
+        batch_id=batch_id,
+        older=older,
+        flash=flash(request),
+    )
+
+
+@router.get("/orders/{order_id}")
+def order_page(order_id: int, request: Request, me: Me) -> Response:
+    container = get_container(request)
+
+    def read(session: Session) -> tuple[Order, list[Any]]:
+        order = orders.get_order(session, order_id, owner_ref=me.owner_ref)
+        return order, orders.timeline(session, order.id)
+
+    order, events = container.db.run(read)
+    return render(
+        request,
+        "order.html",
+        me=me,
+        section="orders",
+        order=order,
+        events=events,
+        cancellable=order.state in CANCELLABLE,
+        flash=flash(request),
+    )
+
+
+@router.post("/orders/{order_id}/cancel")
+def cancel_order(order_id: int, request: Request, me: Me) -> Response:
+    container = get_container(request)
+    container.db.run(
+        lambda s: orders.cancel(s, order_id, owner_ref=me.owner_ref, now=container.clock.now())
+    )
+    return redirect(f"/orders/{order_id}?done=order_cancelled")
