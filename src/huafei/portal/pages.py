@@ -15,7 +15,6 @@ with a staff session, 404 for someone else's order …).
 from __future__ import annotations
 
 import hmac
-import logging
 import secrets
 from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass
@@ -30,7 +29,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from huafei.container import Container
-from huafei.core.errors import HuafeiError, ValidationFailed
+from huafei.core.errors import HuafeiError
 from huafei.identity import errors as identity_errors
 from huafei.identity.deps import (
     SAFE_METHODS,
@@ -47,8 +46,6 @@ from huafei.notices.service import unread_count
 from huafei.portal.i18n import negotiate
 from huafei.portal.messages import describe, describe_error
 from huafei.portal.ui import gettext_for, ui_of
-
-log = logging.getLogger(__name__)
 
 FORM_COOKIE = "huafei_form"
 SELLER_SIGN_IN = "/sign-in"
@@ -305,10 +302,6 @@ def html_error(request: Request, status: int, code: str) -> HTMLResponse | None:
         code=code,
         console=request.url.path.startswith("/console"),
     )
-
-
-def validation_failed(detail: str, **fields: Any) -> ValidationFailed:
-    return ValidationFailed(detail, **fields)
 
 
 __all__ = [
