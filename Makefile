@@ -7,6 +7,7 @@ STAMP := $(VENV)/.installed
 PYTEST_WORKERS ?= auto
 BENCH_POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/huafei_bench
 BENCH_SECONDS ?= 10
+BENCH_ORDERS_URL ?= postgresql://postgres@127.0.0.1:5432/huafei_bench_orders
 
 .DEFAULT_GOAL := help
 .PHONY: help run test lint format migrate bench lock messages clean
@@ -51,6 +52,7 @@ bench: $(STAMP) ## Benchmarks; figures go to var/bench/*.json
 	  for c in 8 32 64; do \
 	    $(BIN)/huafei bench ledger --clients $$c --seconds $(BENCH_SECONDS) --database-url $(BENCH_POSTGRES_URL) --json var/bench/ledger-postgres-$$c.json || exit 1; \
 	  done; \
+	  $(BIN)/huafei bench orders --clients 4 --cards-per-request 10 --workers 2 --seconds $(BENCH_SECONDS) --database-url $(BENCH_ORDERS_URL) --json var/bench/orders-postgres.json || exit 1; \
 	else echo "PostgreSQL not answering: PostgreSQL benchmarks skipped"; fi
 
 LOCALE_DIR := src/huafei/portal/locale

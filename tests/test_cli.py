@@ -40,3 +40,20 @@ def test_bench_ledger_writes_figures(tmp_path, monkeypatch) -> None:
     assert figures["failed"] == 0
     assert figures["ledger_check_ok"] is True
     assert figures["latency_p99_ms"] >= figures["latency_p50_ms"] > 0
+
+
+def test_bench_orders_drives_the_whole_pipeline(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("HUAFEI_LOG_LEVEL", "WARNING")
+    out = tmp_path / "orders.json"
+    result = runner.invoke(
+        app,
+        [
+            "bench", "orders", "--clients", "1", "--seconds", "1", "--workers", "1",
+            "--database-url", f"sqlite:///{tmp_path / 'bench.sqlite3'}", "--json", str(out),
+        ],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    figures = json.loads(out.read_text())
+    assert figures["orders_submitted"] > 0
+    assert figures["orders_settled"] == figures["orders_submitted"]
+    assert figures["ledger_check_ok"] is True

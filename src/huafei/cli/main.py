@@ -236,6 +236,33 @@ def sweep_revenue(
     )
 
 
+@bench_app.command("orders")
+def bench_orders(
+    clients: int = typer.Option(16, help="concurrent sellers submitting cards"),
+    seconds: float = typer.Option(20.0, help="how long to submit"),
+    workers: int = typer.Option(2, help="worker processes"),
+    cards_per_request: int = typer.Option(1, help="cards in each submission (1: single card)"),
+    database_url: str | None = typer.Option(None, help="database (default: HUAFEI_DATABASE_URL)"),
+    json_path: Path | None = typer.Option(None, "--json", help="write the figures as JSON here"),
+) -> None:
+    """Sellers submit cards over HTTP, sandboxes call back, workers settle; orders/s and p50/p99."""
+    from huafei.bench.orders import run_orders_bench
+
+    settings = Settings()
+    configure_logging("WARNING", json=settings.log_json)
+    figures = run_orders_bench(
+        database_url or settings.database_url,
+        clients=clients,
+        seconds=seconds,
+        workers=workers,
+        cards_per_request=cards_per_request,
+    )
+    typer.echo(json.dumps(figures, indent=2))
+    if json_path:
+        json_path.parent.mkdir(parents=True, exist_ok=True)
+        json_path.write_text(json.dumps(figures, indent=2) + "\n")
+
+
 @bench_app.command("ledger")
 def bench_ledger(
     clients: int = typer.Option(8, help="concurrent clients"),

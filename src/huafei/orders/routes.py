@@ -30,7 +30,7 @@ from huafei.orders.schemas import (
     ValidationOut,
 )
 from huafei.rates.routes import quote_out
-from huafei.rates.service import QuoteView, valid_quote
+from huafei.rates.service import QuoteView
 from huafei.web.deps import get_container
 from huafei.web.idempotency import idempotent_response
 
@@ -109,7 +109,7 @@ def _submit(
         ip=ip,
         device_id=body.device_id or request.headers.get("x-device-id", ""),
     )
-    keyring = settings.keyring()
+    keyring = container.keyring
 
     def handler(session: Session) -> tuple[int, object]:
         now = container.clock.now()
@@ -124,25 +124,15 @@ def _submit(
                 window=timedelta(minutes=settings.guessing_window_minutes),
             ),
         )
-        quote = valid_quote(session, result.quote.id, owner_ref=owner, now=now)
-        from huafei.rates.service import preview
-
-        view = preview(
-            session,
-            profile_code=quote.profile_code,
-            carrier=quote.carrier,
-            face_value_fen=quote.face_value_fen,
-            count=len(result.orders),
-            at=now,
-        )
+        priced, count = result.priced, len(result.orders)
         view = QuoteView(
-            view.priced,
-            view.count,
-            view.total_face,
-            view.total_payout,
-            view.total_fee,
-            quote_id=quote.id,
-            expires_at=quote.expires_at,
+            priced,
+            count,
+            priced.face_value * count,
+            priced.payout * count,
+            priced.fee * count,
+            quote_id=result.quote.id,
+            expires_at=result.quote.expires_at,
         )
         out = BatchOut(
             batch_id=result.batch.id,

@@ -66,6 +66,7 @@ class Submission:
 class SubmissionResult:
     batch: OrderBatch
     quote: Quote
+    priced: rates.Priced
     orders: list[Order]
     rejected: list[LineError] = field(default_factory=list)
 
@@ -257,7 +258,9 @@ def submit(
             )
         enqueue_consumption(session, order, now=now)
     session.flush()
-    return SubmissionResult(batch=batch, quote=quote, orders=orders, rejected=rejected)
+    return SubmissionResult(
+        batch=batch, quote=quote, priced=priced, orders=orders, rejected=rejected
+    )
 
 
 def enqueue_consumption(session: Session, order: Order, *, now: datetime) -> None:

@@ -1,0 +1,310 @@
+"""`huafei bench orders`: signed-in sellers submit cards over HTTP; the carrier sandbox calls back
+over HTTP; workers settle on the real-time profile. Reports orders/s submitted and settled and the
+time from submission to settled (p50/p99), measured from the orders' own timestamps.
+
+Everything shares the machine: the load generator (this process), the platform (one `huafei serve`
+process with the sandboxes mounted), the workers (`huafei worker` processes) and the database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from huafei.bench.ledger import ensure_postgres_database, machine, percentile
+from huafei.carriers.gateway import Carrier
+from huafei.carriers.sandbox_cards import issue_cards
+from huafei.core.clock import SystemClock
+from huafei.core.db import Database
+from huafei.core.settings import Settings
+from huafei.identity.models import (
+    ID_NUMBER_CONTEXT,
+    REAL_NAME_CONTEXT,
+    SERVICE_PASSWORD_CONTEXT,
+    Seller,
+)
+from huafei.identity.service import sessions
+from huafei.identity.service.kyc import id_number_hash
+from huafei.identity.service.oplog import Origin
+from huafei.invariants import check_everything
+from huafei.migrations import upgrade
+from huafei.orders.models import Order, OrderState
+from huafei.rates.defaults import install_defaults
+from huafei.rates.service import current_agreement
+
+FACE_FEN = 10_000
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _make_sellers(db: Database, count: int, run_id: str) -> list[str]:
+    """Verified (L3) sellers with an open session each, as if they had signed up and passed KYC."""
+    clock = SystemClock()
+    now = clock.now()
+    keyring = Settings().keyring()
+    base = int(uuid.UUID(int=int(run_id, 16)).int % 10**7)
+
+    def work(session: Session) -> list[str]:
+        tokens = []
+        for index in range(count):
+            seller = Seller(
+                phone=f"137{(base + index) % 10**8:08d}",
+                carrier="cmcc",
+                tier=3,
+                real_name_enc=keyring.encrypt("测试卖家", context=REAL_NAME_CONTEXT),
+                id_number_enc=keyring.encrypt(f"bench-{run_id}-{index}", context=ID_NUMBER_CONTEXT),
+                id_number_hash=id_number_hash(keyring, f"bench-{run_id}-{index}"),
+                verification_ref="bench",
+                l2_verified_at=now,
+                service_password_enc=keyring.encrypt(
+                    f"bench-{index}", context=SERVICE_PASSWORD_CONTEXT
+                ),
+                l3_verified_at=now,
+                created_at=now,
+                updated_at=now,
+            )
+            session.add(seller)
+            session.flush()
+            tokens.append(
+                sessions.open_session(
+                    session,
+                    kind=sessions.SessionKind.BEARER,
+                    origin=Origin(ip="127.0.0.1"),
+                    now=now,
+                    seller_id=seller.id,
+                ).token
+            )
+        return tokens
+
+    return db.run(work)
+
+
+def _wait_healthy(url: str, process: subprocess.Popen[bytes], timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError("the platform process exited while starting")
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError("the platform did not become healthy")
+
+
+def run_orders_bench(
+    url: str,
+    *,
+    clients: int,
+    seconds: float,
+    workers: int = 2,
+    cards_per_request: int = 1,
+    log_dir: Path | None = None,
+) -> dict[str, Any]:
+    is_postgres = url.startswith("postgresql")
+    if is_postgres:
+        ensure_postgres_database(url)
+    upgrade(url)
+    db = Database(url, pool_size=4)
+    db.run(lambda s: install_defaults(s, now=SystemClock().now()))
+    run_id = uuid.uuid4().hex[:8]
+    tokens = _make_sellers(db, clients, run_id)
+    current = db.run(lambda s: current_agreement(s, SystemClock().now()))
+    agreement = {"version": current.version, "sha256": current.sha256}
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {
+        **os.environ,
+        "HUAFEI_DATABASE_URL": url,
+        "HUAFEI_PORT": str(port),
+        "HUAFEI_PUBLIC_BASE_URL": base,
+        "HUAFEI_WORKER_IN_PROCESS": "false",
+        "HUAFEI_SANDBOX_CALLBACK_DELAY_MS": "50",
+        "HUAFEI_LOG_LEVEL": "WARNING",
+        "HUAFEI_ENV": "production",
+    }
+    logs = log_dir or Path("var/bench/logs")
+    logs.mkdir(parents=True, exist_ok=True)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "huafei", "serve"],
+        env=env,
+        stdout=(logs / "orders-serve.log").open("wb"),
+        stderr=subprocess.STDOUT,
+    )
+    worker_processes: list[subprocess.Popen[bytes]] = []
+    try:
+        _wait_healthy(base, server)
+        worker_processes = [
+            subprocess.Popen(
+                [sys.executable, "-m", "huafei", "worker"],
+                env=env,
+                stdout=(logs / f"orders-worker-{i}.log").open("wb"),
+                stderr=subprocess.STDOUT,
+            )
+            for i in range(workers)
+        ]
+        secret = Settings().sandbox_card_secret
+        started_at = SystemClock().now()
+        submitted, refused = asyncio.run(
+            _drive(
+                base,
+                tokens,
+                agreement,
+                secret,
+                clients=clients,
+                seconds=seconds,
+                run_id=run_id,
+                cards_per_request=cards_per_request,
+            )
+        )
+        ended_at = SystemClock().now()
+        _drain(db, started_at, timeout=max(120.0, seconds * 10))
+    finally:
+        for process in [*worker_processes, server]:
+            process.terminate()
+        for process in [*worker_processes, server]:
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+    figures = _figures(db, started_at, ended_at, submitted, refused)
+    with db.session() as session:
+        figures["ledger_check_ok"] = check_everything(session).ok
+    db.dispose()
+    figures.update(
+        backend="postgresql" if is_postgres else "sqlite",
+        clients=clients,
+        workers=workers,
+        cards_per_request=cards_per_request,
+        seconds=round((ended_at - started_at).total_seconds(), 2),
+        machine=machine(),
+    )
+    return figures
+
+
+async def _drive(
+    base: str,
+    tokens: list[str],
+    agreement: dict[str, str],
+    secret: str,
+    *,
+    clients: int,
+    seconds: float,
+    run_id: str,
+    cards_per_request: int,
+) -> tuple[int, int]:
+    deadline = time.monotonic() + seconds
+    counts = {"submitted": 0, "refused": 0}
+    # Sequence numbers unique to this run, so cards are fresh even on a reused database.
+    offset = (int(run_id, 16) % 1000) * 10_000_000
+
+    async def client(index: int, http: httpx.AsyncClient) -> None:
+        number = 0
+        while time.monotonic() < deadline:
+            cards = issue_cards(
+                secret,
+                Carrier.CMCC,
+                FACE_FEN,
+                cards_per_request,
+                start=offset + index * 100_000 + number,
+            )
+            number += cards_per_request
+            body: dict[str, Any] = {
+                "profile": "third_party",
+                "carrier": "cmcc",
+                "face_value_fen": FACE_FEN,
+                "agreement_version": agreement["version"],
+                "agreement_sha256": agreement["sha256"],
+                "lawful_source_confirmed": True,
+            }
+            if cards_per_request == 1:
+                body |= {"serial": cards[0].serial, "pin": cards[0].pin}
+                path = "/api/v1/orders"
+            else:
+                body["cards"] = "\n".join(f"{c.serial} {c.pin}" for c in cards)
+                path = "/api/v1/orders/batch"
+            response = await http.post(
+                path,
+                headers={
+                    "Authorization": f"Bearer {tokens[index]}",
+                    "Idempotency-Key": f"{run_id}:{index}:{number}",
+                },
+                json=body,
+            )
+            if response.status_code == 201:
+                counts["submitted"] += len(response.json()["orders"])
+            else:
+                counts["refused"] += cards_per_request
+
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(base_url=base, timeout=30, limits=limits) as http:
+        await asyncio.gather(*(client(i, http) for i in range(clients)))
+    return counts["submitted"], counts["refused"]
+
+
+def _drain(db: Database, since: datetime, *, timeout: float) -> None:
+    """Wait for the orders submitted during the run to reach a final state."""
+    deadline = time.monotonic() + timeout
+    final = [s.value for s in OrderState if s.final]
+    while time.monotonic() < deadline:
+        open_orders = db.run(
+            lambda s: s.scalar(
+                select(func.count()).where(Order.created_at >= since, Order.state.not_in(final))
+            )
+        )
+        if not open_orders:
+            return
+        time.sleep(0.5)
+
+
+def _figures(
+    db: Database, started_at: datetime, ended_at: datetime, submitted: int, refused: int
+) -> dict[str, Any]:
+    rows = db.run(
+        lambda s: list(
+            s.execute(
+                select(Order.state, Order.created_at, Order.settled_at).where(
+                    Order.created_at >= started_at
+                )
+            )
+        )
+    )
+    window = max((ended_at - started_at).total_seconds(), 1e-9)
+    settled = [r for r in rows if r.state == OrderState.SETTLED.value and r.settled_at]
+    # Settlement throughput over the whole run, the drain included: from the first submission
+    # to the last settlement.
+    span = (
+        (max(r.settled_at for r in settled) - min(r.created_at for r in rows)).total_seconds()
+        if settled
+        else 0.0
+    )
+    latencies = [(r.settled_at - r.created_at).total_seconds() for r in settled]
+    return {
+        "orders_submitted": submitted,
+        "submissions_refused": refused,
+        "orders_settled": len(settled),
+        "orders_not_final": sum(
+            1 for r in rows if r.state not in {s.value for s in OrderState if s.final}
+        ),
+        "submitted_per_second": round(submitted / window, 1),
+        "settled_per_second": round(len(settled) / span, 1) if span else 0.0,
+        "latency_p50_ms": round(percentile(latencies, 0.50) * 1000, 1),
+        "latency_p99_ms": round(percentile(latencies, 0.99) * 1000, 1),
+    }
