@@ -208,6 +208,11 @@ def test_a_seller_sells_cards_and_withdraws_and_finance_approves(
     _until(lambda: page.locator('[data-status="paid"]').count() == 1, page)
     expect(page.locator("#available")).to_have_text("¥338.00")
     shots.step(page, "wallet after withdrawal")
+    with page.expect_download() as download:
+        page.get_by_role("link", name="CSV").click()
+    statement = Path(download.value.path()).read_text(encoding="utf-8-sig")
+    assert "提现" in statement
+    assert "order:" in statement
 
     # -- a withdrawal above the threshold waits for finance --------------------------------
     page.get_by_label("金额（元）").fill("300")
@@ -222,8 +227,16 @@ def test_a_seller_sells_cards_and_withdraws_and_finance_approves(
     second = make_staff(db, clock, role="finance")
     console = _context(browser, platform, DESKTOP)
     desk = console.new_page()
-    _staff_sign_in(desk, first, clock)
+    _staff_sign_in(desk, first, clock, shots)
     shots.step(desk, "console home")
+    desk.get_by_label("手机号或用户编号").fill(PHONE_NUMBER)
+    desk.get_by_role("button", name="查找用户").click()
+    desk.get_by_role("link", name=re.compile("^用户 ")).click()
+    expect(desk.locator("h1")).to_contain_text("用户")
+    shots.step(desk, "console seller")
+    desk.locator(".list a").first.click()
+    expect(desk.locator("#order-state")).to_have_text("已结算")
+    shots.step(desk, "console order timeline")
     _nav(desk, "提现审核").click()
     shots.step(desk, "approval queue")
     desk.locator("tbody tr a").first.click()
@@ -260,8 +273,11 @@ def test_a_seller_sells_cards_and_withdraws_and_finance_approves(
     shots.step(page, "wallet in english")
     page.get_by_role("button", name="简体中文").click()
     expect(page.locator("h1")).to_have_text("钱包")
+    page.goto("/no-such-page")
+    expect(page.get_by_role("alert")).to_have_text("找不到该页面。")
+    shots.step(page, "not found")
     seller.close()
-    assert len(shots.checked) >= 15
+    assert len(shots.checked) >= 20
 
 
 def _nav(page: Page, name: str | re.Pattern[str]) -> Locator:
@@ -269,8 +285,12 @@ def _nav(page: Page, name: str | re.Pattern[str]) -> Locator:
     return page.locator("nav.menu").get_by_role("link", name=name, exact=isinstance(name, str))
 
 
-def _staff_sign_in(page: Page, creds: StaffCreds, clock: FrozenClock) -> None:
+def _staff_sign_in(
+    page: Page, creds: StaffCreds, clock: FrozenClock, shots: Recorder | None = None
+) -> None:
     page.goto("/console/sign-in")
+    if shots is not None:
+        shots.step(page, "console sign-in")
     page.get_by_label("用户名").fill(creds.username)
     page.get_by_label("密码").fill(creds.password)
     page.get_by_label("身份验证器动态码").fill(totp_code(creds.totp_secret, clock.now()))

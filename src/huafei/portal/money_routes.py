@@ -33,7 +33,7 @@ router = APIRouter(route_class=PageRoute, include_in_schema=False, tags=["portal
 Me = Annotated[SellerPage, Depends(seller_page)]
 Form = Annotated[dict[str, str], Depends(form_fields)]
 
-STATEMENT_LINES = 20
+STATEMENT_LINES = 10
 CANCELLABLE = frozenset({WithdrawalStatus.AWAITING_APPROVAL.value, WithdrawalStatus.QUEUED.value})
 
 
