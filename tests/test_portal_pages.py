@@ -129,6 +129,21 @@ class TestVerification:
         assert "二级认证已完成" in done.text
         assert "二级：实名与活体" in done.text
 
+    def test_level_three_with_the_carrier_service_password(self, client, db, clock) -> None:
+        make_seller(db, clock, tier=2, phone="13800138000")
+        csrf = sign_in_with_forms(client, "13800138000")
+        wrong = client.post(
+            "/verify/service-password", data={"csrf_token": csrf, "service_password": "000000"}
+        )
+        assert wrong.status_code == 422
+        assert "运营商核验服务密码不正确" in wrong.text
+        assert "000000" not in wrong.text.replace("csrf", "")
+        done = client.post(
+            "/verify/service-password", data={"csrf_token": csrf, "service_password": "138000"}
+        )
+        assert "三级认证已完成" in done.text
+        assert "您已达到最高认证等级" in done.text
+
     def test_a_refused_id_number_is_not_echoed_back(self, client) -> None:
         csrf = sign_in_with_forms(client, "13800138000")
         refused = client.post(

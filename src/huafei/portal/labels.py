@@ -90,6 +90,16 @@ ACTORS: dict[str, str] = {
     "worker": N_("Platform"),
     "system": N_("Platform"),
     "settlement": N_("Settlement"),
+    "owner": N_("Seller"),
+    "rail": N_("Payout rail"),
+}
+
+#: Wallet statement lines whose transfer carries no registered reason show its memo; the ones
+#: card orders write read better translated.
+STATEMENT_MEMOS: dict[str, str] = {
+    "card consumed": N_("Card redeemed, waiting for settlement"),
+    "settled": N_("Card proceeds available"),
+    "card settled": N_("Card proceeds available"),
 }
 
 #: Reasons the platform writes into an order's timeline that read better translated.

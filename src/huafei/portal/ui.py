@@ -78,6 +78,7 @@ LABEL_TABLES: dict[str, dict[str, str]] = {
     "role": labels.STAFF_ROLES,
     "failure": labels.FAILURE_REASONS,
     "reason": labels.EVENT_REASONS,
+    "memo": labels.STATEMENT_MEMOS,
 }
 
 
