@@ -3,6 +3,7 @@ sandboxes can call back over real HTTP), a worker, and small helpers a user's st
 
 from __future__ import annotations
 
+import re
 import socket
 import threading
 import time
@@ -18,7 +19,7 @@ import uvicorn
 
 from factories import make_id_number
 from huafei.container import Container, build_container
-from huafei.core.clock import Clock
+from huafei.core.clock import Clock, FrozenClock
 from huafei.core.db import Database
 from huafei.core.settings import Settings
 from huafei.identity.models import (
@@ -39,7 +40,6 @@ from huafei.runtime import build_registry
 from huafei.web.app import create_app
 
 REAL_NAME = "张三"
-SMS_CODE = "246810"
 
 
 def free_port() -> int:
@@ -129,6 +129,22 @@ class Platform:
 
         return self.db.run(work)
 
+    def method_code(self, owner_ref: str) -> str:
+        """Ask for the SMS code that confirms adding a payout method, and read it from the
+        sandbox outbox as the seller would read it on their phone."""
+        headers = self.owner_headers(owner_ref)
+        response = self.http.post("/api/v1/payout-methods/sms-code", headers=headers)
+        clock = self.container.clock
+        if response.status_code == 429 and isinstance(clock, FrozenClock):
+            clock.advance(seconds=61)  # the resend pause between two codes
+            response = self.http.post("/api/v1/payout-methods/sms-code", headers=headers)
+        assert response.status_code == 202, response.text
+        phone = self.db.run(lambda s: s.get(Seller, int(owner_ref.partition(":")[2])).phone)
+        messages = self.http.get("/sandbox/sms", params={"phone": phone}).json()
+        match = re.search(r"\d{6}", messages[0]["text"])
+        assert match, messages[0]
+        return match.group()
+
     def staff_headers(self, staff_key: int, key: str | None = None) -> dict[str, str]:
         """A signed-in finance staff member; each ``staff_key`` is a different person."""
         if staff_key not in self._staff:
@@ -199,7 +215,7 @@ class Platform:
                 "kind": "bank_card",
                 "account_no": card or icbc_card(),
                 "holder_name": REAL_NAME,
-                "sms_code": SMS_CODE,
+                "sms_code": self.method_code(owner_ref),
             },
             headers=self.owner_headers(owner_ref),
         )

@@ -163,6 +163,7 @@ MATRIX: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/api/v1/wallet/statement.xlsx"): SELLERS,
     ("GET", "/api/v1/payout-methods"): SELLERS,
     ("POST", "/api/v1/payout-methods"): SELLERS,
+    ("POST", "/api/v1/payout-methods/sms-code"): SELLERS,
     ("DELETE", "/api/v1/payout-methods/{method_id}"): SELLERS,
     ("POST", "/api/v1/withdrawals/quote"): SELLERS,
     ("GET", "/api/v1/withdrawals"): SELLERS,

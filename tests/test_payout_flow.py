@@ -137,8 +137,10 @@ class TestFailures:
         card = platform.add_card(SELLER)
         platform.switch("account_frozen")
         withdrawal = platform.withdraw(SELLER, card["id"], "88.88").json()
+        assert withdrawal_used_today(platform) == 8_888  # the tier's daily limit counts it …
         platform.worker.run_until_idle()
         failed = platform.wait_status(SELLER, withdrawal["id"], "failed")
+        assert withdrawal_used_today(platform) == 0  # … and gives it back when it fails
         assert failed["failure_code"] == "ACCOUNT_FROZEN"
         assert "冻结" in failed["failure_reason"]
         balances = platform.balances(SELLER)
@@ -203,9 +205,15 @@ class TestFailures:
         platform.assert_ledger_sound()
 
 
+def withdrawal_used_today(platform) -> int:
+    limits = platform.http.get("/api/v1/me/limits", headers=platform.owner_headers(SELLER)).json()
+    (flow,) = [f for f in limits["flows"] if f["flow"] == "withdrawal"]
+    return int(flow["daily"]["used_fen"])
+
+
 def test_owner_must_be_verified_and_match(platform) -> None:
     body = {"kind": "bank_card", "account_no": icbc_card(), "holder_name": REAL_NAME,
-            "sms_code": "246810"}  # fmt: skip
+            "sms_code": platform.method_code(SELLER)}  # fmt: skip
     unverified = platform.http.post(
         "/api/v1/payout-methods", json=body, headers=platform.owner_headers(SELLER, real_name=None)
     )
@@ -223,6 +231,7 @@ def test_owner_must_be_verified_and_match(platform) -> None:
         json={**body, "sms_code": "000000"},
         headers=platform.owner_headers(SELLER),
     )
-    assert wrong_code.json()["code"] == "verification_code_invalid"
+    assert wrong_code.json()["code"] == "sms_code_wrong"
+    assert wrong_code.json()["attempts_left"] == 4  # the wrong try counted
     anonymous = platform.http.post("/api/v1/payout-methods", json=body)
     assert anonymous.status_code == 401

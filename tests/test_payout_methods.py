@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from huafei.payouts.models import PayoutMethod
-from payouts_harness import REAL_NAME, SMS_CODE, icbc_card, running_platform
+from payouts_harness import REAL_NAME, icbc_card, running_platform
 
 SELLER = "seller:11"
 
@@ -21,7 +21,12 @@ def platform(db, clock, tmp_path):
 def add(platform, kind: str, account_no: str, owner: str = SELLER, name: str = REAL_NAME):
     return platform.http.post(
         "/api/v1/payout-methods",
-        json={"kind": kind, "account_no": account_no, "holder_name": name, "sms_code": SMS_CODE},
+        json={
+            "kind": kind,
+            "account_no": account_no,
+            "holder_name": name,
+            "sms_code": platform.method_code(owner),
+        },
         headers=platform.owner_headers(owner),
     )
 

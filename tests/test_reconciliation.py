@@ -210,7 +210,7 @@ def test_the_daily_job_reconciles_every_rail(platform, clock, rail) -> None:
             "kind": rail,
             "account_no": numbers[rail],
             "holder_name": "张三",
-            "sms_code": "246810",
+            "sms_code": platform.method_code("seller:5"),
         },
         headers=platform.owner_headers("seller:5"),
     ).json()

@@ -102,7 +102,7 @@ class SmsCodeStatus(enum.StrEnum):
 
 
 class SmsCode(Base):
-    """A one-time sign-in code; only its keyed hash is stored."""
+    """A one-time code (sign-in, or confirming an action); only its keyed hash is stored."""
 
     __tablename__ = "sms_codes"
     __table_args__ = (
@@ -112,6 +112,8 @@ class SmsCode(Base):
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
     phone: Mapped[str] = mapped_column(String(11))
+    #: what the code confirms: ``sign_in``, or an action such as ``payout_method.add``
+    purpose: Mapped[str] = mapped_column(String(32), default="sign_in", server_default="sign_in")
     code_hash: Mapped[str] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(16), default=SmsCodeStatus.LIVE.value)
     attempts: Mapped[int] = mapped_column(Integer, default=0)

@@ -21,12 +21,10 @@ from huafei.payouts.rails.sandbox import RailSandbox
 from huafei.payouts.seams import (
     AllLimits,
     AllowAll,
-    CodeVerifier,
     LimitChecker,
     PolicyLimits,
-    RefuseAllCodes,
     RiskCheck,
-    SandboxCodeVerifier,
+    TierLimits,
 )
 
 
@@ -36,7 +34,6 @@ class Payouts:
     keyring: Keyring
     notifier: Notifier
     rails: dict[RailName, PayoutRail]
-    codes: CodeVerifier
     limits: LimitChecker
     risk: RiskCheck
     #: withdrawals above this wait for finance approval
@@ -110,8 +107,7 @@ def build_payouts(settings: Settings, clock: Clock, notifier: Notifier) -> Payou
         keyring=settings.keyring(),
         notifier=notifier,
         rails=rails,
-        codes=SandboxCodeVerifier() if settings.sandboxes else RefuseAllCodes(),
-        limits=AllLimits((PolicyLimits(policy),)),
+        limits=AllLimits((PolicyLimits(policy), TierLimits())),
         risk=AllowAll(),
         approval_threshold_fen=settings.payout_approval_threshold_fen,
         approvals_required=settings.payout_approvals_required,

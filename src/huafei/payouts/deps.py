@@ -24,6 +24,7 @@ class Owner:
 
     ref: str
     verified_real_name: str | None
+    phone: str = ""
 
 
 def container_of(request: Request) -> Container:
@@ -33,7 +34,7 @@ def container_of(request: Request) -> Container:
 def current_owner(request: Request, seller: Annotated[Seller, Depends(current_seller)]) -> Owner:
     keyring = container_of(request).keyring
     name = seller.real_name(keyring) if seller.tier >= 2 else None
-    return Owner(ref=seller.ledger_owner_ref, verified_real_name=name)
+    return Owner(ref=seller.ledger_owner_ref, verified_real_name=name, phone=seller.phone)
 
 
 def _payouts_staff(

@@ -20,6 +20,9 @@ from huafei.container import Container
 from huafei.core.errors import NotFound
 from huafei.core.idempotency import run_idempotent
 from huafei.core.money import Money
+from huafei.identity.deps import origin_of, raise_refused
+from huafei.identity.service import sign_in
+from huafei.identity.validation import parse_mobile
 from huafei.payouts import escrow, schemas
 from huafei.payouts.deps import (
     CurrentOwner,
@@ -30,6 +33,7 @@ from huafei.payouts.deps import (
 )
 from huafei.payouts.errors import UnknownRail
 from huafei.payouts.models import CaseStatus, RailName, WithdrawalStatus
+from huafei.payouts.seams import ADD_METHOD_PURPOSE
 from huafei.payouts.service import methods, reconcile, settle, withdrawals
 from huafei.web.idempotency import idempotent_response
 
@@ -83,6 +87,39 @@ def list_payout_methods(request: Request, owner: CurrentOwner) -> list[schemas.M
 
 
 @router.post(
+    "/payout-methods/sms-code",
+    status_code=202,
+    summary="Text a code that confirms adding a payout method",
+)
+def request_method_code(request: Request, owner: CurrentOwner) -> dict[str, int]:
+    container = container_of(request)
+    now = container.clock.now()
+    issued = raise_refused(
+        container.db.run(
+            lambda s: sign_in.issue_sign_in_code(
+                s,
+                number=parse_mobile(owner.phone),
+                keyring=container.keyring,
+                limiter=container.rate_limiter,
+                origin=origin_of(request),
+                now=now,
+                purpose=ADD_METHOD_PURPOSE,
+            )
+        )
+    )
+    minutes = int((issued.expires_at - now).total_seconds() // 60)
+    container.sms.send(
+        issued.phone,
+        f"【话费回收】您正在添加提现账户，验证码 {issued.code}，{minutes} 分钟内有效。"
+        "如非本人操作，请勿告知他人。",
+    )
+    return {
+        "expires_in_seconds": int((issued.expires_at - now).total_seconds()),
+        "resend_after_seconds": int((issued.resend_after - now).total_seconds()),
+    }
+
+
+@router.post(
     "/payout-methods",
     status_code=201,
     summary="Add a bank card, Alipay, WeChat or e-CNY account (real name + SMS code)",
@@ -92,13 +129,31 @@ def add_payout_method(
 ) -> schemas.MethodOut:
     container = container_of(request)
     payouts = container.payouts
+    methods.check_new_method(
+        kind=body.kind,
+        account_no=body.account_no,
+        holder_name=body.holder_name,
+        verified_real_name=owner.verified_real_name,
+    )
+    # The code is checked in its own unit of work, so a wrong try counts even when refused.
+    refusal = container.db.run(
+        lambda s: sign_in.confirm_action_code(
+            s,
+            phone=owner.phone,
+            purpose=ADD_METHOD_PURPOSE,
+            code=body.sms_code,
+            keyring=container.keyring,
+            now=container.clock.now(),
+        )
+    )
+    if refusal is not None:
+        raise refusal.error
     return container.db.run(
         lambda s: _method_out(
             methods.add_method(
                 s, owner_ref=owner.ref, kind=body.kind, account_no=body.account_no,
                 holder_name=body.holder_name, verified_real_name=owner.verified_real_name,
-                sms_code=body.sms_code, codes=payouts.codes, keyring=payouts.keyring,
-                now=container.clock.now(),
+                code_confirmed=True, keyring=payouts.keyring, now=container.clock.now(),
             )
         )
     )  # fmt: skip

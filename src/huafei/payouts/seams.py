@@ -16,34 +16,14 @@ from sqlalchemy.orm import Session
 
 from huafei.core.days import day_end, day_start, local_day
 from huafei.core.money import Money
+from huafei.identity import limits as tier_limits
 from huafei.payouts import errors
 from huafei.payouts.models import MethodKind, Withdrawal, WithdrawalStatus
 from huafei.payouts.policy import PayoutPolicy
 
 #: The code the SMS sandbox sends to every number (documented in docs/payouts.md).
-SANDBOX_SMS_CODE = "246810"
+#: the SMS code purpose that confirms adding a payout method
 ADD_METHOD_PURPOSE = "payout_method.add"
-
-
-class CodeVerifier(Protocol):
-    def verify(self, owner_ref: str, purpose: str, code: str) -> bool:
-        """Whether ``code`` is the current SMS code sent to the owner for ``purpose``;
-        a code is consumed by a successful check."""
-        ...
-
-
-class SandboxCodeVerifier:
-    """Development and tests: the SMS sandbox's fixed code is always right."""
-
-    def verify(self, owner_ref: str, purpose: str, code: str) -> bool:  # noqa: ARG002
-        return code == SANDBOX_SMS_CODE
-
-
-class RefuseAllCodes:
-    """Until an SMS provider is wired, production refuses rather than trusts."""
-
-    def verify(self, owner_ref: str, purpose: str, code: str) -> bool:  # noqa: ARG002
-        return False
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +100,50 @@ class PolicyLimits:
                 limit="daily_count",
                 limit_count=limits.max_daily_count,
             )
+
+
+WITHDRAWAL_FLOW = "withdrawal"
+
+
+def seller_id_of(owner_ref: str) -> int | None:
+    kind, _, number = owner_ref.partition(":")
+    return int(number) if kind == "seller" and number.isdigit() else None
+
+
+@dataclass(frozen=True)
+class TierLimits:
+    """The seller's KYC tier limits for withdrawals (identity's limits table): per withdrawal,
+    per day, per year. Usage is recorded with the withdrawal and released when it is refunded."""
+
+    def check(self, session: Session, attempt: WithdrawalAttempt) -> None:
+        seller_id = seller_id_of(attempt.owner_ref)
+        if seller_id is not None:
+            tier_limits.check_limit(
+                session,
+                seller_id=seller_id,
+                flow=WITHDRAWAL_FLOW,
+                amount_fen=attempt.amount_fen,
+                now=attempt.now,
+            )
+
+
+def record_withdrawal_usage(
+    session: Session, *, owner_ref: str, withdrawal_id: int, amount_fen: int, now: datetime
+) -> None:
+    seller_id = seller_id_of(owner_ref)
+    if seller_id is not None:
+        tier_limits.record_usage(
+            session,
+            seller_id=seller_id,
+            flow=WITHDRAWAL_FLOW,
+            amount_fen=amount_fen,
+            ref=f"withdrawal:{withdrawal_id}",
+            now=now,
+        )
+
+
+def release_withdrawal_usage(session: Session, *, withdrawal_id: int, now: datetime) -> None:
+    tier_limits.release_usage(session, ref=f"withdrawal:{withdrawal_id}", now=now)
 
 
 @dataclass(frozen=True)

@@ -71,6 +71,9 @@ def _code_hash(keyring: Keyring, phone: str, code: str) -> str:
     return keyring.lookup_hash("sms-code", phone, code)
 
 
+SIGN_IN_PURPOSE = "sign_in"
+
+
 def issue_sign_in_code(
     session: Session,
     *,
@@ -79,11 +82,15 @@ def issue_sign_in_code(
     limiter: RateLimiter,
     origin: Origin,
     now: datetime,
+    purpose: str = SIGN_IN_PURPOSE,
 ) -> CodeIssued | Refused:
-    """A new 6-digit code for ``number`` (older live codes stop working)."""
+    """A new 6-digit code for ``number`` and ``purpose`` (older live ones stop working)."""
     actor = Actor.anonymous(origin)
     latest = session.scalars(
-        select(SmsCode).where(SmsCode.phone == number.phone).order_by(SmsCode.id.desc()).limit(1)
+        select(SmsCode)
+        .where(SmsCode.phone == number.phone, SmsCode.purpose == purpose)
+        .order_by(SmsCode.id.desc())
+        .limit(1)
     ).one_or_none()
     if latest is not None and utc(latest.created_at) + SMS_RESEND_AFTER > now:
         wait = utc(latest.created_at) + SMS_RESEND_AFTER - now
@@ -117,7 +124,11 @@ def issue_sign_in_code(
             )
     session.execute(
         update(SmsCode)
-        .where(SmsCode.phone == number.phone, SmsCode.status == SmsCodeStatus.LIVE.value)
+        .where(
+            SmsCode.phone == number.phone,
+            SmsCode.purpose == purpose,
+            SmsCode.status == SmsCodeStatus.LIVE.value,
+        )
         .values(status=SmsCodeStatus.SUPERSEDED.value)
         .execution_options(synchronize_session=False)
     )
@@ -125,6 +136,7 @@ def issue_sign_in_code(
     session.add(
         SmsCode(
             phone=number.phone,
+            purpose=purpose,
             code_hash=_code_hash(keyring, number.phone, code),
             status=SmsCodeStatus.LIVE.value,
             attempts=0,
@@ -190,6 +202,51 @@ def _fail_sign_in(
     return Refused(error)
 
 
+def _live_code(session: Session, phone: str, purpose: str) -> SmsCode | None:
+    return session.scalars(
+        select(SmsCode)
+        .where(
+            SmsCode.phone == phone,
+            SmsCode.purpose == purpose,
+            SmsCode.status == SmsCodeStatus.LIVE.value,
+        )
+        .order_by(SmsCode.id.desc())
+        .limit(1)
+        .with_for_update()
+    ).one_or_none()
+
+
+def confirm_action_code(
+    session: Session,
+    *,
+    phone: str,
+    purpose: str,
+    code: str,
+    keyring: Keyring,
+    now: datetime,
+) -> Refused | None:
+    """Check a code sent to confirm an action (``purpose``): None when right (the code is used
+    up), else the refusal — returned, not raised, so the wrong try is counted when the caller
+    commits. Five wrong tries exhaust the code."""
+    live = _live_code(session, phone, purpose)
+    if live is None:
+        return Refused(errors.SmsCodeNotRequested())
+    if utc(live.expires_at) <= now:
+        return Refused(errors.SmsCodeExpired())
+    if not secrets.compare_digest(live.code_hash, _code_hash(keyring, phone, code.strip())):
+        live.attempts += 1
+        left = SMS_CODE_MAX_ATTEMPTS - live.attempts
+        if left <= 0:
+            live.status = SmsCodeStatus.EXHAUSTED.value
+            return Refused(errors.SmsCodeAttemptsExhausted())
+        return Refused(
+            errors.SmsCodeWrong(f"The code is not right; {left} tries left.", attempts_left=left)
+        )
+    live.status = SmsCodeStatus.USED.value
+    live.used_at = now
+    return None
+
+
 def sign_in_with_code(
     session: Session,
     *,
@@ -223,13 +280,7 @@ def sign_in_with_code(
             now=now,
         )
 
-    live = session.scalars(
-        select(SmsCode)
-        .where(SmsCode.phone == number.phone, SmsCode.status == SmsCodeStatus.LIVE.value)
-        .order_by(SmsCode.id.desc())
-        .limit(1)
-        .with_for_update()
-    ).one_or_none()
+    live = _live_code(session, number.phone, SIGN_IN_PURPOSE)
     if live is None:
         return fail(errors.SmsCodeNotRequested(), "no_code")
     if utc(live.expires_at) <= now:

@@ -13,6 +13,7 @@ from huafei.jobs.service import enqueue
 from huafei.notices.service import NoticeKind, Notifier
 from huafei.payouts import errors
 from huafei.payouts.models import Withdrawal, WithdrawalEvent, WithdrawalStatus
+from huafei.payouts.seams import release_withdrawal_usage
 from huafei.payouts.service import holds
 
 SEND_JOB = "payouts.send"
@@ -101,6 +102,7 @@ def refund(
 ) -> None:
     """End a withdrawal without paying: release the holds, record why, tell the owner."""
     holds.release(session, withdrawal, now=now)
+    release_withdrawal_usage(session, withdrawal_id=withdrawal.id, now=now)
     set_status(withdrawal, status, now)
     withdrawal.failure_code = code[:64]
     withdrawal.failure_reason = reason[:255]

@@ -11,9 +11,8 @@ from sqlalchemy.orm import Session
 
 from huafei.core.crypto import Keyring
 from huafei.payouts import errors
-from huafei.payouts.accounts import check_account, mask_name, normalise_name
+from huafei.payouts.accounts import CheckedAccount, check_account, mask_name, normalise_name
 from huafei.payouts.models import MethodKind, MethodStatus, PayoutMethod
-from huafei.payouts.seams import ADD_METHOD_PURPOSE, CodeVerifier
 
 ACCOUNT_CONTEXT = "payout-account"
 NAME_CONTEXT = "payout-holder-name"
@@ -44,6 +43,21 @@ def view(method: PayoutMethod) -> MethodView:
     )
 
 
+def check_new_method(
+    *, kind: MethodKind, account_no: str, holder_name: str, verified_real_name: str | None
+) -> CheckedAccount:
+    """The checks that need no code: verified real name, a valid account, the holder is the
+    owner. Run before the SMS code is checked, so a wrong account costs no code try."""
+    if not verified_real_name:
+        raise errors.RealNameRequired("real name verification required (L2)")
+    checked = check_account(kind, account_no)
+    if normalise_name(holder_name) != normalise_name(verified_real_name):
+        raise errors.HolderNameMismatch(
+            "the account holder must be you: the name must equal your verified real name"
+        )
+    return checked
+
+
 def add_method(
     session: Session,
     *,
@@ -52,26 +66,25 @@ def add_method(
     account_no: str,
     holder_name: str,
     verified_real_name: str | None,
-    sms_code: str,
-    codes: CodeVerifier,
+    code_confirmed: bool,
     keyring: Keyring,
     now: datetime,
 ) -> PayoutMethod:
     """Add a payout method for the owner.
 
-    The owner must be real-name verified (L2) and the holder name must be that name; the SMS code
-    sent for ``payout_method.add`` must be right. The account number is stored encrypted, with
+    The owner must be real-name verified (L2) and the holder name must be that name; the caller
+    has confirmed the SMS code sent for ``payout_method.add`` (in its own unit of work, so wrong
+    tries count even though this one is refused). The account number is stored encrypted, with
     a keyed hash for duplicate detection, and shown masked.
     """
-    if not verified_real_name:
-        raise errors.RealNameRequired("real name verification required (L2)")
-    checked = check_account(kind, account_no)
-    if normalise_name(holder_name) != normalise_name(verified_real_name):
-        raise errors.HolderNameMismatch(
-            "the account holder must be you: the name must equal your verified real name"
-        )
-    if not codes.verify(owner_ref, ADD_METHOD_PURPOSE, sms_code):
-        raise errors.VerificationCodeInvalid("the SMS code is wrong or expired")
+    checked = check_new_method(
+        kind=kind,
+        account_no=account_no,
+        holder_name=holder_name,
+        verified_real_name=verified_real_name,
+    )
+    if not code_confirmed:
+        raise errors.VerificationCodeInvalid("confirm with the SMS code sent to your phone")
     lookup = keyring.lookup_hash("payout-account", kind.value, checked.number)
     duplicate = session.scalar(
         select(PayoutMethod.id).where(
@@ -82,7 +95,7 @@ def add_method(
     )
     if duplicate is not None:
         raise errors.PayoutMethodExists("this account is already on file", method_id=duplicate)
-    name = normalise_name(verified_real_name)
+    name = normalise_name(holder_name)  # equal to the verified real name, checked above
     method = PayoutMethod(
         owner_ref=owner_ref,
         kind=kind.value,

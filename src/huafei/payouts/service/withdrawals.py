@@ -24,7 +24,12 @@ from huafei.payouts.models import (
     WithdrawalEvent,
     WithdrawalStatus,
 )
-from huafei.payouts.seams import RiskVerdict, WithdrawalAttempt, counted_today
+from huafei.payouts.seams import (
+    RiskVerdict,
+    WithdrawalAttempt,
+    counted_today,
+    record_withdrawal_usage,
+)
 from huafei.payouts.service import holds
 from huafei.payouts.service.common import (
     enqueue_send,
@@ -198,6 +203,13 @@ def request_withdrawal(
             "a request with this idempotency key is in progress"
         ) from None
     holds.hold(session, withdrawal, now=now)
+    record_withdrawal_usage(
+        session,
+        owner_ref=owner_ref,
+        withdrawal_id=withdrawal.id,
+        amount_fen=amount_fen,
+        now=now,
+    )
     record_event(
         session,
         withdrawal,
