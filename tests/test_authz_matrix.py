@@ -67,6 +67,7 @@ SELLER_PAGES = (
     ("POST", "/security/sessions/{session_id}/end"),
     ("POST", "/security/sign-out-everywhere"),
     ("GET", "/wallet"),
+    ("POST", "/wallet/methods/code"),
     ("POST", "/wallet/methods"),
     ("POST", "/wallet/methods/{method_id}/remove"),
     ("POST", "/wallet/withdraw"),

@@ -105,8 +105,8 @@ class TestFourEyes:
         def request(session):  # type: ignore[no-untyped-def]
             method = methods.add_method(
                 session, owner_ref=owner, kind=MethodKind.BANK_CARD, account_no=icbc_card(),
-                holder_name="张三", verified_real_name="张三", sms_code="246810",
-                codes=container.payouts.codes, keyring=container.payouts.keyring, now=clock.now(),
+                holder_name="张三", verified_real_name="张三", code_confirmed=True,
+                keyring=container.payouts.keyring, now=clock.now(),
             )  # fmt: skip
             withdrawal, _ = withdrawals.request_withdrawal(
                 session, payouts=container.payouts, owner_ref=owner, method_id=method.id,

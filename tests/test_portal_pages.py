@@ -6,7 +6,14 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from factories import bearer, make_client, make_seller, make_staff, open_staff_session
+from factories import (
+    bearer,
+    latest_sms_code,
+    make_client,
+    make_seller,
+    make_staff,
+    open_staff_session,
+)
 from huafei.rates.defaults import install_defaults
 from payouts_harness import icbc_card
 from portal_helpers import HTML, field, fund_wallet, sign_in_with_forms
@@ -161,13 +168,17 @@ class TestWallet:
         fund_wallet(db, seller.ledger_owner_ref, 50_000, clock.now())
         csrf = sign_in_with_forms(client, "13800138000")
         card = icbc_card()
+        typed = {"csrf_token": csrf, "account_no": card, "holder_name": "张三"}
+        sent = client.post("/wallet/methods/code", data=typed)
+        assert sent.status_code == 200
+        assert "验证码已发送至 138****8000" in sent.text
+        assert f'value="{card}"' in sent.text  # what was typed is kept
+        wrong = client.post("/wallet/methods", data={**typed, "sms_code": "000000"})
+        assert wrong.status_code == 401
+        assert "验证码不正确" in wrong.text
         added = client.post(
-            "/wallet/methods",
-            data={
-                "csrf_token": csrf, "account_no": card,
-                "holder_name": "张三", "sms_code": "246810",
-            },
-        )  # fmt: skip
+            "/wallet/methods", data={**typed, "sms_code": latest_sms_code(client, "13800138000")}
+        )
         assert added.status_code == 200, added.text
         assert "收款账户已添加" in added.text
         assert card not in added.text

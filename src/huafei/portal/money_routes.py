@@ -18,8 +18,11 @@ from sqlalchemy.orm import Session
 from huafei.core.errors import HuafeiError
 from huafei.core.idempotency import run_idempotent
 from huafei.core.money import Money
-from huafei.identity.deps import get_container
+from huafei.identity.deps import get_container, origin_of, raise_refused
+from huafei.identity.service import sign_in
+from huafei.identity.validation import parse_mobile
 from huafei.payouts.models import MethodKind, WithdrawalStatus
+from huafei.payouts.seams import ADD_METHOD_PURPOSE
 from huafei.payouts.service import methods, withdrawals
 from huafei.portal.i18n import negotiate, statement_locale
 from huafei.portal.messages import describe, describe_error
@@ -34,6 +37,11 @@ Me = Annotated[SellerPage, Depends(seller_page)]
 Form = Annotated[dict[str, str], Depends(form_fields)]
 
 STATEMENT_LINES = 10
+#: the text that carries the code confirming a new payout account (the API sends the same)
+METHOD_CODE_SMS = (
+    "【话费回收】您正在添加提现账户，验证码 {code}，{minutes} 分钟内有效。"
+    "如非本人操作，请勿告知他人。"
+)
 CANCELLABLE = frozenset({WithdrawalStatus.AWAITING_APPROVAL.value, WithdrawalStatus.QUEUED.value})
 
 
@@ -51,6 +59,8 @@ def _wallet_page(
     error: str | None = None,
     form: dict[str, str] | None = None,
     status: int = 200,
+    notice: str | None = None,
+    code_sent: bool = False,
 ) -> Response:
     container = get_container(request)
     locale = statement_locale(negotiate(request))
@@ -77,7 +87,8 @@ def _wallet_page(
         typed=form or {},
         statement_locale=locale,
         cancellable=CANCELLABLE,
-        flash=flash(request),
+        flash=notice or flash(request),
+        code_sent=code_sent,
         **data,
     )
 
@@ -88,35 +99,91 @@ def wallet_page(request: Request, me: Me) -> Response:
 
 
 # -- payout accounts ----------------------------------------------------------------------------
+def _method_form(form: dict[str, str]) -> dict[str, str]:
+    """What the seller typed into the add-a-card form (the card number is their own input and
+    is kept so a typo can be fixed; the code is not)."""
+    return {"account_no": form.get("account_no", ""), "holder_name": form.get("holder_name", "")}
+
+
+@router.post("/wallet/methods/code")
+def send_method_code(request: Request, me: Me, form: Form) -> Response:
+    """Text the code that confirms a new payout account, as the API's
+    ``POST /api/v1/payout-methods/sms-code`` does."""
+    container = get_container(request)
+    gettext = gettext_for(request)
+    now = container.clock.now()
+    try:
+        issued = raise_refused(
+            container.db.run(
+                lambda s: sign_in.issue_sign_in_code(
+                    s,
+                    number=parse_mobile(me.seller.phone),
+                    keyring=container.keyring,
+                    limiter=container.rate_limiter,
+                    origin=origin_of(request),
+                    now=now,
+                    purpose=ADD_METHOD_PURPOSE,
+                )
+            )
+        )
+    except HuafeiError as exc:
+        error = describe_error(exc, gettext)
+        return _wallet_page(request, me, error=error, form=_method_form(form), status=exc.status)
+    minutes = int((issued.expires_at - now).total_seconds() // 60)
+    container.sms.send(issued.phone, METHOD_CODE_SMS.format(code=issued.code, minutes=minutes))
+    notice = gettext("We texted a 6-digit code to %(phone)s. It works for 5 minutes.") % {
+        "phone": me.view.phone_masked
+    }
+    return _wallet_page(request, me, form=_method_form(form), notice=notice, code_sent=True)
+
+
 @router.post("/wallet/methods")
 def add_method(request: Request, me: Me, form: Form) -> Response:
+    """As the API: the account and the name are checked first (a typo costs no code try), then
+    the code in its own unit of work (a wrong try counts), then the account is stored."""
     container = get_container(request)
     payouts = container.payouts
     real_name = _verified_name(request, me)
+    account_no = form.get("account_no", "")[:128]
+    holder_name = form.get("holder_name", "")[:64]
     try:
         _require(form, "account_no", "holder_name", "sms_code")
+        methods.check_new_method(
+            kind=MethodKind.BANK_CARD,
+            account_no=account_no,
+            holder_name=holder_name,
+            verified_real_name=real_name,
+        )
+        raise_refused(
+            container.db.run(
+                lambda s: sign_in.confirm_action_code(
+                    s,
+                    phone=me.seller.phone,
+                    purpose=ADD_METHOD_PURPOSE,
+                    code=form.get("sms_code", "")[:12],
+                    keyring=container.keyring,
+                    now=container.clock.now(),
+                )
+            )
+        )
         container.db.run(
             lambda s: methods.add_method(
                 s,
                 owner_ref=me.owner_ref,
                 kind=MethodKind.BANK_CARD,
-                account_no=form.get("account_no", "")[:128],
-                holder_name=form.get("holder_name", "")[:64],
+                account_no=account_no,
+                holder_name=holder_name,
                 verified_real_name=real_name,
-                sms_code=form.get("sms_code", "")[:12],
-                codes=payouts.codes,
+                code_confirmed=True,
                 keyring=payouts.keyring,
                 now=container.clock.now(),
             )
         )
     except HuafeiError as exc:
-        # The card number is the seller's own input; keep it so a typo can be fixed.
-        kept = {
-            "account_no": form.get("account_no", ""),
-            "holder_name": form.get("holder_name", ""),
-        }
         error = describe_error(exc, gettext_for(request))
-        return _wallet_page(request, me, error=error, form=kept, status=exc.status)
+        return _wallet_page(
+            request, me, error=error, form=_method_form(form), status=exc.status, code_sent=True
+        )
     return redirect("/wallet?done=method_added#methods")
 
 
