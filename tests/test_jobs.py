@@ -166,3 +166,34 @@ def test_ledger_expiry_runs_as_periodic_background_work(db, clock) -> None:
     assert db.run(lambda s: pending_state(s, "h")) is TransferKind.EXPIRE_PENDING
     periodic = [job for job in jobs(db) if job.kind == "ledger.expire_pending"]
     assert len(periodic) == 1
+
+
+def test_batch_handlers_take_many_jobs_and_isolate_a_bad_one(db, clock) -> None:
+    batches: list[list[int]] = []
+    registry = TaskRegistry()
+
+    @registry.batch_task("many")
+    def many(payloads):
+        numbers = [p["n"] for p in payloads]
+        if 13 in numbers:
+            raise Boom("thirteen")
+        batches.append(numbers)
+
+    def enqueue_all(session):
+        for n in range(20):
+            service.enqueue(session, "many", {"n": n}, now=clock.now(), max_attempts=1)
+
+    db.run(enqueue_all)
+    Worker(db, clock, registry, name="w1", batch=50).run_until_idle()
+    assert len(batches) == 19  # the batch with 13 failed, so every job ran alone …
+    assert sorted(n for batch in batches for n in batch) == [n for n in range(20) if n != 13]
+    statuses = {job.payload: job.status for job in jobs(db)}
+    assert statuses.pop('{"n": 13}') == JobStatus.FAILED  # … and only 13 failed
+    assert set(statuses.values()) == {JobStatus.DONE}
+
+    batches.clear()
+    db.run(
+        lambda s: [service.enqueue(s, "many", {"n": 100 + n}, now=clock.now()) for n in range(5)]
+    )
+    Worker(db, clock, registry, name="w1", batch=50).run_until_idle()
+    assert batches == [[100, 101, 102, 103, 104]]  # a clean batch runs in one call

@@ -108,6 +108,20 @@ def finish(session: Session, job_id: int, *, worker: str, now: datetime) -> bool
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
+def finish_many(session: Session, job_ids: list[int], *, worker: str, now: datetime) -> int:
+    """Mark many jobs done in one statement (only those this worker still holds)."""
+    result = session.execute(
+        update(Job)
+        .where(
+            Job.id.in_(job_ids),
+            Job.locked_by == worker,
+            Job.status == JobStatus.RUNNING.value,
+        )
+        .values(status=JobStatus.DONE.value, finished_at=now, locked_until=None)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
 def backoff(attempt: int) -> timedelta:
     """1 s, 2 s, 4 s … capped at 10 minutes."""
     return timedelta(seconds=min(600, 2 ** max(0, attempt - 1)))

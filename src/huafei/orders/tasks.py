@@ -17,6 +17,7 @@ exactly once.
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -26,6 +27,7 @@ from sqlalchemy.orm import Session
 from huafei.cards.secrets import decrypt_pin
 from huafei.carriers.gateway import (
     Carrier,
+    ConsumptionAck,
     ConsumptionRequest,
     ConsumptionResult,
     ConsumptionStatus,
@@ -50,6 +52,8 @@ EXPIRE_HELD_JOB = "orders.expire_held"
 EXPIRE_HELD_EVERY = timedelta(minutes=1)
 MAX_CHECK_INTERVAL = timedelta(minutes=10)
 CHANNEL = "channel"
+#: cards handed to the channels at once by one worker
+SEND_CONCURRENCY = 8
 FAILURE_TEXT = {
     ConsumptionStatus.WRONG_PIN: "卡密错误",
     ConsumptionStatus.USED: "卡已被使用",
@@ -119,7 +123,7 @@ def register(registry: TaskRegistry, container: Container) -> None:
     first_check = timedelta(seconds=container.settings.orders_check_after_seconds)
     db = container.db
     clock = container.clock
-    keyring = container.settings.keyring()
+    keyring = container.keyring
 
     def request_for(order: Order) -> ConsumptionRequest:
         carrier = Carrier(order.carrier)
@@ -132,26 +136,27 @@ def register(registry: TaskRegistry, container: Container) -> None:
             callback_url=container.carrier_callback_url(carrier),
         )
 
-    def send(order_id: int, request: ConsumptionRequest) -> None:
-        gateway = container.carriers[request.carrier]
+    def hand_over(request: ConsumptionRequest) -> ConsumptionAck | None:
+        """Give the card to its channel; None when the channel did not answer (the check job
+        asks it later and sends again what it never received)."""
         try:
-            ack = gateway.submit_consumption(request)
+            return container.carriers[request.carrier].submit_consumption(request)
         except GatewayError as exc:
-            # The check job asks the channel and sends again when it never got the card.
             log.warning(
                 "carrier channel did not take the card",
-                extra={"order_id": order_id, "error": exc.code},
+                extra={"consumption_id": request.consumption_id, "error": exc.code},
             )
-            return
+            return None
 
-        def record(session: Session) -> None:
+    def record_acks(session: Session, acks: dict[int, ConsumptionAck]) -> None:
+        now = clock.now()
+        for order_id, ack in sorted(acks.items()):
             order = lock_order(session, order_id)
             if order is None or order.order_state is not OrderState.CONSUMING:
-                return
-            now = clock.now()
+                continue
             if ack.accepted:
                 order.channel_ref = order.channel_ref or ack.channel_ref
-                return
+                continue
             order.failure_reason = "rejected"
             transition(
                 session,
@@ -163,17 +168,18 @@ def register(registry: TaskRegistry, container: Container) -> None:
             )
             limits.release_usage(session, ref=f"order:{order.id}")
 
-        db.run(record)
+    def send(order_id: int, request: ConsumptionRequest) -> None:
+        ack = hand_over(request)
+        if ack is not None:
+            db.run(lambda s: record_acks(s, {order_id: ack}))
 
-    @registry.task_with_own_transactions(CONSUME_JOB)
-    def consume(payload: dict[str, Any]) -> None:
-        order_id = int(payload["order_id"])
-
-        def claim(session: Session) -> ConsumptionRequest | None:
+    def mark_consuming(session: Session, order_ids: list[int]) -> dict[int, ConsumptionRequest]:
+        requests: dict[int, ConsumptionRequest] = {}
+        now = clock.now()
+        for order_id in sorted(order_ids):
             order = lock_order(session, order_id)
             if order is None or order.order_state is not OrderState.QUEUED:
-                return None  # cancelled, or a repeated job
-            now = clock.now()
+                continue  # cancelled, or a repeated job
             order.sent_at = now
             order.send_attempts += 1
             transition(session, order, OrderState.CONSUMING, actor="worker", now=now)
@@ -185,11 +191,22 @@ def register(registry: TaskRegistry, container: Container) -> None:
                 run_at=now + first_check,
                 dedupe_key=check_dedupe_key(order_id),
             )
-            return request_for(order)
+            requests[order_id] = request_for(order)
+        return requests
 
-        request = db.run(claim)
-        if request is not None:
-            send(order_id, request)
+    @registry.batch_task(CONSUME_JOB)
+    def consume(payloads: list[dict[str, Any]]) -> None:
+        # 1. mark every order consuming and plan its check (committed before any card leaves);
+        # 2. hand the cards to the channels concurrently, no transaction open;
+        # 3. record the answers in one unit of work.
+        requests = db.run(lambda s: mark_consuming(s, [int(p["order_id"]) for p in payloads]))
+        if not requests:
+            return
+        with ThreadPoolExecutor(max_workers=min(SEND_CONCURRENCY, len(requests))) as pool:
+            answers = dict(zip(requests, pool.map(hand_over, requests.values()), strict=True))
+        acks = {order_id: ack for order_id, ack in answers.items() if ack is not None}
+        if acks:
+            db.run(lambda s: record_acks(s, acks))
 
     @registry.task_with_own_transactions(CHECK_JOB)
     def check(payload: dict[str, Any]) -> RetryLater | None:
@@ -225,33 +242,50 @@ def register(registry: TaskRegistry, container: Container) -> None:
         db.run(apply)
         return None
 
-    @registry.task(CONSUMPTION_RESULT_JOB)
-    def consumption_result(session: Session, payload: dict[str, Any]) -> RetryLater | None:
-        notification = get_notification(session, int(payload["inbox_id"]))
+    def apply_notification(session: Session, inbox_id: int) -> None:
+        notification = get_notification(session, inbox_id)
         result = notification.to_result()
         now = clock.now()
         order_id = session.scalars(
             select(Order.id).where(Order.consumption_id == result.consumption_id)
         ).first()
         if order_id is None:
-            log.warning("callback for an unknown consumption", extra={"inbox_id": notification.id})
-            mark_handled(session, notification.id, now=now)
-            return None
-        locked = lock_order(session, order_id)
-        if locked is not None:
-            apply_result(session, locked, result, now=now, notifier=container.notifier)
+            log.warning("callback for an unknown consumption", extra={"inbox_id": inbox_id})
+        else:
+            locked = lock_order(session, order_id)
+            if locked is not None:
+                apply_result(session, locked, result, now=now, notifier=container.notifier)
         mark_handled(session, notification.id, now=now)
-        return None
+
+    @registry.batch_task(CONSUMPTION_RESULT_JOB)
+    def consumption_results(payloads: list[dict[str, Any]]) -> None:
+        inbox_ids = sorted(int(p["inbox_id"]) for p in payloads)
+
+        def work(session: Session) -> None:
+            for inbox_id in inbox_ids:
+                apply_notification(session, inbox_id)
+
+        db.run(work)
 
     def expire(session: Session, _payload: dict[str, Any]) -> None:
         expire_held(session, now=clock.now())
 
     registry.every(EXPIRE_HELD_JOB, EXPIRE_HELD_EVERY, expire)
 
-    @registry.task(SETTLE_JOB)
-    def settle(session: Session, payload: dict[str, Any]) -> None:
-        order = lock_order(session, int(payload["order_id"]))
-        if order is not None:
-            make_available(
-                session, order, now=clock.now(), actor="settlement", notifier=container.notifier
-            )
+    @registry.batch_task(SETTLE_JOB)
+    def settle(payloads: list[dict[str, Any]]) -> None:
+        order_ids = sorted(int(p["order_id"]) for p in payloads)
+
+        def work(session: Session) -> None:
+            for order_id in order_ids:
+                order = lock_order(session, order_id)
+                if order is not None:
+                    make_available(
+                        session,
+                        order,
+                        now=clock.now(),
+                        actor="settlement",
+                        notifier=container.notifier,
+                    )
+
+        db.run(work)
