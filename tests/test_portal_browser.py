@@ -100,6 +100,7 @@ def _context(browser: Browser, platform: Platform, viewport: dict[str, int]) -> 
         locale="zh-CN",
         is_mobile=viewport is PHONE,
         has_touch=viewport is PHONE,
+        bypass_csp=True,  # axe-core is injected as an inline script; the pages forbid those
     )
     context.set_default_timeout(WAIT_MS)
     return context

@@ -50,6 +50,20 @@ class TestPublicPages:
         assert "Today's rates" in page.text
         assert "CN¥88.00" in page.text
 
+    def test_pages_load_only_this_sites_assets_and_refuse_frames(self, client) -> None:
+        page = client.get("/")
+        assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
+        assert page.headers["x-frame-options"] == "DENY"
+        assert client.get("/static/htmx.min.js").status_code == 200
+        assert "cdn" not in page.text.lower()
+
+    def test_an_ended_session_sends_a_partial_s_page_to_sign_in(self, client) -> None:
+        response = client.get(
+            "/batches/1/progress", headers={"HX-Request": "true"}, follow_redirects=False
+        )
+        assert response.status_code == 204
+        assert response.headers["hx-redirect"] == "/sign-in"
+
     def test_the_language_switch_goes_back_only_to_this_site(self, client) -> None:
         switched = client.post(
             "/language", data={"lang": "en", "next": "https://evil.example/"},

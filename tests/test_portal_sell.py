@@ -105,3 +105,16 @@ def test_someone_elses_order_is_not_found(client, db, clock) -> None:
     page = client.get(f"/orders/{order_id}")
     assert page.status_code == 404
     assert "找不到该订单" in page.text
+
+
+def test_lines_left_out_of_an_accepted_batch_are_named_on_its_page(client) -> None:
+    csrf = sign_in_with_forms(client, "13800138000")
+    first, second = _lines(2)
+    client.post("/sell", data=_form(client, csrf, first, agreement="yes", lawful_source="yes"))
+    form = _form(client, csrf, f"{first}\n{second}", agreement="yes", lawful_source="yes")
+    submitted = client.post("/sell", data=form, follow_redirects=False)
+    assert submitted.status_code == 303
+    assert submitted.headers["location"].endswith("?rejected=1:already_submitted")
+    page = client.get(submitted.headers["location"]).text
+    assert "第 1 行：该卡已在您进行中的订单里" in page
+    assert "0 / 1 张卡已完成" in page

@@ -108,6 +108,13 @@ ERROR_MESSAGES: dict[str, str] = {
     "empty_batch": N_("Enter at least one card."),
     "batch_rejected": N_("None of the cards could be accepted; see the reasons below."),
     "order_not_found": N_("That order was not found."),
+    "order_not_cancellable": N_("This order is already with the carrier and cannot be cancelled."),
+    "invalid_order_transition": N_("This order cannot change that way now."),
+    "card_already_submitted": N_("This card is already in one of your live orders."),
+    "too_many_failed_cards": N_(
+        "Too many of your cards failed recently; submissions are paused for "
+        "%(retry_after_seconds)s seconds."
+    ),
     "batch_not_found": N_("That batch was not found."),
 }
 
@@ -123,6 +130,7 @@ LINE_REASONS: dict[str, str] = {
     "duplicate_in_batch": N_("this card appears twice in the batch"),
     "too_many_cards": N_("more than 1,000 cards in one batch"),
     "duplicate_card": N_("this card was submitted before"),
+    "already_submitted": N_("this card is already in one of your live orders"),
     "limit_exceeded": N_("over a limit of your verification level"),
     "risk_blocked": N_("refused by risk control"),
 }

@@ -49,6 +49,18 @@ from huafei.portal.ui import gettext_for, ui_of
 
 FORM_COOKIE = "huafei_form"
 SELLER_SIGN_IN = "/sign-in"
+#: Pages load scripts and styles only from this site and are never framed by another (htmx
+#: adds one inline style for its request indicators, hence 'unsafe-inline' for styles only).
+PAGE_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+        "img-src 'self' data:; connect-src 'self'; form-action 'self'; "
+        "frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+    ),
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
 STAFF_SIGN_IN = "/console/sign-in"
 
 
@@ -211,6 +223,7 @@ def render(
         **context,
     }
     response = ui_of(request).render(request, template, values, status=status)
+    response.headers.update(PAGE_HEADERS)
     if me is not None or staff is not None:
         response.headers["Cache-Control"] = "no-store"
     if request.cookies.get(FORM_COOKIE) != values["form_token"]:
@@ -253,9 +266,13 @@ class _NotFoundPage(HuafeiError):
     title = "Not found"
 
 
-def sign_in_redirect(request: Request) -> RedirectResponse:
+def sign_in_redirect(request: Request) -> Response:
     console = request.url.path.startswith("/console")
     target = STAFF_SIGN_IN if console else SELLER_SIGN_IN
+    if request.headers.get("hx-request"):
+        # A partial (the live check, the progress poll) whose session ended: the whole page
+        # goes to sign-in, not the partial's slot.
+        return Response(status_code=204, headers={"HX-Redirect": target})
     if request.method in SAFE_METHODS:
         target += "?next=" + quote(_current_url(request), safe="/")
     return redirect(target)

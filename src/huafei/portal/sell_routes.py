@@ -246,7 +246,10 @@ def submit_cards(request: Request, me: Me, form: Form) -> Response:
                 window=timedelta(minutes=settings.guessing_window_minutes),
             ),
         )
-        return 201, {"batch_id": result.batch.id}
+        return 201, {
+            "batch_id": result.batch.id,
+            "rejected": [{"line": e.line, "code": e.code} for e in result.rejected],
+        }
 
     # As the API's batch submission: the PIN never enters the idempotency record, only the
     # choices; a resent form with the same key lands on the same batch.
@@ -282,7 +285,13 @@ def submit_cards(request: Request, me: Me, form: Form) -> Response:
             rejected=list(problem.get("rejected", [])),
             status=outcome.status_code,
         )
-    return redirect(f"/batches/{int(outcome.body['batch_id'])}")
+    target = f"/batches/{int(outcome.body['batch_id'])}"
+    rejected = [f"{int(r['line'])}:{r['code']}" for r in outcome.body.get("rejected", [])]
+    if rejected:
+        # Lines left out of an accepted batch are named on the batch page (numbers and reason
+        # codes only; the cards themselves never travel in a URL).
+        target += "?rejected=" + ",".join(rejected[:50])
+    return redirect(target)
 
 
 # -- following a batch --------------------------------------------------------------------------
@@ -319,8 +328,20 @@ def _progress(session: Session, batch_id: int, owner_ref: str) -> Progress:
 def batch_page(batch_id: int, request: Request, me: Me) -> Response:
     container = get_container(request)
     progress = container.db.run(lambda s: _progress(s, batch_id, me.owner_ref))
+    gettext = gettext_for(request)
+    rejected = []
+    for item in request.query_params.get("rejected", "").split(",")[:50]:
+        line, _, code = item.partition(":")
+        if line.isdigit() and code:
+            rejected.append({"line": int(line), "reason": describe_line(code[:40], gettext)})
     return render(
-        request, "batch.html", me=me, section="sell", progress=progress, final_states=FINAL
+        request,
+        "batch.html",
+        me=me,
+        section="sell",
+        progress=progress,
+        final_states=FINAL,
+        rejected=rejected,
     )
 
 
