@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -296,10 +296,22 @@ def test_tier_limits_and_pin_guessing_stop_submissions(platform, db, clock) -> N
     assert retried.status_code == 201
 
 
-def test_t_plus_one_settles_across_the_national_day_holiday(db, clock) -> None:
-    """A carrier-official (T+1) card consumed on the eve of the 2026 National Day holiday
-    becomes available on 8 October, the first working day after it."""
-    clock.current = datetime(2026, 9, 30, 2, 0, tzinfo=UTC)  # 10:00 in Beijing, a Wednesday
+@pytest.mark.parametrize(
+    ("consumed_at", "settles_at", "trade"),
+    [
+        # Wednesday 30 Sep 2026, the eve of the National Day holiday (1–7 Oct): T+1 is Thursday
+        # 8 Oct, 00:00 in Beijing.
+        (datetime(2026, 9, 30, 2, 0, tzinfo=UTC), datetime(2026, 10, 7, 16, 0, tzinfo=UTC), "eve"),
+        # Friday 9 Oct 2026: T+1 is Saturday 10 Oct, an adjusted working day (调休).
+        (datetime(2026, 10, 9, 2, 0, tzinfo=UTC), datetime(2026, 10, 9, 16, 0, tzinfo=UTC), "调休"),
+    ],
+)
+def test_t_plus_one_lands_on_the_right_working_day(
+    db, clock, consumed_at, settles_at, trade
+) -> None:
+    """A carrier-official (T+1) card: pending until 00:00 Beijing time of the next working day,
+    across a holiday and onto an adjusted working day."""
+    clock.current = consumed_at
     db.run(lambda s: install_defaults(s, now=clock.now()))
     with serve_live(db, clock) as live:
         secret = live.container.settings.sandbox_card_secret
@@ -315,16 +327,16 @@ def test_t_plus_one_settles_across_the_national_day_holiday(db, clock) -> None:
             (order,) = seller.orders()
             if order["state"] == "settling":
                 break
-        assert order["state"] == "settling"
-        assert order["settle_at"].startswith("2026-10-07T16:00:00")  # 8 Oct 00:00 in Beijing
+        assert order["state"] == "settling", trade
+        assert datetime.fromisoformat(order["settle_at"]) == settles_at
         wallet = seller.wallet()
         assert wallet["pending_fen"] == 9_300
         assert wallet["available_fen"] == 0
-        clock.current = datetime(2026, 10, 7, 15, 59, tzinfo=UTC)
+        clock.current = settles_at - timedelta(minutes=1)
         seller.sign_in_again()
         worker.run_until_idle()
         assert seller.orders()[0]["state"] == "settling"
-        clock.current = datetime(2026, 10, 7, 16, 0, tzinfo=UTC)
+        clock.current = settles_at
         worker.run_until_idle()
         assert seller.orders()[0]["state"] == "settled"
         assert seller.wallet()["available_fen"] == 9_300

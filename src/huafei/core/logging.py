@@ -25,6 +25,7 @@ def configure_logging(level: str = "INFO", *, json: bool = True) -> None:
             JsonFormatter(
                 "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
                 rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
+                json_ensure_ascii=False,  # Chinese text readable in the console and the logs
             )
         )
     else:

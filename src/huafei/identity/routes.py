@@ -185,20 +185,11 @@ def sign_out(request: Request, seller: Annotated[Seller, Depends(current_seller)
     actor = actor_for(request)
     now = container.clock.now()
 
-    def work(session: Session) -> None:
-        sessions.revoke_session(
-            session, session_id=context.session_id, now=now, reason="sign_out", seller_id=seller.id
+    container.db.run(
+        lambda s: sessions.sign_out(
+            s, actor, session_id=context.session_id, now=now, seller_id=seller.id
         )
-        oplog.record(
-            session,
-            actor,
-            "auth.sign_out",
-            now=now,
-            target=f"seller:{seller.id}",
-            detail={"session_id": context.session_id},
-        )
-
-    container.db.run(work)
+    )
     response = Response(status_code=204)
     clear_session_cookies(response, session_cookie=SELLER_COOKIE, csrf_cookie=SELLER_CSRF_COOKIE)
     return response
@@ -214,20 +205,7 @@ def sign_out_everywhere(
     actor = actor_for(request)
     now = container.clock.now()
 
-    def work(session: Session) -> None:
-        ended = sessions.revoke_all(
-            session, now=now, reason="sign_out_everywhere", seller_id=seller.id
-        )
-        oplog.record(
-            session,
-            actor,
-            "auth.sign_out_everywhere",
-            now=now,
-            target=f"seller:{seller.id}",
-            detail={"sessions_ended": ended},
-        )
-
-    container.db.run(work)
+    container.db.run(lambda s: sessions.sign_out_everywhere(s, actor, now=now, seller_id=seller.id))
     response = Response(status_code=204)
     clear_session_cookies(response, session_cookie=SELLER_COOKIE, csrf_cookie=SELLER_CSRF_COOKIE)
     return response

@@ -101,20 +101,11 @@ def staff_sign_out(request: Request, staff: Annotated[Staff, Depends(current_sta
     actor = actor_for(request)
     now = container.clock.now()
 
-    def work(session: Session) -> None:
-        sessions.revoke_session(
-            session, session_id=context.session_id, now=now, reason="sign_out", staff_id=staff.id
+    container.db.run(
+        lambda s: sessions.sign_out(
+            s, actor, session_id=context.session_id, now=now, staff_id=staff.id
         )
-        oplog.record(
-            session,
-            actor,
-            "auth.sign_out",
-            now=now,
-            target=f"staff:{staff.id}",
-            detail={"session_id": context.session_id},
-        )
-
-    container.db.run(work)
+    )
     response = Response(status_code=204)
     clear_session_cookies(response, session_cookie=STAFF_COOKIE, csrf_cookie=STAFF_CSRF_COOKIE)
     return response
@@ -130,20 +121,7 @@ def staff_sign_out_everywhere(
     actor = actor_for(request)
     now = container.clock.now()
 
-    def work(session: Session) -> None:
-        ended = sessions.revoke_all(
-            session, now=now, reason="sign_out_everywhere", staff_id=staff.id
-        )
-        oplog.record(
-            session,
-            actor,
-            "auth.sign_out_everywhere",
-            now=now,
-            target=f"staff:{staff.id}",
-            detail={"sessions_ended": ended},
-        )
-
-    container.db.run(work)
+    container.db.run(lambda s: sessions.sign_out_everywhere(s, actor, now=now, staff_id=staff.id))
     response = Response(status_code=204)
     clear_session_cookies(response, session_cookie=STAFF_COOKIE, csrf_cookie=STAFF_CSRF_COOKIE)
     return response

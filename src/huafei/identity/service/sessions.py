@@ -23,7 +23,8 @@ from huafei.core.crypto import Keyring
 from huafei.identity.errors import NotAuthenticated, SessionExpired, SessionNotFound
 from huafei.identity.models import AuthSession
 from huafei.identity.policy import SESSION_POLICIES, SESSION_TOUCH_EVERY, SessionPolicy
-from huafei.identity.service.oplog import Origin
+from huafei.identity.service import oplog
+from huafei.identity.service.oplog import Actor, Origin
 
 TOKEN_PREFIX = "hfs_"  # noqa: S105 - a prefix that makes leaked tokens recognisable
 
@@ -182,3 +183,58 @@ def revoke_all(
         )
     )
     return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def _principal(seller_id: int | None, staff_id: int | None) -> str:
+    return f"seller:{seller_id}" if seller_id is not None else f"staff:{staff_id}"
+
+
+def sign_out(
+    session: Session,
+    actor: Actor,
+    *,
+    session_id: int,
+    now: datetime,
+    seller_id: int | None = None,
+    staff_id: int | None = None,
+) -> None:
+    """End the caller's current session and log it (sellers and staff alike)."""
+    revoke_session(
+        session,
+        session_id=session_id,
+        now=now,
+        reason="sign_out",
+        seller_id=seller_id,
+        staff_id=staff_id,
+    )
+    oplog.record(
+        session,
+        actor,
+        "auth.sign_out",
+        now=now,
+        target=_principal(seller_id, staff_id),
+        detail={"session_id": session_id},
+    )
+
+
+def sign_out_everywhere(
+    session: Session,
+    actor: Actor,
+    *,
+    now: datetime,
+    seller_id: int | None = None,
+    staff_id: int | None = None,
+) -> int:
+    """End every session of the caller and log it; returns how many ended."""
+    ended = revoke_all(
+        session, now=now, reason="sign_out_everywhere", seller_id=seller_id, staff_id=staff_id
+    )
+    oplog.record(
+        session,
+        actor,
+        "auth.sign_out_everywhere",
+        now=now,
+        target=_principal(seller_id, staff_id),
+        detail={"sessions_ended": ended},
+    )
+    return ended
