@@ -31,7 +31,7 @@ from huafei.identity.models import Seller
 from huafei.identity.permissions import Permission
 from huafei.identity.routes import clear_session_cookies, set_session_cookies
 from huafei.identity.schemas import SellerView
-from huafei.identity.service import oplog, sessions
+from huafei.identity.service import sessions
 from huafei.identity.service import staff as staff_service
 from huafei.identity.service.sessions import SessionKind
 from huafei.identity.validation import parse_mobile
@@ -156,24 +156,11 @@ def sign_out(request: Request, staff: AnyStaff) -> Response:
     actor = actor_for(request)
     now = container.clock.now()
 
-    def work(session: Session) -> None:
-        sessions.revoke_session(
-            session,
-            session_id=context.session_id,
-            now=now,
-            reason="sign_out",
-            staff_id=staff.staff.id,
+    container.db.run(
+        lambda s: sessions.sign_out(
+            s, actor, session_id=context.session_id, now=now, staff_id=staff.staff.id
         )
-        oplog.record(
-            session,
-            actor,
-            "auth.sign_out",
-            now=now,
-            target=f"staff:{staff.staff.id}",
-            detail={"session_id": context.session_id},
-        )
-
-    container.db.run(work)
+    )
     response = redirect("/console/sign-in?done=signed_out")
     clear_session_cookies(response, session_cookie=STAFF_COOKIE, csrf_cookie=STAFF_CSRF_COOKIE)
     return response

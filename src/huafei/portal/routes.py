@@ -294,24 +294,11 @@ def sign_out(request: Request, me: Me) -> Response:
     actor = actor_for(request)
     now = container.clock.now()
 
-    def work(session: Session) -> None:
-        sessions.revoke_session(
-            session,
-            session_id=context.session_id,
-            now=now,
-            reason="sign_out",
-            seller_id=me.seller.id,
+    container.db.run(
+        lambda s: sessions.sign_out(
+            s, actor, session_id=context.session_id, now=now, seller_id=me.seller.id
         )
-        oplog.record(
-            session,
-            actor,
-            "auth.sign_out",
-            now=now,
-            target=f"seller:{me.seller.id}",
-            detail={"session_id": context.session_id},
-        )
-
-    container.db.run(work)
+    )
     response = redirect("/sign-in?done=signed_out")
     clear_session_cookies(response, session_cookie=SELLER_COOKIE, csrf_cookie=SELLER_CSRF_COOKIE)
     return response
@@ -531,20 +518,9 @@ def sign_out_everywhere(request: Request, me: Me) -> Response:
     actor = actor_for(request)
     now = container.clock.now()
 
-    def work(session: Session) -> None:
-        ended = sessions.revoke_all(
-            session, now=now, reason="sign_out_everywhere", seller_id=me.seller.id
-        )
-        oplog.record(
-            session,
-            actor,
-            "auth.sign_out_everywhere",
-            now=now,
-            target=f"seller:{me.seller.id}",
-            detail={"sessions_ended": ended},
-        )
-
-    container.db.run(work)
+    container.db.run(
+        lambda s: sessions.sign_out_everywhere(s, actor, now=now, seller_id=me.seller.id)
+    )
     response = redirect("/sign-in?done=signed_out")
     clear_session_cookies(response, session_cookie=SELLER_COOKIE, csrf_cookie=SELLER_CSRF_COOKIE)
     return response
