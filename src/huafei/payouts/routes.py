@@ -22,7 +22,6 @@ from huafei.core.idempotency import run_idempotent
 from huafei.core.money import Money
 from huafei.identity.deps import origin_of, raise_refused
 from huafei.identity.service import sign_in
-from huafei.identity.validation import parse_mobile
 from huafei.payouts import escrow, schemas
 from huafei.payouts.deps import (
     CurrentOwner,
@@ -96,23 +95,17 @@ def request_method_code(request: Request, owner: CurrentOwner) -> dict[str, int]
     now = container.clock.now()
     issued = raise_refused(
         container.db.run(
-            lambda s: sign_in.issue_sign_in_code(
+            lambda s: methods.issue_method_code(
                 s,
-                number=parse_mobile(owner.phone),
+                phone=owner.phone,
                 keyring=container.keyring,
                 limiter=container.rate_limiter,
                 origin=origin_of(request),
                 now=now,
-                purpose=ADD_METHOD_PURPOSE,
             )
         )
     )
-    minutes = int((issued.expires_at - now).total_seconds() // 60)
-    container.sms.send(
-        issued.phone,
-        f"【话费回收】您正在添加提现账户，验证码 {issued.code}，{minutes} 分钟内有效。"
-        "如非本人操作，请勿告知他人。",
-    )
+    container.sms.send(issued.phone, methods.method_code_text(issued, now))
     return {
         "expires_in_seconds": int((issued.expires_at - now).total_seconds()),
         "resend_after_seconds": int((issued.resend_after - now).total_seconds()),

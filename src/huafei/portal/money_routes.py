@@ -20,7 +20,6 @@ from huafei.core.idempotency import run_idempotent
 from huafei.core.money import Money
 from huafei.identity.deps import get_container, origin_of, raise_refused
 from huafei.identity.service import sign_in
-from huafei.identity.validation import parse_mobile
 from huafei.payouts.models import MethodKind, WithdrawalStatus
 from huafei.payouts.seams import ADD_METHOD_PURPOSE
 from huafei.payouts.service import methods, withdrawals
@@ -38,10 +37,6 @@ Form = Annotated[dict[str, str], Depends(form_fields)]
 
 STATEMENT_LINES = 10
 #: the text that carries the code confirming a new payout account (the API sends the same)
-METHOD_CODE_SMS = (
-    "【话费回收】您正在添加提现账户，验证码 {code}，{minutes} 分钟内有效。"
-    "如非本人操作，请勿告知他人。"
-)
 CANCELLABLE = frozenset({WithdrawalStatus.AWAITING_APPROVAL.value, WithdrawalStatus.QUEUED.value})
 
 
@@ -115,22 +110,20 @@ def send_method_code(request: Request, me: Me, form: Form) -> Response:
     try:
         issued = raise_refused(
             container.db.run(
-                lambda s: sign_in.issue_sign_in_code(
+                lambda s: methods.issue_method_code(
                     s,
-                    number=parse_mobile(me.seller.phone),
+                    phone=me.seller.phone,
                     keyring=container.keyring,
                     limiter=container.rate_limiter,
                     origin=origin_of(request),
                     now=now,
-                    purpose=ADD_METHOD_PURPOSE,
                 )
             )
         )
     except HuafeiError as exc:
         error = describe_error(exc, gettext)
         return _wallet_page(request, me, error=error, form=_method_form(form), status=exc.status)
-    minutes = int((issued.expires_at - now).total_seconds() // 60)
-    container.sms.send(issued.phone, METHOD_CODE_SMS.format(code=issued.code, minutes=minutes))
+    container.sms.send(issued.phone, methods.method_code_text(issued, now))
     notice = gettext("We texted a 6-digit code to %(phone)s. It works for 5 minutes.") % {
         "phone": me.view.phone_masked
     }

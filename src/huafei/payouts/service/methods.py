@@ -10,9 +10,16 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from huafei.core.crypto import Keyring
+from huafei.core.ratelimit import RateLimiter
+from huafei.identity.errors import Refused
+from huafei.identity.service import sign_in
+from huafei.identity.service.oplog import Origin
+from huafei.identity.service.sign_in import CodeIssued
+from huafei.identity.validation import parse_mobile
 from huafei.payouts import errors
 from huafei.payouts.accounts import CheckedAccount, check_account, mask_name, normalise_name
 from huafei.payouts.models import MethodKind, MethodStatus, PayoutMethod
+from huafei.payouts.seams import ADD_METHOD_PURPOSE
 
 ACCOUNT_CONTEXT = "payout-account"
 NAME_CONTEXT = "payout-holder-name"
@@ -161,3 +168,36 @@ def reveal(method: PayoutMethod, keyring: Keyring) -> PlainAccount:
         number=keyring.decrypt(method.account_cipher, context=ACCOUNT_CONTEXT),
         holder_name=keyring.decrypt(method.holder_name_cipher, context=NAME_CONTEXT),
     )
+
+
+METHOD_CODE_SMS = (
+    "【话费回收】您正在添加提现账户，验证码 {code}，{minutes} 分钟内有效。"
+    "如非本人操作，请勿告知他人。"
+)
+
+
+def issue_method_code(
+    session: Session,
+    *,
+    phone: str,
+    keyring: Keyring,
+    limiter: RateLimiter,
+    origin: Origin,
+    now: datetime,
+) -> CodeIssued | Refused:
+    """A one-time code confirming a new payout method (identity's purpose-scoped SMS codes:
+    5 minutes, single use, resend after 60 s, hourly caps)."""
+    return sign_in.issue_sign_in_code(
+        session,
+        number=parse_mobile(phone),
+        keyring=keyring,
+        limiter=limiter,
+        origin=origin,
+        now=now,
+        purpose=ADD_METHOD_PURPOSE,
+    )
+
+
+def method_code_text(issued: CodeIssued, now: datetime) -> str:
+    minutes = int((issued.expires_at - now).total_seconds() // 60)
+    return METHOD_CODE_SMS.format(code=issued.code, minutes=minutes)
