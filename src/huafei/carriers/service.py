@@ -90,3 +90,26 @@ def mark_handled(session: Session, inbox_id: int, *, now: datetime) -> bool:
         .values(handled_at=now)
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def get_notifications(session: Session, inbox_ids: list[int]) -> list[CarrierNotification]:
+    """The inbox entries of ``inbox_ids`` that exist, in id order."""
+    if not inbox_ids:
+        return []
+    return list(
+        session.scalars(
+            select(CarrierNotification)
+            .where(CarrierNotification.id.in_(inbox_ids))
+            .order_by(CarrierNotification.id)
+        )
+    )
+
+
+def mark_handled_many(session: Session, inbox_ids: list[int], *, now: datetime) -> None:
+    """Record that these notifications were processed (those handled before keep their time)."""
+    if inbox_ids:
+        session.execute(
+            update(CarrierNotification)
+            .where(CarrierNotification.id.in_(inbox_ids), CarrierNotification.handled_at.is_(None))
+            .values(handled_at=now)
+        )

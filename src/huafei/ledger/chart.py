@@ -11,6 +11,7 @@ import enum
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from huafei.ledger.models import Account, AccountType
@@ -77,8 +78,31 @@ CHART: dict[Code, AccountSpec] = {
 WALLET_CODES = (Code.WALLET_PENDING, Code.WALLET_AVAILABLE, Code.WALLET_HELD)
 
 
+_SESSION_CACHE = "huafei.ledger.accounts"
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_accounts(session: Session) -> None:
+    # An account created in a rolled-back transaction does not exist.
+    session.info.pop(_SESSION_CACHE, None)
+
+
 def ensure_account(session: Session, code: Code, owner_ref: str, *, now: datetime) -> Account:
-    """The account of ``code`` for ``owner_ref``, created on first use."""
+    """The account of ``code`` for ``owner_ref``, created on first use.
+
+    Remembered for the rest of the session's unit of work (accounts are never deleted, and a
+    session lives for one transaction), so a batch touching the same accounts many times looks
+    each one up once.
+    """
+    cache: dict[tuple[int, str], Account] = session.info.setdefault(_SESSION_CACHE, {})
+    key = (int(code), owner_ref)
+    account = cache.get(key)
+    if account is None:
+        account = cache[key] = _create(session, code, owner_ref, now=now)
+    return account
+
+
+def _create(session: Session, code: Code, owner_ref: str, *, now: datetime) -> Account:
     spec = CHART[code]
     suffix = "" if owner_ref == PLATFORM else f" ({owner_ref})"
     return create_account(

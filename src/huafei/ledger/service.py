@@ -308,17 +308,41 @@ def transfer_all(
     session: Session, transfers: Sequence[NewTransfer], *, now: datetime
 ) -> list[TransferRecord]:
     """Create the transfers as one linked chain: all or none; raises the first real error."""
-    if not transfers:
-        return []
-    linked = [replace(t, linked=True) for t in transfers[:-1]] + [
-        replace(transfers[-1], linked=False)
-    ]
-    results = create_transfers(session, linked, now=now)
-    failures = [r.error for r in results if r.error is not None]
-    if failures:
-        real = [e for e in failures if not isinstance(e, errors.LinkedTransferFailed)]
-        raise (real or failures)[0]
-    return [r.record for r in results if r.record is not None]
+    queue = TransferQueue()
+    queue.add_chain(transfers)
+    return queue.flush(session, now=now)
+
+
+class TransferQueue:
+    """Linked chains gathered over a unit of work and created together by ``flush``.
+
+    One batch for all of them, so an account that many chains touch (the escrow account, say) is
+    locked and written once. Each chain still succeeds or fails as a whole; ``flush`` raises the
+    first real error, which rolls the unit of work back.
+    """
+
+    def __init__(self) -> None:
+        self._transfers: list[NewTransfer] = []
+
+    def add_chain(self, transfers: Sequence[NewTransfer]) -> None:
+        if not transfers:
+            return
+        self._transfers += [replace(t, linked=True) for t in transfers[:-1]]
+        self._transfers.append(replace(transfers[-1], linked=False))
+
+    def __len__(self) -> int:
+        return len(self._transfers)
+
+    def flush(self, session: Session, *, now: datetime) -> list[TransferRecord]:
+        transfers, self._transfers = self._transfers, []
+        if not transfers:
+            return []
+        results = create_transfers(session, transfers, now=now)
+        failures = [r.error for r in results if r.error is not None]
+        if failures:
+            real = [e for e in failures if not isinstance(e, errors.LinkedTransferFailed)]
+            raise (real or failures)[0]
+        return [r.record for r in results if r.record is not None]
 
 
 def _record(store: LedgerStore, row: tuple[Any, ...]) -> TransferRecord:

@@ -71,11 +71,23 @@ SMS_BY_DEFAULT: dict[NoticeKind, bool] = {
 SMS_JOB = "notices.sms"
 
 
+_SESSION_CACHE = "huafei.notices.sms"
+
+
 def wants_sms(session: Session, owner_ref: str, kind: NoticeKind) -> bool:
+    """Whether the owner gets ``kind`` by SMS too; looked up once per owner and unit of work."""
     if not owner_ref.startswith("seller:"):
         return False
-    chosen = session.get(NoticePreference, (owner_ref, kind.value))
-    return chosen.sms if chosen is not None else SMS_BY_DEFAULT.get(kind, False)
+    cache: dict[str, dict[str, bool]] = session.info.setdefault(_SESSION_CACHE, {})
+    chosen = cache.get(owner_ref)
+    if chosen is None:
+        chosen = cache[owner_ref] = {
+            p.kind: p.sms
+            for p in session.scalars(
+                select(NoticePreference).where(NoticePreference.owner_ref == owner_ref)
+            )
+        }
+    return chosen.get(kind.value, SMS_BY_DEFAULT.get(kind, False))
 
 
 def preferences(session: Session, owner_ref: str) -> dict[str, bool]:
@@ -89,6 +101,7 @@ def preferences(session: Session, owner_ref: str) -> dict[str, bool]:
 
 
 def set_preferences(session: Session, owner_ref: str, sms: dict[NoticeKind, bool]) -> None:
+    session.info.get(_SESSION_CACHE, {}).pop(owner_ref, None)
     for kind, enabled in sms.items():
         row = session.get(NoticePreference, (owner_ref, kind.value))
         if row is None:
@@ -116,26 +129,20 @@ class InboxNotifier:
         now: datetime,
         ref: str | None = None,
     ) -> None:
-        session.add(
-            Notice(
-                owner_ref=owner_ref,
-                kind=kind.value,
-                title=title,
-                body=body,
-                ref=ref,
-                read=False,
-                created_at=now,
-            )
+        notice = Notice(
+            owner_ref=owner_ref,
+            kind=kind.value,
+            title=title,
+            body=body,
+            ref=ref,
+            read=False,
+            created_at=now,
         )
-        session.flush()
+        session.add(notice)
+        # Without an SMS the row waits for the unit of work's flush (inserted with the others).
         if wants_sms(session, owner_ref, kind):
-            notice_id = session.scalars(
-                select(Notice.id)
-                .where(Notice.owner_ref == owner_ref)
-                .order_by(Notice.id.desc())
-                .limit(1)
-            ).one()
-            enqueue(session, SMS_JOB, {"notice_id": notice_id}, now=now, max_attempts=5)
+            session.flush([notice])
+            enqueue(session, SMS_JOB, {"notice_id": notice.id}, now=now, max_attempts=5)
 
 
 @dataclass(frozen=True, slots=True)

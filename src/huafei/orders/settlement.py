@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 from huafei.core.money import Money, Rate
 from huafei.jobs.service import enqueue
 from huafei.ledger.chart import PLATFORM, Code, ensure_account
-from huafei.ledger.service import NewTransfer, transfer, transfer_all
+from huafei.ledger.service import NewTransfer, TransferQueue
 from huafei.notices.service import NoticeKind, Notifier
 from huafei.orders.models import Order, OrderState
 from huafei.orders.state import transition
@@ -82,9 +82,15 @@ def credit_consumed(
     now: datetime,
     actor: str,
     notifier: Notifier,
+    ledger: TransferQueue | None = None,
 ) -> None:
     """Record the consumption's money and move the order to settling (and settled, when the
-    profile settles at once)."""
+    profile settles at once).
+
+    The transfers go to ``ledger`` when given (the caller flushes it before committing, one batch
+    for many orders); otherwise they are created here.
+    """
+    queue = TransferQueue() if ledger is None else ledger
     payout = payout_for(session, order, actual_face_value_fen)
     mismatch = actual_face_value_fen != order.face_value_fen
     order.actual_face_value_fen = actual_face_value_fen
@@ -154,7 +160,7 @@ def credit_consumed(
                 memo="client money into escrow",
             )
         )
-    transfer_all(session, chain, now=now)
+    queue.add_chain(chain)
     payout_text = Money(payout.payout_fen).format()
     if mismatch:
         notifier.notify(
@@ -187,7 +193,7 @@ def credit_consumed(
     order.settle_at = settle_at
     transition(session, order, OrderState.SETTLING, actor=actor, now=now)
     if settle_at <= now:
-        make_available(session, order, now=now, actor=actor, notifier=notifier)
+        make_available(session, order, now=now, actor=actor, notifier=notifier, ledger=queue)
     else:
         enqueue(
             session,
@@ -197,27 +203,41 @@ def credit_consumed(
             run_at=settle_at,
             dedupe_key=f"settle:{order.id}",
         )
+    if ledger is None:
+        queue.flush(session, now=now)
 
 
 def make_available(
-    session: Session, order: Order, *, now: datetime, actor: str, notifier: Notifier
+    session: Session,
+    order: Order,
+    *,
+    now: datetime,
+    actor: str,
+    notifier: Notifier,
+    ledger: TransferQueue | None = None,
 ) -> None:
-    """Move the payout from pending to available: the order is settled."""
+    """Move the payout from pending to available: the order is settled.
+
+    The transfer goes to ``ledger`` when given (flushed by the caller), else it is created here.
+    """
     if order.order_state is not OrderState.SETTLING:
         return  # settled already (a repeated job) — nothing to do
     if order.payout_fen:
-        transfer(
-            session,
-            NewTransfer(
-                f"order:{order.id}:available",
-                ensure_account(session, Code.WALLET_PENDING, order.owner_ref, now=now).id,
-                ensure_account(session, Code.WALLET_AVAILABLE, order.owner_ref, now=now).id,
-                order.payout_fen,
-                ref=f"order:{order.id}",
-                memo="settled",
-            ),
-            now=now,
+        queue = TransferQueue() if ledger is None else ledger
+        queue.add_chain(
+            [
+                NewTransfer(
+                    f"order:{order.id}:available",
+                    ensure_account(session, Code.WALLET_PENDING, order.owner_ref, now=now).id,
+                    ensure_account(session, Code.WALLET_AVAILABLE, order.owner_ref, now=now).id,
+                    order.payout_fen,
+                    ref=f"order:{order.id}",
+                    memo="settled",
+                )
+            ]
         )
+        if ledger is None:
+            queue.flush(session, now=now)
     order.settled_at = now
     transition(session, order, OrderState.SETTLED, actor=actor, now=now)
     notifier.notify(

@@ -33,15 +33,20 @@ from huafei.carriers.gateway import (
     ConsumptionStatus,
     GatewayError,
 )
-from huafei.carriers.service import CONSUMPTION_RESULT_JOB, get_notification, mark_handled
+from huafei.carriers.service import (
+    CONSUMPTION_RESULT_JOB,
+    get_notifications,
+    mark_handled_many,
+)
 from huafei.container import Container
 from huafei.identity import limits
 from huafei.jobs.models import Job, JobStatus
 from huafei.jobs.service import RetryLater, enqueue
 from huafei.jobs.worker import TaskRegistry
+from huafei.ledger.service import TransferQueue
 from huafei.notices.service import NoticeKind, Notifier
 from huafei.orders.models import Order, OrderState
-from huafei.orders.service import CONSUME_JOB, expire_held, lock_order
+from huafei.orders.service import CONSUME_JOB, expire_held, lock_order, lock_orders
 from huafei.orders.settlement import SETTLE_JOB, credit_consumed, make_available
 from huafei.orders.state import transition
 
@@ -73,9 +78,11 @@ def apply_result(
     *,
     now: datetime,
     notifier: Notifier,
+    ledger: TransferQueue | None = None,
 ) -> bool:
     """Move a consuming order by the channel's final result; False when there is nothing to do
-    (not final yet, or the order moved on already)."""
+    (not final yet, or the order moved on already). Ledger transfers go to ``ledger`` when given
+    (the caller flushes it before committing)."""
     if not result.status.final or order.order_state is not OrderState.CONSUMING:
         return False
     if result.channel_ref and not order.channel_ref:
@@ -89,6 +96,7 @@ def apply_result(
             now=now,
             actor=CHANNEL,
             notifier=notifier,
+            ledger=ledger,
         )
     else:
         order.failure_reason = result.status.value
@@ -150,8 +158,9 @@ def register(registry: TaskRegistry, container: Container) -> None:
 
     def record_acks(session: Session, acks: dict[int, ConsumptionAck]) -> None:
         now = clock.now()
+        orders = lock_orders(session, acks)
         for order_id, ack in sorted(acks.items()):
-            order = lock_order(session, order_id)
+            order = orders.get(order_id)
             if order is None or order.order_state is not OrderState.CONSUMING:
                 continue
             if ack.accepted:
@@ -176,8 +185,9 @@ def register(registry: TaskRegistry, container: Container) -> None:
     def mark_consuming(session: Session, order_ids: list[int]) -> dict[int, ConsumptionRequest]:
         requests: dict[int, ConsumptionRequest] = {}
         now = clock.now()
+        orders = lock_orders(session, order_ids)
         for order_id in sorted(order_ids):
-            order = lock_order(session, order_id)
+            order = orders.get(order_id)
             if order is None or order.order_state is not OrderState.QUEUED:
                 continue  # cancelled, or a repeated job
             order.sent_at = now
@@ -242,28 +252,37 @@ def register(registry: TaskRegistry, container: Container) -> None:
         db.run(apply)
         return None
 
-    def apply_notification(session: Session, inbox_id: int) -> None:
-        notification = get_notification(session, inbox_id)
-        result = notification.to_result()
-        now = clock.now()
-        order_id = session.scalars(
-            select(Order.id).where(Order.consumption_id == result.consumption_id)
-        ).first()
-        if order_id is None:
-            log.warning("callback for an unknown consumption", extra={"inbox_id": inbox_id})
-        else:
-            locked = lock_order(session, order_id)
-            if locked is not None:
-                apply_result(session, locked, result, now=now, notifier=container.notifier)
-        mark_handled(session, notification.id, now=now)
-
     @registry.batch_task(CONSUMPTION_RESULT_JOB)
     def consumption_results(payloads: list[dict[str, Any]]) -> None:
-        inbox_ids = sorted(int(p["inbox_id"]) for p in payloads)
+        inbox_ids = sorted({int(p["inbox_id"]) for p in payloads})
 
         def work(session: Session) -> None:
-            for inbox_id in inbox_ids:
-                apply_notification(session, inbox_id)
+            now = clock.now()
+            notifications = get_notifications(session, inbox_ids)
+            wanted = {n.consumption_id for n in notifications}
+            order_ids: dict[str, int] = dict(
+                session.execute(
+                    select(Order.consumption_id, Order.id).where(Order.consumption_id.in_(wanted))
+                )
+                .tuples()
+                .all()
+            )
+            orders = lock_orders(session, order_ids.values())
+            ledger = TransferQueue()
+            for notification in notifications:
+                result = notification.to_result()
+                order = orders.get(order_ids.get(result.consumption_id, 0))
+                if order is None:
+                    log.warning(
+                        "callback for an unknown consumption",
+                        extra={"inbox_id": notification.id},
+                    )
+                    continue
+                apply_result(
+                    session, order, result, now=now, notifier=container.notifier, ledger=ledger
+                )
+            ledger.flush(session, now=now)
+            mark_handled_many(session, [n.id for n in notifications], now=now)
 
         db.run(work)
 
@@ -277,15 +296,17 @@ def register(registry: TaskRegistry, container: Container) -> None:
         order_ids = sorted(int(p["order_id"]) for p in payloads)
 
         def work(session: Session) -> None:
-            for order_id in order_ids:
-                order = lock_order(session, order_id)
-                if order is not None:
-                    make_available(
-                        session,
-                        order,
-                        now=clock.now(),
-                        actor="settlement",
-                        notifier=container.notifier,
-                    )
+            now = clock.now()
+            ledger = TransferQueue()
+            for order in lock_orders(session, order_ids).values():
+                make_available(
+                    session,
+                    order,
+                    now=now,
+                    actor="settlement",
+                    notifier=container.notifier,
+                    ledger=ledger,
+                )
+            ledger.flush(session, now=now)
 
         db.run(work)
