@@ -224,5 +224,5 @@ def insert_ignoring_conflicts(session: Session, table: Any, rows: list[dict[str,
         stmt = sqlite_insert(table).on_conflict_do_nothing()
     # rowcount is not reliable for INSERT … ON CONFLICT across drivers; RETURNING is.
     key = next(iter(table.primary_key.columns))
-    stmt = stmt.returning(key)
-    return sum(len(session.execute(stmt, row).all()) for row in rows)
+    # One multi-row VALUES statement (the rows share their keys).
+    return len(session.execute(stmt.values(rows).returning(key)).all())

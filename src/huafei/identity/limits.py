@@ -20,6 +20,7 @@ cannot together pass a limit that each alone stays under.
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -237,25 +238,57 @@ def record_usage(
     Recording the same ``ref`` again with the same figures is a no-op; with other figures it
     raises ``LimitUsageConflict``.
     """
-    if not isinstance(amount_fen, int) or isinstance(amount_fen, bool) or amount_fen <= 0:
-        raise InvalidAmount("The amount must be a positive number of fen.")
+    record_usages(session, seller_id=seller_id, flow=flow, usages=[(ref, amount_fen)], now=now)
+
+
+def record_usages(
+    session: Session,
+    *,
+    seller_id: int,
+    flow: str,
+    usages: Sequence[tuple[str, int]],
+    now: datetime,
+) -> None:
+    """``record_usage`` for many ``(ref, amount_fen)`` at once (the orders of one batch), in
+    order: each is checked against the limits with the ones before it counted. One lock, one
+    look at what is used, one insert."""
+    for _, amount_fen in usages:
+        if not isinstance(amount_fen, int) or isinstance(amount_fen, bool) or amount_fen <= 0:
+            raise InvalidAmount("The amount must be a positive number of fen.")
+    if not usages:
+        return
     kind = _flow(flow)
     tier = _tier_of(session, seller_id, lock=True)
-    existing = session.scalars(select(KycLimitUsage).where(KycLimitUsage.ref == ref)).one_or_none()
-    if existing is not None:
-        if (existing.seller_id, existing.flow, existing.amount_fen) != (
-            seller_id,
-            kind.value,
-            amount_fen,
-        ):
-            raise LimitUsageConflict(ref=ref)
-        return
-    _verdict(limit_row(session, tier, kind), _used(session, seller_id, kind, now), amount_fen)
-    session.add(
-        KycLimitUsage(
+    existing = {
+        usage.ref: usage
+        for usage in session.scalars(
+            select(KycLimitUsage).where(KycLimitUsage.ref.in_({ref for ref, _ in usages}))
+        )
+    }
+    row: LimitRow | None = None
+    used: dict[Window, int] = {}
+    added: list[KycLimitUsage] = []
+    for ref, amount_fen in usages:
+        known = existing.get(ref)
+        if known is not None:
+            if (known.seller_id, known.flow, known.amount_fen) != (
+                seller_id,
+                kind.value,
+                amount_fen,
+            ):
+                raise LimitUsageConflict(ref=ref)
+            continue
+        if row is None:
+            row, used = limit_row(session, tier, kind), _used(session, seller_id, kind, now)
+        _verdict(row, used, amount_fen)
+        used = {window: total + amount_fen for window, total in used.items()}
+        used[Window.PER_ORDER] = 0
+        usage = KycLimitUsage(
             seller_id=seller_id, flow=kind.value, amount_fen=amount_fen, ref=ref, used_at=now
         )
-    )
+        existing[ref] = usage
+        added.append(usage)
+    session.add_all(added)
     session.flush()
 
 

@@ -9,7 +9,7 @@ table with ``SELECT … FOR UPDATE SKIP LOCKED`` claims (docs/architecture.md).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -35,23 +35,47 @@ def enqueue(
 ) -> bool:
     """Record a job in the caller's transaction; returns False when ``dedupe_key`` existed."""
     return (
-        insert_ignoring_conflicts(
+        enqueue_many(
             session,
-            JOBS,
             [
-                {
-                    "kind": kind,
-                    "payload": json.dumps(dict(payload or {}), sort_keys=True),
-                    "dedupe_key": dedupe_key,
-                    "status": JobStatus.QUEUED.value,
-                    "run_at": run_at or now,
-                    "attempts": 0,
-                    "max_attempts": max_attempts,
-                    "created_at": now,
-                }
+                NewJob(
+                    kind, payload, run_at=run_at, dedupe_key=dedupe_key, max_attempts=max_attempts
+                )
             ],
+            now=now,
         )
         == 1
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class NewJob:
+    kind: str
+    payload: Mapping[str, Any] | None = None
+    run_at: datetime | None = None
+    dedupe_key: str | None = None
+    max_attempts: int = 10
+
+
+def enqueue_many(session: Session, jobs: Sequence[NewJob], *, now: datetime) -> int:
+    """Record many jobs with one statement; returns how many were new (a job whose
+    ``dedupe_key`` exists is left out)."""
+    return insert_ignoring_conflicts(
+        session,
+        JOBS,
+        [
+            {
+                "kind": job.kind,
+                "payload": json.dumps(dict(job.payload or {}), sort_keys=True),
+                "dedupe_key": job.dedupe_key,
+                "status": JobStatus.QUEUED.value,
+                "run_at": job.run_at or now,
+                "attempts": 0,
+                "max_attempts": job.max_attempts,
+                "created_at": now,
+            }
+            for job in jobs
+        ],
     )
 
 

@@ -23,7 +23,7 @@ from huafei.cards.secrets import seal_card
 from huafei.carriers.gateway import Carrier
 from huafei.core.crypto import Keyring
 from huafei.identity import limits
-from huafei.jobs.service import enqueue
+from huafei.jobs.service import NewJob, enqueue_many
 from huafei.orders import errors
 from huafei.orders.models import ACTIVE_STATES, Order, OrderBatch, OrderEvent, OrderState
 from huafei.orders.state import record_created, transition
@@ -235,6 +235,7 @@ def submit(
     session.add_all(orders)
     session.flush()
     actor = _actor(submission.owner_ref)
+    queued: list[Order] = []
     for order, (*_, cross_seller) in zip(orders, accepted, strict=True):
         order.consumption_id = f"hf{order.id}"
         if cross_seller:
@@ -248,30 +249,24 @@ def submit(
             continue
         record_created(session, order, actor=actor, now=now)
         transition(session, order, OrderState.QUEUED, actor="risk", now=now, reason="allowed")
-        if submission.seller_id is not None:
-            limits.record_usage(
-                session,
-                seller_id=submission.seller_id,
-                flow=CARD_SALE,
-                amount_fen=order.face_value_fen,
-                ref=f"order:{order.id}",
-                now=now,
-            )
-        enqueue_consumption(session, order, now=now)
+        queued.append(order)
+    if submission.seller_id is not None:
+        limits.record_usages(
+            session,
+            seller_id=submission.seller_id,
+            flow=CARD_SALE,
+            usages=[(f"order:{order.id}", order.face_value_fen) for order in queued],
+            now=now,
+        )
+    enqueue_many(session, [consumption_job(order) for order in queued], now=now)
     session.flush()
     return SubmissionResult(
         batch=batch, quote=quote, priced=priced, orders=orders, rejected=rejected
     )
 
 
-def enqueue_consumption(session: Session, order: Order, *, now: datetime) -> None:
-    enqueue(
-        session,
-        CONSUME_JOB,
-        {"order_id": order.id},
-        now=now,
-        dedupe_key=f"consume:{order.id}",
-    )
+def consumption_job(order: Order) -> NewJob:
+    return NewJob(CONSUME_JOB, {"order_id": order.id}, dedupe_key=f"consume:{order.id}")
 
 
 def _live_owners(session: Session, fingerprints: list[str]) -> dict[str, str]:

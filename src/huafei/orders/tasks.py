@@ -41,7 +41,7 @@ from huafei.carriers.service import (
 from huafei.container import Container
 from huafei.identity import limits
 from huafei.jobs.models import Job, JobStatus
-from huafei.jobs.service import RetryLater, enqueue
+from huafei.jobs.service import NewJob, RetryLater, enqueue_many
 from huafei.jobs.worker import TaskRegistry
 from huafei.ledger.service import TransferQueue
 from huafei.notices.service import NoticeKind, Notifier
@@ -118,13 +118,20 @@ def apply_result(
             now=now,
             ref=f"order:{order.id}",
         )
-    # The pending check has nothing left to do.
-    session.execute(
-        update(Job)
-        .where(Job.dedupe_key == check_dedupe_key(order.id), Job.status == JobStatus.QUEUED.value)
-        .values(status=JobStatus.DONE.value, finished_at=now)
-    )
     return True
+
+
+def close_checks(session: Session, order_ids: list[int], *, now: datetime) -> None:
+    """The orders have their final result: their pending checks have nothing left to do."""
+    if order_ids:
+        session.execute(
+            update(Job)
+            .where(
+                Job.dedupe_key.in_([check_dedupe_key(order_id) for order_id in order_ids]),
+                Job.status == JobStatus.QUEUED.value,
+            )
+            .values(status=JobStatus.DONE.value, finished_at=now)
+        )
 
 
 def register(registry: TaskRegistry, container: Container) -> None:
@@ -193,15 +200,20 @@ def register(registry: TaskRegistry, container: Container) -> None:
             order.sent_at = now
             order.send_attempts += 1
             transition(session, order, OrderState.CONSUMING, actor="worker", now=now)
-            enqueue(
-                session,
-                CHECK_JOB,
-                {"order_id": order_id, "interval": first_check.total_seconds()},
-                now=now,
-                run_at=now + first_check,
-                dedupe_key=check_dedupe_key(order_id),
-            )
             requests[order_id] = request_for(order)
+        enqueue_many(
+            session,
+            [
+                NewJob(
+                    CHECK_JOB,
+                    {"order_id": order_id, "interval": first_check.total_seconds()},
+                    run_at=now + first_check,
+                    dedupe_key=check_dedupe_key(order_id),
+                )
+                for order_id in requests
+            ],
+            now=now,
+        )
         return requests
 
     @registry.batch_task(CONSUME_JOB)
@@ -246,8 +258,11 @@ def register(registry: TaskRegistry, container: Container) -> None:
 
         def apply(session: Session) -> None:
             order = lock_order(session, order_id)
-            if order is not None:
-                apply_result(session, order, result, now=clock.now(), notifier=container.notifier)
+            now = clock.now()
+            if order is not None and apply_result(
+                session, order, result, now=now, notifier=container.notifier
+            ):
+                close_checks(session, [order_id], now=now)
 
         db.run(apply)
         return None
@@ -269,6 +284,7 @@ def register(registry: TaskRegistry, container: Container) -> None:
             )
             orders = lock_orders(session, order_ids.values())
             ledger = TransferQueue()
+            moved: list[int] = []
             for notification in notifications:
                 result = notification.to_result()
                 order = orders.get(order_ids.get(result.consumption_id, 0))
@@ -278,10 +294,12 @@ def register(registry: TaskRegistry, container: Container) -> None:
                         extra={"inbox_id": notification.id},
                     )
                     continue
-                apply_result(
+                if apply_result(
                     session, order, result, now=now, notifier=container.notifier, ledger=ledger
-                )
+                ):
+                    moved.append(order.id)
             ledger.flush(session, now=now)
+            close_checks(session, moved, now=now)
             mark_handled_many(session, [n.id for n in notifications], now=now)
 
         db.run(work)
