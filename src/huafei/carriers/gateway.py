@@ -12,6 +12,18 @@ Callback wire format (what a channel sends and the platform verifies):
   hex HMAC-SHA256 over ``f"{timestamp}.{raw body}"`` with the channel's shared secret;
 * the platform answers ``200`` with the plain-text body ``SUCCESS`` once it has durably recorded
   the notification (a duplicate is answered the same way); anything else makes the channel retry.
+
+The prepaid balance (话费余额) of a number is served synchronously:
+
+* ``query_balance`` — a number's balance in fen, authorised by its service password (服务密码);
+* ``transfer_balance`` — 话费转赠: move fen from one number (authorised by its service password)
+  to another number of the same carrier, idempotent on the caller's ``transfer_id``;
+* ``direct_topup`` — 直充: credit fen to any number of the carrier, idempotent on ``topup_id``.
+
+A channel that answers but says no raises a ``ChannelRefused`` subclass (nothing moved; a retry
+with the same id is evaluated afresh); a channel that fails or does not answer raises
+``GatewayError`` / ``GatewayTimeout`` (a timed-out transfer or top-up may have happened: retry it
+with the same id, which answers the first result instead of moving money twice).
 """
 
 from __future__ import annotations
@@ -19,7 +31,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import ClassVar, Protocol
 
 from huafei.core.errors import HuafeiError
 
@@ -97,6 +109,125 @@ class GatewayTimeout(GatewayError):
     title = "The carrier channel did not answer in time"
 
 
+@dataclass(frozen=True, slots=True)
+class BalanceTransferRequest:
+    """话费转赠: move ``amount_fen`` from ``from_phone`` to ``to_phone`` of the same carrier."""
+
+    transfer_id: str
+    """Our id for this transfer; the channel is idempotent on it."""
+    # Phone numbers are personal data and passwords secrets: both kept out of ``repr`` (and logs).
+    from_phone: str = field(repr=False)
+    to_phone: str = field(repr=False)
+    amount_fen: int
+    service_password: str = field(repr=False)
+    """``from_phone``'s service password (服务密码), which authorises the debit."""
+
+
+@dataclass(frozen=True, slots=True)
+class BalanceTransferResult:
+    transfer_id: str
+    channel_ref: str
+    from_phone: str = field(repr=False)
+    to_phone: str = field(repr=False)
+    amount_fen: int
+    from_balance_fen: int
+    """The sender's balance right after the transfer (a replay repeats the first answer)."""
+    completed_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class TopUpRequest:
+    """直充: credit ``amount_fen`` to ``phone``; the amount is one the carrier sells."""
+
+    topup_id: str
+    """Our id for this top-up; the channel is idempotent on it."""
+    phone: str = field(repr=False)
+    amount_fen: int
+
+
+@dataclass(frozen=True, slots=True)
+class TopUpResult:
+    topup_id: str
+    channel_ref: str
+    phone: str = field(repr=False)
+    amount_fen: int
+    completed_at: datetime
+
+
+class ChannelRefused(HuafeiError):
+    """The channel answered and refused the operation: nothing moved.
+
+    ``reason`` is the refusal's code on the wire (docs/sandboxes.md); each subclass has its own.
+    A refusal is not remembered under the request's id, so a retry is evaluated afresh.
+    """
+
+    code = "carrier_refused"
+    status = 422
+    title = "The carrier refused the operation"
+    reason: ClassVar[str] = "refused"
+
+
+class WrongServicePassword(ChannelRefused):
+    code = "carrier_wrong_service_password"
+    title = "The service password does not match the number"
+    reason = "wrong_service_password"
+
+
+class UnknownNumber(ChannelRefused):
+    code = "carrier_unknown_number"
+    title = "The carrier has no such number"
+    reason = "unknown_number"
+
+
+class NumberOfAnotherCarrier(ChannelRefused):
+    code = "carrier_number_of_another_carrier"
+    title = "The number belongs to another carrier"
+    reason = "another_carrier"
+
+
+class SameNumber(ChannelRefused):
+    code = "carrier_transfer_to_same_number"
+    title = "A number cannot transfer balance to itself"
+    reason = "same_number"
+
+
+class InsufficientBalance(ChannelRefused):
+    code = "carrier_insufficient_balance"
+    title = "The number's balance is too low for this transfer"
+    reason = "insufficient_balance"
+
+
+class InvalidAmount(ChannelRefused):
+    code = "carrier_invalid_amount"
+    title = "The carrier does not accept this amount"
+    reason = "invalid_amount"
+
+
+class RequestIdReused(ChannelRefused):
+    """The id was used before for a different operation; the channel keeps the first."""
+
+    code = "carrier_request_id_reused"
+    status = 409
+    title = "The id was already used for a different operation"
+    reason = "id_reused"
+
+
+#: Each refusal by its code on the wire.
+REFUSALS: dict[str, type[ChannelRefused]] = {
+    error.reason: error
+    for error in (
+        ChannelRefused,
+        WrongServicePassword,
+        UnknownNumber,
+        NumberOfAnotherCarrier,
+        SameNumber,
+        InsufficientBalance,
+        InvalidAmount,
+        RequestIdReused,
+    )
+}
+
+
 class BadCallbackSignature(HuafeiError):
     code = "bad_callback_signature"
     status = 401
@@ -123,4 +254,31 @@ class CarrierGateway(Protocol):
 
     def check_service_password(self, phone: str, password: str) -> bool:
         """Whether ``password`` is the service password (服务密码) of ``phone``."""
+        ...
+
+    def query_balance(self, phone: str, service_password: str) -> int:
+        """The prepaid balance (话费余额) of ``phone`` in fen.
+
+        Raises ``WrongServicePassword``, ``UnknownNumber``, ``NumberOfAnotherCarrier`` (a number
+        this channel does not serve), ``GatewayTimeout`` / ``GatewayError``.
+        """
+        ...
+
+    def transfer_balance(self, request: BalanceTransferRequest) -> BalanceTransferResult:
+        """话费转赠, answered synchronously; idempotent on ``request.transfer_id``.
+
+        The same id with the same content answers the first result and moves nothing more; with
+        other content it raises ``RequestIdReused``. Raises ``WrongServicePassword``,
+        ``UnknownNumber``, ``NumberOfAnotherCarrier`` (either number not of this carrier),
+        ``SameNumber``, ``InsufficientBalance``, ``InvalidAmount`` (not positive), and
+        ``GatewayTimeout`` (may have happened: retry with the same id) / ``GatewayError``.
+        """
+        ...
+
+    def direct_topup(self, request: TopUpRequest) -> TopUpResult:
+        """直充, answered synchronously; idempotent on ``request.topup_id`` like transfers.
+
+        Raises ``InvalidAmount`` (not an amount the carrier sells), ``UnknownNumber``,
+        ``NumberOfAnotherCarrier``, ``RequestIdReused``, ``GatewayTimeout`` / ``GatewayError``.
+        """
         ...

@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
 import httpx
 
@@ -18,25 +19,37 @@ from huafei.carriers import signing
 from huafei.carriers.errors import MalformedCallback
 from huafei.carriers.gateway import (
     BadCallbackSignature,
+    BalanceTransferRequest,
+    BalanceTransferResult,
     Carrier,
     ConsumptionAck,
     ConsumptionRequest,
     ConsumptionResult,
     GatewayError,
     GatewayTimeout,
+    TopUpRequest,
+    TopUpResult,
 )
 from huafei.carriers.wire import (
+    BALANCE_QUERY_PATH,
     CALLBACK_PATH,
     PASSWORD_PATH,
     QUERY_PATH,
     SUBMIT_PATH,
+    TOPUP_PATH,
+    TRANSFER_PATH,
     decode_result,
+    decode_topup,
+    decode_transfer,
+    fen,
     optional_str,
+    refusal,
 )
 from huafei.core.clock import Clock, SystemClock
 from huafei.core.settings import Settings
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class HttpCarrierGateway:
@@ -128,7 +141,62 @@ class HttpCarrierGateway:
             raise GatewayError(f"{self.carrier}: the channel's answer has no verdict")
         return matches
 
+    def query_balance(self, phone: str, service_password: str) -> int:
+        data = self._post(
+            BALANCE_QUERY_PATH, {"phone": phone, "service_password": service_password}
+        )
+        return self._decode(data, lambda answer: fen(answer, "balance_fen"), "balance query")
+
+    def transfer_balance(self, request: BalanceTransferRequest) -> BalanceTransferResult:
+        data = self._post(
+            TRANSFER_PATH,
+            {
+                "transfer_id": request.transfer_id,
+                "from_phone": request.from_phone,
+                "to_phone": request.to_phone,
+                "amount_fen": request.amount_fen,
+                "service_password": request.service_password,
+            },
+        )
+        result = self._decode(data, decode_transfer, "transfer")
+        answered = (result.transfer_id, result.from_phone, result.to_phone, result.amount_fen)
+        asked = (request.transfer_id, request.from_phone, request.to_phone, request.amount_fen)
+        if answered != asked:
+            raise GatewayError(f"{self.carrier}: the channel answered for another transfer")
+        return result
+
+    def direct_topup(self, request: TopUpRequest) -> TopUpResult:
+        data = self._post(
+            TOPUP_PATH,
+            {
+                "topup_id": request.topup_id,
+                "phone": request.phone,
+                "amount_fen": request.amount_fen,
+            },
+        )
+        result = self._decode(data, decode_topup, "top-up")
+        if (result.topup_id, result.phone, result.amount_fen) != (
+            request.topup_id,
+            request.phone,
+            request.amount_fen,
+        ):
+            raise GatewayError(f"{self.carrier}: the channel answered for another top-up")
+        return result
+
     # -- plumbing ---------------------------------------------------------------------------------
+    def _decode(
+        self, data: dict[str, Any], decode: Callable[[Mapping[str, Any]], T], what: str
+    ) -> T:
+        """A balance operation's answer: its result, or its refusal raised as a typed error."""
+        try:
+            refused = refusal(data)
+            if refused is None:
+                return decode(data)
+        except MalformedCallback as exc:
+            raise GatewayError(f"{self.carrier}: unreadable {what} answer: {exc.detail}") from None
+        refused.extra.setdefault("carrier", self.carrier.value)
+        raise refused
+
     def close(self) -> None:
         with self._lock:
             if self._client is not None:

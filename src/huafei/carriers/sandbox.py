@@ -6,9 +6,14 @@ behind HTTP. Consumption is asynchronous: ``submit`` answers at once, the result
 passed, and then POSTed, signed, to the request's ``callback_url`` by a background thread, which
 retries until the platform answers ``SUCCESS``.
 
+Balances (话费余额) start from ``TEST_NUMBERS`` and change with transfers (话费转赠) and top-ups
+(直充), which are answered synchronously, idempotent on the caller's id, and kept in memory per
+sandbox until ``reset``.
+
 Switches (``SandboxSwitches``) make the channel misbehave the ways real channels do. The switches
 in force when a card is submitted govern that card's callbacks; ``fail_status`` and
-``slow_response_ms`` govern each HTTP request as it arrives. docs/sandboxes.md describes them.
+``slow_response_ms`` govern each HTTP request as it arrives (balance operations included).
+docs/sandboxes.md describes them.
 """
 
 from __future__ import annotations
@@ -33,14 +38,28 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from huafei.cards.formats import check_card, face_values_fen
 from huafei.carriers import signing
-from huafei.carriers.gateway import Carrier, ConsumptionResult, ConsumptionStatus
+from huafei.carriers.gateway import (
+    BalanceTransferResult,
+    Carrier,
+    ChannelRefused,
+    ConsumptionResult,
+    ConsumptionStatus,
+    InsufficientBalance,
+    InvalidAmount,
+    NumberOfAnotherCarrier,
+    RequestIdReused,
+    SameNumber,
+    TopUpResult,
+    UnknownNumber,
+    WrongServicePassword,
+)
 from huafei.carriers.sandbox_cards import (
     SandboxCard,
     SandboxCardKind,
     issue_cards,
     read_card,
 )
-from huafei.carriers.sandbox_numbers import TEST_NUMBERS, service_password_matches
+from huafei.carriers.sandbox_numbers import TEST_NUMBERS, carrier_of, service_password_matches
 from huafei.carriers.wire import encode_result
 from huafei.core.clock import Clock, SystemClock
 
@@ -51,6 +70,17 @@ REASONS = {
     ConsumptionStatus.WRONG_PIN: "卡密错误",
     ConsumptionStatus.USED: "卡已被使用",
     ConsumptionStatus.EXPIRED: "卡已过期",
+}
+#: What the sandbox says when it refuses a balance operation (``reason`` → message).
+REFUSAL_MESSAGES = {
+    ChannelRefused.reason: "操作被拒绝",
+    WrongServicePassword.reason: "服务密码错误",
+    UnknownNumber.reason: "号码不存在",
+    NumberOfAnotherCarrier.reason: "非本网号码",
+    SameNumber.reason: "不能转赠给本号码",
+    InsufficientBalance.reason: "余额不足",
+    InvalidAmount.reason: "金额不支持",
+    RequestIdReused.reason: "流水号重复",
 }
 _WRONG_SECRET = "not-the-shared-secret"  # noqa: S105 - deliberately wrong, signs bad callbacks
 _CALLBACK_TIMEOUT_SECONDS = 5.0
@@ -228,6 +258,10 @@ class CarrierSandbox:
         self._consumptions: dict[str, _Consumption] = {}
         self._consumed: set[str] = self._load_consumed()
         self._deliveries: list[DeliveryRecord] = []
+        self._balances = self._initial_balances()
+        # id → (fingerprint of the request, the first answer): successes only, see ``transfer``.
+        self._transfers: dict[str, tuple[str, BalanceTransferResult]] = {}
+        self._topups: dict[str, tuple[str, TopUpResult]] = {}
         self._held: list[_Delivery] | None = None
         self._release: int | None = None
         self._refs = itertools.count(1)
@@ -247,12 +281,16 @@ class CarrierSandbox:
             return self._switches
 
     def reset(self, *, forget_cards: bool = False) -> SandboxSwitches:
-        """Back to the initial switches, forgetting pending callbacks and the delivery log;
-        with ``forget_cards`` consumed cards become fresh again (in memory)."""
+        """Back to the initial switches and balances, forgetting pending callbacks, the delivery
+        log, transfers and top-ups; with ``forget_cards`` consumed cards become fresh again (in
+        memory)."""
         self._dispatcher.clear()
         with self._lock:
             self._switches = self._initial_switches
             self._deliveries.clear()
+            self._balances = self._initial_balances()
+            self._transfers.clear()
+            self._topups.clear()
             self._held = self._release = None
             if forget_cards:
                 self._consumptions.clear()
@@ -263,6 +301,12 @@ class CarrierSandbox:
     def deliveries(self) -> list[DeliveryRecord]:
         with self._lock:
             return list(self._deliveries)
+
+    @property
+    def balances(self) -> dict[str, int]:
+        """Every number this channel holds a balance for (test numbers and topped-up ones)."""
+        with self._lock:
+            return dict(self._balances)
 
     def wait_until_idle(self, timeout: float = 5.0) -> bool:
         """Wait until no callback is due or held; False when ``timeout`` ran out first."""
@@ -359,7 +403,114 @@ class CarrierSandbox:
             return False
         return service_password_matches(phone, password)
 
+    def query_balance(self, phone: str, service_password: str) -> int:
+        """A number's balance in fen; raises a ``ChannelRefused`` (docs/sandboxes.md)."""
+        with self._lock:
+            self._authorise(phone, service_password)
+            return self._balances[phone]
+
+    def transfer(
+        self,
+        *,
+        transfer_id: str,
+        from_phone: str,
+        to_phone: str,
+        amount_fen: int,
+        service_password: str,
+    ) -> BalanceTransferResult:
+        """话费转赠, idempotent on ``transfer_id``; raises a ``ChannelRefused``.
+
+        The password is checked on every call, replays included: the answer shows the sender's
+        balance, which only the password's holder may see. Only successes are remembered, so a
+        refused transfer retried with the same id is evaluated afresh (a refusal moved nothing).
+        """
+        fingerprint = f"{from_phone}>{to_phone}:{amount_fen}"
+        with self._lock:
+            if amount_fen <= 0:
+                raise InvalidAmount
+            self._authorise(from_phone, service_password)
+            existing = self._transfers.get(transfer_id)
+            if existing is not None:
+                if existing[0] != fingerprint:
+                    raise RequestIdReused
+                return existing[1]
+            self._require_own_number(to_phone)
+            if to_phone == from_phone:
+                raise SameNumber
+            balance = self._balances[from_phone]
+            if balance < amount_fen:
+                raise InsufficientBalance
+            self._balances[from_phone] = balance - amount_fen
+            self._balances[to_phone] = self._balances.get(to_phone, 0) + amount_fen
+            result = BalanceTransferResult(
+                transfer_id=transfer_id,
+                channel_ref=self._channel_ref("ZZ"),
+                from_phone=from_phone,
+                to_phone=to_phone,
+                amount_fen=amount_fen,
+                from_balance_fen=balance - amount_fen,
+                completed_at=self.clock.now(),
+            )
+            self._transfers[transfer_id] = (fingerprint, result)
+        log.info(
+            "sandbox transferred balance",
+            extra={"carrier": self.carrier.value, "channel_ref": result.channel_ref},
+        )
+        return result
+
+    def topup(self, *, topup_id: str, phone: str, amount_fen: int) -> TopUpResult:
+        """直充 of an amount the carrier sells, idempotent on ``topup_id``; raises a
+        ``ChannelRefused``. Any valid number of this carrier's segments can be topped up: one
+        the sandbox holds no balance for starts at 0."""
+        fingerprint = f"{phone}:{amount_fen}"
+        with self._lock:
+            existing = self._topups.get(topup_id)
+            if existing is not None:
+                if existing[0] != fingerprint:
+                    raise RequestIdReused
+                return existing[1]
+            if amount_fen not in face_values_fen(self.carrier):
+                raise InvalidAmount
+            self._require_own_number(phone)
+            self._balances[phone] = self._balances.get(phone, 0) + amount_fen
+            result = TopUpResult(
+                topup_id=topup_id,
+                channel_ref=self._channel_ref("CZ"),
+                phone=phone,
+                amount_fen=amount_fen,
+                completed_at=self.clock.now(),
+            )
+            self._topups[topup_id] = (fingerprint, result)
+        log.info(
+            "sandbox topped up a number",
+            extra={"carrier": self.carrier.value, "channel_ref": result.channel_ref},
+        )
+        return result
+
     # -- inside -----------------------------------------------------------------------------------
+    def _initial_balances(self) -> dict[str, int]:
+        return {n.phone: n.balance_fen for n in TEST_NUMBERS.values() if n.carrier is self.carrier}
+
+    def _channel_ref(self, kind: str) -> str:
+        return f"{self.carrier.value.upper()}{kind}{next(self._refs):012d}"
+
+    def _require_own_number(self, phone: str) -> None:
+        """A valid number of this carrier (holds the lock)."""
+        carrier = carrier_of(phone)
+        if carrier is None:
+            raise UnknownNumber
+        if carrier is not self.carrier:
+            raise NumberOfAnotherCarrier
+
+    def _authorise(self, phone: str, service_password: str) -> None:
+        """A number with a balance here and its service password (holds the lock). A number
+        only topped up has no service password, so nothing matches it."""
+        self._require_own_number(phone)
+        if phone not in self._balances:
+            raise UnknownNumber
+        if not service_password_matches(phone, service_password):
+            raise WrongServicePassword
+
     def _decide(
         self, serial: str, pin: str, switches: SandboxSwitches
     ) -> tuple[ConsumptionStatus, int | None, str | None]:

@@ -7,9 +7,15 @@ Each is mounted at ``/sandbox/carriers/{carrier}`` in the platform's app (when
 * ``POST /consumptions`` — submit a card; ``{"accepted", "channel_ref", "reason"}``
 * ``POST /consumptions/query`` — a consumption's state in the callback's wire format
 * ``POST /service-password/check`` — ``{"matches": bool}``
+* ``POST /balance/query`` — a number's balance: ``{"ok": true, "balance_fen"}``
+* ``POST /balance/transfers`` — 话费转赠, idempotent on ``transfer_id``: the transfer document
+* ``POST /topups`` — 直充, idempotent on ``topup_id``: the top-up document
 
-Test control (unsigned; a sandbox only): ``GET|PUT /control/switches``, ``POST /control/reset``,
-``POST /control/cards`` (issue cards), ``GET /control/deliveries`` (callback attempts).
+The balance endpoints answer a refusal with HTTP 200 ``{"ok": false, "reason", "message"}``.
+
+Test control (unsigned; a sandbox only): ``GET|PUT /control/switches``, ``POST /control/reset``
+(also restores the balances), ``POST /control/cards`` (issue cards), ``GET /control/deliveries``
+(callback attempts), ``GET /control/balances`` (every balance the channel holds).
 """
 
 from __future__ import annotations
@@ -26,10 +32,20 @@ from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from huafei.carriers.gateway import Carrier
-from huafei.carriers.sandbox import CarrierSandbox, SandboxSwitches
+from huafei.carriers.gateway import Carrier, ChannelRefused
+from huafei.carriers.sandbox import REFUSAL_MESSAGES, CarrierSandbox, SandboxSwitches
 from huafei.carriers.sandbox_cards import CardIssueError, SandboxCardKind
-from huafei.carriers.wire import PASSWORD_PATH, QUERY_PATH, SUBMIT_PATH
+from huafei.carriers.wire import (
+    BALANCE_QUERY_PATH,
+    PASSWORD_PATH,
+    QUERY_PATH,
+    SUBMIT_PATH,
+    TOPUP_PATH,
+    TRANSFER_PATH,
+    encode_refusal,
+    encode_topup,
+    encode_transfer,
+)
 from huafei.core.clock import Clock, SystemClock
 from huafei.core.settings import Settings
 
@@ -55,6 +71,27 @@ class _QueryBody(BaseModel):
 class _PasswordBody(BaseModel):
     phone: str = Field(min_length=1, max_length=20)
     password: str = Field(min_length=1, max_length=32, repr=False)
+
+
+class _BalanceQueryBody(BaseModel):
+    phone: str = Field(min_length=1, max_length=20)
+    service_password: str = Field(min_length=1, max_length=32, repr=False)
+
+
+class _TransferBody(BaseModel):
+    transfer_id: str = Field(min_length=1, max_length=64)
+    from_phone: str = Field(min_length=1, max_length=20)
+    to_phone: str = Field(min_length=1, max_length=20)
+    amount_fen: int = Field(strict=True)
+    """Strict: fen are integers on the wire, never ``10.0`` or ``"10"``; the sign is the
+    channel's to refuse (``invalid_amount``)."""
+    service_password: str = Field(min_length=1, max_length=32, repr=False)
+
+
+class _TopUpBody(BaseModel):
+    topup_id: str = Field(min_length=1, max_length=64)
+    phone: str = Field(min_length=1, max_length=20)
+    amount_fen: int = Field(strict=True)
 
 
 class _IssueBody(BaseModel):
@@ -138,6 +175,52 @@ def create_carrier_sandbox_app(sandbox: CarrierSandbox) -> FastAPI:
         matches = sandbox.check_service_password(parsed.phone, parsed.password)
         return await answer({"matches": matches})
 
+    def refused(error: ChannelRefused) -> dict[str, Any]:
+        return encode_refusal(error, REFUSAL_MESSAGES.get(error.reason, error.title))
+
+    @app.post(
+        BALANCE_QUERY_PATH, summary="A number's balance (话费余额), with its service password"
+    )
+    async def query_balance(request: Request) -> Response:
+        parsed = await read_signed(request, _BalanceQueryBody)
+        if isinstance(parsed, JSONResponse):
+            return parsed
+        try:
+            balance = sandbox.query_balance(parsed.phone, parsed.service_password)
+        except ChannelRefused as exc:
+            return await answer(refused(exc))
+        return await answer({"ok": True, "balance_fen": balance})
+
+    @app.post(TRANSFER_PATH, summary="Transfer balance to another number (话费转赠)")
+    async def transfer(request: Request) -> Response:
+        parsed = await read_signed(request, _TransferBody)
+        if isinstance(parsed, JSONResponse):
+            return parsed
+        try:
+            result = sandbox.transfer(
+                transfer_id=parsed.transfer_id,
+                from_phone=parsed.from_phone,
+                to_phone=parsed.to_phone,
+                amount_fen=parsed.amount_fen,
+                service_password=parsed.service_password,
+            )
+        except ChannelRefused as exc:
+            return await answer(refused(exc))
+        return await answer(encode_transfer(result))
+
+    @app.post(TOPUP_PATH, summary="Top up a number (直充)")
+    async def topup(request: Request) -> Response:
+        parsed = await read_signed(request, _TopUpBody)
+        if isinstance(parsed, JSONResponse):
+            return parsed
+        try:
+            result = sandbox.topup(
+                topup_id=parsed.topup_id, phone=parsed.phone, amount_fen=parsed.amount_fen
+            )
+        except ChannelRefused as exc:
+            return await answer(refused(exc))
+        return await answer(encode_topup(result))
+
     @app.get("/control/switches", summary="The switches in force")
     def get_switches() -> dict[str, Any]:
         return sandbox.switches.model_dump()
@@ -156,7 +239,9 @@ def create_carrier_sandbox_app(sandbox: CarrierSandbox) -> FastAPI:
             return _invalid(exc)
         return JSONResponse(switches.model_dump())
 
-    @app.post("/control/reset", summary="Initial switches; forget callbacks (and cards)")
+    @app.post(
+        "/control/reset", summary="Initial switches and balances; forget callbacks (and cards)"
+    )
     async def reset(request: Request) -> Response:
         try:
             body = _ResetBody.model_validate_json(await request.body() or b"{}")
@@ -184,6 +269,10 @@ def create_carrier_sandbox_app(sandbox: CarrierSandbox) -> FastAPI:
     @app.get("/control/deliveries", summary="Every callback delivery attempt so far")
     def deliveries() -> list[dict[str, Any]]:
         return [asdict(record) for record in sandbox.deliveries]
+
+    @app.get("/control/balances", summary="Every balance the channel holds, in fen, by number")
+    def balances() -> dict[str, int]:
+        return sandbox.balances
 
     return app
 

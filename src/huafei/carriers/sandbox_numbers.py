@@ -2,13 +2,26 @@
 
 Shared by the carrier sandboxes (service-password check, balance query) and by the identity
 sandbox adapters, so a test number behaves the same everywhere. Documented in docs/sandboxes.md.
+``balance_fen`` is where a sandbox's balances start; each sandbox then keeps its own.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import phonenumbers
+from phonenumbers import PhoneNumberType
+from phonenumbers import carrier as phone_carriers
+
 from huafei.carriers.gateway import Carrier
+
+# The names phonenumbers' segment (号段) data gives the three carriers. Kept here rather than
+# borrowed from identity's number parser: identity depends on carriers, not the other way round.
+_SEGMENT_OWNERS = {
+    "China Mobile": Carrier.CMCC,
+    "China Unicom": Carrier.CUCC,
+    "China Telecom": Carrier.CTCC,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,3 +50,23 @@ def service_password_matches(phone: str, password: str) -> bool:
     """The sandbox's answer to a service-password check (unknown numbers never match)."""
     number = TEST_NUMBERS.get(phone)
     return number is not None and number.service_password == password
+
+
+def carrier_of(phone: str) -> Carrier | None:
+    """The carrier of a mainland mobile number in its 11-digit national form.
+
+    A test number's own carrier, else the one its segment (号段) was assigned to; None for
+    anything that is not a valid number of the three carriers.
+    """
+    number = TEST_NUMBERS.get(phone)
+    if number is not None:
+        return number.carrier
+    if len(phone) != 11 or not phone.isascii() or not phone.isdigit():
+        return None
+    parsed = phonenumbers.parse(phone, "CN")
+    if not phonenumbers.is_valid_number(parsed) or phonenumbers.number_type(parsed) not in (
+        PhoneNumberType.MOBILE,
+        PhoneNumberType.FIXED_LINE_OR_MOBILE,
+    ):
+        return None
+    return _SEGMENT_OWNERS.get(phone_carriers.name_for_number(parsed, "en"))

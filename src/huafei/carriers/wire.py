@@ -1,6 +1,6 @@
-"""The wire format of a carrier channel: endpoint paths and the result document.
+"""The wire format of a carrier channel: endpoint paths and the documents it answers.
 
-Shared by the HTTP gateway (which reads results) and the sandboxes (which write them).
+Shared by the HTTP gateway (which reads them) and the sandboxes (which write them).
 """
 
 from __future__ import annotations
@@ -10,13 +10,23 @@ from datetime import datetime
 from typing import Any
 
 from huafei.carriers.errors import MalformedCallback
-from huafei.carriers.gateway import ConsumptionResult, ConsumptionStatus
+from huafei.carriers.gateway import (
+    REFUSALS,
+    BalanceTransferResult,
+    ChannelRefused,
+    ConsumptionResult,
+    ConsumptionStatus,
+    TopUpResult,
+)
 from huafei.core.clock import utc
 
 SUBMIT_PATH = "/consumptions"
 QUERY_PATH = "/consumptions/query"
 PASSWORD_PATH = "/service-password/check"  # noqa: S105 - a URL path, not a password
 CALLBACK_PATH = "/callbacks/carriers/{carrier}"
+BALANCE_QUERY_PATH = "/balance/query"
+TRANSFER_PATH = "/balance/transfers"
+TOPUP_PATH = "/topups"
 
 
 def decode_result(data: Mapping[str, Any]) -> ConsumptionResult:
@@ -65,10 +75,102 @@ def optional_str(value: Any) -> str | None:
     return value[:200]
 
 
-def optional_time(value: Any) -> datetime | None:
+def optional_time(value: Any, name: str = "occurred_at") -> datetime | None:
     if value is None:
         return None
     try:
         return utc(datetime.fromisoformat(str(value)))
     except ValueError:
-        raise MalformedCallback("occurred_at is not an ISO 8601 time") from None
+        raise MalformedCallback(f"{name} is not an ISO 8601 time") from None
+
+
+# -- balance operations ---------------------------------------------------------------------------
+# Each answer is ``{"ok": true, …}`` or a refusal ``{"ok": false, "reason", "message"}``, both with
+# HTTP 200: a refusal is the channel's verdict, not a failure of the channel.
+
+
+def encode_refusal(error: ChannelRefused, message: str) -> dict[str, Any]:
+    return {"ok": False, "reason": error.reason, "message": message}
+
+
+def refusal(data: Mapping[str, Any]) -> ChannelRefused | None:
+    """The refusal an answer carries, or None when it is a success."""
+    ok = data.get("ok")
+    if ok is True:
+        return None
+    if ok is not False:
+        raise MalformedCallback("ok must be true or false")
+    reason = optional_str(data.get("reason")) or ChannelRefused.reason
+    error = REFUSALS.get(reason)
+    if error is None:
+        # A reason this platform does not know yet is still a refusal: nothing moved.
+        return ChannelRefused(reason=reason)
+    return error()
+
+
+def encode_transfer(result: BalanceTransferResult) -> dict[str, Any]:
+    return {
+        "ok": True,
+        "transfer_id": result.transfer_id,
+        "channel_ref": result.channel_ref,
+        "from_phone": result.from_phone,
+        "to_phone": result.to_phone,
+        "amount_fen": result.amount_fen,
+        "from_balance_fen": result.from_balance_fen,
+        "completed_at": result.completed_at.isoformat(),
+    }
+
+
+def decode_transfer(data: Mapping[str, Any]) -> BalanceTransferResult:
+    return BalanceTransferResult(
+        transfer_id=required_str(data, "transfer_id"),
+        channel_ref=required_str(data, "channel_ref"),
+        from_phone=required_str(data, "from_phone"),
+        to_phone=required_str(data, "to_phone"),
+        amount_fen=fen(data, "amount_fen"),
+        from_balance_fen=fen(data, "from_balance_fen"),
+        completed_at=required_time(data, "completed_at"),
+    )
+
+
+def encode_topup(result: TopUpResult) -> dict[str, Any]:
+    return {
+        "ok": True,
+        "topup_id": result.topup_id,
+        "channel_ref": result.channel_ref,
+        "phone": result.phone,
+        "amount_fen": result.amount_fen,
+        "completed_at": result.completed_at.isoformat(),
+    }
+
+
+def decode_topup(data: Mapping[str, Any]) -> TopUpResult:
+    return TopUpResult(
+        topup_id=required_str(data, "topup_id"),
+        channel_ref=required_str(data, "channel_ref"),
+        phone=required_str(data, "phone"),
+        amount_fen=fen(data, "amount_fen"),
+        completed_at=required_time(data, "completed_at"),
+    )
+
+
+def fen(data: Mapping[str, Any], name: str) -> int:
+    """A non-negative integer amount in fen (never a float, never a string)."""
+    value = data.get(name)
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise MalformedCallback(f"{name} must be a non-negative integer")
+    return value
+
+
+def required_str(data: Mapping[str, Any], name: str) -> str:
+    value = optional_str(data.get(name))
+    if not value:
+        raise MalformedCallback(f"{name} is missing")
+    return value
+
+
+def required_time(data: Mapping[str, Any], name: str) -> datetime:
+    value = optional_time(data.get(name), name)
+    if value is None:
+        raise MalformedCallback(f"{name} is missing")
+    return value
