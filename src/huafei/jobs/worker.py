@@ -108,24 +108,33 @@ class Worker:
         self.batch = batch
         self.poll_seconds = poll_seconds
         self._stop = threading.Event()
+        self._scheduled: dict[str, int] = {}
 
     def schedule_periodic(self) -> None:
+        """Enqueue each periodic job once per interval slot (the dedupe key makes it once across
+        workers; remembering the slot saves this worker a transaction every round)."""
         now = self.clock.now()
+        due: list[tuple[str, int]] = []
+        for periodic in self.registry.periodic:
+            seconds = max(1, int(periodic.every.total_seconds()))
+            slot = int(now.timestamp()) // seconds
+            if self._scheduled.get(periodic.kind) != slot:
+                due.append((periodic.kind, slot))
+        if not due:
+            return
 
         def work(session: Session) -> None:
-            for periodic in self.registry.periodic:
-                seconds = max(1, int(periodic.every.total_seconds()))
-                slot = int(now.timestamp()) // seconds
+            for kind, slot in due:
                 service.enqueue(
                     session,
-                    periodic.kind,
+                    kind,
                     now=now,
-                    dedupe_key=f"periodic:{periodic.kind}:{slot}",
+                    dedupe_key=f"periodic:{kind}:{slot}",
                     max_attempts=1,
                 )
 
-        if self.registry.periodic:
-            self.db.run(work)
+        self.db.run(work)
+        self._scheduled.update(due)
 
     def run_once(self) -> int:
         """Claim and run one batch of due jobs; returns how many ran."""
