@@ -2,13 +2,18 @@
 over HTTP; workers settle on the real-time profile. Reports orders/s submitted and settled and the
 time from submission to settled (p50/p99), measured from the orders' own timestamps.
 
-Everything shares the machine: the load generator (this process), the platform (one `huafei serve`
-process with the sandboxes mounted), the workers (`huafei worker` processes) and the database.
+Everything shares the machine: the load generator (this process), the platform (``servers``
+`huafei serve` processes), the carrier sandboxes (one `huafei sandbox serve` process, as a real
+channel is a service of its own), the workers (`huafei worker` processes) and the database.
+
+Each client submits for several sellers in turn, so the sellers' daily limits (SPEC §6) do not
+cap the run: a seller takes at most ``CARDS_PER_SELLER`` cards.
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
 import os
 import socket
 import subprocess
@@ -45,6 +50,8 @@ from huafei.rates.defaults import install_defaults
 from huafei.rates.service import current_agreement
 
 FACE_FEN = 10_000
+#: cards one seller submits in a run; the L3 daily card-sale limit is ¥50,000 (500 × ¥100)
+CARDS_PER_SELLER = 400
 
 
 def _free_port() -> int:
@@ -115,7 +122,9 @@ def run_orders_bench(
     clients: int,
     seconds: float,
     workers: int = 2,
+    servers: int = 1,
     cards_per_request: int = 1,
+    rate: float = 0.0,
     log_dir: Path | None = None,
 ) -> dict[str, Any]:
     is_postgres = url.startswith("postgresql")
@@ -125,61 +134,76 @@ def run_orders_bench(
     db = Database(url, pool_size=4)
     db.run(lambda s: install_defaults(s, now=SystemClock().now()))
     run_id = uuid.uuid4().hex[:8]
-    tokens = _make_sellers(db, clients, run_id)
+    # Enough sellers for 1,000 cards a second, whatever the client count.
+    per_client = max(1, math.ceil(seconds * 1000 / (clients * CARDS_PER_SELLER)))
+    tokens = _make_sellers(db, clients * per_client, run_id)
     current = db.run(lambda s: current_agreement(s, SystemClock().now()))
     agreement = {"version": current.version, "sha256": current.sha256}
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
+    sandbox_port = _free_port()
+    ports = [_free_port() for _ in range(servers)]
+    bases = [f"http://127.0.0.1:{port}" for port in ports]
     env = {
         **os.environ,
         "HUAFEI_DATABASE_URL": url,
-        "HUAFEI_PORT": str(port),
-        "HUAFEI_PUBLIC_BASE_URL": base,
         "HUAFEI_WORKER_IN_PROCESS": "false",
+        "HUAFEI_CARRIER_BASE_URL": f"http://127.0.0.1:{sandbox_port}/sandbox/carriers",
         "HUAFEI_SANDBOX_CALLBACK_DELAY_MS": "50",
         "HUAFEI_LOG_LEVEL": "WARNING",
         "HUAFEI_ENV": "production",
     }
+
+    def server_env(index: int) -> dict[str, str]:
+        # Workers name their server as the callback address: callbacks spread over the servers.
+        return env | {"HUAFEI_PORT": str(ports[index]), "HUAFEI_PUBLIC_BASE_URL": bases[index]}
+
     logs = log_dir or Path("var/bench/logs")
     logs.mkdir(parents=True, exist_ok=True)
-    server = subprocess.Popen(
-        [sys.executable, "-m", "huafei", "serve"],
-        env=env,
-        stdout=(logs / "orders-serve.log").open("wb"),
-        stderr=subprocess.STDOUT,
-    )
-    worker_processes: list[subprocess.Popen[bytes]] = []
-    try:
-        _wait_healthy(base, server)
-        worker_processes = [
+    processes: list[subprocess.Popen[bytes]] = []
+
+    def start(args: list[str], environment: dict[str, str], log_name: str) -> None:
+        processes.append(
             subprocess.Popen(
-                [sys.executable, "-m", "huafei", "worker"],
-                env=env,
-                stdout=(logs / f"orders-worker-{i}.log").open("wb"),
+                [sys.executable, "-m", "huafei", *args],
+                env=environment,
+                stdout=(logs / log_name).open("wb"),
                 stderr=subprocess.STDOUT,
             )
-            for i in range(workers)
-        ]
+        )
+
+    try:
+        start(
+            ["sandbox", "serve", "--port", str(sandbox_port)],
+            server_env(0),
+            "orders-sandbox.log",
+        )
+        for index in range(servers):
+            start(["serve"], server_env(index), f"orders-serve-{index}.log")
+        for index, base in enumerate([f"http://127.0.0.1:{sandbox_port}", *bases]):
+            _wait_healthy(base, processes[index])
+        for index in range(workers):
+            start(["worker"], server_env(index % servers), f"orders-worker-{index}.log")
         secret = Settings().sandbox_card_secret
         started_at = SystemClock().now()
         submitted, refused = asyncio.run(
             _drive(
-                base,
+                bases,
                 tokens,
                 agreement,
                 secret,
                 clients=clients,
+                per_client=per_client,
                 seconds=seconds,
                 run_id=run_id,
                 cards_per_request=cards_per_request,
+                rate=rate,
             )
         )
         ended_at = SystemClock().now()
         _drain(db, started_at, timeout=max(120.0, seconds * 10))
     finally:
-        for process in [*worker_processes, server]:
+        for process in reversed(processes):
             process.terminate()
-        for process in [*worker_processes, server]:
+        for process in reversed(processes):
             try:
                 process.wait(timeout=15)
             except subprocess.TimeoutExpired:
@@ -192,7 +216,9 @@ def run_orders_bench(
         backend="postgresql" if is_postgres else "sqlite",
         clients=clients,
         workers=workers,
+        servers=servers,
         cards_per_request=cards_per_request,
+        offered_rate=rate or None,
         seconds=round((ended_at - started_at).total_seconds(), 2),
         machine=machine(),
     )
@@ -200,24 +226,37 @@ def run_orders_bench(
 
 
 async def _drive(
-    base: str,
+    bases: list[str],
     tokens: list[str],
     agreement: dict[str, str],
     secret: str,
     *,
     clients: int,
+    per_client: int,
     seconds: float,
     run_id: str,
     cards_per_request: int,
+    rate: float,
 ) -> tuple[int, int]:
     deadline = time.monotonic() + seconds
     counts = {"submitted": 0, "refused": 0}
     # Sequence numbers unique to this run, so cards are fresh even on a reused database.
     offset = (int(run_id, 16) % 1000) * 10_000_000
 
+    started = time.monotonic()
+    # With a rate, client i sends its k-th request at (k × clients + i) × cards a request / rate
+    # seconds (an offered load that does not slow down when the platform does).
+    interval = clients * cards_per_request / rate if rate else 0.0
+
     async def client(index: int, http: httpx.AsyncClient) -> None:
         number = 0
+        mine = tokens[index * per_client : (index + 1) * per_client]
         while time.monotonic() < deadline:
+            if interval:
+                due = started + (number // cards_per_request) * interval
+                due += index * cards_per_request / rate
+                await asyncio.sleep(max(0.0, due - time.monotonic()))
+            token = mine[min(number // CARDS_PER_SELLER, len(mine) - 1)]
             cards = issue_cards(
                 secret,
                 Carrier.CMCC,
@@ -241,9 +280,9 @@ async def _drive(
                 body["cards"] = "\n".join(f"{c.serial} {c.pin}" for c in cards)
                 path = "/api/v1/orders/batch"
             response = await http.post(
-                path,
+                f"{bases[index % len(bases)]}{path}",
                 headers={
-                    "Authorization": f"Bearer {tokens[index]}",
+                    "Authorization": f"Bearer {token}",
                     "Idempotency-Key": f"{run_id}:{index}:{number}",
                 },
                 json=body,
@@ -254,7 +293,7 @@ async def _drive(
                 counts["refused"] += cards_per_request
 
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    async with httpx.AsyncClient(base_url=base, timeout=30, limits=limits) as http:
+    async with httpx.AsyncClient(timeout=30, limits=limits) as http:
         await asyncio.gather(*(client(i, http) for i in range(clients)))
     return counts["submitted"], counts["refused"]
 

@@ -27,6 +27,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import partial
@@ -158,28 +159,40 @@ class _Delivery:
     url: str
     switches: SandboxSwitches
     attempt: int = 1
+    ordered: bool = True
+    """Sent one at a time in due order (a consumption with several callbacks: duplicates, a stale
+    one after the final, swapped pairs); the others go out concurrently, as a real channel's
+    many senders do."""
 
 
 class _Dispatcher:
-    """A thread running scheduled actions in due order (one at a time, so order is kept)."""
+    """A thread running scheduled actions in due order (one at a time, so order is kept).
 
-    def __init__(self, name: str) -> None:
+    An action scheduled with ``ordered=False`` is handed, when due, to a small pool of sender
+    threads instead, so one slow callback does not hold up the others.
+    """
+
+    def __init__(self, name: str, *, senders: int = 8) -> None:
         self._name = name
-        self._heap: list[tuple[float, int, Callable[[], None]]] = []
+        self._heap: list[tuple[float, int, Callable[[], None], bool]] = []
         self._sequence = itertools.count()
         self._changed = threading.Condition()
         self._thread: threading.Thread | None = None
+        self._pool = ThreadPoolExecutor(max_workers=senders, thread_name_prefix=f"{name}-send")
         self._busy = False
+        self._in_flight = 0
         self._closed = False
 
-    def schedule(self, delay_seconds: float, action: Callable[[], None]) -> int:
+    def schedule(
+        self, delay_seconds: float, action: Callable[[], None], *, ordered: bool = True
+    ) -> int:
         """Run ``action`` after the delay; returns a handle for ``cancel``."""
         with self._changed:
             handle = next(self._sequence)
             if self._closed:
                 return handle
             due = time.monotonic() + max(0.0, delay_seconds)
-            heapq.heappush(self._heap, (due, handle, action))
+            heapq.heappush(self._heap, (due, handle, action, ordered))
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
                 self._thread.start()
@@ -204,20 +217,37 @@ class _Dispatcher:
                     self._changed.wait(timeout)
                 if self._closed:
                     return
-                _, _, action = heapq.heappop(self._heap)
-                self._busy = True
-            try:
-                action()
-            except Exception:
-                log.exception("sandbox action failed")
-            finally:
+                _, _, action, ordered = heapq.heappop(self._heap)
+                if ordered:
+                    self._busy = True
+                else:
+                    self._in_flight += 1
+            if ordered:
+                self._guarded(action)
                 with self._changed:
                     self._busy = False
                     self._changed.notify_all()
+            else:
+                self._pool.submit(self._concurrently, action)
+
+    def _concurrently(self, action: Callable[[], None]) -> None:
+        self._guarded(action)
+        with self._changed:
+            self._in_flight -= 1
+            self._changed.notify_all()
+
+    @staticmethod
+    def _guarded(action: Callable[[], None]) -> None:
+        try:
+            action()
+        except Exception:
+            log.exception("sandbox action failed")
 
     def wait_idle(self, timeout: float) -> bool:
         with self._changed:
-            return self._changed.wait_for(lambda: not self._heap and not self._busy, timeout)
+            return self._changed.wait_for(
+                lambda: not self._heap and not self._busy and not self._in_flight, timeout
+            )
 
     def clear(self) -> None:
         with self._changed:
@@ -232,6 +262,7 @@ class _Dispatcher:
             thread = self._thread
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout=_CALLBACK_TIMEOUT_SECONDS + 1)
+        self._pool.shutdown(wait=False, cancel_futures=True)
 
 
 class CarrierSandbox:
@@ -556,8 +587,10 @@ class CarrierSandbox:
             if release is not None:
                 self._dispatcher.cancel(release)
             batch = batch + held
+        if len(batch) == 1:
+            batch = [replace(batch[0], ordered=False)]
         for delivery in batch:
-            self._dispatcher.schedule(0, partial(self._send, delivery))
+            self._dispatcher.schedule(0, partial(self._send, delivery), ordered=delivery.ordered)
 
     def _flush_held(self) -> None:
         with self._lock:
@@ -606,7 +639,7 @@ class CarrierSandbox:
         if not acknowledged and delivery.attempt < switches.callback_attempts:
             pause = switches.callback_retry_ms * 2 ** (delivery.attempt - 1) / 1000
             again = replace(delivery, attempt=delivery.attempt + 1)
-            self._dispatcher.schedule(pause, partial(self._send, again))
+            self._dispatcher.schedule(pause, partial(self._send, again), ordered=again.ordered)
 
     def _http(self) -> httpx.Client:
         with self._lock:

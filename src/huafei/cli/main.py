@@ -241,6 +241,10 @@ def bench_orders(
     clients: int = typer.Option(16, help="concurrent sellers submitting cards"),
     seconds: float = typer.Option(20.0, help="how long to submit"),
     workers: int = typer.Option(2, help="worker processes"),
+    servers: int = typer.Option(1, help="platform (`huafei serve`) processes"),
+    rate: float = typer.Option(
+        0.0, help="offered load in cards/s, spread over the clients (0: as fast as they can)"
+    ),
     cards_per_request: int = typer.Option(1, help="cards in each submission (1: single card)"),
     database_url: str | None = typer.Option(None, help="database (default: HUAFEI_DATABASE_URL)"),
     json_path: Path | None = typer.Option(None, "--json", help="write the figures as JSON here"),
@@ -255,7 +259,9 @@ def bench_orders(
         clients=clients,
         seconds=seconds,
         workers=workers,
+        servers=servers,
         cards_per_request=cards_per_request,
+        rate=rate,
     )
     typer.echo(json.dumps(figures, indent=2))
     if json_path:
