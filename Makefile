@@ -52,7 +52,9 @@ bench: $(STAMP) ## Benchmarks; figures go to var/bench/*.json
 	  for c in 8 32 64; do \
 	    $(BIN)/huafei bench ledger --clients $$c --seconds $(BENCH_SECONDS) --database-url $(BENCH_POSTGRES_URL) --json var/bench/ledger-postgres-$$c.json || exit 1; \
 	  done; \
-	  $(BIN)/huafei bench orders --clients 4 --cards-per-request 10 --workers 2 --seconds $(BENCH_SECONDS) --database-url $(BENCH_ORDERS_URL) --json var/bench/orders-postgres.json || exit 1; \
+	  for r in 100 200; do \
+	    $(BIN)/huafei bench orders --clients 8 --cards-per-request 10 --workers 2 --rate $$r --seconds $(BENCH_SECONDS) --database-url $(BENCH_ORDERS_URL) --json var/bench/orders-postgres-$$r.json || exit 1; \
+	  done; \
 	else echo "PostgreSQL not answering: PostgreSQL benchmarks skipped"; fi
 
 LOCALE_DIR := src/huafei/portal/locale

@@ -48,12 +48,15 @@ def test_bench_orders_drives_the_whole_pipeline(tmp_path, monkeypatch) -> None:
     result = runner.invoke(
         app,
         [
-            "bench", "orders", "--clients", "1", "--seconds", "1", "--workers", "1",
+            "bench", "orders", "--clients", "2", "--seconds", "1", "--workers", "1",
+            "--servers", "2", "--rate", "20", "--cards-per-request", "2",
             "--database-url", f"sqlite:///{tmp_path / 'bench.sqlite3'}", "--json", str(out),
         ],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     figures = json.loads(out.read_text())
-    assert figures["orders_submitted"] > 0
+    assert figures["servers"] == 2
+    # The offered load is paced: about 20 cards in the one second, not as many as fit.
+    assert 0 < figures["orders_submitted"] <= 30
     assert figures["orders_settled"] == figures["orders_submitted"]
     assert figures["ledger_check_ok"] is True
