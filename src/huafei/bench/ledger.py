@@ -32,14 +32,20 @@ from huafei.migrations import upgrade
 WALLETS = 16
 
 
-def ensure_postgres_database(url: str) -> None:
-    """Create the database named in ``url`` if it does not exist."""
+def ensure_postgres_database(url: str, *, fresh: bool = False) -> None:
+    """Create the database named in ``url`` if it does not exist.
+
+    With ``fresh``, a benchmark's own database (its name starts with ``huafei_bench``) is dropped
+    first, so every run starts from the same empty state; any other database is left alone.
+    """
     parsed = make_url(url)
     admin = create_engine(
         parsed.set(drivername="postgresql+psycopg", database="postgres"),
         isolation_level="AUTOCOMMIT",
     )
     with admin.connect() as connection:
+        if fresh and (parsed.database or "").startswith("huafei_bench"):
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)'))
         exists = connection.execute(
             text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": parsed.database}
         ).scalar()
