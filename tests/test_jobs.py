@@ -16,7 +16,7 @@ from huafei.jobs.service import RetryLater
 from huafei.jobs.worker import TaskRegistry, Worker
 from huafei.ledger.models import AccountType, TransferKind
 from huafei.ledger.service import NewTransfer, create_transfers, pending_state
-from huafei.runtime import register_ledger_tasks
+from huafei.runtime import register_job_tasks, register_ledger_tasks
 
 
 def jobs(db) -> list[Job]:
@@ -197,3 +197,31 @@ def test_batch_handlers_take_many_jobs_and_isolate_a_bad_one(db, clock) -> None:
     )
     Worker(db, clock, registry, name="w1", batch=50).run_until_idle()
     assert batches == [[100, 101, 102, 103, 104]]  # a clean batch runs in one call
+
+
+def test_finished_jobs_are_purged_after_a_week_failed_ones_kept(db, clock) -> None:
+    registry = TaskRegistry()
+    register_job_tasks(registry, clock)
+
+    @registry.task("work")
+    def work(_session, _payload) -> None:
+        return None
+
+    @registry.task("broken")
+    def broken(_session, _payload) -> None:
+        raise RuntimeError("always")
+
+    db.run(lambda s: service.enqueue(s, "work", {"n": 1}, now=clock.now()))
+    db.run(lambda s: service.enqueue(s, "broken", now=clock.now(), max_attempts=1))
+    worker = Worker(db, clock, registry, name="w")
+    worker.run_until_idle()
+    clock.advance(days=6)
+    db.run(lambda s: service.enqueue(s, "work", {"n": 2}, now=clock.now()))
+    worker.run_until_idle()
+    assert Counter(j.kind for j in jobs(db) if j.status == JobStatus.DONE.value)["work"] == 2
+
+    clock.advance(days=2)  # the first job finished 8 days ago, the second 2 days ago
+    worker.run_until_idle()
+    left = jobs(db)
+    assert [j.payload for j in left if j.kind == "work"] == ['{"n": 2}']
+    assert [j.status for j in left if j.kind == "broken"] == [JobStatus.FAILED.value]

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from huafei.container import Container
 from huafei.core.clock import Clock
 from huafei.identity.service.housekeeping import purge_expired
+from huafei.jobs.service import purge_done
 from huafei.jobs.worker import TaskRegistry, Worker
 from huafei.ledger.service import expire_pending_transfers
 from huafei.notices import tasks as notice_tasks
@@ -18,6 +19,10 @@ from huafei.payouts.tasks import PayoutTasks, register_payout_tasks
 
 LEDGER_EXPIRE_EVERY = timedelta(seconds=10)
 IDENTITY_PURGE_EVERY = timedelta(hours=1)
+JOBS_PURGE_EVERY = timedelta(hours=1)
+#: Finished jobs are kept this long for inspection, then deleted: a queue table that only grows
+#: slows every claim (docs/performance.md). Failed jobs are kept for the operators.
+JOBS_KEEP_DONE = timedelta(days=7)
 
 
 def register_ledger_tasks(registry: TaskRegistry, clock: Clock) -> None:
@@ -31,6 +36,13 @@ def register_ledger_tasks(registry: TaskRegistry, clock: Clock) -> None:
     registry.every("ledger.expire_pending", LEDGER_EXPIRE_EVERY, expire)
 
 
+def register_job_tasks(registry: TaskRegistry, clock: Clock) -> None:
+    def purge(session: Session, _payload: dict[str, Any]) -> None:
+        purge_done(session, before=clock.now() - JOBS_KEEP_DONE)
+
+    registry.every("jobs.purge_done", JOBS_PURGE_EVERY, purge)
+
+
 def register_identity_tasks(registry: TaskRegistry, clock: Clock) -> None:
     def purge(session: Session, _payload: dict[str, Any]) -> None:
         purge_expired(session, now=clock.now())
@@ -41,6 +53,7 @@ def register_identity_tasks(registry: TaskRegistry, clock: Clock) -> None:
 def build_registry(container: Container) -> TaskRegistry:
     registry = TaskRegistry()
     register_ledger_tasks(registry, container.clock)
+    register_job_tasks(registry, container.clock)
     register_payout_tasks(registry, PayoutTasks(container.db, container.clock, container.payouts))
     register_identity_tasks(registry, container.clock)
     order_tasks.register(registry, container)
