@@ -209,20 +209,33 @@ class Database:
 def insert_ignoring_conflicts(session: Session, table: Any, rows: list[dict[str, Any]]) -> int:
     """Insert rows, silently skipping any that violate a unique constraint (an inbox insert).
 
-    Returns how many rows were newly inserted.
+    Returns how many rows were newly inserted. The rows go as one executemany, which SQLAlchemy
+    sends as multi-row statements ("insertmanyvalues") from a statement compiled once per table
+    and dialect.
     """
     if not rows:
         return 0
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
+    return len(
+        session.execute(_ignoring_insert(table, session.get_bind().dialect.name), rows).all()
+    )
 
-        stmt: Any = pg_insert(table).on_conflict_do_nothing()
-    else:
-        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-        stmt = sqlite_insert(table).on_conflict_do_nothing()
-    # rowcount is not reliable for INSERT … ON CONFLICT across drivers; RETURNING is.
-    key = next(iter(table.primary_key.columns))
-    # One multi-row VALUES statement (the rows share their keys).
-    return len(session.execute(stmt.values(rows).returning(key)).all())
+_IGNORING_INSERTS: dict[tuple[Any, str], Any] = {}
+
+
+def _ignoring_insert(table: Any, dialect: str) -> Any:
+    stmt = _IGNORING_INSERTS.get((table, dialect))
+    if stmt is None:
+        if dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+            stmt = pg_insert(table).on_conflict_do_nothing()
+        else:
+            from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+            stmt = sqlite_insert(table).on_conflict_do_nothing()
+        # rowcount is not reliable for INSERT … ON CONFLICT across drivers; RETURNING is.
+        stmt = _IGNORING_INSERTS[(table, dialect)] = stmt.returning(
+            next(iter(table.primary_key.columns))
+        )
+    return stmt

@@ -10,8 +10,9 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from datetime import datetime
+from weakref import WeakKeyDictionary
 
-from sqlalchemy import event
+from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session
 
 from huafei.ledger.models import Account, AccountType
@@ -85,6 +86,7 @@ _SESSION_CACHE = "huafei.ledger.accounts"
 def _forget_accounts(session: Session) -> None:
     # An account created in a rolled-back transaction does not exist.
     session.info.pop(_SESSION_CACHE, None)
+    session.info.pop(_NEW_IDS, None)
 
 
 def ensure_account(session: Session, code: Code, owner_ref: str, *, now: datetime) -> Account:
@@ -100,6 +102,36 @@ def ensure_account(session: Session, code: Code, owner_ref: str, *, now: datetim
     if account is None:
         account = cache[key] = _create(session, code, owner_ref, now=now)
     return account
+
+
+_KNOWN_IDS: WeakKeyDictionary[Engine, dict[tuple[int, str], int]] = WeakKeyDictionary()
+_NEW_IDS = "huafei.ledger.new_account_ids"
+
+
+def account_id(session: Session, code: Code, owner_ref: str, *, now: datetime) -> int:
+    """The id of ``ensure_account(session, code, owner_ref)``, remembered per database for the
+    life of the process: an account is never deleted and its id never changes, so the hot paths
+    (settling cards) look each account up once. An id learnt in a transaction is remembered only
+    once that transaction commits."""
+    engine = _engine(session)
+    key = (int(code), owner_ref)
+    known = _KNOWN_IDS.get(engine)
+    if known is not None and key in known:
+        return known[key]
+    found = ensure_account(session, code, owner_ref, now=now).id
+    session.info.setdefault(_NEW_IDS, []).append((engine, key, found))
+    return found
+
+
+def _engine(session: Session) -> Engine:
+    bind = session.get_bind()
+    return bind if isinstance(bind, Engine) else bind.engine
+
+
+@event.listens_for(Session, "after_commit")
+def _remember_account_ids(session: Session) -> None:
+    for engine, key, found in session.info.pop(_NEW_IDS, ()):
+        _KNOWN_IDS.setdefault(engine, {})[key] = found
 
 
 def _create(session: Session, code: Code, owner_ref: str, *, now: datetime) -> Account:

@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from sqlalchemy import func, select, update
+from sqlalchemy import event, func, select, update
 from sqlalchemy.orm import Session
 
-from huafei.jobs.service import enqueue
+from huafei.jobs.service import NewJob, enqueue_many
 from huafei.notices.models import Notice, NoticePreference
 
 #: The staff inbox finance reads (escrow alerts, reconciliation cases).
@@ -72,6 +72,27 @@ SMS_JOB = "notices.sms"
 
 
 _SESSION_CACHE = "huafei.notices.sms"
+_SMS_PENDING = "huafei.notices.sms_pending"
+
+
+@event.listens_for(Session, "before_commit")
+def _enqueue_sms(session: Session) -> None:
+    """One SMS job per notice that wants one, written with one statement in the notices' own
+    transaction (so a text goes out only for a notice that committed)."""
+    pending = session.info.pop(_SMS_PENDING, None)
+    if not pending:
+        return
+    session.flush([notice for notice, _ in pending])
+    enqueue_many(
+        session,
+        [NewJob(SMS_JOB, {"notice_id": notice.id}, max_attempts=5) for notice, _ in pending],
+        now=pending[0][1],
+    )
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_sms(session: Session) -> None:
+    session.info.pop(_SMS_PENDING, None)
 
 
 def wants_sms(session: Session, owner_ref: str, kind: NoticeKind) -> bool:
@@ -139,10 +160,9 @@ class InboxNotifier:
             created_at=now,
         )
         session.add(notice)
-        # Without an SMS the row waits for the unit of work's flush (inserted with the others).
         if wants_sms(session, owner_ref, kind):
-            session.flush([notice])
-            enqueue(session, SMS_JOB, {"notice_id": notice.id}, now=now, max_attempts=5)
+            # The SMS jobs of a unit of work are enqueued together just before it commits.
+            session.info.setdefault(_SMS_PENDING, []).append((notice, now))
 
 
 @dataclass(frozen=True, slots=True)

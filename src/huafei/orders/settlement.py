@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 
 from huafei.core.money import Money, Rate
 from huafei.jobs.service import enqueue
-from huafei.ledger.chart import PLATFORM, Code, ensure_account
+from huafei.ledger.chart import PLATFORM, Code, account_id
 from huafei.ledger.service import NewTransfer, TransferQueue
 from huafei.notices.service import NoticeKind, Notifier
 from huafei.orders.models import Order, OrderState
@@ -111,10 +111,10 @@ def credit_consumed(
         ),
     )
     platform = {
-        code: ensure_account(session, code, PLATFORM, now=now).id
+        code: account_id(session, code, PLATFORM, now=now)
         for code in (Code.CARRIER_RECEIVABLE, Code.SPREAD_REVENUE, Code.OWN_FUNDS, Code.ESCROW)
     }
-    pending = ensure_account(session, Code.WALLET_PENDING, order.owner_ref, now=now).id
+    pending = account_id(session, Code.WALLET_PENDING, order.owner_ref, now=now)
     ref = f"order:{order.id}"
     chain = []
     if payout.fee_fen > 0:
@@ -228,8 +228,8 @@ def make_available(
             [
                 NewTransfer(
                     f"order:{order.id}:available",
-                    ensure_account(session, Code.WALLET_PENDING, order.owner_ref, now=now).id,
-                    ensure_account(session, Code.WALLET_AVAILABLE, order.owner_ref, now=now).id,
+                    account_id(session, Code.WALLET_PENDING, order.owner_ref, now=now),
+                    account_id(session, Code.WALLET_AVAILABLE, order.owner_ref, now=now),
                     order.payout_fen,
                     ref=f"order:{order.id}",
                     memo="settled",
