@@ -22,16 +22,25 @@ def register(registry: TaskRegistry, container: Container) -> None:
         notice_ids = [int(p["notice_id"]) for p in payloads]
 
         def load(session: Session) -> list[tuple[str, str]]:
-            messages = []
-            for notice in session.scalars(select(Notice).where(Notice.id.in_(notice_ids))):
-                if not notice.owner_ref.startswith("seller:"):
-                    continue
-                seller = session.get(Seller, int(notice.owner_ref.removeprefix("seller:")))
-                if seller is not None:
-                    messages.append((seller.phone, f"{SMS_PREFIX}{notice.title}：{notice.body}"))
-            return messages
+            notices = [
+                notice
+                for notice in session.scalars(
+                    select(Notice).where(Notice.id.in_(notice_ids)).order_by(Notice.id)
+                )
+                if notice.owner_ref.startswith("seller:")
+            ]
+            seller_ids = {int(n.owner_ref.removeprefix("seller:")) for n in notices}
+            phones = dict(
+                session.execute(select(Seller.id, Seller.phone).where(Seller.id.in_(seller_ids)))
+                .tuples()
+                .all()
+            )
+            return [
+                (phones[seller_id], f"{SMS_PREFIX}{notice.title}：{notice.body}")
+                for notice in notices
+                if (seller_id := int(notice.owner_ref.removeprefix("seller:"))) in phones
+            ]
 
-        # Each send is the adapter's own unit of work; a crash after sending resends at most
-        # once more (a duplicate text, never a lost one).
-        for phone, text in container.db.run(load):
-            container.sms.send(phone, text)
+        # The send is the adapter's own unit of work; a crash after sending resends the batch
+        # at most once more (a duplicate text, never a lost one).
+        container.sms.send_many(container.db.run(load))

@@ -185,7 +185,7 @@ def credit_consumed(
         now=now,
         ref=ref,
     )
-    profile = session.get(ChannelProfile, order.profile_code)
+    profile = _profile(session, order.profile_code)
     if profile is None or profile.settlement == Settlement.REALTIME:
         settle_at = now
     else:
@@ -205,6 +205,18 @@ def credit_consumed(
         )
     if ledger is None:
         queue.flush(session, now=now)
+
+
+_PROFILES = "huafei.orders.profiles"
+
+
+def _profile(session: Session, code: str) -> ChannelProfile | None:
+    """The channel profile, loaded once per unit of work (the identity map alone holds objects
+    weakly, so a batch of orders would load it again and again)."""
+    profiles: dict[str, ChannelProfile | None] = session.info.setdefault(_PROFILES, {})
+    if code not in profiles:
+        profiles[code] = session.get(ChannelProfile, code)
+    return profiles[code]
 
 
 def make_available(

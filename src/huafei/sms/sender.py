@@ -10,6 +10,7 @@ committed: a rolled-back request never texts anyone.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Protocol
 
 from sqlalchemy import select
@@ -25,6 +26,11 @@ log = logging.getLogger(__name__)
 class SmsSender(Protocol):
     def send(self, phone: str, text: str) -> None:
         """Send ``text`` to the 11-digit mainland mobile number ``phone``."""
+        ...
+
+    def send_many(self, messages: Sequence[tuple[str, str]]) -> None:
+        """Send each ``(phone, text)``; one request for all where the provider has a batch API
+        (as the usual providers do)."""
         ...
 
 
@@ -44,17 +50,26 @@ class SandboxSmsSender:
         self.log_messages = log_messages
 
     def send(self, phone: str, text: str) -> None:
+        self.send_many([(phone, text)])
+
+    def send_many(self, messages: Sequence[tuple[str, str]]) -> None:
+        if not messages:
+            return
         sent_at = self.clock.now()
 
         def work(session: Session) -> None:
-            session.add(SmsOutboxMessage(phone=phone, text=text, sent_at=sent_at))
+            session.add_all(
+                SmsOutboxMessage(phone=phone, text=text, sent_at=sent_at)
+                for phone, text in messages
+            )
             session.flush()
 
         self.db.run(work)
         if self.log_messages:
             # Development only (HUAFEI_ENV=development): the code is what a developer needs to
             # sign in; the number stays masked like everywhere else in the logs.
-            log.info("sandbox SMS to %s: %s", mask_phone(phone), text)
+            for phone, text in messages:
+                log.info("sandbox SMS to %s: %s", mask_phone(phone), text)
 
 
 def read_outbox(
