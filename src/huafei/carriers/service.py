@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from huafei.carriers.errors import NotificationNotFound
 from huafei.carriers.gateway import Carrier, ConsumptionResult
 from huafei.carriers.models import CarrierNotification
-from huafei.core.db import insert_ignoring_conflicts
+from huafei.core.db import insert_new
 from huafei.jobs.service import enqueue
 
 #: The job a newly recorded notification enqueues; payload ``{"inbox_id": <id>}``. Its handler
@@ -39,7 +39,7 @@ def record_callback(
     """
     if not result.notification_id:
         raise ValueError("a callback without notification_id cannot go through the inbox")
-    inserted = insert_ignoring_conflicts(
+    inserted = insert_new(
         session,
         INBOX,
         [
@@ -59,12 +59,7 @@ def record_callback(
     )
     if not inserted:
         return None
-    inbox_id = session.scalars(
-        select(CarrierNotification.id).where(
-            CarrierNotification.carrier == carrier.value,
-            CarrierNotification.notification_id == result.notification_id,
-        )
-    ).one()
+    inbox_id = int(inserted[0])
     enqueue(
         session,
         CONSUMPTION_RESULT_JOB,

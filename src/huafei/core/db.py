@@ -213,11 +213,15 @@ def insert_ignoring_conflicts(session: Session, table: Any, rows: list[dict[str,
     sends as multi-row statements ("insertmanyvalues") from a statement compiled once per table
     and dialect.
     """
+    return len(insert_new(session, table, rows))
+
+
+def insert_new(session: Session, table: Any, rows: list[dict[str, Any]]) -> list[Any]:
+    """``insert_ignoring_conflicts`` answering the primary keys of the rows it inserted."""
     if not rows:
-        return 0
-    return len(
-        session.execute(_ignoring_insert(table, session.get_bind().dialect.name), rows).all()
-    )
+        return []
+    stmt = _ignoring_insert(table, session.get_bind().dialect.name)
+    return list(session.execute(stmt, rows).scalars())
 
 
 _IGNORING_INSERTS: dict[tuple[Any, str], Any] = {}

@@ -26,7 +26,7 @@ from huafei.identity import limits
 from huafei.jobs.service import NewJob, enqueue_many
 from huafei.orders import errors
 from huafei.orders.models import ACTIVE_STATES, Order, OrderBatch, OrderEvent, OrderState
-from huafei.orders.state import record_created, transition
+from huafei.orders.state import record_created, transition, write_events
 from huafei.rates import service as rates
 from huafei.rates.models import Lane, Quote
 
@@ -319,6 +319,7 @@ def lock_orders(session: Session, order_ids: Iterable[int]) -> dict[int, Order]:
 
 
 def timeline(session: Session, order_id: int) -> list[OrderEvent]:
+    write_events(session)
     return list(
         session.scalars(
             select(OrderEvent).where(OrderEvent.order_id == order_id).order_by(OrderEvent.id)
