@@ -30,12 +30,11 @@ from huafei.carriers.gateway import (
 from huafei.carriers.http import HttpCarrierGateway
 from huafei.carriers.models import CarrierNotification
 from huafei.carriers.sandbox_cards import SandboxCard, SandboxCardKind
-from huafei.carriers.service import CONSUMPTION_RESULT_JOB, get_notification, mark_handled
+from huafei.carriers.service import get_notification, mark_handled, unhandled_ids
 from huafei.carriers.signing import signed_headers
 from huafei.container import build_container
 from huafei.core.clock import SystemClock
 from huafei.core.settings import Settings
-from huafei.jobs.models import Job
 from live import LiveApp, eventually, serve_live
 
 CMCC = Carrier.CMCC
@@ -48,10 +47,9 @@ def inbox(live: LiveApp) -> list[CarrierNotification]:
     )
 
 
-def result_jobs(live: LiveApp) -> list[Job]:
-    return live.container.db.run(
-        lambda s: list(s.scalars(select(Job).where(Job.kind == CONSUMPTION_RESULT_JOB)))
-    )
+def queued_results(live: LiveApp) -> list[int]:
+    """What the workers will take next: the unhandled inbox rows, oldest first."""
+    return live.container.db.run(lambda s: unhandled_ids(s, 100))
 
 
 def card_of(live: LiveApp, carrier: Carrier = CMCC, face: int = 10_000, **kwargs) -> SandboxCard:
@@ -104,8 +102,7 @@ class TestConsumption:
         assert row.actual_face_value_fen == 10_000
         assert row.channel_ref == ack.channel_ref
         assert row.handled_at is None
-        (job,) = result_jobs(live_app)
-        assert json.loads(job.payload) == {"inbox_id": row.id}
+        assert queued_results(live_app) == [row.id]
 
         result = live_app.gateway(CMCC).query_consumption(req.consumption_id)
         assert result.status is ConsumptionStatus.SUCCEEDED
@@ -145,7 +142,7 @@ class TestConsumption:
         }
         assert by_consumption[again.consumption_id].status == "used"
         assert by_consumption[cases["expired"].consumption_id].reason == "卡已过期"
-        assert len(result_jobs(live_app)) == 6
+        assert len(queued_results(live_app)) == 6
 
     def test_submission_is_idempotent_on_the_consumption_id(self, live_app) -> None:
         card = card_of(live_app)
@@ -216,7 +213,7 @@ class TestCallbackSwitches:
         assert deliveries[0].notification_id == deliveries[1].notification_id
         assert all(d.acknowledged for d in deliveries)  # a duplicate is answered SUCCESS too
         assert len(inbox(live_app)) == 1
-        assert len(result_jobs(live_app)) == 1
+        assert len(queued_results(live_app)) == 1
 
     def test_lost_callbacks_leave_the_query(self, live_app) -> None:
         sandbox = live_app.sandbox(CMCC)
@@ -267,7 +264,7 @@ class TestCallbackSwitches:
         assert [row.status for row in rows] == ["succeeded", "processing"]
         assert {row.consumption_id for row in rows} == {req.consumption_id}
         assert rows[1].occurred_at < rows[0].occurred_at
-        assert len(result_jobs(live_app)) == 2
+        assert len(queued_results(live_app)) == 2
 
     def test_two_cards_results_swapped_in_time(self, live_app) -> None:
         live_app.sandbox(CMCC).set_switches(swap_callbacks=True, swap_wait_ms=5000)
@@ -404,7 +401,7 @@ class TestCallbackEndpoint:
             assert response.headers["content-type"].startswith("text/plain")
         (row,) = inbox(live_app)
         assert row.notification_id == "n-1"
-        assert len(result_jobs(live_app)) == 1
+        assert len(queued_results(live_app)) == 1
 
     def test_concurrent_redeliveries_are_recorded_once(self, live_app, clock) -> None:
         now = int(clock.now().timestamp())
@@ -416,7 +413,7 @@ class TestCallbackEndpoint:
             )
         assert {(r.status_code, r.text) for r in responses} == {(200, "SUCCESS")}
         assert len(inbox(live_app)) == 1
-        assert len(result_jobs(live_app)) == 1
+        assert len(queued_results(live_app)) == 1
 
     def test_the_same_notification_id_of_another_carrier_is_another_notification(
         self, live_app, clock
@@ -473,8 +470,7 @@ class TestCallbackEndpoint:
 
     def test_the_inbox_entry_is_read_and_marked_handled(self, live_app, clock) -> None:
         post_callback(live_app, notification(), timestamp=int(clock.now().timestamp()))
-        (job,) = result_jobs(live_app)
-        inbox_id = json.loads(job.payload)["inbox_id"]
+        (inbox_id,) = queued_results(live_app)
         db = live_app.container.db
         entry = db.run(lambda s: get_notification(s, inbox_id))
         result = entry.to_result()

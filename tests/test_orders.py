@@ -14,6 +14,7 @@ from factories import bearer, make_seller, open_seller_session
 from huafei.carriers.gateway import Carrier
 from huafei.carriers.sandbox_cards import SandboxCardKind, issue_cards
 from huafei.invariants import check_everything
+from huafei.jobs.models import Job
 from huafei.ledger.chart import Code
 from huafei.ledger.models import Transfer
 from huafei.ledger.service import find_account
@@ -346,3 +347,44 @@ def test_t_plus_one_lands_on_the_right_working_day(
             return account.balance if account else None
 
         assert db.run(pending_account) == 0
+
+
+def test_a_result_that_cannot_be_applied_is_retried_by_a_job_and_holds_up_no_other(
+    platform, db, clock, monkeypatch
+) -> None:
+    from huafei.orders import tasks
+
+    secret = platform.container.settings.sandbox_card_secret
+    seller = Seller(platform, db, clock)
+    batch = seller.submit("\n".join(lines(issue_cards(secret, Carrier.CMCC, 5_000, 2, start=900))),
+                          face_yuan=50).json()  # fmt: skip
+    poisoned, healthy = (o["id"] for o in batch["orders"])
+    real_apply = tasks.apply_result
+    broken = {f"hf{poisoned}"}
+
+    def apply_result(session, order, result, **kwargs):
+        if result.consumption_id in broken:
+            raise RuntimeError("cannot apply this result")
+        return real_apply(session, order, result, **kwargs)
+
+    monkeypatch.setattr(tasks, "apply_result", apply_result)
+    worker = build_worker(platform.container, name="test")
+    for _ in range(5):
+        worker.run_until_idle()
+        platform.wait_for_callbacks()
+    states = {o["id"]: o["state"] for o in seller.orders()}
+    assert states == {poisoned: "consuming", healthy: "settled"}
+    (job,) = db.run(
+        lambda s: list(s.scalars(select(Job).where(Job.kind == "orders.consumption_result")))
+    )
+    assert job.status == "queued" and job.attempts >= 1  # retried later, with its error kept
+    assert "cannot apply this result" in (job.last_error or "")
+
+    broken.clear()  # the cause is fixed: the job's next attempt applies it
+    clock.advance(minutes=30)
+    worker.run_until_idle()
+    states = {o["id"]: o["state"] for o in seller.orders()}
+    assert states == {poisoned: "settled", healthy: "settled"}
+    assert db.run(lambda s: s.get(Job, job.id).status) == "done"
+    with db.session() as session:
+        assert check_everything(session).ok

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, Index, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, CheckConstraint, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from huafei.carriers.gateway import Carrier, ConsumptionResult, ConsumptionStatus
@@ -18,7 +18,8 @@ class CarrierNotification(Base):
     """A verified callback, stored before anything acts on it.
 
     Unique on ``(carrier, notification_id)``: a redelivered notification is an insert that does
-    nothing, so its job is enqueued once. ``handled_at`` is set by whoever processed it.
+    nothing. The rows without ``handled_at`` are the workers' queue; ``handled_at`` is set in the
+    transaction that applied the result.
     """
 
     __tablename__ = "carrier_inbox"
@@ -27,6 +28,13 @@ class CarrierNotification(Base):
         CheckConstraint(f"carrier IN ({_CARRIERS})", name="carrier_known"),
         CheckConstraint(f"status IN ({_STATUSES})", name="status_known"),
         Index("ix_carrier_inbox_consumption", "consumption_id"),
+        # The workers' queue: what is not handled yet.
+        Index(
+            "ix_carrier_inbox_unhandled",
+            "id",
+            sqlite_where=text("handled_at IS NULL"),
+            postgresql_where=text("handled_at IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)

@@ -1,8 +1,9 @@
 """The carrier inbox: record verified callbacks once and hand them to the orders domain.
 
-``record_callback`` runs in the callback request's unit of work: the inbox row and the job that
-will process it commit together, so a callback answered ``SUCCESS`` is never lost, and a
-redelivery (same notification id) inserts nothing and enqueues nothing.
+``record_callback`` runs in the callback request's unit of work: the inbox row commits before the
+channel is answered ``SUCCESS``, so a callback is never lost, and a redelivery (same notification
+id) inserts nothing. The unhandled rows are the workers' queue (``claim_unhandled``); one that
+cannot be applied with the others goes to a ``CONSUMPTION_RESULT_JOB`` with retries.
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ from huafei.carriers.models import CarrierNotification
 from huafei.core.db import insert_new
 from huafei.jobs.service import enqueue
 
-#: The job a newly recorded notification enqueues; payload ``{"inbox_id": <id>}``. Its handler
-#: lives with the orders (it moves the order), registered under this kind.
+#: The job that retries a notification the workers could not apply with the others; payload
+#: ``{"inbox_id": <id>}``. Its handler lives with the orders (it moves the order).
 CONSUMPTION_RESULT_JOB = "orders.consumption_result"
 
 INBOX = CarrierNotification.__table__
@@ -33,10 +34,7 @@ def record_callback(
     body: bytes,
     now: datetime,
 ) -> int | None:
-    """Store a verified callback; returns the new inbox id, or None for a redelivery.
-
-    A new row enqueues ``CONSUMPTION_RESULT_JOB`` in the same transaction.
-    """
+    """Store a verified callback; returns the new inbox id, or None for a redelivery."""
     if not result.notification_id:
         raise ValueError("a callback without notification_id cannot go through the inbox")
     inserted = insert_new(
@@ -59,7 +57,38 @@ def record_callback(
     )
     if not inserted:
         return None
-    inbox_id = int(inserted[0])
+    return int(inserted[0])
+
+
+def claim_unhandled(session: Session, limit: int) -> list[CarrierNotification]:
+    """Up to ``limit`` unhandled notifications, oldest first, locked for this unit of work (other
+    workers skip them)."""
+    return list(
+        session.scalars(
+            select(CarrierNotification)
+            .where(CarrierNotification.handled_at.is_(None))
+            .order_by(CarrierNotification.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+    )
+
+
+def unhandled_ids(session: Session, limit: int) -> list[int]:
+    return list(
+        session.scalars(
+            select(CarrierNotification.id)
+            .where(CarrierNotification.handled_at.is_(None))
+            .order_by(CarrierNotification.id)
+            .limit(limit)
+        )
+    )
+
+
+def hand_to_job(session: Session, inbox_id: int, *, now: datetime) -> None:
+    """A notification that failed on its own leaves the queue for a job, which retries it with
+    backoff and keeps the error for the operators."""
+    mark_handled(session, inbox_id, now=now)
     enqueue(
         session,
         CONSUMPTION_RESULT_JOB,
@@ -67,7 +96,6 @@ def record_callback(
         now=now,
         dedupe_key=f"carrier-inbox:{inbox_id}",
     )
-    return inbox_id
 
 
 def get_notification(session: Session, inbox_id: int) -> CarrierNotification:

@@ -48,12 +48,29 @@ OwnTransactionsHandler = Callable[[dict[str, Any]], "RetryLater | None"]
 BatchHandler = Callable[[list[dict[str, Any]]], None]
 
 
+#: Work that is its own queue (the carrier inbox's unhandled rows, the queued orders): called with
+#: how many items it may take, it takes them in its own units of work (``FOR UPDATE SKIP LOCKED``,
+#: so workers share them) and answers how many it handled. A job per item would add an insert, a
+#: claim and a finish to each.
+Source = Callable[[int], int]
+
+
 @dataclass
 class TaskRegistry:
     handlers: dict[str, Handler] = field(default_factory=dict)
     own_transactions: dict[str, OwnTransactionsHandler] = field(default_factory=dict)
     batches: dict[str, BatchHandler] = field(default_factory=dict)
     periodic: list[Periodic] = field(default_factory=list)
+    sources: dict[str, Source] = field(default_factory=dict)
+
+    def source(self, name: str) -> Callable[[Source], Source]:
+        """Register a source the worker drains every round, after the due jobs."""
+
+        def register(drain: Source) -> Source:
+            self.sources[name] = drain
+            return drain
+
+        return register
 
     def batch_task(self, kind: str) -> Callable[[BatchHandler], BatchHandler]:
         """Register a handler that takes every claimed job of ``kind`` in one call."""
@@ -153,7 +170,13 @@ class Worker:
                 self._run(job)
         for kind, jobs in grouped.items():
             self._run_batch(self.registry.batches[kind], jobs)
-        return len(claimed)
+        drained = 0
+        for name, drain in self.registry.sources.items():
+            try:
+                drained += drain(self.batch)
+            except Exception:
+                log.exception("source failed", extra={"source": name})
+        return len(claimed) + drained
 
     def _run_batch(self, handler: BatchHandler, jobs: list[ClaimedJob]) -> None:
         try:

@@ -4,8 +4,8 @@ A submission is checked whole before anything is stored: the face value is one t
 sells, every line is parsed (bad lines reported one by one), the same card is not already live,
 the seller is not paused for failed cards, the tier limits allow the total, the agreement and
 the lawful-source confirmation are given. Then the quote is locked, the batch and one order per
-good card are written with their first events, and one consumption job per order is enqueued —
-all in the caller's transaction, so nothing is half-saved.
+good card are written with their first events, queued for consumption (the queued orders are the
+workers' queue) — all in the caller's transaction, so nothing is half-saved.
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ from huafei.cards.secrets import seal_card
 from huafei.carriers.gateway import Carrier
 from huafei.core.crypto import Keyring
 from huafei.identity import limits
-from huafei.jobs.service import NewJob, enqueue_many
 from huafei.orders import errors
 from huafei.orders.models import ACTIVE_STATES, Order, OrderBatch, OrderEvent, OrderState
 from huafei.orders.state import record_created, transition, write_events
@@ -258,15 +257,25 @@ def submit(
             usages=[(f"order:{order.id}", order.face_value_fen) for order in queued],
             now=now,
         )
-    enqueue_many(session, [consumption_job(order) for order in queued], now=now)
+    # The queued orders are the workers' consumption queue (``claim_queued``): no job needed.
     session.flush()
     return SubmissionResult(
         batch=batch, quote=quote, priced=priced, orders=orders, rejected=rejected
     )
 
 
-def consumption_job(order: Order) -> NewJob:
-    return NewJob(CONSUME_JOB, {"order_id": order.id}, dedupe_key=f"consume:{order.id}")
+def claim_queued(session: Session, limit: int) -> list[int]:
+    """Up to ``limit`` queued orders, oldest first, locked for this unit of work (other workers
+    skip them)."""
+    return list(
+        session.scalars(
+            select(Order.id)
+            .where(Order.state == OrderState.QUEUED.value)
+            .order_by(Order.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+    )
 
 
 def _live_owners(session: Session, fingerprints: list[str]) -> dict[str, str]:

@@ -17,8 +17,10 @@ exactly once.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from sqlalchemy import select, update
@@ -33,10 +35,14 @@ from huafei.carriers.gateway import (
     ConsumptionStatus,
     GatewayError,
 )
+from huafei.carriers.models import CarrierNotification
 from huafei.carriers.service import (
     CONSUMPTION_RESULT_JOB,
+    claim_unhandled,
     get_notifications,
+    hand_to_job,
     mark_handled_many,
+    unhandled_ids,
 )
 from huafei.container import Container
 from huafei.identity import limits
@@ -46,13 +52,21 @@ from huafei.jobs.worker import TaskRegistry
 from huafei.ledger.service import TransferQueue
 from huafei.notices.service import NoticeKind, Notifier
 from huafei.orders.models import Order, OrderState
-from huafei.orders.service import CONSUME_JOB, expire_held, lock_order, lock_orders
+from huafei.orders.service import (
+    CONSUME_JOB,
+    claim_queued,
+    expire_held,
+    lock_order,
+    lock_orders,
+)
 from huafei.orders.settlement import SETTLE_JOB, credit_consumed, make_available
 from huafei.orders.state import transition
 
 log = logging.getLogger(__name__)
 
 CHECK_JOB = "orders.check_consumption"
+QUEUED_SOURCE = "orders.queued"
+INBOX_SOURCE = "carriers.inbox"
 EXPIRE_HELD_JOB = "orders.expire_held"
 EXPIRE_HELD_EVERY = timedelta(minutes=1)
 MAX_CHECK_INTERVAL = timedelta(minutes=10)
@@ -216,19 +230,30 @@ def register(registry: TaskRegistry, container: Container) -> None:
         )
         return requests
 
-    @registry.batch_task(CONSUME_JOB)
-    def consume(payloads: list[dict[str, Any]]) -> None:
-        # 1. mark every order consuming and plan its check (committed before any card leaves);
+    def consume(claim: Callable[[Session], list[int]]) -> int:
+        # 1. mark the claimed orders consuming and plan their checks (committed before any card
+        #    leaves);
         # 2. hand the cards to the channels concurrently, no transaction open;
         # 3. record the answers in one unit of work.
-        requests = db.run(lambda s: mark_consuming(s, [int(p["order_id"]) for p in payloads]))
+        requests = db.run(lambda s: mark_consuming(s, claim(s)))
         if not requests:
-            return
+            return 0
         with ThreadPoolExecutor(max_workers=min(SEND_CONCURRENCY, len(requests))) as pool:
             answers = dict(zip(requests, pool.map(hand_over, requests.values()), strict=True))
         acks = {order_id: ack for order_id, ack in answers.items() if ack is not None}
         if acks:
             db.run(lambda s: record_acks(s, acks))
+        return len(requests)
+
+    @registry.source(QUEUED_SOURCE)
+    def consume_queued(limit: int) -> int:
+        """The queued orders are the consumption queue."""
+        return consume(lambda s: claim_queued(s, limit))
+
+    @registry.batch_task(CONSUME_JOB)
+    def consume_jobs(payloads: list[dict[str, Any]]) -> None:
+        # Jobs enqueued by an earlier version; new orders are taken by ``consume_queued``.
+        consume(lambda _s: [int(p["order_id"]) for p in payloads])
 
     @registry.task_with_own_transactions(CHECK_JOB)
     def check(payload: dict[str, Any]) -> RetryLater | None:
@@ -267,42 +292,70 @@ def register(registry: TaskRegistry, container: Container) -> None:
         db.run(apply)
         return None
 
+    def apply_notifications(session: Session, notifications: list[CarrierNotification]) -> None:
+        now = clock.now()
+        wanted = {n.consumption_id for n in notifications}
+        order_ids: dict[str, int] = dict(
+            session.execute(
+                select(Order.consumption_id, Order.id).where(Order.consumption_id.in_(wanted))
+            )
+            .tuples()
+            .all()
+        )
+        orders = lock_orders(session, order_ids.values())
+        ledger = TransferQueue()
+        moved: list[int] = []
+        for notification in notifications:
+            result = notification.to_result()
+            order = orders.get(order_ids.get(result.consumption_id, 0))
+            if order is None:
+                log.warning(
+                    "callback for an unknown consumption", extra={"inbox_id": notification.id}
+                )
+                continue
+            if apply_result(
+                session, order, result, now=now, notifier=container.notifier, ledger=ledger
+            ):
+                moved.append(order.id)
+        ledger.flush(session, now=now)
+        close_checks(session, moved, now=now)
+        mark_handled_many(session, [n.id for n in notifications], now=now)
+
+    @registry.source(INBOX_SOURCE)
+    def drain_inbox(limit: int) -> int:
+        """The carrier inbox's unhandled rows are the results queue: a batch is applied in one
+        unit of work; if it fails, each is tried alone, and one that fails alone goes to a job
+        with retries."""
+
+        def work(session: Session) -> int:
+            notifications = claim_unhandled(session, limit)
+            apply_notifications(session, notifications)
+            return len(notifications)
+
+        try:
+            return db.run(work)
+        except Exception:
+            log.exception("applying a batch of carrier results failed; trying them one by one")
+        handled = 0
+        for inbox_id in db.run(lambda s: unhandled_ids(s, limit)):
+            try:
+                db.run(partial(_apply_one, inbox_id))
+            except Exception:
+                log.exception("carrier result handed to a job", extra={"inbox_id": inbox_id})
+                db.run(partial(_hand_to_job, inbox_id))
+            handled += 1
+        return handled
+
+    def _apply_one(inbox_id: int, session: Session) -> None:
+        apply_notifications(session, get_notifications(session, [inbox_id]))
+
+    def _hand_to_job(inbox_id: int, session: Session) -> None:
+        hand_to_job(session, inbox_id, now=clock.now())
+
     @registry.batch_task(CONSUMPTION_RESULT_JOB)
     def consumption_results(payloads: list[dict[str, Any]]) -> None:
         inbox_ids = sorted({int(p["inbox_id"]) for p in payloads})
-
-        def work(session: Session) -> None:
-            now = clock.now()
-            notifications = get_notifications(session, inbox_ids)
-            wanted = {n.consumption_id for n in notifications}
-            order_ids: dict[str, int] = dict(
-                session.execute(
-                    select(Order.consumption_id, Order.id).where(Order.consumption_id.in_(wanted))
-                )
-                .tuples()
-                .all()
-            )
-            orders = lock_orders(session, order_ids.values())
-            ledger = TransferQueue()
-            moved: list[int] = []
-            for notification in notifications:
-                result = notification.to_result()
-                order = orders.get(order_ids.get(result.consumption_id, 0))
-                if order is None:
-                    log.warning(
-                        "callback for an unknown consumption",
-                        extra={"inbox_id": notification.id},
-                    )
-                    continue
-                if apply_result(
-                    session, order, result, now=now, notifier=container.notifier, ledger=ledger
-                ):
-                    moved.append(order.id)
-            ledger.flush(session, now=now)
-            close_checks(session, moved, now=now)
-            mark_handled_many(session, [n.id for n in notifications], now=now)
-
-        db.run(work)
+        db.run(lambda s: apply_notifications(s, get_notifications(s, inbox_ids)))
 
     def expire(session: Session, _payload: dict[str, Any]) -> None:
         expire_held(session, now=clock.now())
