@@ -127,6 +127,13 @@ class Order(Base):
         Index("ix_orders_owner_created", "owner_ref", "created_at"),
         Index("ix_orders_state", "state"),
         Index("ix_orders_consumption", "consumption_id", unique=True),
+        # The workers' lost-callback checks: consuming orders by when they are due.
+        Index(
+            "ix_orders_check_due",
+            "check_at",
+            sqlite_where=text("state = 'consuming'"),
+            postgresql_where=text("state = 'consuming'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
@@ -156,6 +163,10 @@ class Order(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    #: while consuming: when to ask the channel if no result has come (the lost-callback net),
+    #: and the pause before the time after that (doubling, capped)
+    check_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    check_every_seconds: Mapped[int | None] = mapped_column(Integer, default=None)
     consumed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     settle_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     settled_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)

@@ -1,13 +1,17 @@
-"""The order pipeline's background work.
+"""The order pipeline's background work. The queues are the tables themselves (worker sources,
+``FOR UPDATE SKIP LOCKED``), so no job is written per card:
 
-* ``orders.consume``: mark the order consuming (committed first, with a check job), then hand the
-  card to the carrier channel outside any transaction, then record what the channel answered.
-* ``orders.check_consumption``: no result yet — ask the channel; a consumption it has never heard
-  of is sent again (the channel is idempotent on the consumption id); still processing: ask again
-  later, with backoff, until it is final. A card is never given up on while the channel may still
-  consume it.
-* ``orders.consumption_result``: a verified callback from the carrier inbox moves the order.
-* ``orders.settle``: at the profile's settlement time, pending becomes available.
+* ``orders.queued`` (source): queued orders are marked consuming with their first check time
+  (committed first), then the cards go to the carrier channels outside any transaction, then
+  what the channels answered is recorded.
+* ``carriers.inbox`` (source): verified callbacks not yet handled move their orders, a batch per
+  unit of work; one that fails on its own goes to an ``orders.consumption_result`` job, which
+  retries it with backoff and keeps the error.
+* ``orders.checks`` (source): a consuming order without a result by its check time — ask the
+  channel; a consumption it has never heard of is sent again (the channel is idempotent on the
+  consumption id); still processing: ask again later, the pause doubling up to 10 minutes. A card
+  is never given up on while the channel may still consume it.
+* ``orders.settle`` (job): at the profile's settlement time, pending becomes available.
 
 Every handler is idempotent: a result for an order that is already past consuming (a duplicate,
 late or out-of-order callback) changes nothing, so a card is consumed at most once and paid
@@ -23,7 +27,7 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from huafei.cards.secrets import decrypt_pin
@@ -46,8 +50,7 @@ from huafei.carriers.service import (
 )
 from huafei.container import Container
 from huafei.identity import limits
-from huafei.jobs.models import Job, JobStatus
-from huafei.jobs.service import NewJob, RetryLater, enqueue_many
+from huafei.jobs.service import RetryLater
 from huafei.jobs.worker import TaskRegistry
 from huafei.ledger.service import TransferQueue
 from huafei.notices.service import NoticeKind, Notifier
@@ -65,6 +68,7 @@ from huafei.orders.state import transition
 log = logging.getLogger(__name__)
 
 CHECK_JOB = "orders.check_consumption"
+CHECK_SOURCE = "orders.checks"
 QUEUED_SOURCE = "orders.queued"
 INBOX_SOURCE = "carriers.inbox"
 EXPIRE_HELD_JOB = "orders.expire_held"
@@ -79,10 +83,6 @@ FAILURE_TEXT = {
     ConsumptionStatus.EXPIRED: "卡已过期",
     ConsumptionStatus.REJECTED: "渠道拒绝",
 }
-
-
-def check_dedupe_key(order_id: int) -> str:
-    return f"check:{order_id}"
 
 
 def apply_result(
@@ -135,17 +135,21 @@ def apply_result(
     return True
 
 
-def close_checks(session: Session, order_ids: list[int], *, now: datetime) -> None:
-    """The orders have their final result: their pending checks have nothing left to do."""
-    if order_ids:
-        session.execute(
-            update(Job)
-            .where(
-                Job.dedupe_key.in_([check_dedupe_key(order_id) for order_id in order_ids]),
-                Job.status == JobStatus.QUEUED.value,
-            )
-            .values(status=JobStatus.DONE.value, finished_at=now)
-        )
+def take_due_checks(session: Session, *, now: datetime, limit: int) -> list[int]:
+    """Consuming orders whose check is due, locked (other workers skip them) and pushed to their
+    next check."""
+    orders = session.scalars(
+        select(Order)
+        .where(Order.state == OrderState.CONSUMING.value, Order.check_at <= now)
+        .order_by(Order.check_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    ).all()
+    for order in orders:
+        every = timedelta(seconds=order.check_every_seconds or 30)
+        order.check_at = now + every
+        order.check_every_seconds = int(min(MAX_CHECK_INTERVAL, every * 2).total_seconds())
+    return [order.id for order in orders]
 
 
 def register(registry: TaskRegistry, container: Container) -> None:
@@ -213,21 +217,10 @@ def register(registry: TaskRegistry, container: Container) -> None:
                 continue  # cancelled, or a repeated job
             order.sent_at = now
             order.send_attempts += 1
+            order.check_at = now + first_check
+            order.check_every_seconds = int(first_check.total_seconds())
             transition(session, order, OrderState.CONSUMING, actor="worker", now=now)
             requests[order_id] = request_for(order)
-        enqueue_many(
-            session,
-            [
-                NewJob(
-                    CHECK_JOB,
-                    {"order_id": order_id, "interval": first_check.total_seconds()},
-                    run_at=now + first_check,
-                    dedupe_key=check_dedupe_key(order_id),
-                )
-                for order_id in requests
-            ],
-            now=now,
-        )
         return requests
 
     def consume(claim: Callable[[Session], list[int]]) -> int:
@@ -255,10 +248,10 @@ def register(registry: TaskRegistry, container: Container) -> None:
         # Jobs enqueued by an earlier version; new orders are taken by ``consume_queued``.
         consume(lambda _s: [int(p["order_id"]) for p in payloads])
 
-    @registry.task_with_own_transactions(CHECK_JOB)
-    def check(payload: dict[str, Any]) -> RetryLater | None:
-        order_id = int(payload["order_id"])
-        interval = timedelta(seconds=float(payload.get("interval", 30)))
+    def ask_channel(order_id: int) -> None:
+        """No result yet: ask the channel. A consumption it never heard of is sent again (it is
+        idempotent on the consumption id); a final answer moves the order; anything else waits
+        for the next check."""
 
         def load(session: Session) -> ConsumptionRequest | None:
             order = session.get(Order, order_id)
@@ -268,28 +261,38 @@ def register(registry: TaskRegistry, container: Container) -> None:
 
         request = db.run(load)
         if request is None:
-            return None
-        gateway = container.carriers[request.carrier]
-        later = RetryLater(clock.now() + min(MAX_CHECK_INTERVAL, interval * 2))
+            return
         try:
-            result = gateway.query_consumption(request.consumption_id)
+            result = container.carriers[request.carrier].query_consumption(request.consumption_id)
         except GatewayError:
-            return later
+            return
         if result.status is ConsumptionStatus.UNKNOWN:
             send(order_id, request)
-            return later
+            return
         if not result.status.final:
-            return later
+            return
 
         def apply(session: Session) -> None:
             order = lock_order(session, order_id)
-            now = clock.now()
-            if order is not None and apply_result(
-                session, order, result, now=now, notifier=container.notifier
-            ):
-                close_checks(session, [order_id], now=now)
+            if order is not None:
+                apply_result(session, order, result, now=clock.now(), notifier=container.notifier)
 
         db.run(apply)
+
+    @registry.source(CHECK_SOURCE)
+    def check_due(limit: int) -> int:
+        """Consuming orders whose check is due: each is pushed to its next check (doubling, at
+        most ``MAX_CHECK_INTERVAL``) in the same unit of work that takes it, then the channel is
+        asked. A worker that dies in between leaves the order for the next check."""
+        taken = db.run(lambda s: take_due_checks(s, now=clock.now(), limit=limit))
+        for order_id in taken:
+            ask_channel(order_id)
+        return len(taken)
+
+    @registry.task_with_own_transactions(CHECK_JOB)
+    def check(payload: dict[str, Any]) -> RetryLater | None:
+        # Check jobs planned by an earlier version; new orders are checked by ``check_due``.
+        ask_channel(int(payload["order_id"]))
         return None
 
     def apply_notifications(session: Session, notifications: list[CarrierNotification]) -> None:
@@ -304,7 +307,6 @@ def register(registry: TaskRegistry, container: Container) -> None:
         )
         orders = lock_orders(session, order_ids.values())
         ledger = TransferQueue()
-        moved: list[int] = []
         for notification in notifications:
             result = notification.to_result()
             order = orders.get(order_ids.get(result.consumption_id, 0))
@@ -313,12 +315,10 @@ def register(registry: TaskRegistry, container: Container) -> None:
                     "callback for an unknown consumption", extra={"inbox_id": notification.id}
                 )
                 continue
-            if apply_result(
+            apply_result(
                 session, order, result, now=now, notifier=container.notifier, ledger=ledger
-            ):
-                moved.append(order.id)
+            )
         ledger.flush(session, now=now)
-        close_checks(session, moved, now=now)
         mark_handled_many(session, [n.id for n in notifications], now=now)
 
     @registry.source(INBOX_SOURCE)
