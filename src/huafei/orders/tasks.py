@@ -69,6 +69,8 @@ log = logging.getLogger(__name__)
 
 CHECK_JOB = "orders.check_consumption"
 CHECK_SOURCE = "orders.checks"
+#: how often a worker looks for consuming orders due for a check
+CHECK_SCAN_EVERY = timedelta(seconds=1)
 QUEUED_SOURCE = "orders.queued"
 INBOX_SOURCE = "carriers.inbox"
 EXPIRE_HELD_JOB = "orders.expire_held"
@@ -279,12 +281,19 @@ def register(registry: TaskRegistry, container: Container) -> None:
 
         db.run(apply)
 
+    last_check: list[datetime] = []
+
     @registry.source(CHECK_SOURCE)
     def check_due(limit: int) -> int:
         """Consuming orders whose check is due: each is pushed to its next check (doubling, at
         most ``MAX_CHECK_INTERVAL``) in the same unit of work that takes it, then the channel is
         asked. A worker that dies in between leaves the order for the next check."""
-        taken = db.run(lambda s: take_due_checks(s, now=clock.now(), limit=limit))
+        now = clock.now()
+        if last_check and now - last_check[0] < CHECK_SCAN_EVERY:
+            return 0  # nothing became due since (checks are seconds apart): save the query
+        taken = db.run(lambda s: take_due_checks(s, now=now, limit=limit))
+        # A full batch may have left more: scan again at once next round.
+        last_check[:] = [] if len(taken) == limit else [now]
         for order_id in taken:
             ask_channel(order_id)
         return len(taken)
