@@ -82,7 +82,7 @@ def _enqueue_sms(session: Session) -> None:
     pending = session.info.pop(_SMS_PENDING, None)
     if not pending:
         return
-    session.flush([notice for notice, _ in pending])
+    session.flush()
     enqueue_many(
         session,
         [NewJob(SMS_JOB, {"notice_id": notice.id}, max_attempts=5) for notice, _ in pending],

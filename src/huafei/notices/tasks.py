@@ -30,11 +30,8 @@ def register(registry: TaskRegistry, container: Container) -> None:
                 if notice.owner_ref.startswith("seller:")
             ]
             seller_ids = {int(n.owner_ref.removeprefix("seller:")) for n in notices}
-            phones = dict(
-                session.execute(select(Seller.id, Seller.phone).where(Seller.id.in_(seller_ids)))
-                .tuples()
-                .all()
-            )
+            rows = session.execute(select(Seller.id, Seller.phone).where(Seller.id.in_(seller_ids)))
+            phones: dict[int, str] = {row[0]: row[1] for row in rows}
             return [
                 (phones[seller_id], f"{SMS_PREFIX}{notice.title}：{notice.body}")
                 for notice in notices

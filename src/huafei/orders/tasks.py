@@ -307,13 +307,10 @@ def register(registry: TaskRegistry, container: Container) -> None:
     def apply_notifications(session: Session, notifications: list[CarrierNotification]) -> None:
         now = clock.now()
         wanted = {n.consumption_id for n in notifications}
-        order_ids: dict[str, int] = dict(
-            session.execute(
-                select(Order.consumption_id, Order.id).where(Order.consumption_id.in_(wanted))
-            )
-            .tuples()
-            .all()
+        rows = session.execute(
+            select(Order.consumption_id, Order.id).where(Order.consumption_id.in_(wanted))
         )
+        order_ids: dict[str, int] = {row[0]: row[1] for row in rows}
         orders = lock_orders(session, order_ids.values())
         ledger = TransferQueue()
         for notification in notifications:
