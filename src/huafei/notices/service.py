@@ -11,10 +11,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from sqlalchemy import event, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from huafei.jobs.service import NewJob, enqueue_many
 from huafei.notices.models import Notice, NoticePreference
 
 #: The staff inbox finance reads (escrow alerts, reconciliation cases).
@@ -68,31 +67,13 @@ SMS_BY_DEFAULT: dict[NoticeKind, bool] = {
     NoticeKind.ESCROW_ALERT: False,
     NoticeKind.RECONCILIATION: False,
 }
+#: SMS jobs written by an earlier version (the SMS copy is now due on the notice itself)
 SMS_JOB = "notices.sms"
+#: tries of an SMS copy before it is given up (the in-app notice stays)
+SMS_MAX_ATTEMPTS = 5
 
 
 _SESSION_CACHE = "huafei.notices.sms"
-_SMS_PENDING = "huafei.notices.sms_pending"
-
-
-@event.listens_for(Session, "before_commit")
-def _enqueue_sms(session: Session) -> None:
-    """One SMS job per notice that wants one, written with one statement in the notices' own
-    transaction (so a text goes out only for a notice that committed)."""
-    pending = session.info.pop(_SMS_PENDING, None)
-    if not pending:
-        return
-    session.flush()
-    enqueue_many(
-        session,
-        [NewJob(SMS_JOB, {"notice_id": notice.id}, max_attempts=5) for notice, _ in pending],
-        now=pending[0][1],
-    )
-
-
-@event.listens_for(Session, "after_rollback")
-def _forget_sms(session: Session) -> None:
-    session.info.pop(_SMS_PENDING, None)
 
 
 def wants_sms(session: Session, owner_ref: str, kind: NoticeKind) -> bool:
@@ -133,10 +114,11 @@ def set_preferences(session: Session, owner_ref: str, sms: dict[NoticeKind, bool
 
 
 class InboxNotifier:
-    """The default notifier: a row in ``notices``, and an SMS job when the owner wants one.
+    """The default notifier: a row in ``notices``, with an SMS copy when the owner wants one.
 
-    The SMS is a job enqueued in the same transaction as the notice, so a message is sent only
-    for something that committed, and a failed send is retried without touching the notice.
+    The SMS copy is due on the notice itself (``sms_due_at``), written in the same transaction,
+    so a message is sent only for something that committed; workers send what is due and retry
+    a failed send with backoff (notices.tasks).
     """
 
     def notify(
@@ -150,19 +132,19 @@ class InboxNotifier:
         now: datetime,
         ref: str | None = None,
     ) -> None:
-        notice = Notice(
-            owner_ref=owner_ref,
-            kind=kind.value,
-            title=title,
-            body=body,
-            ref=ref,
-            read=False,
-            created_at=now,
+        session.add(
+            Notice(
+                owner_ref=owner_ref,
+                kind=kind.value,
+                title=title,
+                body=body,
+                ref=ref,
+                read=False,
+                created_at=now,
+                # Due with the notice's own commit: a worker texts it afterwards (notices.tasks).
+                sms_due_at=now if wants_sms(session, owner_ref, kind) else None,
+            )
         )
-        session.add(notice)
-        if wants_sms(session, owner_ref, kind):
-            # The SMS jobs of a unit of work are enqueued together just before it commits.
-            session.info.setdefault(_SMS_PENDING, []).append((notice, now))
 
 
 @dataclass(frozen=True, slots=True)
