@@ -63,6 +63,7 @@ SELLER_PAGES = (
     ("GET", "/notices"),
     ("POST", "/notices/{notice_id}/read"),
     ("POST", "/notices/read-all"),
+    ("POST", "/notices/preferences"),
     ("GET", "/security"),
     ("POST", "/security/sessions/{session_id}/end"),
     ("POST", "/security/sign-out-everywhere"),

@@ -3,8 +3,11 @@ verification, payout accounts and withdrawals. The browser journey is test_porta
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from factories import (
     bearer,
@@ -14,6 +17,8 @@ from factories import (
     make_staff,
     open_staff_session,
 )
+from huafei.identity.models import Seller
+from huafei.notices.service import preferences
 from huafei.rates.defaults import install_defaults
 from payouts_harness import icbc_card
 from portal_helpers import HTML, field, fund_wallet, sign_in_with_forms
@@ -230,3 +235,51 @@ def _first_option(page: str) -> str:
     match = re.search(r'<option value="(\d+)"', page)
     assert match
     return match.group(1)
+
+
+class TestNoticePreferences:
+    @staticmethod
+    def boxes(page: str) -> dict[str, bool]:
+        """Each SMS checkbox of the notices page and whether it is ticked."""
+        found = re.findall(r'<input type="checkbox" name="sms_(\w+)"( checked)?>', page)
+        return {kind: bool(ticked) for kind, ticked in found}
+
+    def test_a_seller_chooses_which_notices_are_also_texted(self, client, db) -> None:
+        csrf = sign_in_with_forms(client, "13800138000", next_url="/notices")
+        page = client.get("/notices").text
+        assert "短信通知" in page
+        assert self.boxes(page) == {
+            "balance_change": False,  # the defaults: arrivals and adjustments are texted
+            "payout_arrived": True,
+            "payout_failed": True,
+            "funds_arrived": True,
+            "order_adjusted": True,
+            "order_failed": False,
+        }
+        saved = client.post(
+            "/notices/preferences",
+            data={"csrf_token": csrf, "sms_balance_change": "on", "sms_payout_arrived": "on"},
+        )
+        assert saved.status_code == 200
+        assert "短信通知设置已保存。" in saved.text
+        assert self.boxes(saved.text) == {
+            "balance_change": True,
+            "payout_arrived": True,
+            "payout_failed": False,
+            "funds_arrived": False,
+            "order_adjusted": False,
+            "order_failed": False,
+        }
+        seller = db.run(
+            lambda s: s.scalars(select(Seller).where(Seller.phone == "13800138000")).one()
+        )
+        chosen = db.run(lambda s: preferences(s, f"seller:{seller.id}"))
+        assert chosen["balance_change"] is True
+        assert chosen["funds_arrived"] is False
+
+    def test_the_choice_needs_the_session_csrf_token(self, client) -> None:
+        sign_in_with_forms(client, "13800138000", next_url="/notices")
+        refused = client.post("/notices/preferences", data={"sms_order_failed": "on"})
+        assert refused.status_code == 403
+        page = client.get("/notices").text
+        assert self.boxes(page)["order_failed"] is False

@@ -30,7 +30,13 @@ from huafei.identity.routes import clear_session_cookies, set_session_cookies
 from huafei.identity.service import kyc, oplog, sessions, sign_in
 from huafei.identity.service.sessions import SessionKind
 from huafei.identity.validation import mask_phone, parse_mobile
-from huafei.notices.service import list_notices, mark_read
+from huafei.notices.service import (
+    NoticeKind,
+    list_notices,
+    mark_read,
+    preferences,
+    set_preferences,
+)
 from huafei.portal.i18n import LANG_COOKIE, LOCALES, N_, negotiate
 from huafei.portal.messages import describe, describe_error
 from huafei.portal.pages import (
@@ -66,6 +72,7 @@ DONE: dict[str, str] = {
     "l3": N_("Level 3 verified. Your new limits are shown below."),
     "session_ended": N_("That session has ended."),
     "notices_read": N_("All notices are marked read."),
+    "sms_saved": N_("Your text message choices are saved."),
     "method_added": N_("Payout account added."),
     "method_removed": N_("Payout account removed."),
     "withdrawal_requested": N_("Withdrawal requested. We will tell you when it arrives."),
@@ -436,13 +443,40 @@ def _refused(
 
 
 # -- notices ------------------------------------------------------------------------------------
+#: The notice kinds a seller receives (and so may have texted); the others go to staff.
+SELLER_NOTICE_KINDS: tuple[NoticeKind, ...] = tuple(
+    kind for kind in NoticeKind if kind not in (NoticeKind.ESCROW_ALERT, NoticeKind.RECONCILIATION)
+)
+
+
 @router.get("/notices")
 def notices_page(request: Request, me: Me) -> Response:
     container = get_container(request)
-    rows = container.db.run(lambda s: list_notices(s, me.owner_ref, limit=100))
+
+    def load(session: Session) -> tuple[Any, dict[str, bool]]:
+        return list_notices(session, me.owner_ref, limit=100), preferences(session, me.owner_ref)
+
+    rows, chosen = container.db.run(load)
+    sms = [(kind.value, chosen[kind.value]) for kind in SELLER_NOTICE_KINDS]
     return render(
-        request, "notices.html", me=me, section="notices", notices=rows, flash=flash(request)
+        request,
+        "notices.html",
+        me=me,
+        section="notices",
+        notices=rows,
+        sms=sms,
+        flash=flash(request),
     )
+
+
+@router.post("/notices/preferences")
+def save_notice_preferences(request: Request, me: Me, form: Form) -> Response:
+    """Which notices also come by text message (a ticked box is sent as ``on``)."""
+    chosen: dict[NoticeKind, bool] = {
+        kind: form.get(f"sms_{kind.value}") == "on" for kind in SELLER_NOTICE_KINDS
+    }
+    get_container(request).db.run(lambda s: set_preferences(s, me.owner_ref, chosen))
+    return redirect("/notices?done=sms_saved#sms")
 
 
 @router.post("/notices/{notice_id}/read")
