@@ -164,6 +164,14 @@ def test_a_seller_sells_cards_and_withdraws_and_finance_approves(
     lines = [f"{card.serial} {card.pin}" for card in cards]
     with_a_typo = [*lines[:2], f"{cards[2].serial} {cards[2].pin[:-1]}", *lines[3:]]
     _nav(page, "卖卡").click()
+    # The face list follows the carrier: Unicom sells no ¥10 card; back on Mobile, ¥100.
+    faces = page.locator("#face_value_fen option")
+    expect(faces.first).to_have_text("¥10.00")
+    page.get_by_label("运营商").select_option("cucc")
+    expect(faces.first).to_have_text("¥20.00")
+    page.get_by_label("运营商").select_option("cmcc")
+    expect(faces.first).to_have_text("¥10.00")
+    page.get_by_label("面值").select_option("10000")
     page.locator("#cards").fill("\n".join(with_a_typo))
     bad = page.locator('#check li.bad[data-line="3"]')
     expect(bad).to_contain_text("卡密位数与该运营商不符")

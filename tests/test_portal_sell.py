@@ -118,3 +118,32 @@ def test_lines_left_out_of_an_accepted_batch_are_named_on_its_page(client) -> No
     page = client.get(submitted.headers["location"]).text
     assert "第 1 行：该卡已在您进行中的订单里" in page
     assert "0 / 1 张卡已完成" in page
+
+
+def _face_options(html: str) -> list[str]:
+    select = re.search(r'<select id="face_value_fen".*?</select>', html, re.DOTALL)
+    assert select, "no face value list"
+    return re.findall(r'<option value="(\d+)"', select.group(0))
+
+
+def test_the_face_list_follows_the_carrier(client) -> None:
+    csrf = sign_in_with_forms(client, "13800138000")
+    page = client.get("/sell").text
+    assert _face_options(page)[0] == "1000"  # China Mobile sells ¥10 cards
+    # The seller switches to China Unicom with ¥10 chosen: the answer redraws the face list
+    # out of band with Unicom's faces (from ¥20) and checks against the nearest one.
+    switched = client.post(
+        "/sell/check",
+        data=_form(client, csrf, "", carrier="cucc", face_value_fen="1000", faces_for="cmcc"),
+    )
+    assert 'id="face-choice" hx-swap-oob="true"' in switched.text
+    faces = _face_options(switched.text)
+    assert "1000" not in faces and faces[0] == "2000"
+    assert re.search(r'<option value="2000" selected>', switched.text)
+    assert 'name="faces_for" value="cucc"' in switched.text
+    # Typing on with the list already drawn for Unicom leaves the list alone.
+    typing = client.post(
+        "/sell/check",
+        data=_form(client, csrf, "", carrier="cucc", face_value_fen="2000", faces_for="cucc"),
+    )
+    assert "face-choice" not in typing.text

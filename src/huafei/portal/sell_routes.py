@@ -11,7 +11,7 @@ answers with line numbers, reasons and masked card numbers.
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Annotated, Any
 
@@ -74,6 +74,19 @@ class SellForm:
             agreement=fields.get("agreement") == "yes",
             lawful=fields.get("lawful_source") == "yes",
         )
+
+
+def faces_of(carrier: str) -> tuple[int, ...]:
+    """The face values the carrier sells (every face any carrier sells for an unknown code)."""
+    try:
+        return face_values_fen(Carrier(carrier))
+    except ValueError:
+        return tuple(ALL_FACES)
+
+
+def nearest_face(faces: tuple[int, ...], wanted: int) -> int:
+    """The face closest to what was chosen (the smaller on a tie)."""
+    return min(faces, key=lambda face: (abs(face - wanted), face))
 
 
 @dataclass(frozen=True)
@@ -172,8 +185,8 @@ def _sell_page(
         chosen=chosen,
         choices=choices,
         check=check,
-        faces=ALL_FACES,
-        faces_by_carrier={c.value: face_values_fen(c) for c in Carrier},
+        faces=faces_of(chosen.carrier),
+        face_swap=False,
         carriers=[c.value for c in Carrier],
         lanes=[lane.value for lane in Lane],
         rejected=[
@@ -196,9 +209,23 @@ def sell_check(request: Request, me: Me, form: Form) -> Response:
     """The htmx partial behind the form: line verdicts and the exact payout, as typed."""
     container = get_container(request)
     chosen = SellForm.of(form)
+    # The face list follows the carrier: when the carrier changed since the list was drawn, the
+    # answer redraws it (out of band) and checks against a face value that carrier sells.
+    face_swap = form.get("faces_for", chosen.carrier) != chosen.carrier
+    faces = faces_of(chosen.carrier)
+    if face_swap and chosen.face_value_fen not in faces:
+        chosen = replace(chosen, face_value_fen=nearest_face(faces, chosen.face_value_fen))
     now = container.clock.now()
     check = container.db.run(lambda s: _check(s, request, chosen, now))
-    return render(request, "partials/sell_check.html", me=me, check=check, chosen=chosen)
+    return render(
+        request,
+        "partials/sell_check.html",
+        me=me,
+        check=check,
+        chosen=chosen,
+        face_swap=face_swap,
+        faces=faces,
+    )
 
 
 @router.post("/sell")
