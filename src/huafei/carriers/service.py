@@ -9,6 +9,7 @@ cannot be applied with the others goes to a ``CONSUMPTION_RESULT_JOB`` with retr
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -60,29 +61,25 @@ def record_callback(
     return int(inserted[0])
 
 
+def _unhandled(columns: Any, limit: int) -> Any:
+    return (
+        select(columns)
+        .where(CarrierNotification.handled_at.is_(None))
+        .order_by(CarrierNotification.id)
+        .limit(limit)
+    )
+
+
 def claim_unhandled(session: Session, limit: int) -> list[CarrierNotification]:
     """Up to ``limit`` unhandled notifications, oldest first, locked for this unit of work (other
     workers skip them)."""
-    return list(
-        session.scalars(
-            select(CarrierNotification)
-            .where(CarrierNotification.handled_at.is_(None))
-            .order_by(CarrierNotification.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        )
-    )
+    query = _unhandled(CarrierNotification, limit).with_for_update(skip_locked=True)
+    return list(session.scalars(query))
 
 
 def unhandled_ids(session: Session, limit: int) -> list[int]:
-    return list(
-        session.scalars(
-            select(CarrierNotification.id)
-            .where(CarrierNotification.handled_at.is_(None))
-            .order_by(CarrierNotification.id)
-            .limit(limit)
-        )
-    )
+    """The ids of up to ``limit`` unhandled notifications, oldest first (no lock)."""
+    return list(session.scalars(_unhandled(CarrierNotification.id, limit)))
 
 
 def hand_to_job(session: Session, inbox_id: int, *, now: datetime) -> None:

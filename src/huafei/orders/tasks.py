@@ -281,19 +281,20 @@ def register(registry: TaskRegistry, container: Container) -> None:
 
         db.run(apply)
 
-    last_check: list[datetime] = []
+    next_scan: datetime | None = None
 
     @registry.source(CHECK_SOURCE)
     def check_due(limit: int) -> int:
         """Consuming orders whose check is due: each is pushed to its next check (doubling, at
         most ``MAX_CHECK_INTERVAL``) in the same unit of work that takes it, then the channel is
         asked. A worker that dies in between leaves the order for the next check."""
+        nonlocal next_scan
         now = clock.now()
-        if last_check and now - last_check[0] < CHECK_SCAN_EVERY:
+        if next_scan is not None and now < next_scan:
             return 0  # nothing became due since (checks are seconds apart): save the query
         taken = db.run(lambda s: take_due_checks(s, now=now, limit=limit))
         # A full batch may have left more: scan again at once next round.
-        last_check[:] = [] if len(taken) == limit else [now]
+        next_scan = None if len(taken) == limit else now + CHECK_SCAN_EVERY
         for order_id in taken:
             ask_channel(order_id)
         return len(taken)

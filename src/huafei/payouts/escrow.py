@@ -142,6 +142,8 @@ def register_escrow_gauges(metrics: Metrics, db: Database) -> None:
             "escrow": position.escrow_fen,
             "wallets": position.wallets_fen,
         }[field]
+        # Prometheus samples are floats: this only exports an integer fen amount read from
+        # the ledger, exact up to 2**53 fen; no money is computed from it.
         return float(value)
 
     metrics.gauge(

@@ -101,7 +101,7 @@ class WorkingDays:
             return loaded.get(day, day.weekday() < 5)
         try:
             return bool(chinese_calendar.is_workday(day))
-        except NotImplementedError:
+        except NotImplementedError:  # chinese-calendar's answer for a year it does not cover
             log.warning(
                 "no holiday arrangement for this year; counting weekdays only",
                 extra={"year": day.year},
