@@ -116,6 +116,17 @@ def _wait_healthy(url: str, process: subprocess.Popen[bytes], timeout: float = 6
     raise RuntimeError("the platform did not become healthy")
 
 
+def _wait_started(log: Path, process: subprocess.Popen[bytes], timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError("a worker exited while starting")
+        if b"started" in log.read_bytes():
+            return
+        time.sleep(0.1)
+    raise RuntimeError("a worker did not start")
+
+
 def run_orders_bench(
     url: str,
     *,
@@ -184,6 +195,10 @@ def run_orders_bench(
             _wait_healthy(base, processes[index])
         for index in range(workers):
             start(["worker"], server_env(index % servers), f"orders-worker-{index}.log")
+        # Load starts once every worker has loaded the platform and is claiming work, as in
+        # production, where workers run before traffic arrives.
+        for index in range(workers):
+            _wait_started(logs / f"orders-worker-{index}.log", processes[1 + servers + index])
         secret = Settings().sandbox_card_secret
         started_at = SystemClock().now()
         submitted, refused = asyncio.run(

@@ -109,6 +109,7 @@ def worker() -> None:
     container = _container()
     runner = build_worker(container)
     typer.echo(f"worker {runner.name} started")
+    sys.stdout.flush()
     runner.serve()
 
 
