@@ -11,6 +11,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal, InvalidOperation
+from functools import lru_cache
 
 from babel.numbers import format_currency
 
@@ -112,7 +113,7 @@ class Money:
 
     def format(self, locale: str = "zh_CN") -> str:
         """``¥1,234.56`` in zh-CN, ``CN¥1,234.56`` in English."""
-        return format_currency(self.to_decimal(), self.currency, locale=locale)
+        return _format(self.fen, self.currency, locale)
 
     def __str__(self) -> str:
         return f"{self.to_decimal():.2f} {self.currency}"
@@ -164,3 +165,9 @@ class Rate:
 
     def __str__(self) -> str:
         return f"{self.value.normalize():f}"
+
+
+@lru_cache(maxsize=4096)
+def _format(fen: int, currency: str, locale: str) -> str:
+    # Notices format the same few amounts over and over; Babel's formatting is not cheap.
+    return format_currency(Decimal(fen).scaleb(-2), currency, locale=locale)

@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import case, func, select
+from sqlalchemy import Table, case, func, insert, select
 from sqlalchemy.orm import Session
 
 from huafei.core.money import InvalidAmount, Money
@@ -36,6 +36,8 @@ from huafei.identity.errors import (
 )
 from huafei.identity.models import KycLimit, KycLimitUsage, Seller
 from huafei.identity.policy import BEIJING
+
+_USAGES: Table = KycLimitUsage.__table__  # type: ignore[assignment]
 
 
 class Flow(enum.StrEnum):
@@ -248,10 +250,15 @@ def record_usages(
     flow: str,
     usages: Sequence[tuple[str, int]],
     now: datetime,
+    one_transaction: bool = False,
 ) -> None:
     """``record_usage`` for many ``(ref, amount_fen)`` at once (the orders of one batch), in
     order: each is checked against the limits with the ones before it counted. One lock, one
-    look at what is used, one insert."""
+    look at what is used, one insert.
+
+    With ``one_transaction`` the new usages together are also checked as one transaction (a
+    batch of cards is one sale: its total counts against the per-order limit), and a refusal
+    names the total, as ``check_limit`` with that total would."""
     for _, amount_fen in usages:
         if not isinstance(amount_fen, int) or isinstance(amount_fen, bool) or amount_fen <= 0:
             raise InvalidAmount("The amount must be a positive number of fen.")
@@ -268,6 +275,10 @@ def record_usages(
     row: LimitRow | None = None
     used: dict[Window, int] = {}
     added: list[KycLimitUsage] = []
+    fresh_total = sum(amount for ref, amount in usages if ref not in existing)
+    if one_transaction and fresh_total:
+        row, used = limit_row(session, tier, kind), _used(session, seller_id, kind, now)
+        _verdict(row, used, fresh_total)
     for ref, amount_fen in usages:
         known = existing.get(ref)
         if known is not None:
@@ -288,8 +299,21 @@ def record_usages(
         )
         existing[ref] = usage
         added.append(usage)
-    session.add_all(added)
-    session.flush()
+    if added:
+        # A plain executemany: nobody reads the new rows' ids.
+        session.execute(
+            insert(_USAGES),
+            [
+                {
+                    "seller_id": usage.seller_id,
+                    "flow": usage.flow,
+                    "amount_fen": usage.amount_fen,
+                    "ref": usage.ref,
+                    "used_at": usage.used_at,
+                }
+                for usage in added
+            ],
+        )
 
 
 def release_usage(session: Session, *, ref: str, now: datetime | None = None) -> bool:

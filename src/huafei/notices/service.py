@@ -11,10 +11,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Table, func, select, update
 from sqlalchemy.orm import Session
 
+from huafei.core.deferred import defer_insert, write_deferred
 from huafei.notices.models import Notice, NoticePreference
+
+#: Notices are written together when the unit of work commits (``core.deferred``).
+_NOTICES: Table = Notice.__table__  # type: ignore[assignment]
 
 #: The staff inbox finance reads (escrow alerts, reconciliation cases).
 FINANCE_INBOX = "staff:finance"
@@ -132,18 +136,21 @@ class InboxNotifier:
         now: datetime,
         ref: str | None = None,
     ) -> None:
-        session.add(
-            Notice(
-                owner_ref=owner_ref,
-                kind=kind.value,
-                title=title,
-                body=body,
-                ref=ref,
-                read=False,
-                created_at=now,
+        defer_insert(
+            session,
+            _NOTICES,
+            {
+                "owner_ref": owner_ref,
+                "kind": kind.value,
+                "title": title,
+                "body": body,
+                "ref": ref,
+                "read": False,
+                "created_at": now,
                 # Due with the notice's own commit: a worker texts it afterwards (notices.tasks).
-                sms_due_at=now if wants_sms(session, owner_ref, kind) else None,
-            )
+                "sms_due_at": now if wants_sms(session, owner_ref, kind) else None,
+                "sms_attempts": 0,
+            },
         )
 
 
@@ -162,6 +169,7 @@ def list_notices(
     session: Session, owner_ref: str, *, unread_only: bool = False, limit: int = 50
 ) -> list[NoticeView]:
     """Newest first."""
+    write_deferred(session, _NOTICES)
     query = select(Notice).where(Notice.owner_ref == owner_ref)
     if unread_only:
         query = query.where(Notice.read.is_(False))
@@ -170,6 +178,7 @@ def list_notices(
 
 
 def unread_count(session: Session, owner_ref: str) -> int:
+    write_deferred(session, _NOTICES)
     return int(
         session.scalar(
             select(func.count()).where(Notice.owner_ref == owner_ref, Notice.read.is_(False))

@@ -189,3 +189,8 @@ class OrderEvent(Base):
     actor: Mapped[str] = mapped_column(String(64))
     reason: Mapped[str] = mapped_column(String(255), default="")
     at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+def consumption_id_for(order_id: int) -> str:
+    """The id an order's card carries at its channel (set when a worker first hands it over)."""
+    return f"hf{order_id}"

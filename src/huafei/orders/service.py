@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Table, case, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from huafei.cards.formats import require_face_value
@@ -25,9 +25,11 @@ from huafei.core.crypto import Keyring
 from huafei.identity import limits
 from huafei.orders import errors
 from huafei.orders.models import ACTIVE_STATES, Order, OrderBatch, OrderEvent, OrderState
-from huafei.orders.state import record_created, transition, write_events
+from huafei.orders.state import record_created, record_passed, transition, write_events
 from huafei.rates import service as rates
 from huafei.rates.models import Lane, Quote
+
+_ORDERS: Table = Order.__table__  # type: ignore[assignment]
 
 CONSUME_JOB = "orders.consume"
 CARD_SALE = "card_sale"
@@ -85,22 +87,37 @@ def check_guessing(
     policy: GuessingPolicy,
 ) -> None:
     since = now - policy.window
-    for column, value, what in (
-        (Order.owner_ref, owner_ref, "account"),
-        (Order.device_id, device_id, "device"),
-        (Order.ip, ip, "network address"),
-    ):
-        if not value:
-            continue
-        failures = session.execute(
-            select(func.count(), func.min(Order.updated_at)).where(
-                column == value,
-                Order.state == OrderState.FAILED.value,
-                Order.failure_reason.in_(GUESS_REASONS),
-                Order.updated_at >= since,
+    subjects = [
+        (column, value, what)
+        for column, value, what in (
+            (Order.owner_ref, owner_ref, "account"),
+            (Order.device_id, device_id, "device"),
+            (Order.ip, ip, "network address"),
+        )
+        if value
+    ]
+    if not subjects:
+        return
+    # One look for the account, the device and the address together.
+    figures = session.execute(
+        select(
+            *(
+                expression
+                for column, value, _ in subjects
+                for expression in (
+                    func.count(case((column == value, 1))),
+                    func.min(case((column == value, Order.updated_at))),
+                )
             )
-        ).one()
-        count, oldest = failures
+        ).where(
+            or_(*(column == value for column, value, _ in subjects)),
+            Order.state == OrderState.FAILED.value,
+            Order.failure_reason.in_(GUESS_REASONS),
+            Order.updated_at >= since,
+        )
+    ).one()
+    for index, (_, _, what) in enumerate(subjects):
+        count, oldest = figures[2 * index], figures[2 * index + 1]
         if count and count >= policy.max_failures:
             until = (oldest or now) + policy.window
             raise errors.TooManyFailedCards(
@@ -167,15 +184,6 @@ def submit(
             rejected=[{"line": e.line, "code": e.code, "message": e.message} for e in rejected],
         )
 
-    total_face = submission.face_value_fen * sum(1 for *_, blocked in accepted if not blocked)
-    if submission.seller_id is not None and total_face:
-        limits.check_limit(
-            session,
-            seller_id=submission.seller_id,
-            flow=CARD_SALE,
-            amount_fen=total_face,
-            now=now,
-        )
     acceptance = rates.accept_agreement(
         session,
         owner_ref=submission.owner_ref,
@@ -205,38 +213,52 @@ def submit(
     )
     session.add(batch)
     session.flush()
-    orders = [
-        Order(
-            batch_id=batch.id,
-            owner_ref=submission.owner_ref,
-            line=card.line,
-            profile_code=profile.code,
-            carrier=carrier.value,
-            face_value_fen=submission.face_value_fen,
-            lane=submission.lane.value,
-            serial=card.serial,
-            pin_enc=pin_enc,
-            fingerprint=fingerprint,
-            # A card live in another account's order never holds the card's live slot: it is
-            # stored blocked at once, for the risk officer.
-            state=(OrderState.BLOCKED if cross_seller else OrderState.SUBMITTED).value,
-            rate_version_id=quote.rate_version_id,
-            rate=quote.rate,
-            quoted_payout_fen=quote.payout_fen,
-            consumption_id=f"pending:{batch.id}:{card.line}",
-            ip=submission.ip[:64],
-            device_id=submission.device_id[:128],
-            created_at=now,
-            updated_at=now,
-        )
-        for card, pin_enc, fingerprint, cross_seller in accepted
-    ]
-    session.add_all(orders)
-    session.flush()
+    placeholders = [f"pending:{batch.id}:{card.line}" for card, *_ in accepted]
+    # A plain executemany (one short statement the driver prepares once) and then one read,
+    # rather than the ORM's multi-row INSERT … RETURNING, whose long text the driver would
+    # parse again for every batch.
+    session.execute(
+        insert(_ORDERS),
+        [
+            {
+                "batch_id": batch.id,
+                "owner_ref": submission.owner_ref,
+                "line": card.line,
+                "profile_code": profile.code,
+                "carrier": carrier.value,
+                "face_value_fen": submission.face_value_fen,
+                "lane": submission.lane.value,
+                "serial": card.serial,
+                "pin_enc": pin_enc,
+                "fingerprint": fingerprint,
+                # A card live in another account's order never holds the card's live slot: it
+                # is stored blocked at once, for the risk officer. The others pass the first
+                # line of risk control (above) and are stored queued; their timeline shows both
+                # steps.
+                "state": (OrderState.BLOCKED if cross_seller else OrderState.QUEUED).value,
+                "rate_version_id": quote.rate_version_id,
+                "rate": quote.rate,
+                "quoted_payout_fen": quote.payout_fen,
+                # Until a worker hands the card to its channel and names it ``hf<order id>``.
+                "consumption_id": placeholder,
+                "ip": submission.ip[:64],
+                "device_id": submission.device_id[:128],
+                "created_at": now,
+                "updated_at": now,
+            }
+            for placeholder, (card, pin_enc, fingerprint, cross_seller) in zip(
+                placeholders, accepted, strict=True
+            )
+        ],
+    )
+    stored = {
+        order.consumption_id: order
+        for order in session.scalars(select(Order).where(Order.consumption_id.in_(placeholders)))
+    }
+    orders = [stored[placeholder] for placeholder in placeholders]
     actor = _actor(submission.owner_ref)
     queued: list[Order] = []
     for order, (*_, cross_seller) in zip(orders, accepted, strict=True):
-        order.consumption_id = f"hf{order.id}"
         if cross_seller:
             record_created(
                 session,
@@ -246,8 +268,8 @@ def submit(
                 reason="the same card was submitted by another account",
             )
             continue
-        record_created(session, order, actor=actor, now=now)
-        transition(session, order, OrderState.QUEUED, actor="risk", now=now, reason="allowed")
+        record_created(session, order, actor=actor, now=now, state=OrderState.SUBMITTED)
+        record_passed(session, order, OrderState.SUBMITTED, actor="risk", now=now, reason="allowed")
         queued.append(order)
     if submission.seller_id is not None:
         limits.record_usages(
@@ -256,6 +278,8 @@ def submit(
             flow=CARD_SALE,
             usages=[(f"order:{order.id}", order.face_value_fen) for order in queued],
             now=now,
+            # The batch is one sale; the limits are checked under a lock on the seller's row.
+            one_transaction=True,
         )
     # The queued orders are the workers' consumption queue (``claim_queued``): no job needed.
     session.flush()

@@ -5,52 +5,75 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import event, insert
+from sqlalchemy import Table
 from sqlalchemy.orm import Session
 
+from huafei.core.deferred import defer_insert, write_deferred
 from huafei.orders.errors import InvalidTransition
 from huafei.orders.models import TRANSITIONS, Order, OrderEvent, OrderState
 
-_PENDING = "huafei.orders.pending_events"
+_EVENTS: Table = OrderEvent.__table__  # type: ignore[assignment]
 
 
 def _record(session: Session, row: dict[str, Any]) -> None:
-    session.info.setdefault(_PENDING, []).append(row)
+    defer_insert(session, _EVENTS, row)
 
 
 def write_events(session: Session) -> None:
-    """Write the events recorded in this unit of work so far.
-
-    Events are gathered and written with one executemany just before the unit of work commits
-    (nobody reads their ids, so no RETURNING and no ORM bookkeeping per event); a reader in the
-    same unit of work calls this first.
-    """
-    rows = session.info.pop(_PENDING, None)
-    if rows:
-        session.execute(insert(OrderEvent), rows)
-
-
-@event.listens_for(Session, "before_commit")
-def _write_before_commit(session: Session) -> None:
-    write_events(session)
-
-
-@event.listens_for(Session, "after_rollback")
-def _forget_events(session: Session) -> None:
-    session.info.pop(_PENDING, None)
+    """Write the events recorded in this unit of work so far (they are written with one
+    executemany just before it commits; a reader in the same unit of work calls this first)."""
+    write_deferred(session, _EVENTS)
 
 
 def record_created(
-    session: Session, order: Order, *, actor: str, now: datetime, reason: str = ""
+    session: Session,
+    order: Order,
+    *,
+    actor: str,
+    now: datetime,
+    reason: str = "",
+    state: OrderState | None = None,
 ) -> None:
+    """Record the order's creation in ``state`` (by default the state it is stored in)."""
     _record(
         session,
         {
             "order_id": order.id,
             "from_state": None,
-            "to_state": order.state,
+            "to_state": state.value if state is not None else order.state,
             "actor": actor,
             "reason": reason,
+            "at": now,
+        },
+    )
+
+
+def record_passed(
+    session: Session,
+    order: Order,
+    passed: OrderState,
+    *,
+    actor: str,
+    now: datetime,
+    reason: str = "",
+) -> None:
+    """Record that an order stored straight in its current state passed through ``passed``
+    first (one insert instead of an insert and an update; the timeline is the same)."""
+    current = order.order_state
+    if current not in TRANSITIONS.get(passed, frozenset()):
+        raise InvalidTransition(
+            f"order {order.id} cannot have become {current} from {passed}",
+            order_id=order.id,
+            state=passed.value,
+        )
+    _record(
+        session,
+        {
+            "order_id": order.id,
+            "from_state": passed.value,
+            "to_state": current.value,
+            "actor": actor,
+            "reason": reason[:255],
             "at": now,
         },
     )

@@ -54,7 +54,7 @@ from huafei.jobs.service import RetryLater
 from huafei.jobs.worker import TaskRegistry
 from huafei.ledger.service import TransferQueue
 from huafei.notices.service import NoticeKind, Notifier
-from huafei.orders.models import Order, OrderState
+from huafei.orders.models import Order, OrderState, consumption_id_for
 from huafei.orders.service import (
     CONSUME_JOB,
     claim_queued,
@@ -217,6 +217,8 @@ def register(registry: TaskRegistry, container: Container) -> None:
             order = orders.get(order_id)
             if order is None or order.order_state is not OrderState.QUEUED:
                 continue  # cancelled, or a repeated job
+            if order.consumption_id.startswith("pending:"):
+                order.consumption_id = consumption_id_for(order.id)
             order.sent_at = now
             order.send_attempts += 1
             order.check_at = now + first_check

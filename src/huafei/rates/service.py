@@ -427,13 +427,14 @@ def accept_agreement(
     device: str = "",
 ) -> AgreementAcceptance:
     """Record that the seller accepted exactly this text and confirmed the cards' lawful source."""
-    agreement = get_agreement(session, version)
+    current = current_agreement(session, now)
+    agreement = current if current.version == version else get_agreement(session, version)
     if agreement.sha256 != sha256:
         raise errors.AgreementHashMismatch(
             f"agreement {version} has hash {agreement.sha256}, not {sha256}",
             expected_sha256=agreement.sha256,
         )
-    if current_agreement(session, now).version != version:
+    if agreement is not current:
         raise errors.AgreementHashMismatch(f"agreement {version} is no longer the current one")
     if not lawful_source_confirmed:
         raise errors.LawfulSourceNotConfirmed

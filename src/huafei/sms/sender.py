@@ -13,12 +13,14 @@ import logging
 from collections.abc import Sequence
 from typing import Protocol
 
-from sqlalchemy import select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session
 
 from huafei.core.clock import Clock
 from huafei.core.db import Database
 from huafei.sms.models import SmsOutboxMessage
+
+_OUTBOX: Table = SmsOutboxMessage.__table__  # type: ignore[assignment]
 
 log = logging.getLogger(__name__)
 
@@ -58,11 +60,10 @@ class SandboxSmsSender:
         sent_at = self.clock.now()
 
         def work(session: Session) -> None:
-            session.add_all(
-                SmsOutboxMessage(phone=phone, text=text, sent_at=sent_at)
-                for phone, text in messages
+            session.execute(
+                insert(_OUTBOX),
+                [{"phone": phone, "text": text, "sent_at": sent_at} for phone, text in messages],
             )
-            session.flush()
 
         self.db.run(work)
         if self.log_messages:
