@@ -19,10 +19,12 @@ from datetime import timedelta
 import httpx
 import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
 
 from huafei.carriers.gateway import (
     Carrier,
     ConsumptionRequest,
+    ConsumptionResult,
     ConsumptionStatus,
     GatewayError,
     GatewayTimeout,
@@ -30,7 +32,12 @@ from huafei.carriers.gateway import (
 from huafei.carriers.http import HttpCarrierGateway
 from huafei.carriers.models import CarrierNotification
 from huafei.carriers.sandbox_cards import SandboxCard, SandboxCardKind
-from huafei.carriers.service import get_notification, mark_handled, unhandled_ids
+from huafei.carriers.service import (
+    CallbackInbox,
+    get_notification,
+    mark_handled,
+    unhandled_ids,
+)
 from huafei.carriers.signing import signed_headers
 from huafei.container import build_container
 from huafei.core.clock import SystemClock
@@ -642,3 +649,59 @@ def _answers(url: str) -> bool:
         return httpx.get(url, timeout=1).status_code == 200
     except httpx.HTTPError:
         return False
+
+
+def _result(notification: str, consumption: str = "hf1") -> ConsumptionResult:
+    return ConsumptionResult(
+        consumption,
+        ConsumptionStatus.SUCCEEDED,
+        channel_ref="ch-1",
+        actual_face_value_fen=10_000,
+        notification_id=notification,
+    )
+
+
+def test_callbacks_arriving_together_are_committed_together_and_once(db, clock) -> None:
+    """The inbox's group commit: 40 callbacks from 8 threads at once, each repeated, are stored
+    once each, and every caller is answered only after its row committed."""
+    box = CallbackInbox(db, max_batch=16)
+    try:
+        names = [f"n-{i}" for i in range(40)]
+
+        def deliver(name: str) -> None:
+            box.record(CMCC, _result(name), body=b"{}", now=clock.now()).result(timeout=30)
+
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            list(pool.map(deliver, names + names))
+        rows = db.run(
+            lambda s: sorted(s.scalars(select(CarrierNotification.notification_id)).all())
+        )
+        assert rows == sorted(names)
+    finally:
+        box.close()
+
+
+def test_a_row_that_cannot_be_stored_fails_only_its_own_callback(db, clock) -> None:
+    box = CallbackInbox(db)
+    try:
+        # A consumption id longer than the column allows is refused by the database (PostgreSQL);
+        # SQLite keeps it. Either way the good rows arriving with it are stored.
+        futures = [
+            box.record(CMCC, _result(f"ok-{i}"), body=b"{}", now=clock.now()) for i in range(5)
+        ]
+        bad = box.record(CMCC, _result("bad", "x" * 300), body=b"{}", now=clock.now())
+        futures += [
+            box.record(CMCC, _result(f"ok-{i}"), body=b"{}", now=clock.now()) for i in range(5, 9)
+        ]
+        for future in futures:
+            assert future.result(timeout=30) is None
+        stored = set(db.run(lambda s: s.scalars(select(CarrierNotification.notification_id)).all()))
+        assert {f"ok-{i}" for i in range(9)} <= stored
+        if db.is_sqlite:
+            assert bad.result(timeout=30) is None
+        else:
+            with pytest.raises(DBAPIError):
+                bad.result(timeout=30)
+            assert "bad" not in stored
+    finally:
+        box.close()

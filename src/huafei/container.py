@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from huafei.carriers.gateway import Carrier, CarrierGateway
 from huafei.carriers.http import build_http_gateways, callback_url
+from huafei.carriers.service import CallbackInbox
 from huafei.core.clock import Clock, SystemClock
 from huafei.core.crypto import Keyring
 from huafei.core.db import Database
@@ -46,9 +47,12 @@ class Container:
     rate_limiter: RateLimiter = field(kw_only=True, default_factory=RateLimiter)
     #: payout seams and adapters: rails, sandboxes, SMS codes, limits, risk, policy
     payouts: Payouts = field(init=False)
+    #: where the callback endpoint records channel results (group commit)
+    inbox: CallbackInbox = field(init=False)
 
     def __post_init__(self) -> None:
         self.payouts = build_payouts(self.settings, self.clock, self.notifier)
+        self.inbox = CallbackInbox(self.db)
 
     def carrier_callback_url(self, carrier: Carrier) -> str:
         """The ``callback_url`` to hand a channel with each consumption request."""

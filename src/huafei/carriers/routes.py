@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import cast
 
 from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse
-from starlette.concurrency import run_in_threadpool
 
 from huafei.carriers.errors import CarrierNotConfigured, MalformedCallback
 from huafei.carriers.gateway import Carrier
-from huafei.carriers.service import record_callback
 from huafei.container import Container
 
 router = APIRouter(tags=["carriers"])
@@ -34,9 +33,8 @@ async def carrier_callback(carrier: Carrier, request: Request) -> PlainTextRespo
     if len(body) > MAX_CALLBACK_BYTES:
         raise MalformedCallback("the body is too large")
     result = gateway.parse_callback(dict(request.headers), body)
-    now = container.clock.now()
-    await run_in_threadpool(
-        container.db.run,
-        lambda session: record_callback(session, carrier, result, body=body, now=now),
+    # Committed (with whatever other callbacks arrived meanwhile) before the channel is answered.
+    await asyncio.wrap_future(
+        container.inbox.record(carrier, result, body=body, now=container.clock.now())
     )
     return PlainTextResponse("SUCCESS")

@@ -1,13 +1,19 @@
 """The carrier inbox: record verified callbacks once and hand them to the orders domain.
 
-``record_callback`` runs in the callback request's unit of work: the inbox row commits before the
-channel is answered ``SUCCESS``, so a callback is never lost, and a redelivery (same notification
-id) inserts nothing. The unhandled rows are the workers' queue (``claim_unhandled``); one that
-cannot be applied with the others goes to a ``CONSUMPTION_RESULT_JOB`` with retries.
+The callback endpoint records through ``CallbackInbox`` (``record_callback`` is the same in the
+caller's unit of work): the inbox row commits before the channel is answered ``SUCCESS``, so a
+callback is never lost, and a redelivery (same notification id) inserts nothing. The unhandled
+rows are the workers' queue (``claim_unhandled``); one that cannot be applied with the others
+goes to a ``CONSUMPTION_RESULT_JOB`` with retries.
 """
 
 from __future__ import annotations
 
+import queue
+import sys
+import threading
+from concurrent.futures import Future
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -17,7 +23,7 @@ from sqlalchemy.orm import Session
 from huafei.carriers.errors import NotificationNotFound
 from huafei.carriers.gateway import Carrier, ConsumptionResult
 from huafei.carriers.models import CarrierNotification
-from huafei.core.db import insert_new
+from huafei.core.db import Database, insert_new, insert_or_ignore_many
 from huafei.jobs.service import enqueue
 
 #: The job that retries a notification the workers could not apply with the others; payload
@@ -36,29 +42,102 @@ def record_callback(
     now: datetime,
 ) -> int | None:
     """Store a verified callback; returns the new inbox id, or None for a redelivery."""
-    if not result.notification_id:
-        raise ValueError("a callback without notification_id cannot go through the inbox")
-    inserted = insert_new(
-        session,
-        INBOX,
-        [
-            {
-                "carrier": carrier.value,
-                "notification_id": result.notification_id,
-                "consumption_id": result.consumption_id,
-                "channel_ref": result.channel_ref,
-                "status": result.status.value,
-                "actual_face_value_fen": result.actual_face_value_fen,
-                "reason": result.reason,
-                "occurred_at": result.occurred_at,
-                "body": body.decode("utf-8", errors="replace"),
-                "received_at": now,
-            }
-        ],
-    )
+    inserted = insert_new(session, INBOX, [_inbox_row(carrier, result, body=body, now=now)])
     if not inserted:
         return None
     return int(inserted[0])
+
+
+def _inbox_row(
+    carrier: Carrier, result: ConsumptionResult, *, body: bytes, now: datetime
+) -> dict[str, Any]:
+    if not result.notification_id:
+        raise ValueError("a callback without notification_id cannot go through the inbox")
+    return {
+        "carrier": carrier.value,
+        "notification_id": result.notification_id,
+        "consumption_id": result.consumption_id,
+        "channel_ref": result.channel_ref,
+        "status": result.status.value,
+        "actual_face_value_fen": result.actual_face_value_fen,
+        "reason": result.reason,
+        "occurred_at": result.occurred_at,
+        "body": body.decode("utf-8", errors="replace"),
+        "received_at": now,
+    }
+
+
+class CallbackInbox:
+    """Records verified callbacks, committing the ones that arrive together in one unit of work
+    (group commit): one transaction and one executemany for a burst of callbacks instead of one
+    each. :meth:`record` answers a future that completes once the row has committed, so the
+    channel is still answered ``SUCCESS`` only for what is stored. A batch that fails is retried
+    one row at a time, so one bad row fails only its own request.
+    """
+
+    def __init__(self, db: Database, *, max_batch: int = 64) -> None:
+        self.db = db
+        self.max_batch = max_batch
+        self._queue: queue.SimpleQueue[_Pending | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def record(
+        self, carrier: Carrier, result: ConsumptionResult, *, body: bytes, now: datetime
+    ) -> Future[None]:
+        row = _inbox_row(carrier, result, body=body, now=now)
+        done: Future[None] = Future()
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="callback-inbox", daemon=True
+                )
+                self._thread.start()
+        self._queue.put(_Pending(row, done))
+        return done
+
+    def close(self) -> None:
+        with self._lock:
+            if self._thread is not None:
+                self._queue.put(None)
+                self._thread.join(timeout=5)
+                self._thread = None
+
+    def _run(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is None:
+                return
+            batch = [first]
+            while len(batch) < self.max_batch:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is None:
+                    self._queue.put(None)  # finish this batch, then stop
+                    break
+                batch.append(item)
+            self._store(batch)
+
+    def _store(self, batch: list[_Pending]) -> None:
+        try:
+            self.db.run(lambda s: insert_or_ignore_many(s, INBOX, [p.row for p in batch]))
+        except Exception:
+            if len(batch) == 1:
+                batch[0].done.set_exception(sys.exc_info()[1] or RuntimeError())
+                return
+            for pending in batch:
+                self._store([pending])
+            return
+        for pending in batch:
+            pending.done.set_result(None)
+
+
+@dataclass(frozen=True, slots=True)
+class _Pending:
+    row: dict[str, Any]
+    done: Future[None]
 
 
 def _unhandled(columns: Any, limit: int) -> Any:

@@ -216,6 +216,14 @@ def insert_ignoring_conflicts(session: Session, table: Any, rows: list[dict[str,
     return len(insert_new(session, table, rows))
 
 
+def insert_or_ignore_many(session: Session, table: Any, rows: list[dict[str, Any]]) -> None:
+    """Insert rows, skipping any that violate a unique constraint, without counting them: a plain
+    executemany of one short statement (prepared once by the driver), the cheapest bulk insert."""
+    if rows:
+        stmt = _ignoring_insert(table, session.get_bind().dialect.name, returning=False)
+        session.execute(stmt, rows)
+
+
 def insert_new(session: Session, table: Any, rows: list[dict[str, Any]]) -> list[Any]:
     """``insert_ignoring_conflicts`` answering the primary keys of the rows it inserted."""
     if not rows:
@@ -224,11 +232,11 @@ def insert_new(session: Session, table: Any, rows: list[dict[str, Any]]) -> list
     return list(session.execute(stmt, rows).scalars())
 
 
-_IGNORING_INSERTS: dict[tuple[Any, str], Any] = {}
+_IGNORING_INSERTS: dict[tuple[Any, str, bool], Any] = {}
 
 
-def _ignoring_insert(table: Any, dialect: str) -> Any:
-    stmt = _IGNORING_INSERTS.get((table, dialect))
+def _ignoring_insert(table: Any, dialect: str, *, returning: bool = True) -> Any:
+    stmt = _IGNORING_INSERTS.get((table, dialect, returning))
     if stmt is None:
         if dialect == "postgresql":
             from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -238,8 +246,8 @@ def _ignoring_insert(table: Any, dialect: str) -> Any:
             from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
             stmt = sqlite_insert(table).on_conflict_do_nothing()
-        # rowcount is not reliable for INSERT … ON CONFLICT across drivers; RETURNING is.
-        stmt = _IGNORING_INSERTS[(table, dialect)] = stmt.returning(
-            next(iter(table.primary_key.columns))
-        )
+        if returning:
+            # rowcount is not reliable for INSERT … ON CONFLICT across drivers; RETURNING is.
+            stmt = stmt.returning(next(iter(table.primary_key.columns)))
+        _IGNORING_INSERTS[(table, dialect, returning)] = stmt
     return stmt

@@ -251,6 +251,7 @@ def record_usages(
     usages: Sequence[tuple[str, int]],
     now: datetime,
     one_transaction: bool = False,
+    new_refs: bool = False,
 ) -> None:
     """``record_usage`` for many ``(ref, amount_fen)`` at once (the orders of one batch), in
     order: each is checked against the limits with the ones before it counted. One lock, one
@@ -258,7 +259,8 @@ def record_usages(
 
     With ``one_transaction`` the new usages together are also checked as one transaction (a
     batch of cards is one sale: its total counts against the per-order limit), and a refusal
-    names the total, as ``check_limit`` with that total would."""
+    names the total, as ``check_limit`` with that total would. ``new_refs`` says the refs were
+    made in the caller's unit of work (new order ids), so none can have been recorded before."""
     for _, amount_fen in usages:
         if not isinstance(amount_fen, int) or isinstance(amount_fen, bool) or amount_fen <= 0:
             raise InvalidAmount("The amount must be a positive number of fen.")
@@ -266,12 +268,16 @@ def record_usages(
         return
     kind = _flow(flow)
     tier = _tier_of(session, seller_id, lock=True)
-    existing = {
-        usage.ref: usage
-        for usage in session.scalars(
-            select(KycLimitUsage).where(KycLimitUsage.ref.in_({ref for ref, _ in usages}))
-        )
-    }
+    existing = (
+        {}
+        if new_refs
+        else {
+            usage.ref: usage
+            for usage in session.scalars(
+                select(KycLimitUsage).where(KycLimitUsage.ref.in_({ref for ref, _ in usages}))
+            )
+        }
+    )
     row: LimitRow | None = None
     used: dict[Window, int] = {}
     added: list[KycLimitUsage] = []

@@ -157,7 +157,12 @@ def submit(
         face_value_fen=submission.face_value_fen,
         lane=submission.lane,
         at=now,
-        monthly_volume_fen=monthly_volume(session, submission.owner_ref, now),
+        # Only a tiered (阶梯式) profile's rate depends on the month's volume.
+        monthly_volume_fen=(
+            monthly_volume(session, submission.owner_ref, now)
+            if profile.rate_model == "tiered"
+            else 0
+        ),
     )
 
     if submission.cards_text is not None:
@@ -280,6 +285,7 @@ def submit(
             now=now,
             # The batch is one sale; the limits are checked under a lock on the seller's row.
             one_transaction=True,
+            new_refs=True,
         )
     # The queued orders are the workers' consumption queue (``claim_queued``): no job needed.
     session.flush()

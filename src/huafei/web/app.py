@@ -48,6 +48,7 @@ def create_app(container: Container) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.container = container
+    on_shutdown.append(container.inbox.close)
     app.state.portal_ui = build_ui()
     install_problem_handlers(app, html_errors=html_error)
     _install_request_middleware(app, container)
