@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from huafei.carriers.errors import NotificationNotFound
 from huafei.carriers.gateway import Carrier, ConsumptionResult
 from huafei.carriers.models import CarrierNotification
-from huafei.core.db import Database, insert_new, insert_or_ignore_many
+from huafei.core.db import Database, bulk_insert, insert_new
 from huafei.jobs.service import enqueue
 
 #: The job that retries a notification the workers could not apply with the others; payload
@@ -122,7 +122,8 @@ class CallbackInbox:
 
     def _store(self, batch: list[_Pending]) -> None:
         try:
-            self.db.run(lambda s: insert_or_ignore_many(s, INBOX, [p.row for p in batch]))
+            rows = [pending.row for pending in batch]
+            self.db.run(lambda s: bulk_insert(s, INBOX, rows, ignore_conflicts=True))
         except Exception:
             if len(batch) == 1:
                 batch[0].done.set_exception(sys.exc_info()[1] or RuntimeError())

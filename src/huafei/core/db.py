@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import random
+import re
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -27,6 +28,7 @@ from sqlalchemy import (
     String,
     create_engine,
     event,
+    insert,
 )
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -206,6 +208,83 @@ class Database:
         self.engine.dispose()
 
 
+def bulk_insert(
+    session: Session, table: Any, rows: list[dict[str, Any]], *, ignore_conflicts: bool = False
+) -> None:
+    """Insert ``rows`` (the same columns in each), skipping unique-constraint conflicts when
+    asked, without reading anything back.
+
+    On PostgreSQL the values go column by column as arrays in one short statement,
+    ``INSERT … SELECT * FROM unnest(%(c0)s::type[], …)``: one round trip and one statement the
+    driver has seen before, whatever the number of rows (a multi-row ``VALUES`` would be new
+    text for each row count, and an executemany costs the driver a message per row). Elsewhere
+    (SQLite, in process) a plain executemany.
+    """
+    if not rows:
+        return
+    dialect = session.get_bind().dialect
+    if dialect.name != "postgresql":
+        stmt = (
+            _ignoring_insert(table, dialect.name, returning=False)
+            if ignore_conflicts
+            else insert(table)
+        )
+        session.execute(stmt, rows)
+        return
+    keys = tuple(rows[0])
+    plan = _UNNEST_INSERTS.get((table, keys, ignore_conflicts))
+    if plan is None:
+        plan = _UNNEST_INSERTS[(table, keys, ignore_conflicts)] = _unnest_plan(
+            table, keys, dialect, ignore_conflicts
+        )
+    sql, processors, defaults = plan
+    params = {
+        f"c{index}": [row[key] if process is None else process(row[key]) for row in rows]
+        for index, (key, process) in enumerate(zip(keys, processors, strict=True))
+    }
+    for index, value in defaults:
+        params[f"c{index}"] = [value] * len(rows)
+    session.connection().exec_driver_sql(sql, params)
+
+
+_TYPE_MODIFIERS = re.compile(r"\(\s*\d+(\s*,\s*\d+)?\s*\)")
+_UNNEST_INSERTS: dict[
+    tuple[Any, tuple[str, ...], bool], tuple[str, list[Any], list[tuple[int, Any]]]
+] = {}
+
+
+def _unnest_plan(
+    table: Any, keys: tuple[str, ...], dialect: Dialect, ignore_conflicts: bool
+) -> tuple[str, list[Any], list[tuple[int, Any]]]:
+    columns = [table.c[key] for key in keys]
+    # Columns left out take their Python-side default, as in any Core insert.
+    defaults: list[tuple[int, Any]] = []
+    for column in table.columns:
+        if column.key in keys or column.default is None:
+            continue
+        if not column.default.is_scalar:
+            raise ValueError(f"bulk_insert: give {table.name}.{column.key} (no constant default)")
+        process = column.type.bind_processor(dialect)
+        value = column.default.arg
+        defaults.append((len(columns), value if process is None else process(value)))
+        columns.append(column)
+    # The arrays carry the base type without length or precision: an explicit cast to
+    # VARCHAR(64) would cut a longer value silently, where the insert itself refuses it.
+    arrays = ", ".join(
+        f"%(c{index})s::{_TYPE_MODIFIERS.sub('', column.type.compile(dialect=dialect))}[]"
+        for index, column in enumerate(columns)
+    )
+    names = ", ".join(dialect.identifier_preparer.quote(column.name) for column in columns)
+    sql = (
+        f"INSERT INTO {dialect.identifier_preparer.format_table(table)} ({names}) "
+        f"SELECT * FROM unnest({arrays})"
+    )
+    if ignore_conflicts:
+        sql += " ON CONFLICT DO NOTHING"
+    given = columns[: len(keys)]
+    return sql, [column.type.bind_processor(dialect) for column in given], defaults
+
+
 def insert_ignoring_conflicts(session: Session, table: Any, rows: list[dict[str, Any]]) -> int:
     """Insert rows, silently skipping any that violate a unique constraint (an inbox insert).
 
@@ -214,14 +293,6 @@ def insert_ignoring_conflicts(session: Session, table: Any, rows: list[dict[str,
     and dialect.
     """
     return len(insert_new(session, table, rows))
-
-
-def insert_or_ignore_many(session: Session, table: Any, rows: list[dict[str, Any]]) -> None:
-    """Insert rows, skipping any that violate a unique constraint, without counting them: a plain
-    executemany of one short statement (prepared once by the driver), the cheapest bulk insert."""
-    if rows:
-        stmt = _ignoring_insert(table, session.get_bind().dialect.name, returning=False)
-        session.execute(stmt, rows)
 
 
 def insert_new(session: Session, table: Any, rows: list[dict[str, Any]]) -> list[Any]:

@@ -1,8 +1,8 @@
 """Rows nobody reads back in the unit of work that makes them (order events, notices), written
 together just before it commits.
 
-One executemany per table (a short statement the driver prepares once) instead of the ORM's
-per-object bookkeeping and multi-row ``INSERT … RETURNING``. They commit or roll back with
+One statement per table (``core.db.bulk_insert``) instead of the ORM's per-object bookkeeping
+and multi-row ``INSERT … RETURNING``. They commit or roll back with
 everything else; a reader in the same unit of work calls :func:`write_deferred` first.
 """
 
@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Table, event, insert
+from sqlalchemy import Table, event
 from sqlalchemy.orm import Session
+
+from huafei.core.db import bulk_insert
 
 _PENDING = "huafei.deferred_rows"
 
@@ -31,12 +33,12 @@ def write_deferred(session: Session, table: Table | None = None) -> None:
         rows = pending.pop(target, None)
         if not rows:
             continue
-        # An executemany needs the same columns in every row.
+        # One statement needs the same columns in every row.
         shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
         for row in rows:
             shapes.setdefault(tuple(row), []).append(row)
         for same in shapes.values():
-            session.execute(insert(target), same)
+            bulk_insert(session, target, same)
 
 
 @event.listens_for(Session, "before_commit")

@@ -24,9 +24,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Table, case, func, insert, select
+from sqlalchemy import Table, case, func, select
 from sqlalchemy.orm import Session
 
+from huafei.core.db import bulk_insert
 from huafei.core.money import InvalidAmount, Money
 from huafei.identity.errors import (
     LimitExceeded,
@@ -306,9 +307,10 @@ def record_usages(
         existing[ref] = usage
         added.append(usage)
     if added:
-        # A plain executemany: nobody reads the new rows' ids.
-        session.execute(
-            insert(_USAGES),
+        # Nobody reads the new rows' ids.
+        bulk_insert(
+            session,
+            _USAGES,
             [
                 {
                     "seller_id": usage.seller_id,

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import Table, case, func, insert, or_, select
+from sqlalchemy import Table, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from huafei.cards.formats import require_face_value
@@ -22,6 +22,7 @@ from huafei.cards.parser import LineError, ParsedCard, parse_batch, parse_card
 from huafei.cards.secrets import seal_card
 from huafei.carriers.gateway import Carrier
 from huafei.core.crypto import Keyring
+from huafei.core.db import bulk_insert
 from huafei.identity import limits
 from huafei.orders import errors
 from huafei.orders.models import ACTIVE_STATES, Order, OrderBatch, OrderEvent, OrderState
@@ -219,11 +220,11 @@ def submit(
     session.add(batch)
     session.flush()
     placeholders = [f"pending:{batch.id}:{card.line}" for card, *_ in accepted]
-    # A plain executemany (one short statement the driver prepares once) and then one read,
-    # rather than the ORM's multi-row INSERT … RETURNING, whose long text the driver would
-    # parse again for every batch.
-    session.execute(
-        insert(_ORDERS),
+    # One bulk insert and then one read, rather than the ORM's multi-row INSERT … RETURNING,
+    # whose long text the driver would parse again for every batch.
+    bulk_insert(
+        session,
+        _ORDERS,
         [
             {
                 "batch_id": batch.id,

@@ -13,11 +13,11 @@ import logging
 from collections.abc import Sequence
 from typing import Protocol
 
-from sqlalchemy import Table, insert, select
+from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
 from huafei.core.clock import Clock
-from huafei.core.db import Database
+from huafei.core.db import Database, bulk_insert
 from huafei.sms.models import SmsOutboxMessage
 
 _OUTBOX: Table = SmsOutboxMessage.__table__  # type: ignore[assignment]
@@ -60,8 +60,9 @@ class SandboxSmsSender:
         sent_at = self.clock.now()
 
         def work(session: Session) -> None:
-            session.execute(
-                insert(_OUTBOX),
+            bulk_insert(
+                session,
+                _OUTBOX,
                 [{"phone": phone, "text": text, "sent_at": sent_at} for phone, text in messages],
             )
 
