@@ -36,6 +36,8 @@ def messages_for(session: Session, notices: list[Notice]) -> list[tuple[str, str
         for n in notices
         if n.owner_ref.startswith("seller:")
     }
+    if not seller_ids:
+        return []
     rows = session.execute(select(Seller.id, Seller.phone).where(Seller.id.in_(seller_ids)))
     phones: dict[int, str] = {row[0]: row[1] for row in rows}
     return [

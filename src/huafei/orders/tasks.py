@@ -308,6 +308,8 @@ def register(registry: TaskRegistry, container: Container) -> None:
         return None
 
     def apply_notifications(session: Session, notifications: list[CarrierNotification]) -> None:
+        if not notifications:
+            return
         now = clock.now()
         wanted = {n.consumption_id for n in notifications}
         rows = session.execute(
