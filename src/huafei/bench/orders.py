@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from huafei.bench.ledger import ensure_postgres_database, machine, percentile
@@ -136,6 +136,7 @@ def run_orders_bench(
     servers: int = 1,
     cards_per_request: int = 1,
     rate: float = 0.0,
+    warmup: float = 10.0,
     log_dir: Path | None = None,
 ) -> dict[str, Any]:
     is_postgres = url.startswith("postgresql")
@@ -150,6 +151,9 @@ def run_orders_bench(
     # Enough sellers for 1,000 cards a second, whatever the client count.
     per_client = max(1, math.ceil(seconds * 1000 / (clients * CARDS_PER_SELLER)))
     tokens = _make_sellers(db, clients * per_client, run_id)
+    warm_id = uuid.uuid4().hex[:8]
+    warm_per_client = max(1, math.ceil(warmup * 1000 / (clients * CARDS_PER_SELLER)))
+    warm_tokens = _make_sellers(db, clients * warm_per_client, warm_id) if warmup else []
     current = db.run(lambda s: current_agreement(s, SystemClock().now()))
     agreement = {"version": current.version, "sha256": current.sha256}
     sandbox_port = _free_port()
@@ -200,6 +204,32 @@ def run_orders_bench(
         for index in range(workers):
             _wait_started(logs / f"orders-worker-{index}.log", processes[1 + servers + index])
         secret = Settings().sandbox_card_secret
+        if warmup:
+            # The same load for a while first, not counted: the processes warm up and the
+            # database has rows and statistics, as it has in service. A fresh database's
+            # first plans are made for empty tables, and PostgreSQL keeps a prepared
+            # statement's generic plan (a sequential scan) as the table grows until autovacuum
+            # analyzes it — a minute of load later.
+            warm_started = SystemClock().now()
+            asyncio.run(
+                _drive(
+                    bases,
+                    warm_tokens,
+                    agreement,
+                    secret,
+                    clients=clients,
+                    per_client=warm_per_client,
+                    seconds=warmup,
+                    run_id=warm_id,
+                    cards_per_request=cards_per_request,
+                    rate=rate,
+                )
+            )
+            _drain(db, warm_started, timeout=max(120.0, warmup * 10))
+            if is_postgres:
+                with db.engine.connect() as connection:
+                    connection.execute(text("ANALYZE"))
+                    connection.commit()
         started_at = SystemClock().now()
         submitted, refused = asyncio.run(
             _drive(
@@ -236,6 +266,7 @@ def run_orders_bench(
         servers=servers,
         cards_per_request=cards_per_request,
         offered_rate=rate or None,
+        warmup_seconds=warmup,
         seconds=round((ended_at - started_at).total_seconds(), 2),
         machine=machine(),
     )

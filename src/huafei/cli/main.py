@@ -259,6 +259,9 @@ def bench_orders(
         0.0, help="offered load in cards/s, spread over the clients (0: as fast as they can)"
     ),
     cards_per_request: int = typer.Option(1, help="cards in each submission (1: single card)"),
+    warmup: float = typer.Option(
+        10.0, help="seconds of the same load first, not counted (then ANALYZE on PostgreSQL)"
+    ),
     database_url: str | None = typer.Option(None, help="database (default: HUAFEI_DATABASE_URL)"),
     json_path: Path | None = typer.Option(None, "--json", help="write the figures as JSON here"),
 ) -> None:
@@ -275,6 +278,7 @@ def bench_orders(
         servers=servers,
         cards_per_request=cards_per_request,
         rate=rate,
+        warmup=warmup,
     )
     typer.echo(json.dumps(figures, indent=2))
     if json_path:

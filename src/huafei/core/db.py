@@ -125,17 +125,7 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     # No pre-ping: it costs a round trip per transaction; a dropped connection surfaces as a
     # disconnect error, which `Database.run` retries on a fresh connection.
-    return create_engine(
-        url,
-        pool_size=pool_size,
-        max_overflow=20,
-        pool_recycle=1800,
-        # The driver prepares repeated statements; PostgreSQL would then settle on a generic
-        # plan made while a table was small (a fresh database, before autovacuum's first
-        # ANALYZE) and keep sequential scans as it grows: CPU per order doubled within a minute
-        # of load. Plans are made for each execution instead (parsing is still saved).
-        connect_args={"options": "-c plan_cache_mode=force_custom_plan"},
-    )
+    return create_engine(url, pool_size=pool_size, max_overflow=20, pool_recycle=1800)
 
 
 def _configure_sqlite(engine: Engine) -> None:
