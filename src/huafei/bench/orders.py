@@ -231,7 +231,7 @@ def run_orders_bench(
                     connection.execute(text("ANALYZE"))
                     connection.commit()
         started_at = SystemClock().now()
-        submitted, refused = asyncio.run(
+        submitted, refused, request_errors = asyncio.run(
             _drive(
                 bases,
                 tokens,
@@ -265,6 +265,7 @@ def run_orders_bench(
         workers=workers,
         servers=servers,
         cards_per_request=cards_per_request,
+        request_errors=request_errors,
         offered_rate=rate or None,
         warmup_seconds=warmup,
         seconds=round((ended_at - started_at).total_seconds(), 2),
@@ -285,9 +286,10 @@ async def _drive(
     run_id: str,
     cards_per_request: int,
     rate: float,
-) -> tuple[int, int]:
+) -> tuple[int, int, dict[str, int]]:
     deadline = time.monotonic() + seconds
     counts = {"submitted": 0, "refused": 0}
+    errors: dict[str, int] = {}
     # Sequence numbers unique to this run, so cards are fresh even on a reused database.
     offset = (int(run_id, 16) % 1000) * 10_000_000
 
@@ -327,14 +329,20 @@ async def _drive(
             else:
                 body["cards"] = "\n".join(f"{c.serial} {c.pin}" for c in cards)
                 path = "/api/v1/orders/batch"
-            response = await http.post(
-                f"{bases[index % len(bases)]}{path}",
-                headers={
-                    "Authorization": f"Bearer {token}",
-                    "Idempotency-Key": f"{run_id}:{index}:{number}",
-                },
-                json=body,
-            )
+            try:
+                response = await http.post(
+                    f"{bases[index % len(bases)]}{path}",
+                    headers={
+                        "Authorization": f"Bearer {token}",
+                        "Idempotency-Key": f"{run_id}:{index}:{number}",
+                    },
+                    json=body,
+                )
+            except httpx.HTTPError as exc:
+                # Counted, not fatal: the figures say how many requests got no answer.
+                counts["refused"] += cards_per_request
+                errors[type(exc).__name__] = errors.get(type(exc).__name__, 0) + 1
+                continue
             if response.status_code == 201:
                 counts["submitted"] += len(response.json()["orders"])
             else:
@@ -343,7 +351,7 @@ async def _drive(
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
     async with httpx.AsyncClient(timeout=30, limits=limits) as http:
         await asyncio.gather(*(client(i, http) for i in range(clients)))
-    return counts["submitted"], counts["refused"]
+    return counts["submitted"], counts["refused"], errors
 
 
 def _drain(db: Database, since: datetime, *, timeout: float) -> None:
