@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import Table, event
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
 from huafei.core.db import bulk_insert
 
@@ -46,6 +46,35 @@ def _write_before_commit(session: Session) -> None:
     write_deferred(session)
 
 
-@event.listens_for(Session, "after_rollback")
-def _forget(session: Session) -> None:
-    session.info.pop(_PENDING, None)
+_MARKS = "huafei.deferred_marks"
+
+
+@event.listens_for(Session, "after_transaction_create")
+def _mark(session: Session, transaction: SessionTransaction) -> None:
+    # A savepoint remembers how many rows were deferred when it began, so rolling it back
+    # forgets only the rows deferred inside it.
+    if transaction.nested:
+        pending: dict[Table, list[dict[str, Any]]] = session.info.get(_PENDING, {})
+        marks = session.info.setdefault(_MARKS, {})
+        marks[id(transaction)] = {table: len(rows) for table, rows in pending.items()}
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _unmark(session: Session, transaction: SessionTransaction) -> None:
+    # (A savepoint's end comes before its rollback event, so its mark stays until then; the
+    # marks go when the outermost transaction ends.)
+    if not transaction.nested:
+        session.info.pop(_MARKS, None)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget(session: Session, previous_transaction: SessionTransaction) -> None:
+    if not previous_transaction.nested:
+        session.info.pop(_PENDING, None)
+        return
+    mark = session.info.get(_MARKS, {}).pop(id(previous_transaction), None)
+    if mark is None:
+        return
+    pending: dict[Table, list[dict[str, Any]]] = session.info.get(_PENDING, {})
+    for table in list(pending):
+        del pending[table][mark.get(table, 0) :]
