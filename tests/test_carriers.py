@@ -705,3 +705,21 @@ def test_a_row_that_cannot_be_stored_fails_only_its_own_callback(db, clock) -> N
             assert "bad" not in stored
     finally:
         box.close()
+
+
+def test_a_caller_that_gives_up_does_not_stop_the_inbox(db, clock) -> None:
+    """A callback request cancelled while waiting (the channel hung up) leaves its future
+    cancelled: the row is stored all the same and the next callbacks are still answered."""
+    box = CallbackInbox(db)
+    try:
+        abandoned = [
+            box.record(CMCC, _result(f"gone-{i}"), body=b"{}", now=clock.now()) for i in range(50)
+        ]
+        for future in abandoned:
+            future.cancel()
+        later = box.record(CMCC, _result("later"), body=b"{}", now=clock.now())
+        assert later.result(timeout=30) is None
+        stored = set(db.run(lambda s: s.scalars(select(CarrierNotification.notification_id)).all()))
+        assert stored == {f"gone-{i}" for i in range(50)} | {"later"}
+    finally:
+        box.close()

@@ -9,10 +9,11 @@ goes to a ``CONSUMPTION_RESULT_JOB`` with retries.
 
 from __future__ import annotations
 
+import logging
 import queue
 import sys
 import threading
-from concurrent.futures import Future
+from concurrent.futures import Future, InvalidStateError
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -25,6 +26,8 @@ from huafei.carriers.gateway import Carrier, ConsumptionResult
 from huafei.carriers.models import CarrierNotification
 from huafei.core.db import Database, bulk_insert, insert_new
 from huafei.jobs.service import enqueue
+
+log = logging.getLogger(__name__)
 
 #: The job that retries a notification the workers could not apply with the others; payload
 #: ``{"inbox_id": <id>}``. Its handler lives with the orders (it moves the order).
@@ -69,7 +72,7 @@ def _inbox_row(
 
 class CallbackInbox:
     """Records verified callbacks, committing the ones that arrive together in one unit of work
-    (group commit): one transaction and one executemany for a burst of callbacks instead of one
+    (group commit): one transaction and one statement for a burst of callbacks instead of one
     each. :meth:`record` answers a future that completes once the row has committed, so the
     channel is still answered ``SUCCESS`` only for what is stored. A batch that fails is retried
     one row at a time, so one bad row fails only its own request.
@@ -118,7 +121,12 @@ class CallbackInbox:
                     self._queue.put(None)  # finish this batch, then stop
                     break
                 batch.append(item)
-            self._store(batch)
+            try:
+                self._store(batch)
+            except Exception:  # never let the writer die: later callbacks would wait forever
+                log.exception("the callback inbox writer failed on a batch")
+                for pending in batch:
+                    _answer(pending.done, RuntimeError("the callback was not stored"))
 
     def _store(self, batch: list[_Pending]) -> None:
         try:
@@ -126,13 +134,25 @@ class CallbackInbox:
             self.db.run(lambda s: bulk_insert(s, INBOX, rows, ignore_conflicts=True))
         except Exception:
             if len(batch) == 1:
-                batch[0].done.set_exception(sys.exc_info()[1] or RuntimeError())
+                _answer(batch[0].done, sys.exc_info()[1] or RuntimeError())
                 return
             for pending in batch:
                 self._store([pending])
             return
         for pending in batch:
-            pending.done.set_result(None)
+            _answer(pending.done, None)
+
+
+def _answer(done: Future[None], error: BaseException | None) -> None:
+    """Complete a caller's future, unless the caller gave up (its request was cancelled: the row
+    is stored all the same, and the channel will deliver again)."""
+    try:
+        if error is None:
+            done.set_result(None)
+        else:
+            done.set_exception(error)
+    except InvalidStateError:
+        pass
 
 
 @dataclass(frozen=True, slots=True)
