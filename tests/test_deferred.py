@@ -66,3 +66,20 @@ def test_a_rolled_back_savepoint_forgets_only_the_rows_made_inside_it(db) -> Non
 
     db.run(work)
     assert _owners(db) == ["before", "inside-kept", "after"]
+
+
+def test_a_flush_inside_a_savepoint_does_not_lose_its_mark(db) -> None:
+    """The ORM's flush runs in an inner transaction of its own; its end must not make a later
+    savepoint rollback forget rows from before the savepoint."""
+
+    def work(session) -> None:
+        defer_insert(session, NOTICES, _notice("before"))
+        with contextlib.suppress(LookupError), session.begin_nested():
+            defer_insert(session, NOTICES, _notice("inside-rolled-back"))
+            session.add(Notice(**_notice("flushed-then-rolled-back")))
+            session.flush()
+            raise LookupError("refused")
+        defer_insert(session, NOTICES, _notice("after"))
+
+    db.run(work)
+    assert _owners(db) == ["before", "after"]

@@ -62,16 +62,18 @@ def _mark(session: Session, transaction: SessionTransaction) -> None:
 @event.listens_for(Session, "after_transaction_end")
 def _unmark(session: Session, transaction: SessionTransaction) -> None:
     # (A savepoint's end comes before its rollback event, so its mark stays until then; the
-    # marks go when the outermost transaction ends.)
-    if not transaction.nested:
+    # marks go when the outermost transaction ends — not a flush's inner transaction.)
+    if transaction.parent is None:
         session.info.pop(_MARKS, None)
 
 
 @event.listens_for(Session, "after_soft_rollback")
 def _forget(session: Session, previous_transaction: SessionTransaction) -> None:
-    if not previous_transaction.nested:
+    if previous_transaction.parent is None:
         session.info.pop(_PENDING, None)
         return
+    if not previous_transaction.nested:
+        return  # a flush's inner transaction: the transaction around it decides
     mark = session.info.get(_MARKS, {}).pop(id(previous_transaction), None)
     if mark is None:
         return
