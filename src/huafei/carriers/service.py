@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from huafei.carriers.errors import NotificationNotFound
 from huafei.carriers.gateway import Carrier, ConsumptionResult
 from huafei.carriers.models import CarrierNotification
+from huafei.carriers.wire import encode_result
 from huafei.core.db import Database, bulk_insert, insert_new
 from huafei.jobs.service import enqueue
 
@@ -56,15 +57,10 @@ def _inbox_row(
 ) -> dict[str, Any]:
     if not result.notification_id:
         raise ValueError("a callback without notification_id cannot go through the inbox")
-    return {
-        "carrier": carrier.value,
-        "notification_id": result.notification_id,
-        "consumption_id": result.consumption_id,
-        "channel_ref": result.channel_ref,
-        "status": result.status.value,
-        "actual_face_value_fen": result.actual_face_value_fen,
-        "reason": result.reason,
+    # The result's wire fields, with the channel's time as a timestamp rather than text.
+    return encode_result(result) | {
         "occurred_at": result.occurred_at,
+        "carrier": carrier.value,
         "body": body.decode("utf-8", errors="replace"),
         "received_at": now,
     }

@@ -23,6 +23,7 @@ import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Table, case, func, select
 from sqlalchemy.orm import Session
@@ -269,11 +270,12 @@ def record_usages(
         return
     kind = _flow(flow)
     tier = _tier_of(session, seller_id, lock=True)
-    existing = (
+    # ref → (seller, flow, amount) of the usages recorded already (and of the new ones, below)
+    existing: dict[str, tuple[int, str, int]] = (
         {}
         if new_refs
         else {
-            usage.ref: usage
+            usage.ref: (usage.seller_id, usage.flow, usage.amount_fen)
             for usage in session.scalars(
                 select(KycLimitUsage).where(KycLimitUsage.ref.in_({ref for ref, _ in usages}))
             )
@@ -281,7 +283,7 @@ def record_usages(
     )
     row: LimitRow | None = None
     used: dict[Window, int] = {}
-    added: list[KycLimitUsage] = []
+    added: list[dict[str, Any]] = []
     fresh_total = sum(amount for ref, amount in usages if ref not in existing)
     if one_transaction and fresh_total:
         row, used = limit_row(session, tier, kind), _used(session, seller_id, kind, now)
@@ -289,11 +291,7 @@ def record_usages(
     for ref, amount_fen in usages:
         known = existing.get(ref)
         if known is not None:
-            if (known.seller_id, known.flow, known.amount_fen) != (
-                seller_id,
-                kind.value,
-                amount_fen,
-            ):
+            if known != (seller_id, kind.value, amount_fen):
                 raise LimitUsageConflict(ref=ref)
             continue
         if row is None:
@@ -301,27 +299,18 @@ def record_usages(
         _verdict(row, used, amount_fen)
         used = {window: total + amount_fen for window, total in used.items()}
         used[Window.PER_ORDER] = 0
-        usage = KycLimitUsage(
-            seller_id=seller_id, flow=kind.value, amount_fen=amount_fen, ref=ref, used_at=now
+        existing[ref] = (seller_id, kind.value, amount_fen)
+        added.append(
+            {
+                "seller_id": seller_id,
+                "flow": kind.value,
+                "amount_fen": amount_fen,
+                "ref": ref,
+                "used_at": now,
+            }
         )
-        existing[ref] = usage
-        added.append(usage)
-    if added:
-        # Nobody reads the new rows' ids.
-        bulk_insert(
-            session,
-            _USAGES,
-            [
-                {
-                    "seller_id": usage.seller_id,
-                    "flow": usage.flow,
-                    "amount_fen": usage.amount_fen,
-                    "ref": usage.ref,
-                    "used_at": usage.used_at,
-                }
-                for usage in added
-            ],
-        )
+    # Nobody reads the new rows' ids.
+    bulk_insert(session, _USAGES, added)
 
 
 def release_usage(session: Session, *, ref: str, now: datetime | None = None) -> bool:

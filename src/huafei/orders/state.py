@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import Table
 from sqlalchemy.orm import Session
@@ -15,13 +14,30 @@ from huafei.orders.models import TRANSITIONS, Order, OrderEvent, OrderState
 _EVENTS: Table = OrderEvent.__table__  # type: ignore[assignment]
 
 
-def _record(session: Session, row: dict[str, Any]) -> None:
+def _record(
+    session: Session,
+    order: Order,
+    from_state: str | None,
+    to_state: str,
+    *,
+    actor: str,
+    reason: str,
+    now: datetime,
+) -> None:
+    row = {
+        "order_id": order.id,
+        "from_state": from_state,
+        "to_state": to_state,
+        "actor": actor,
+        "reason": reason[:255],
+        "at": now,
+    }
     defer_insert(session, _EVENTS, row)
 
 
 def write_events(session: Session) -> None:
-    """Write the events recorded in this unit of work so far (they are written with one
-    executemany just before it commits; a reader in the same unit of work calls this first)."""
+    """Write the events recorded in this unit of work so far (they are written in one statement
+    just before it commits; a reader in the same unit of work calls this first)."""
     write_deferred(session, _EVENTS)
 
 
@@ -35,17 +51,8 @@ def record_created(
     state: OrderState | None = None,
 ) -> None:
     """Record the order's creation in ``state`` (by default the state it is stored in)."""
-    _record(
-        session,
-        {
-            "order_id": order.id,
-            "from_state": None,
-            "to_state": state.value if state is not None else order.state,
-            "actor": actor,
-            "reason": reason,
-            "at": now,
-        },
-    )
+    to_state = state.value if state is not None else order.state
+    _record(session, order, None, to_state, actor=actor, reason=reason, now=now)
 
 
 def record_passed(
@@ -66,17 +73,7 @@ def record_passed(
             order_id=order.id,
             state=passed.value,
         )
-    _record(
-        session,
-        {
-            "order_id": order.id,
-            "from_state": passed.value,
-            "to_state": current.value,
-            "actor": actor,
-            "reason": reason[:255],
-            "at": now,
-        },
-    )
+    _record(session, order, passed.value, current.value, actor=actor, reason=reason, now=now)
 
 
 def transition(
@@ -98,14 +95,4 @@ def transition(
         )
     order.state = to.value
     order.updated_at = now
-    _record(
-        session,
-        {
-            "order_id": order.id,
-            "from_state": current.value,
-            "to_state": to.value,
-            "actor": actor,
-            "reason": reason[:255],
-            "at": now,
-        },
-    )
+    _record(session, order, current.value, to.value, actor=actor, reason=reason, now=now)
