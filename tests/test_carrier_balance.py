@@ -78,7 +78,7 @@ def impatient_gateway(live: LiveApp, clock: Clock, timeout: float = 0.2) -> Http
     return HttpCarrierGateway(
         CMCC,
         live.sandbox_url(CMCC),
-        live.container.settings.carrier_secret_cmcc,
+        live.container.settings.carrier_secret("cmcc"),
         timeout=timeout,
         clock=clock,
     )
@@ -342,7 +342,9 @@ class TestBalanceGatewayFailures:
 
 def _signed_post(live: LiveApp, clock: Clock, path: str, body: bytes) -> httpx.Response:
     timestamp = int(clock.now().timestamp())
-    headers = signed_headers(live.container.settings.carrier_secret_cmcc, body, timestamp=timestamp)
+    headers = signed_headers(
+        live.container.settings.carrier_secret("cmcc"), body, timestamp=timestamp
+    )
     headers["Content-Type"] = "application/json"
     return httpx.post(live.sandbox_url(CMCC) + path, content=body, headers=headers)
 

@@ -308,7 +308,7 @@ class TestGatewayFailures:
         impatient = HttpCarrierGateway(
             CMCC,
             live_app.sandbox_url(CMCC),
-            live_app.container.settings.carrier_secret_cmcc,
+            live_app.container.settings.carrier_secret("cmcc"),
             timeout=0.2,
             clock=clock,
         )
@@ -451,7 +451,7 @@ class TestCallbackEndpoint:
             live_app,
             notification(),
             timestamp=now,
-            secret=live_app.container.settings.carrier_secret_cucc,
+            secret=live_app.container.settings.carrier_secret("cucc"),
         )
         assert another_carriers.status_code == 401
         assert inbox(live_app) == []

@@ -15,6 +15,8 @@ from factories import (
 )
 
 ME = "/api/v1/me"
+#: production refuses development keys; any real-looking 32-byte keys will do here
+PRODUCTION_KEYS = {"secret_keys": "k1:" + "a" * 43 + "=", "lookup_key": "b" * 43 + "="}
 
 
 class TestCookieSessions:
@@ -47,7 +49,7 @@ class TestCookieSessions:
         assert "Secure" not in session_cookie  # development; production adds Secure
 
     def test_production_cookies_are_secure(self, db, clock) -> None:
-        client = make_client(db, clock, env="production")
+        client = make_client(db, clock, env="production", **PRODUCTION_KEYS)
         phone = new_phone()
         client.post("/api/v1/auth/sms-codes", json={"phone": phone})
         code = "".join(c for c in client.get("/sandbox/sms").json()[0]["text"] if c.isdigit())

@@ -94,7 +94,7 @@ def platform(db, clock):
 
 
 def test_a_batch_of_fifty_cards_ends_in_the_right_states(platform, db, clock) -> None:
-    secret = platform.container.settings.sandbox_card_secret
+    secret = platform.container.settings.sandbox_card_secret.get_secret_value()
     good = issue_cards(secret, Carrier.CMCC, 10_000, 30)
     used = issue_cards(secret, Carrier.CMCC, 10_000, 4, kind=SandboxCardKind.USED)
     expired = issue_cards(secret, Carrier.CMCC, 10_000, 4, kind=SandboxCardKind.EXPIRED)
@@ -182,7 +182,7 @@ def test_a_batch_of_fifty_cards_ends_in_the_right_states(platform, db, clock) ->
 def test_submission_is_idempotent_and_duplicates_across_sellers_are_blocked(
     platform, db, clock
 ) -> None:
-    secret = platform.container.settings.sandbox_card_secret
+    secret = platform.container.settings.sandbox_card_secret.get_secret_value()
     cards = "\n".join(lines(issue_cards(secret, Carrier.CMCC, 10_000, 2, start=900)))
     first_seller = Seller(platform, db, clock)
     first = first_seller.submit(cards, key="same")
@@ -213,7 +213,7 @@ def test_submission_is_idempotent_and_duplicates_across_sellers_are_blocked(
 
 
 def test_cancel_before_consumption_and_not_after(platform, db, clock) -> None:
-    secret = platform.container.settings.sandbox_card_secret
+    secret = platform.container.settings.sandbox_card_secret.get_secret_value()
     seller = Seller(platform, db, clock)
     chosen = seller.http.put("/api/v1/notices/preferences", json={"funds_arrived": False})
     assert chosen.json()["funds_arrived"] is False
@@ -243,7 +243,7 @@ def test_cancel_before_consumption_and_not_after(platform, db, clock) -> None:
 
 
 def test_an_order_held_past_its_quote_expires_and_is_never_sent(platform, db, clock) -> None:
-    secret = platform.container.settings.sandbox_card_secret
+    secret = platform.container.settings.sandbox_card_secret.get_secret_value()
     seller = Seller(platform, db, clock)
     card = lines(issue_cards(secret, Carrier.CMCC, 10_000, 1, start=800))[0]
     (order,) = seller.submit(card).json()["orders"]
@@ -266,7 +266,7 @@ def test_an_order_held_past_its_quote_expires_and_is_never_sent(platform, db, cl
 
 
 def test_tier_limits_and_pin_guessing_stop_submissions(platform, db, clock) -> None:
-    secret = platform.container.settings.sandbox_card_secret
+    secret = platform.container.settings.sandbox_card_secret.get_secret_value()
     beginner = Seller(platform, db, clock, tier=1)
     too_much = beginner.submit(
         "\n".join(lines(issue_cards(secret, Carrier.CMCC, 10_000, 6, start=1000)))
@@ -315,7 +315,7 @@ def test_t_plus_one_lands_on_the_right_working_day(
     clock.current = consumed_at
     db.run(lambda s: install_defaults(s, now=clock.now()))
     with serve_live(db, clock) as live:
-        secret = live.container.settings.sandbox_card_secret
+        secret = live.container.settings.sandbox_card_secret.get_secret_value()
         seller = Seller(live, db, clock)
         card = lines(issue_cards(secret, Carrier.CMCC, 10_000, 1, start=1300))[0]
         response = seller.submit(card, profile="carrier_official")
@@ -354,7 +354,7 @@ def test_a_result_that_cannot_be_applied_is_retried_by_a_job_and_holds_up_no_oth
 ) -> None:
     from huafei.orders import tasks
 
-    secret = platform.container.settings.sandbox_card_secret
+    secret = platform.container.settings.sandbox_card_secret.get_secret_value()
     seller = Seller(platform, db, clock)
     batch = seller.submit("\n".join(lines(issue_cards(secret, Carrier.CMCC, 5_000, 2, start=900))),
                           face_yuan=50).json()  # fmt: skip

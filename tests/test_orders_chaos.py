@@ -65,7 +65,7 @@ def test_chaotic_channel_and_a_killed_worker_pay_every_card_once(db, tmp_path) -
     clock = SystemClock()
     db.run(lambda s: install_defaults(s, now=clock.now()))
     with serve_live(db, clock, sandbox_callback_delay_ms=300) as live:
-        secret = live.container.settings.sandbox_card_secret
+        secret = live.container.settings.sandbox_card_secret.get_secret_value()
         sandbox = live.sandbox(Carrier.CMCC)
         seller = Seller(live, db, clock)
         # First wave: callbacks duplicated, stale ones after the final, two cards' results

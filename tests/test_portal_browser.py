@@ -159,7 +159,10 @@ def test_a_seller_sells_cards_and_withdraws_and_finance_approves(
 
     # -- sell five cards: one bad line is marked with its reason, fixed, then accepted -------
     cards = issue_cards(
-        platform.live.container.settings.sandbox_card_secret, Carrier.CMCC, 10_000, 5
+        platform.live.container.settings.sandbox_card_secret.get_secret_value(),
+        Carrier.CMCC,
+        10_000,
+        5,
     )
     lines = [f"{card.serial} {card.pin}" for card in cards]
     with_a_typo = [*lines[:2], f"{cards[2].serial} {cards[2].pin[:-1]}", *lines[3:]]

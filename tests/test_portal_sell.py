@@ -26,7 +26,9 @@ def client(db, clock) -> TestClient:
 
 
 def _lines(count: int = 3) -> list[str]:
-    cards = issue_cards(Settings().sandbox_card_secret, Carrier.CMCC, 10_000, count)
+    cards = issue_cards(
+        Settings().sandbox_card_secret.get_secret_value(), Carrier.CMCC, 10_000, count
+    )
     return [f"{card.serial} {card.pin}" for card in cards]
 
 

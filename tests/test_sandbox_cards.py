@@ -80,7 +80,7 @@ class TestIssueCardsCommand:
         batch = parse_batch(result.output, Carrier.CMCC)
         assert batch.errors == []
         assert len(batch.cards) == 20
-        secret = Settings().sandbox_card_secret
+        secret = Settings().sandbox_card_secret.get_secret_value()
         for card in batch.cards:
             read = read_card(secret, Carrier.CMCC, card.serial, card.pin)
             assert read is not None
@@ -94,7 +94,7 @@ class TestIssueCardsCommand:
              "--kind", "wrong-face", "--actual-face", "50"],
         )  # fmt: skip
         assert result.exit_code == 0, result.output
-        secret = Settings().sandbox_card_secret
+        secret = Settings().sandbox_card_secret.get_secret_value()
         for line in result.output.splitlines():
             serial, pin = line.split()
             read = read_card(secret, Carrier.CTCC, serial, pin)

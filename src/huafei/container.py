@@ -14,6 +14,8 @@ from huafei.core.metrics import Metrics
 from huafei.core.ratelimit import RateLimiter
 from huafei.core.settings import Settings
 from huafei.identity.adapters import (
+    CarrierServicePasswordChecker,
+    HttpIdentityVerifier,
     IdentityVerifier,
     SandboxIdentityVerifier,
     SandboxServicePasswordChecker,
@@ -22,6 +24,7 @@ from huafei.identity.adapters import (
 from huafei.notices.service import InboxNotifier, Notifier
 from huafei.payouts.config import Payouts, build_payouts
 from huafei.payouts.escrow import register_escrow_gauges
+from huafei.sms.http import HttpSmsSender
 from huafei.sms.sender import SandboxSmsSender, SmsSender
 
 
@@ -32,17 +35,14 @@ class Container:
     clock: Clock = field(default_factory=SystemClock)
     metrics: Metrics = field(default_factory=Metrics)
     carriers: dict[Carrier, CarrierGateway] = field(default_factory=dict)
-    """The channel of each carrier (the sandboxes' URLs by default)."""
+    """The channel of each carrier (the in-process sandboxes' URLs by default)."""
     notifier: Notifier = field(default_factory=InboxNotifier)
     #: secrets at rest (card PINs, ID numbers, service passwords), from ``Settings.keyring()``
     keyring: Keyring = field(kw_only=True)
     sms: SmsSender = field(kw_only=True)
-    identity_verifier: IdentityVerifier = field(
-        kw_only=True, default_factory=SandboxIdentityVerifier
-    )
-    service_passwords: ServicePasswordChecker = field(
-        kw_only=True, default_factory=SandboxServicePasswordChecker
-    )
+    #: the adapters are chosen by ``build_container`` from settings (sandbox or real client)
+    identity_verifier: IdentityVerifier = field(kw_only=True)
+    service_passwords: ServicePasswordChecker = field(kw_only=True)
     #: hourly caps (SMS codes, failed sign-ins): Redis when HUAFEI_REDIS_URL is set
     rate_limiter: RateLimiter = field(kw_only=True, default_factory=RateLimiter)
     #: payout seams and adapters: rails, sandboxes, SMS codes, limits, risk, policy
@@ -62,19 +62,56 @@ class Container:
 def build_container(
     settings: Settings, *, db: Database | None = None, clock: Clock | None = None
 ) -> Container:
+    """Everything wired from ``settings``; ``huafei.config_check`` says beforehand whether the
+    settings may run (the CLI refuses to start otherwise)."""
     database = db or Database(settings.database_url, retries=settings.db_retries)
     the_clock = clock or SystemClock()
+    carriers: dict[Carrier, CarrierGateway] = dict(build_http_gateways(settings, the_clock))
     container = Container(
         settings=settings,
         db=database,
         clock=the_clock,
-        carriers=dict(build_http_gateways(settings, the_clock)),
+        carriers=carriers,
         keyring=settings.keyring(),
-        # Only sandboxes exist so far; a real provider is picked here from settings.
-        sms=SandboxSmsSender(database, the_clock, log_messages=settings.env == "development"),
-        identity_verifier=SandboxIdentityVerifier(),
-        service_passwords=SandboxServicePasswordChecker(),
+        sms=build_sms_sender(settings, database, the_clock),
+        identity_verifier=build_identity_verifier(settings, the_clock),
+        service_passwords=build_service_password_checker(settings, carriers),
         rate_limiter=RateLimiter.for_redis_or_memory(settings.redis_url),
     )
     register_escrow_gauges(container.metrics, container.db)
     return container
+
+
+# Each adapter: the real client when its address is configured or the sandboxes are off; the
+# in-process sandbox only while sandboxes are on and no address is given.
+def build_sms_sender(settings: Settings, db: Database, clock: Clock) -> SmsSender:
+    if settings.sandboxes and not settings.sms_base_url:
+        return SandboxSmsSender(db, clock, log_messages=settings.env == "development")
+    return HttpSmsSender(
+        settings.sms_url(),
+        key_id=settings.sms_api_key,
+        secret=settings.sms_api_secret.get_secret_value(),
+        clock=clock,
+        timeout_seconds=settings.sms_timeout_seconds,
+    )
+
+
+def build_identity_verifier(settings: Settings, clock: Clock) -> IdentityVerifier:
+    if settings.sandboxes and not settings.identity_base_url:
+        return SandboxIdentityVerifier()
+    return HttpIdentityVerifier(
+        settings.identity_url(),
+        key_id=settings.identity_api_key,
+        secret=settings.identity_api_secret.get_secret_value(),
+        clock=clock,
+        timeout_seconds=settings.identity_timeout_seconds,
+    )
+
+
+def build_service_password_checker(
+    settings: Settings, carriers: dict[Carrier, CarrierGateway]
+) -> ServicePasswordChecker:
+    """The carrier channel of the number, unless the channels are the in-process sandboxes."""
+    if settings.sandboxes and not settings.carrier_base_url:
+        return SandboxServicePasswordChecker()
+    return CarrierServicePasswordChecker(carriers)

@@ -203,7 +203,7 @@ def run_orders_bench(
         # production, where workers run before traffic arrives.
         for index in range(workers):
             _wait_started(logs / f"orders-worker-{index}.log", processes[1 + servers + index])
-        secret = Settings().sandbox_card_secret
+        secret = Settings().sandbox_card_secret.get_secret_value()
         if warmup:
             # The same load for a while first, not counted: the processes warm up and the
             # database has rows and statistics, as it has in service. A fresh database's

@@ -285,7 +285,7 @@ def build_carrier_sandboxes(settings: Settings, clock: Clock) -> dict[Carrier, C
         carrier: CarrierSandbox(
             carrier,
             secret=settings.carrier_secret(carrier.value),
-            card_secret=settings.sandbox_card_secret,
+            card_secret=settings.sandbox_card_secret.get_secret_value(),
             clock=clock,
             switches=switches,
             state_path=state_path,

@@ -353,7 +353,7 @@ def sandbox_issue_cards(
     settings = Settings()
     try:
         cards = issue_cards(
-            settings.sandbox_card_secret,
+            settings.sandbox_card_secret.get_secret_value(),
             carrier,
             face * 100,
             count,

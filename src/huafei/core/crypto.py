@@ -4,6 +4,9 @@ Card PINs, ID numbers and service passwords are stored as ``<key id>:<nonce+ciph
 Rotating keys means adding a new key, making it active, and re-encrypting (`huafei keys rotate`);
 old ciphertexts stay readable as long as their key is in the keyring. Duplicate detection and
 lookups use an HMAC under a separate key, so no plain secret is ever compared or indexed.
+
+Without configured keys a keyring falls back to development keys derived from a constant in this
+file: anyone can compute them, so they are refused in production (``allow_development=False``).
 """
 
 from __future__ import annotations
@@ -19,6 +22,10 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from huafei.core.errors import HuafeiError
 
 NONCE_BYTES = 12
+
+
+class DevelopmentKeyRefused(ValueError):
+    """A development key was about to be used where it is not allowed (production)."""
 
 
 class SecretUnreadable(HuafeiError):
@@ -38,25 +45,43 @@ class Keyring:
     keys: dict[str, bytes]
     active: str
     lookup_key: bytes
+    #: which of the keys are development keys: ``"encryption"``, ``"lookup"`` (empty in production)
+    development: tuple[str, ...] = ()
 
     @classmethod
-    def from_settings(cls, spec: str, active: str, lookup: str) -> Keyring:
-        """``spec`` is ``id:base64key,id:base64key``; empty means development keys."""
+    def from_settings(
+        cls, spec: str, active: str, lookup: str, *, allow_development: bool = True
+    ) -> Keyring:
+        """``spec`` is ``id:base64key,id:base64key``; empty means development keys, which raise
+        ``DevelopmentKeyRefused`` unless ``allow_development``. A malformed spec raises
+        ``ValueError`` naming the key (never its value)."""
         keys: dict[str, bytes] = {}
         for part in filter(None, (p.strip() for p in spec.split(","))):
             key_id, _, encoded = part.partition(":")
-            key = base64.b64decode(encoded)
+            key = _b64(encoded, f"key {key_id!r}")
             if len(key) not in (16, 24, 32):
-                raise ValueError(f"key {key_id} must be 16, 24 or 32 bytes")
+                raise ValueError(f"key {key_id!r} must be 16, 24 or 32 bytes")
             keys[key_id] = key
+        development: list[str] = []
         if not keys:
             keys = {"dev1": _derive("enc", "dev1")}
             active = active or "dev1"
+            development.append("encryption")
         active = active or next(iter(keys))
         if active not in keys:
             raise ValueError(f"active key {active!r} is not in the keyring")
-        lookup_key = base64.b64decode(lookup) if lookup else _derive("lookup", "dev")
-        return cls(keys=keys, active=active, lookup_key=lookup_key)
+        if lookup:
+            lookup_key = _b64(lookup, "the lookup key")
+            if len(lookup_key) < 16:
+                raise ValueError("the lookup key must be at least 16 bytes")
+        else:
+            lookup_key = _derive("lookup", "dev")
+            development.append("lookup")
+        if development and not allow_development:
+            raise DevelopmentKeyRefused(
+                "development " + " and ".join(development) + " key refused: configure real keys"
+            )
+        return cls(keys=keys, active=active, lookup_key=lookup_key, development=tuple(development))
 
     @classmethod
     def generate_key(cls) -> str:
@@ -96,6 +121,13 @@ class Keyring:
         """A keyed hash of the parts, for duplicate detection and lookups."""
         message = "\x1f".join(parts).encode()
         return hmac.new(self.lookup_key, message, hashlib.sha256).hexdigest()
+
+
+def _b64(encoded: str, what: str) -> bytes:
+    try:
+        return base64.b64decode(encoded, validate=True)
+    except ValueError:
+        raise ValueError(f"{what} is not valid base64") from None
 
 
 def mask(value: str, *, keep_start: int = 4, keep_end: int = 4, fill: str = "*") -> str:

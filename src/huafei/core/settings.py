@@ -4,10 +4,26 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from huafei.core.crypto import Keyring
+
+#: The environments the platform knows; anything else is refused at start.
+ENVIRONMENTS = ("development", "test", "production")
+
+#: The documented development defaults of shared secrets: fine on a laptop and in tests, and
+#: refused by the production check (``huafei config check``), since anyone can read them here.
+DEV_CARRIER_SECRETS = {
+    "cmcc": "sandbox-cmcc-secret",
+    "cucc": "sandbox-cucc-secret",
+    "ctcc": "sandbox-ctcc-secret",
+}
+DEV_SANDBOX_CARD_SECRET = "huafei-sandbox-cards"  # noqa: S105 - refused in production
+DEV_SMS_API_KEY = "huafei-dev"
+DEV_SMS_API_SECRET = "sandbox-sms-secret"  # noqa: S105 - refused in production
+DEV_IDENTITY_API_KEY = "huafei-dev"
+DEV_IDENTITY_API_SECRET = "sandbox-identity-secret"  # noqa: S105 - refused in production
 
 
 class Settings(BaseSettings):
@@ -32,13 +48,14 @@ class Settings(BaseSettings):
         default=8, description="retries of a unit of work on deadlock/serialization conflict"
     )
     demo_data: bool = Field(default=True, description="`make run` loads demo data once")
-    secret_keys: str = Field(
-        default="",
+    secret_keys: SecretStr = Field(
+        default=SecretStr(""),
         description="encryption keys `id:base64,id:base64`; empty: development keys",
     )
     active_key_id: str = Field(default="", description="key id new secrets are encrypted with")
-    lookup_key: str = Field(
-        default="", description="base64 HMAC key for duplicate lookups; empty: development key"
+    lookup_key: SecretStr = Field(
+        default=SecretStr(""),
+        description="base64 HMAC key for duplicate lookups; empty: development key",
     )
     quote_ttl_seconds: int = Field(
         default=600, description="how long a quote stays locked for a submission"
@@ -72,17 +89,20 @@ class Settings(BaseSettings):
     carrier_timeout_seconds: float = Field(
         default=10.0, gt=0, description="how long a call to a carrier channel may take"
     )
-    carrier_secret_cmcc: str = Field(
-        default="sandbox-cmcc-secret", description="China Mobile channel's shared HMAC secret"
+    carrier_secret_cmcc: SecretStr = Field(
+        default=SecretStr(DEV_CARRIER_SECRETS["cmcc"]),
+        description="China Mobile channel's shared HMAC secret",
     )
-    carrier_secret_cucc: str = Field(
-        default="sandbox-cucc-secret", description="China Unicom channel's shared HMAC secret"
+    carrier_secret_cucc: SecretStr = Field(
+        default=SecretStr(DEV_CARRIER_SECRETS["cucc"]),
+        description="China Unicom channel's shared HMAC secret",
     )
-    carrier_secret_ctcc: str = Field(
-        default="sandbox-ctcc-secret", description="China Telecom channel's shared HMAC secret"
+    carrier_secret_ctcc: SecretStr = Field(
+        default=SecretStr(DEV_CARRIER_SECRETS["ctcc"]),
+        description="China Telecom channel's shared HMAC secret",
     )
-    sandbox_card_secret: str = Field(
-        default="huafei-sandbox-cards",
+    sandbox_card_secret: SecretStr = Field(
+        default=SecretStr(DEV_SANDBOX_CARD_SECRET),
         description="secret the carrier sandboxes derive the PINs of their test cards from",
     )
     sandbox_callback_delay_ms: int = Field(
@@ -104,8 +124,9 @@ class Settings(BaseSettings):
     payout_rail_url: str = Field(
         default="", description="base URL of the payout rails; empty: PUBLIC_URL/sandbox/rails"
     )
-    payout_rail_secrets: str = Field(
-        default="", description="HMAC secrets per rail `bank:base64,alipay:base64`; empty: dev"
+    payout_rail_secrets: SecretStr = Field(
+        default=SecretStr(""),
+        description="HMAC secrets per rail `bank:base64,alipay:base64`; empty: dev",
     )
     payout_rail_timeout_seconds: float = Field(
         default=10.0, description="seconds to wait for a payout rail's answer"
@@ -125,6 +146,59 @@ class Settings(BaseSettings):
     payout_timing_window_minutes: int = Field(
         default=120, description="payouts this close before midnight may be booked next day"
     )
+    sms_base_url: str | None = Field(
+        default=None,
+        description="the SMS provider's HTTP API (docs/identity.md); unset with sandboxes on: "
+        "the in-process sandbox outbox",
+    )
+    sms_api_key: str = Field(
+        default=DEV_SMS_API_KEY, description="the platform's key id at the SMS provider"
+    )
+    sms_api_secret: SecretStr = Field(
+        default=SecretStr(DEV_SMS_API_SECRET),
+        description="HMAC secret signing requests to the SMS provider",
+    )
+    sms_timeout_seconds: float = Field(
+        default=10.0, gt=0, description="how long a call to the SMS provider may take"
+    )
+    identity_base_url: str | None = Field(
+        default=None,
+        description="the real-name + liveness provider's HTTP API (docs/identity.md); unset with "
+        "sandboxes on: the in-process sandbox verifier",
+    )
+    identity_api_key: str = Field(
+        default=DEV_IDENTITY_API_KEY, description="the platform's key id at the identity provider"
+    )
+    identity_api_secret: SecretStr = Field(
+        default=SecretStr(DEV_IDENTITY_API_SECRET),
+        description="HMAC secret signing requests to the identity provider",
+    )
+    identity_timeout_seconds: float = Field(
+        default=10.0, gt=0, description="how long a call to the identity provider may take"
+    )
+    api_docs: bool | None = Field(
+        default=None,
+        description="serve /docs, /redoc and /openapi.json; unset: on except in production",
+    )
+    metrics_token: SecretStr | None = Field(
+        default=None, description="bearer token /metrics requires; unset: open outside production"
+    )
+    metrics_address: str | None = Field(
+        default=None,
+        description="`host:port` of a separate /metrics listener that `huafei serve` starts",
+    )
+    forwarded_allow_ips: str = Field(
+        default="127.0.0.1",
+        description="proxies whose X-Forwarded-For/-Proto are trusted (comma-separated, `*`: any)",
+    )
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+    def api_docs_enabled(self) -> bool:
+        """``api_docs`` when set; otherwise on everywhere but production."""
+        return self.api_docs if self.api_docs is not None else not self.is_production
 
     @property
     def is_sqlite(self) -> bool:
@@ -150,10 +224,25 @@ class Settings(BaseSettings):
             "cucc": self.carrier_secret_cucc,
             "ctcc": self.carrier_secret_ctcc,
         }
-        return secrets[carrier]
+        return secrets[carrier].get_secret_value()
+
+    def sms_url(self) -> str:
+        """``sms_base_url``; unset, where an in-process provider sandbox would be (not mounted)."""
+        return (self.sms_base_url or f"{self.platform_url()}/sandbox/sms-provider").rstrip("/")
+
+    def identity_url(self) -> str:
+        """``identity_base_url``; unset, where an in-process provider sandbox would be."""
+        url = self.identity_base_url or f"{self.platform_url()}/sandbox/identity-provider"
+        return url.rstrip("/")
 
     def keyring(self) -> Keyring:
-        return Keyring.from_settings(self.secret_keys, self.active_key_id, self.lookup_key)
+        """The keys of secrets at rest; development keys are refused in production."""
+        return Keyring.from_settings(
+            self.secret_keys.get_secret_value(),
+            self.active_key_id,
+            self.lookup_key.get_secret_value(),
+            allow_development=not self.is_production,
+        )
 
     def sqlite_path(self) -> Path | None:
         if not self.is_sqlite:

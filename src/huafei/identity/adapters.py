@@ -1,17 +1,31 @@
 """External identity systems: the real-name and liveness provider, the service-password check.
 
-Each is a Protocol; the sandboxes below are the development default (docs/identity.md).
+Each is a Protocol with a real client and a sandbox; the container picks one from settings
+(docs/identity.md): ``HttpIdentityVerifier`` speaks the identity provider's wire protocol,
+``CarrierServicePasswordChecker`` asks the number's carrier channel. The sandboxes are the
+development default.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
+import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
+from huafei.carriers.gateway import Carrier, CarrierGateway, GatewayError
 from huafei.carriers.sandbox_numbers import service_password_matches
+from huafei.core.clock import Clock
+from huafei.core.provider_http import ProviderFailed, SignedJsonClient
 from huafei.identity.errors import IdentityProviderUnavailable
+from huafei.identity.validation import parse_mobile
+
+log = logging.getLogger(__name__)
+
+VERIFICATIONS_PATH = "/verifications"
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +83,75 @@ class SandboxIdentityVerifier:
         return VerificationResult(name_matches_id=True, liveness_passed=False, reference=reference)
 
 
+class HttpIdentityVerifier:
+    """The real-name + liveness provider over HTTP (the identity sandbox speaks it too).
+
+    ``POST {HUAFEI_IDENTITY_BASE_URL}/verifications`` with ``{"request_id", "real_name",
+    "id_number", "selfie_token"}``, signed as ``core.provider_signing`` describes; the answer is
+    ``{"request_id", "reference", "name_matches_id", "liveness_passed"}``. No answer, a 5xx, a
+    refused request or an unreadable answer is ``IdentityProviderUnavailable``: nothing is
+    recorded and the seller may try again.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        key_id: str,
+        secret: str,
+        clock: Clock,
+        timeout_seconds: float = 10.0,
+    ) -> None:
+        self.client = SignedJsonClient(
+            "identity",
+            base_url=base_url,
+            key_id=key_id,
+            secret=secret,
+            clock=clock,
+            timeout_seconds=timeout_seconds,
+        )
+
+    def __repr__(self) -> str:
+        return f"HttpIdentityVerifier({self.client.base_url!r})"
+
+    @property
+    def base_url(self) -> str:
+        return self.client.base_url
+
+    def verify(self, real_name: str, id_number: str, selfie_token: str) -> VerificationResult:
+        request_id = uuid.uuid4().hex
+        try:
+            answer = self.client.post(
+                VERIFICATIONS_PATH,
+                {
+                    "request_id": request_id,
+                    "real_name": real_name,
+                    "id_number": id_number,
+                    "selfie_token": selfie_token,
+                },
+            )
+        except ProviderFailed:
+            raise IdentityProviderUnavailable from None
+        name_matches = answer.get("name_matches_id")
+        liveness = answer.get("liveness_passed")
+        reference = answer.get("reference")
+        if (
+            answer.get("request_id") != request_id
+            or not isinstance(name_matches, bool)
+            or not isinstance(liveness, bool)
+            or not isinstance(reference, str)
+            or not 0 < len(reference) <= 64
+        ):
+            log.warning("identity provider answer unreadable")
+            raise IdentityProviderUnavailable
+        return VerificationResult(
+            name_matches_id=name_matches, liveness_passed=liveness, reference=reference
+        )
+
+    def close(self) -> None:
+        self.client.close()
+
+
 class ServicePasswordChecker(Protocol):
     def check(self, phone: str, password: str) -> bool:
         """Whether ``password`` is the carrier service password (服务密码) of ``phone``."""
@@ -80,3 +163,22 @@ class SandboxServicePasswordChecker:
 
     def check(self, phone: str, password: str) -> bool:
         return service_password_matches(phone, password)
+
+
+class CarrierServicePasswordChecker:
+    """Asks the carrier channel of the number's segment (号段): ``POST
+    /service-password/check`` of ``HttpCarrierGateway``. A channel that fails or does not
+    answer is ``IdentityProviderUnavailable`` (nothing is recorded, the seller may retry)."""
+
+    def __init__(self, carriers: Mapping[Carrier, CarrierGateway]) -> None:
+        self.carriers = dict(carriers)
+
+    def __repr__(self) -> str:
+        return f"CarrierServicePasswordChecker({sorted(c.value for c in self.carriers)})"
+
+    def check(self, phone: str, password: str) -> bool:
+        carrier = parse_mobile(phone).carrier
+        try:
+            return self.carriers[carrier].check_service_password(phone, password)
+        except GatewayError:
+            raise IdentityProviderUnavailable(carrier=carrier.value) from None

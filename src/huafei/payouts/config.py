@@ -57,16 +57,36 @@ class Payouts:
         return f"{self.callback_base_url.rstrip('/')}/callbacks/rails/{rail.value}"
 
 
-def rail_secrets(spec: str) -> dict[RailName, bytes]:
-    """``bank:base64,alipay:base64,…``; rails left out get a development secret."""
-    given: dict[str, bytes] = {}
+def configured_rail_secrets(spec: str) -> dict[RailName, bytes]:
+    """The secrets ``bank:base64,alipay:base64,…`` names; ``ValueError`` for an unknown rail or
+    bad base64 (the message names the rail, never the secret)."""
+    given: dict[RailName, bytes] = {}
     for part in filter(None, (p.strip() for p in spec.split(","))):
         name, _, encoded = part.partition(":")
-        given[name] = base64.b64decode(encoded)
-    return {
-        rail: given.get(rail.value) or hashlib.sha256(f"huafei-dev:rail:{rail}".encode()).digest()
-        for rail in RailName
-    }
+        try:
+            rail = RailName(name)
+        except ValueError:
+            raise ValueError(f"unknown rail {name!r}") from None
+        try:
+            secret = base64.b64decode(encoded, validate=True)
+        except ValueError:
+            raise ValueError(f"the {name} secret is not valid base64") from None
+        if not secret:
+            raise ValueError(f"the {name} secret is empty")
+        given[rail] = secret
+    return given
+
+
+def development_rail_secret(rail: RailName) -> bytes:
+    """Derived from a constant anyone can read: development and tests only."""
+    return hashlib.sha256(f"huafei-dev:rail:{rail}".encode()).digest()
+
+
+def rail_secrets(spec: str) -> dict[RailName, bytes]:
+    """``bank:base64,alipay:base64,…``; rails left out get a development secret (which the
+    production check refuses)."""
+    given = configured_rail_secrets(spec)
+    return {rail: given.get(rail) or development_rail_secret(rail) for rail in RailName}
 
 
 def public_url(settings: Settings) -> str:
@@ -75,7 +95,7 @@ def public_url(settings: Settings) -> str:
 
 def build_payouts(settings: Settings, clock: Clock, notifier: Notifier) -> Payouts:
     policy = default_policy()
-    secrets = rail_secrets(settings.payout_rail_secrets)
+    secrets = rail_secrets(settings.payout_rail_secrets.get_secret_value())
     base = public_url(settings)
     rails_url = settings.payout_rail_url or f"{base}/sandbox/rails"
     rails: dict[RailName, PayoutRail] = {

@@ -1,4 +1,5 @@
-"""The sandboxes of the external systems, mounted in the platform's app when enabled."""
+"""The sandboxes of the external systems, mounted in the platform's app when enabled, and the
+provider sandboxes (SMS, identity) that ``huafei sandbox serve`` adds to the carrier ones."""
 
 from __future__ import annotations
 
@@ -12,6 +13,13 @@ from huafei.carriers.sandbox_app import (
     mount_carrier_sandboxes,
 )
 from huafei.container import Container
+from huafei.core.clock import Clock
+from huafei.core.settings import Settings
+from huafei.identity.sandbox_app import IdentitySandbox, create_identity_sandbox_app
+from huafei.sms.sandbox_app import SmsSandbox, create_sms_sandbox_app
+
+SMS_PROVIDER_PREFIX = "/sandbox/sms-provider"
+IDENTITY_PROVIDER_PREFIX = "/sandbox/identity-provider"
 
 
 def mount_sandboxes(app: FastAPI, container: Container) -> list[Callable[[], None]]:
@@ -26,4 +34,19 @@ def mount_sandboxes(app: FastAPI, container: Container) -> list[Callable[[], Non
     mount_carrier_sandboxes(app, sandboxes)
     for rail, sandbox in container.payouts.sandboxes.items():
         app.mount(f"/sandbox/rails/{rail.value}", sandbox.app())
+    mount_provider_sandboxes(app, container.settings, container.clock)
     return [close_all(sandboxes)]
+
+
+def mount_provider_sandboxes(app: FastAPI, settings: Settings, clock: Clock) -> None:
+    """The SMS and identity providers' sandboxes at ``/sandbox/sms-provider`` and
+    ``/sandbox/identity-provider``, accepting the key and secret the platform signs with.
+    ``app.state.sms_sandbox`` and ``app.state.identity_sandbox`` hold them for tests."""
+    sms = SmsSandbox({settings.sms_api_key: settings.sms_api_secret.get_secret_value()}, clock)
+    identity = IdentitySandbox(
+        {settings.identity_api_key: settings.identity_api_secret.get_secret_value()}, clock
+    )
+    app.state.sms_sandbox = sms
+    app.state.identity_sandbox = identity
+    app.mount(SMS_PROVIDER_PREFIX, create_sms_sandbox_app(sms))
+    app.mount(IDENTITY_PROVIDER_PREFIX, create_identity_sandbox_app(identity))
