@@ -100,6 +100,11 @@ def _check_key_formats(settings: Settings, problem: _Report) -> None:
         configured_rail_secrets(settings.payout_rail_secrets.get_secret_value())
     except ValueError as exc:
         problem("payout_rail_secrets", str(exc))
+    if settings.metrics_address:
+        try:
+            parse_address(settings.metrics_address)
+        except ValueError as exc:
+            problem("metrics_address", str(exc))
 
 
 def _check_production(settings: Settings, problem: _Report) -> None:
@@ -175,6 +180,15 @@ def _key_id(problem: _Report, name: str, value: str, default: str) -> None:
         problem(name, "missing")
     elif value == default:
         problem(name, "is the development default; set the key id the provider gave you")
+
+
+def parse_address(address: str) -> tuple[str, int]:
+    """``host:port`` (``[::1]:9100`` for IPv6) → host and port; ``ValueError`` otherwise."""
+    host, _, port = address.rpartition(":")
+    host = host.strip("[]")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError("expected host:port, e.g. 127.0.0.1:9100")
+    return host, int(port)
 
 
 def render(settings: Settings, problems: list[ConfigProblem]) -> list[str]:

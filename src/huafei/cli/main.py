@@ -39,12 +39,45 @@ app.add_typer(ledger_app, name="ledger")
 app.add_typer(bench_app, name="bench")
 app.add_typer(staff_app, name="staff")
 app.add_typer(keys_app, name="keys")
+config_app = typer.Typer(help="The configuration (HUAFEI_* settings).", no_args_is_help=True)
+app.add_typer(config_app, name="config")
 
 
 def _container(settings: Settings | None = None) -> Container:
     settings = settings or Settings()
+    _refuse_unsafe(settings)
     configure_logging(settings.log_level, json=settings.log_json)
     return build_container(settings)
+
+
+def _refuse_unsafe(settings: Settings) -> None:
+    """Exit (status 78) with one line per problem when the configuration may not run."""
+    from huafei.config_check import EXIT_UNSAFE, check_configuration
+
+    problems = check_configuration(settings)
+    if problems:
+        typer.echo(f"refusing to start (HUAFEI_ENV={settings.env}):", err=True)
+        for problem in problems:
+            typer.echo(str(problem), err=True)
+        raise typer.Exit(EXIT_UNSAFE)
+
+
+@config_app.command("check")
+def config_check(
+    production: bool = typer.Option(
+        False, "--production", help="judge as if HUAFEI_ENV were production"
+    ),
+) -> None:
+    """Print whether the configuration may run, one line per problem; exit 0 when it may."""
+    from huafei.config_check import EXIT_UNSAFE, check_configuration, render
+
+    settings = Settings()
+    if production:
+        settings = settings.model_copy(update={"env": "production"})
+    problems = check_configuration(settings)
+    for line in render(settings, problems):
+        typer.echo(line)
+    raise typer.Exit(EXIT_UNSAFE if problems else 0)
 
 
 @app.command()
@@ -96,6 +129,7 @@ def serve(
     bind_host = settings.host
     bind_port = settings.port
     application = create_app(container)
+    _start_metrics_listener(container)
     worker = None
     if settings.worker_in_process:
         from huafei.runtime import build_worker
@@ -106,10 +140,27 @@ def serve(
     typer.echo(f"Huafei is running at http://{bind_host}:{bind_port}  (Ctrl+C stops it)")
     sys.stdout.flush()
     try:
-        uvicorn.run(application, host=bind_host, port=bind_port, log_config=None, access_log=False)
+        uvicorn.run(
+            application,
+            host=bind_host,
+            port=bind_port,
+            log_config=None,
+            access_log=False,
+            # The client address and scheme from X-Forwarded-For/-Proto, from these proxies only.
+            proxy_headers=True,
+            forwarded_allow_ips=settings.forwarded_allow_ips,
+        )
     finally:
         if worker is not None:
             worker.stop()
+
+
+def _start_metrics_listener(container: Container) -> None:
+    from huafei.web.security import start_metrics_listener
+
+    url = start_metrics_listener(container.settings, container.metrics.registry)
+    if url:
+        typer.echo(f"metrics at {url}")
 
 
 @app.command()
@@ -128,6 +179,7 @@ def worker() -> None:
 @app.command()
 def run() -> None:
     """Migrate, load demo data once and serve: what `make run` does."""
+    _refuse_unsafe(Settings())
     migrate()
     settings = Settings()
     if settings.demo_data:
@@ -318,22 +370,36 @@ def sandbox_serve(
     host: str | None = typer.Option(None, help="bind address (default: HUAFEI_HOST)"),
     port: int = typer.Option(SANDBOX_PORT, help="port"),
 ) -> None:
-    """Serve the three carrier sandboxes without the platform, at /sandbox/carriers/{carrier}."""
+    """Serve the sandboxes without the platform: the three carriers at /sandbox/carriers/{carrier},
+    the SMS and identity providers at /sandbox/sms-provider and /sandbox/identity-provider."""
     import uvicorn
 
     from huafei.carriers.sandbox_app import create_standalone_sandbox_app
+    from huafei.core.clock import SystemClock
+    from huafei.web.sandboxes import mount_provider_sandboxes
 
     settings = Settings()
     configure_logging(settings.log_level, json=settings.log_json)
     bind_host = host or settings.host
     application = create_standalone_sandbox_app(settings)
+    mount_provider_sandboxes(application, settings, SystemClock())
     _settle_memory()
     typer.echo(
         f"Carrier sandboxes at http://{bind_host}:{port}/sandbox/carriers/{{cmcc,cucc,ctcc}} "
         f"(point HUAFEI_CARRIER_BASE_URL at http://{bind_host}:{port}/sandbox/carriers)"
     )
+    _echo_provider_sandboxes(f"http://{bind_host}:{port}")
     sys.stdout.flush()
     uvicorn.run(application, host=bind_host, port=port, log_config=None, access_log=False)
+
+
+def _echo_provider_sandboxes(base: str) -> None:
+    from huafei.web.sandboxes import IDENTITY_PROVIDER_PREFIX, SMS_PROVIDER_PREFIX
+
+    typer.echo(f"SMS provider sandbox at {base}{SMS_PROVIDER_PREFIX} (HUAFEI_SMS_BASE_URL)")
+    typer.echo(
+        f"Identity provider sandbox at {base}{IDENTITY_PROVIDER_PREFIX} (HUAFEI_IDENTITY_BASE_URL)"
+    )
 
 
 @sandbox_app.command("issue-cards")

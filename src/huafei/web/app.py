@@ -11,7 +11,6 @@ from pathlib import Path
 
 from fastapi import FastAPI, Request, Response
 from fastapi.staticfiles import StaticFiles
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -23,10 +22,12 @@ from huafei.core.metrics import Metrics
 from huafei.migrations import at_head
 from huafei.portal.pages import html_error
 from huafei.portal.ui import build_ui
+from huafei.web.api_docs import install_api_docs
 from huafei.web.deps import get_container
 from huafei.web.problems import install_problem_handlers, problem_response
 from huafei.web.routers import include_domain_routers
 from huafei.web.sandboxes import mount_sandboxes
+from huafei.web.security import install_security
 
 log = logging.getLogger("huafei.http")
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -46,13 +47,19 @@ def create_app(container: Container) -> FastAPI:
         version=huafei.__version__,
         description="Phone-credit recycling: sellers, partners, operations.",
         lifespan=lifespan,
+        # Served by install_api_docs from local assets, and only where the settings allow.
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.container = container
     on_shutdown.append(container.inbox.close)
     app.state.portal_ui = build_ui()
     install_problem_handlers(app, html_errors=html_error)
     _install_request_middleware(app, container)
+    install_security(app, container)  # security headers, who may read /metrics
     _install_health_routes(app)
+    install_api_docs(app, container.settings)
     include_domain_routers(app)
     # The portal's own assets (htmx, the style sheet): no CDN, works offline.
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
@@ -153,8 +160,3 @@ def _install_health_routes(app: FastAPI) -> None:
                 },
             )
         return Response('{"status":"ready"}', media_type="application/json")
-
-    @app.get("/metrics", tags=["operations"], summary="Prometheus metrics")
-    def metrics(request: Request) -> Response:
-        registry = get_container(request).metrics.registry
-        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
