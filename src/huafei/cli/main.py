@@ -158,9 +158,8 @@ def serve(
 def _start_metrics_listener(container: Container) -> None:
     from huafei.web.security import start_metrics_listener
 
-    url = start_metrics_listener(container.settings, container.metrics.registry)
-    if url:
-        typer.echo(f"metrics at {url}")
+    if start_metrics_listener(container.settings, container.metrics.registry):
+        typer.echo(f"metrics at http://{container.settings.metrics_address}/metrics")
 
 
 @app.command()

@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import hmac
+from wsgiref.simple_server import WSGIServer
 
 from fastapi import FastAPI, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest, start_http_server
@@ -105,11 +106,11 @@ def _bearer_matches(request: Request, token: str) -> bool:
     return hmac.compare_digest(given.strip().encode(), token.encode())
 
 
-def start_metrics_listener(settings: Settings, registry: CollectorRegistry) -> str | None:
-    """Serve the metrics at ``HUAFEI_METRICS_ADDRESS`` in a thread of this process; returns the
-    address, or None when no address is configured."""
+def start_metrics_listener(settings: Settings, registry: CollectorRegistry) -> WSGIServer | None:
+    """Serve the metrics at ``HUAFEI_METRICS_ADDRESS`` from a thread of this process (any path
+    answers them); returns the server (``.shutdown()`` stops it), or None without an address."""
     if not settings.metrics_address:
         return None
     host, port = parse_address(settings.metrics_address)
-    start_http_server(port, addr=host, registry=registry)
-    return f"http://{settings.metrics_address}/metrics"
+    server, _thread = start_http_server(port, addr=host, registry=registry)
+    return server
