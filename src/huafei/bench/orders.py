@@ -166,7 +166,9 @@ def run_orders_bench(
         "HUAFEI_CARRIER_BASE_URL": f"http://127.0.0.1:{sandbox_port}/sandbox/carriers",
         "HUAFEI_SANDBOX_CALLBACK_DELAY_MS": "50",
         "HUAFEI_LOG_LEVEL": "WARNING",
-        "HUAFEI_ENV": "production",
+        # Not "production": that refuses the sandboxes and SQLite the bench runs on. "test" runs
+        # the same code on the hot path (no development SMS log lines).
+        "HUAFEI_ENV": "test",
     }
 
     def server_env(index: int) -> dict[str, str]:
