@@ -193,6 +193,11 @@ def parse_address(address: str) -> tuple[str, int]:
 
 def render(settings: Settings, problems: list[ConfigProblem]) -> list[str]:
     """The lines ``huafei config check`` prints."""
-    if not problems:
-        return [f"configuration is safe to run (HUAFEI_ENV={settings.env})"]
-    return [str(p) for p in problems]
+    if problems:
+        return [str(p) for p in problems]
+    if settings.is_production:
+        return ["configuration is safe to run (HUAFEI_ENV=production)"]
+    return [
+        f"configuration may run as {settings.env} (HUAFEI_ENV={settings.env}); "
+        "`huafei config check --production` judges it as production"
+    ]
