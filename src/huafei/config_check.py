@@ -197,7 +197,8 @@ def render(settings: Settings, problems: list[ConfigProblem]) -> list[str]:
         return [str(p) for p in problems]
     if settings.is_production:
         return ["configuration is safe to run (HUAFEI_ENV=production)"]
-    return [
+    verdict = (
         f"configuration may run as {settings.env} (HUAFEI_ENV={settings.env}); "
         "`huafei config check --production` judges it as production"
-    ]
+    )
+    return [verdict]
