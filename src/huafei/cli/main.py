@@ -137,14 +137,26 @@ def run() -> None:
 
 @calendar_app.command("load")
 def calendar_load(path: Path = typer.Argument(..., help="CSV: date,type,name")) -> None:
-    """Load a State Council holiday arrangement (replaces the years the file covers)."""
+    """Load a State Council holiday arrangement (replaces the years the file covers).
+
+    Orders still settling whose time was computed from a fallback calendar get their time again.
+    """
+    from sqlalchemy.orm import Session
+
+    from huafei.orders.settlement import reschedule_fallback_settlements
     from huafei.workdays.service import load_arrangement, parse_arrangement
 
     container = _container()
     days = parse_arrangement(path.read_text(encoding="utf-8"))
     now = container.clock.now()
-    years = container.db.run(lambda s: load_arrangement(s, days, source=path.name, now=now))
+
+    def work(session: Session) -> tuple[list[int], int]:
+        years = load_arrangement(session, days, source=path.name, now=now)
+        return years, reschedule_fallback_settlements(session, now=now)
+
+    years, moved = container.db.run(work)
     typer.echo(f"loaded {len(days)} days for {', '.join(map(str, years))}")
+    typer.echo(f"{moved} settling order(s) got a new settlement time")
 
 
 @ledger_app.command("check")
