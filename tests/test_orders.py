@@ -299,6 +299,40 @@ def test_tier_limits_and_pin_guessing_stop_submissions(platform, db, clock) -> N
     assert retried.status_code == 201
 
 
+def test_one_sellers_failed_cards_do_not_pause_their_neighbours(db, clock) -> None:
+    """The README's `--kind used` cards from one seller pause that seller, not every seller
+    behind the same network address; the address pauses only at its own, higher threshold."""
+    db.run(lambda s: install_defaults(s, now=clock.now()))
+    with serve_live(db, clock, guessing_max_failures_per_address=8) as live:
+        secret = live.container.settings.sandbox_card_secret
+        worker = build_worker(live.container, name="test")
+
+        def used(count: int, start: int) -> str:
+            cards = issue_cards(secret, Carrier.CMCC, 10_000, count, kind=SandboxCardKind.USED,
+                                start=start)  # fmt: skip
+            return "\n".join(lines(cards))
+
+        def good(start: int) -> str:
+            return "\n".join(lines(issue_cards(secret, Carrier.CMCC, 10_000, 1, start=start)))
+
+        tester = Seller(live, db, clock)
+        assert tester.submit(used(5, 1500)).status_code == 201
+        run_until_final(live, tester, worker)
+        paused = tester.submit(good(1520))
+        assert paused.status_code == 429
+        assert "account" in paused.json()["detail"]
+
+        neighbour = Seller(live, db, clock)  # same address (127.0.0.1)
+        assert neighbour.submit(good(1521)).status_code == 201
+        assert neighbour.submit(used(3, 1530)).status_code == 201
+        run_until_final(live, neighbour, worker)
+        # 8 failed cards from the address now: it pauses everyone behind it.
+        third = Seller(live, db, clock).submit(good(1540))
+        assert third.status_code == 429
+        assert third.json()["code"] == "too_many_failed_cards"
+        assert "network address" in third.json()["detail"]
+
+
 @pytest.mark.parametrize(
     ("consumed_at", "settles_at", "trade"),
     [
