@@ -157,8 +157,12 @@ def quote(body: schemas.QuoteIn, request: Request, owner: CurrentOwner) -> schem
             amount_fen=amount, now=container.clock.now(),
         )
     )  # fmt: skip
+    refused = q.refused
     return schemas.QuoteOut(
-        **{k: getattr(q, k) for k in q.__dataclass_fields__},
+        **{k: getattr(q, k) for k in q.__dataclass_fields__ if k != "refused"},
+        refusal=None if refused is None else schemas.QuoteRefusal(
+            code=refused.code, detail=refused.detail, extra=refused.extra
+        ),
         amount=schemas.yuan(q.amount_fen), fee=schemas.yuan(q.fee_fen),
         total=schemas.yuan(q.total_fen),
     )  # fmt: skip

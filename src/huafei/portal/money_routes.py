@@ -194,6 +194,8 @@ def quote_withdrawal(request: Request, me: Me, form: Form) -> Response:
                 now=container.clock.now(),
             )
         )
+        if quote.refused is not None:  # say so now, not after "confirm"
+            raise quote.refused
         method = container.db.run(
             lambda s: methods.view(methods.get_method(s, me.owner_ref, method_id))
         )
