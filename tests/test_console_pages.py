@@ -103,9 +103,9 @@ class TestFourEyes:
         fund_wallet(db, owner, 100_000, clock.now())
 
         def request(session):  # type: ignore[no-untyped-def]
-            method = methods.add_method(
+            method = methods.store_method(
                 session, owner_ref=owner, kind=MethodKind.BANK_CARD, account_no=icbc_card(),
-                holder_name="张三", verified_real_name="张三", code_confirmed=True,
+                holder_name="张三", verified_real_name="张三",
                 keyring=container.payouts.keyring, now=clock.now(),
             )  # fmt: skip
             withdrawal, _ = withdrawals.request_withdrawal(

@@ -196,6 +196,27 @@ class TestSmsSignIn:
         assert client.post(SMS_SIGN_IN, json={"phone": phone, "code": good}).status_code == 200
         assert "auth.sign_in.failed" in _actions(db)
 
+    def test_a_stranger_without_a_live_code_cannot_lock_the_seller_out(self, db, clock) -> None:
+        """Codes posted for a number with no live code (never sent, used or expired) are no
+        guesses: they count against the address, never towards the number's lockout."""
+        client = make_client(db, clock)
+        phone = new_phone()
+        sign_in_seller(client, phone)
+        clock.advance(seconds=61)
+        for _ in range(30):
+            stranger = client.post(SMS_SIGN_IN, json={"phone": phone, "code": "123456"})
+            assert stranger.json()["code"] == "sms_code_not_requested"
+        client.post(CODES, json={"phone": phone})
+        stale = latest_sms_code(client, phone)
+        clock.advance(minutes=5)
+        for _ in range(15):
+            expired = client.post(SMS_SIGN_IN, json={"phone": phone, "code": _wrong(stale)})
+            assert expired.json()["code"] == "sms_code_expired"
+        client.post(CODES, json={"phone": phone})
+        good = latest_sms_code(client, phone)
+        assert client.post(SMS_SIGN_IN, json={"phone": phone, "code": good}).status_code == 200
+        assert "auth.sign_in.failed" in _actions(db)
+
     def test_code_without_request(self, db, clock) -> None:
         client = make_client(db, clock)
         response = client.post(SMS_SIGN_IN, json={"phone": new_phone(), "code": "123456"})
@@ -247,6 +268,23 @@ class TestPassword:
         assert changed.status_code == 200
         assert client.get("/api/v1/me", headers=bearer(token)).status_code == 200
         assert client.get("/api/v1/me", headers=bearer(other_token)).status_code == 401
+
+    def test_wrong_passwords_lock_password_sign_in_only(self, db, clock) -> None:
+        client = make_client(db, clock)
+        phone = new_phone()
+        token = sign_in_seller(client, phone)["token"]
+        client.put("/api/v1/me/password", headers=bearer(token), json={"new_password": "pa55word!"})
+        for _ in range(10):
+            last = client.post(PASSWORD_SIGN_IN, json={"phone": phone, "password": "guess-123"})
+        assert last.status_code == 429
+        assert last.json()["action"] == "seller_password_sign_in"
+        right = client.post(PASSWORD_SIGN_IN, json={"phone": phone, "password": "pa55word!"})
+        assert right.status_code == 429
+        # The seller still signs in with a code.
+        clock.advance(seconds=61)
+        client.post(CODES, json={"phone": phone})
+        code = latest_sms_code(client, phone)
+        assert client.post(SMS_SIGN_IN, json={"phone": phone, "code": code}).status_code == 200
 
     def test_answers_do_not_reveal_which_numbers_exist(self, db, clock) -> None:
         client = make_client(db, clock)

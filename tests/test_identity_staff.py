@@ -71,13 +71,13 @@ class TestCli:
         weak = runner.invoke(
             cli, ["staff", "create", "--username", "x1x", "--role", "admin"], input="short\nshort\n"
         )
-        assert weak.exit_code == 1
+        assert weak.exit_code == 2
         assert "weak_password" in weak.output
         role = runner.invoke(
             cli,
             ["staff", "create", "--username", "x1x", "--role", "king", "--password", "x" * 20],
         )
-        assert role.exit_code == 1
+        assert role.exit_code == 2
         assert "unknown_role" in role.output
 
 

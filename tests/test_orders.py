@@ -9,10 +9,12 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 from sqlalchemy import func, select
+from typer.testing import CliRunner
 
 from factories import bearer, make_seller, open_seller_session
 from huafei.carriers.gateway import Carrier
 from huafei.carriers.sandbox_cards import SandboxCardKind, issue_cards
+from huafei.cli.main import app as cli
 from huafei.invariants import check_everything
 from huafei.jobs.models import Job
 from huafei.ledger.chart import Code
@@ -297,6 +299,40 @@ def test_tier_limits_and_pin_guessing_stop_submissions(platform, db, clock) -> N
     assert retried.status_code == 201
 
 
+def test_one_sellers_failed_cards_do_not_pause_their_neighbours(db, clock) -> None:
+    """The README's `--kind used` cards from one seller pause that seller, not every seller
+    behind the same network address; the address pauses only at its own, higher threshold."""
+    db.run(lambda s: install_defaults(s, now=clock.now()))
+    with serve_live(db, clock, guessing_max_failures_per_address=8) as live:
+        secret = live.container.settings.sandbox_card_secret
+        worker = build_worker(live.container, name="test")
+
+        def used(count: int, start: int) -> str:
+            cards = issue_cards(secret, Carrier.CMCC, 10_000, count, kind=SandboxCardKind.USED,
+                                start=start)  # fmt: skip
+            return "\n".join(lines(cards))
+
+        def good(start: int) -> str:
+            return "\n".join(lines(issue_cards(secret, Carrier.CMCC, 10_000, 1, start=start)))
+
+        tester = Seller(live, db, clock)
+        assert tester.submit(used(5, 1500)).status_code == 201
+        run_until_final(live, tester, worker)
+        paused = tester.submit(good(1520))
+        assert paused.status_code == 429
+        assert "account" in paused.json()["detail"]
+
+        neighbour = Seller(live, db, clock)  # same address (127.0.0.1)
+        assert neighbour.submit(good(1521)).status_code == 201
+        assert neighbour.submit(used(3, 1530)).status_code == 201
+        run_until_final(live, neighbour, worker)
+        # 8 failed cards from the address now: it pauses everyone behind it.
+        third = Seller(live, db, clock).submit(good(1540))
+        assert third.status_code == 429
+        assert third.json()["code"] == "too_many_failed_cards"
+        assert "network address" in third.json()["detail"]
+
+
 @pytest.mark.parametrize(
     ("consumed_at", "settles_at", "trade"),
     [
@@ -347,6 +383,73 @@ def test_t_plus_one_lands_on_the_right_working_day(
             return account.balance if account else None
 
         assert db.run(pending_account) == 0
+
+
+def _consume_one(live, db, clock, *, start: int, profile: str = "carrier_official"):
+    secret = live.container.settings.sandbox_card_secret
+    seller = Seller(live, db, clock)
+    card = lines(issue_cards(secret, Carrier.CMCC, 10_000, 1, start=start))[0]
+    response = seller.submit(card, profile=profile)
+    assert response.status_code == 201, response.text
+    worker = build_worker(live.container, name="test")
+    for _ in range(50):
+        worker.run_until_idle()
+        live.wait_for_callbacks()
+        worker.run_until_idle()
+        (order,) = seller.orders()
+        if order["state"] == "settling":
+            break
+    assert order["state"] == "settling"
+    return seller, worker, order
+
+
+def test_a_fallback_settlement_time_moves_when_the_arrangement_is_loaded(
+    db, clock, tmp_path, monkeypatch
+) -> None:
+    """chinese-calendar stops at 2026. A T+1 card of Thursday 31 Dec 2026 settles by the
+    statutory holidays' rule on Monday 4 Jan 2027 (not on New Year's Day); when the 2027
+    arrangement is loaded and makes 4 Jan a day off, the order and its settle job move."""
+    clock.current = datetime(2026, 12, 31, 2, 0, tzinfo=UTC)  # 10:00 in Beijing
+    db.run(lambda s: install_defaults(s, now=clock.now()))
+    by_rule = datetime(2027, 1, 3, 16, 0, tzinfo=UTC)  # Mon 4 Jan 00:00 Beijing
+    by_arrangement = datetime(2027, 1, 4, 16, 0, tzinfo=UTC)  # Tue 5 Jan
+    with serve_live(db, clock) as live:
+        seller, worker, order = _consume_one(live, db, clock, start=1400)
+        assert datetime.fromisoformat(order["settle_at"]) == by_rule
+
+        def recorded(session):
+            row = session.get(Order, order["id"])
+            job = session.scalars(select(Job).where(Job.dedupe_key == f"settle:{row.id}")).one()
+            return row.settle_calendar, job.run_at
+
+        assert db.run(recorded) == ("rules", by_rule)
+
+        monkeypatch.setenv("HUAFEI_DATABASE_URL", db.url)
+        monkeypatch.setenv("HUAFEI_LOG_LEVEL", "WARNING")
+        arrangement = tmp_path / "2027.csv"
+        arrangement.write_text(
+            "date,type,name\n2027-01-01,holiday,元旦\n2027-01-04,holiday,元旦\n",
+            encoding="utf-8",
+        )
+        loaded = CliRunner().invoke(cli, ["calendar", "load", str(arrangement)])
+        assert loaded.exit_code == 0, loaded.output
+        assert "1 settling order(s) got a new settlement time" in loaded.output
+        # counted over 2026 (the published calendar) and 2027 (the loaded arrangement)
+        assert db.run(recorded) == ("calendar", by_arrangement)
+        assert datetime.fromisoformat(seller.orders()[0]["settle_at"]) == by_arrangement
+
+        # A time computed from published or loaded arrangements is not computed again.
+        again = CliRunner().invoke(cli, ["calendar", "load", str(arrangement)])
+        assert "0 settling order(s)" in again.output
+
+        clock.current = by_rule
+        seller.sign_in_again()
+        worker.run_until_idle()
+        assert seller.orders()[0]["state"] == "settling"
+        clock.current = by_arrangement
+        worker.run_until_idle()
+        assert seller.orders()[0]["state"] == "settled"
+        assert seller.wallet()["available_fen"] == 9_300
 
 
 def test_a_result_that_cannot_be_applied_is_retried_by_a_job_and_holds_up_no_other(

@@ -71,6 +71,48 @@ def test_the_same_account_twice_is_a_conflict(platform) -> None:
     assert add(platform, "bank_card", card, owner="seller:12").status_code == 201
 
 
+def test_a_refused_account_leaves_the_code_live(platform) -> None:
+    """The code is spent only when a method is added: a duplicate card (409) or a bad account
+    (422) does not burn it, and the next account goes in with the same code."""
+    card = icbc_card()
+    assert add(platform, "bank_card", card).status_code == 201
+    code = platform.method_code(SELLER)
+
+    def with_code(kind: str, number: str):
+        return platform.http.post(
+            "/api/v1/payout-methods",
+            json={"kind": kind, "account_no": number, "holder_name": REAL_NAME, "sms_code": code},
+            headers=platform.owner_headers(SELLER),
+        )
+
+    duplicate = with_code("bank_card", card)
+    assert duplicate.status_code == 409
+    assert duplicate.json()["code"] == "payout_method_exists"
+    assert with_code("bank_card", "6222021234567890").json()["code"] == "card_number_invalid"
+    added = with_code("alipay", "13800138000")
+    assert added.status_code == 201, added.text
+    # …and then it is spent.
+    assert with_code("ecny", "0021456789012345").json()["code"] == "sms_code_not_requested"
+
+
+def test_a_wrong_code_counts_and_stores_nothing(platform) -> None:
+    code = platform.method_code(SELLER)
+    wrong = "000000" if code != "000000" else "111111"
+    body = {"kind": "alipay", "account_no": "13800138000", "holder_name": REAL_NAME}
+    headers = platform.owner_headers(SELLER)
+    refused = platform.http.post(
+        "/api/v1/payout-methods", json={**body, "sms_code": wrong}, headers=headers
+    )
+    assert refused.status_code == 401
+    assert refused.json()["code"] == "sms_code_wrong"
+    assert refused.json()["attempts_left"] == 4
+    assert platform.http.get("/api/v1/payout-methods", headers=headers).json() == []
+    right = platform.http.post(
+        "/api/v1/payout-methods", json={**body, "sms_code": code}, headers=headers
+    )
+    assert right.status_code == 201, right.text
+
+
 def test_removed_methods_are_gone_for_new_withdrawals(platform) -> None:
     platform.fund(SELLER, 100_000)
     method = add(platform, "alipay", "zhang@example.com").json()

@@ -223,6 +223,23 @@ class TestWallet:
         assert again.status_code == 200
         assert done.text.count("withdrawal-status") == again.text.count("withdrawal-status") == 1
 
+    def test_the_quote_step_says_at_once_what_would_be_refused(self, client, db, clock) -> None:
+        seller = make_seller(db, clock, tier=2, phone="13800138000", real_name="张三")
+        fund_wallet(db, seller.ledger_owner_ref, 10_100, clock.now())
+        csrf = sign_in_with_forms(client, "13800138000")
+        typed = {"csrf_token": csrf, "account_no": icbc_card(), "holder_name": "张三"}
+        client.post("/wallet/methods/code", data=typed)
+        added = client.post(
+            "/wallet/methods", data={**typed, "sms_code": latest_sms_code(client, "13800138000")}
+        )
+        method_id = _first_option(added.text)
+        quote = client.post(
+            "/wallet/withdraw", data={"csrf_token": csrf, "method_id": method_id, "amount": "100"}
+        )
+        assert quote.status_code == 422
+        assert "可用余额不足以支付金额和手续费。" in quote.text
+        assert 'name="idempotency_key"' not in quote.text  # no confirm step
+
     def test_an_l1_seller_is_asked_to_verify_before_adding_a_card(self, client) -> None:
         sign_in_with_forms(client, "13800138000")
         page = client.get("/wallet").text

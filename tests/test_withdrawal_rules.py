@@ -162,6 +162,49 @@ class TestLimits:
         assert problem["needed_fen"] == 10_200
         assert problem["available_fen"] == 10_100
 
+    def test_the_quote_says_what_a_request_would_be_refused_with(self, platform) -> None:
+        """The quote names the refusal's code (and its figures) for the minimum, each limit and
+        the balance — and creates nothing."""
+
+        def quote(owner: str, method_id: int, amount: str) -> dict:
+            response = platform.http.post(
+                "/api/v1/withdrawals/quote",
+                json={"method_id": method_id, "amount": amount},
+                headers=platform.owner_headers(owner),
+            )
+            assert response.status_code == 200, response.text
+            return response.json()
+
+        platform.fund(SELLER, 10_000_000)
+        card = platform.add_card(SELLER)
+        assert platform.withdraw(SELLER, card["id"], "20000").status_code == 201
+        assert platform.withdraw(SELLER, card["id"], "5000").status_code == 201
+        assert quote(SELLER, card["id"], "100")["refusal"] is None
+        below = quote(SELLER, card["id"], "9.99")["refusal"]
+        assert below["code"] == "withdrawal_below_minimum"
+        single = quote(SELLER, card["id"], "50000.01")["refusal"]
+        assert (single["code"], single["extra"]["limit"]) == ("withdrawal_limit_exceeded", "single")
+        daily = quote(SELLER, card["id"], "25000.01")["refusal"]
+        assert daily["code"] == "withdrawal_limit_exceeded"
+        assert daily["extra"] == {
+            "limit": "daily_amount",
+            "limit_fen": 5_000_000,
+            "remaining_fen": 2_500_000,
+        }
+
+        other = "seller:8"
+        platform.fund(other, 10_100)
+        other_card = platform.add_card(other)
+        short = quote(other, other_card["id"], "100")
+        assert short["refusal"]["code"] == "insufficient_balance"
+        assert short["refusal"]["extra"] == {"available_fen": 10_100, "needed_fen": 10_200}
+        # The quotes created nothing; the request answers what the quote said.
+        assert platform.balances(other)["held_fen"] == 0
+        refused = platform.withdraw(other, other_card["id"], "100")
+        assert refused.json()["code"] == "insufficient_balance"
+        mine = platform.http.get("/api/v1/withdrawals", headers=platform.owner_headers(SELLER))
+        assert len(mine.json()) == 2
+
     def test_a_changed_fee_is_refused(self, platform) -> None:
         platform.fund(SELLER, 100_000)
         card = platform.add_card(SELLER)

@@ -1,25 +1,129 @@
-"""The `huafei` command line for operators."""
+"""The `huafei` command line for operators.
+
+Bad input — an unknown option or rail, a date that is not one, an unreadable file, an amount
+that is not one, a setting that does not parse — is answered with one line on stderr and exit
+status 2, never a traceback (``HuafeiCli.main``). A database that does not answer is one line
+and exit 1. Anything else is a bug and keeps its traceback.
+"""
 
 from __future__ import annotations
 
 import gc
 import json
 import sys
+from collections.abc import Sequence
+from datetime import date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+import pydantic
 import typer
+from alembic.util.exc import CommandError
+from sqlalchemy.exc import ArgumentError, OperationalError, ProgrammingError
+from typer.core import TyperGroup
 
 from huafei.carriers.gateway import Carrier
 from huafei.carriers.sandbox_cards import SandboxCardKind
 from huafei.container import Container, build_container
+from huafei.core.errors import HuafeiError
 from huafei.core.logging import configure_logging
 from huafei.core.settings import Settings
+from huafei.payouts.models import RailName
 
 if TYPE_CHECKING:
     from huafei.identity.service.oplog import Actor
 
-app = typer.Typer(help="Huafei: the phone-credit recycling platform.", no_args_is_help=True)
+#: bad input: the caller can fix it
+USAGE_EXIT = 2
+#: the command ran and failed for a reason outside the input (the database did not answer)
+FAILED_EXIT = 1
+
+
+def _one_line(text: str) -> str:
+    # typer's coercion prefixes pydantic's "Value error, " to a value's message
+    return " ".join(text.split()).replace("Value error, ", "")
+
+
+def _setting_errors(exc: pydantic.ValidationError) -> str:
+    return "; ".join(
+        f"HUAFEI_{'_'.join(str(part) for part in error['loc']).upper()}: {error['msg']}"
+        for error in exc.errors()
+    )
+
+
+class HuafeiCli(TyperGroup):
+    """The top-level command: every error a user can cause becomes one line on stderr."""
+
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        windows_expand_args: bool = True,
+        **extra: Any,
+    ) -> Any:
+        try:
+            outcome = super().main(
+                args=args,
+                prog_name=prog_name,
+                complete_var=complete_var,
+                standalone_mode=False,
+                windows_expand_args=windows_expand_args,
+                **extra,
+            )
+            code = outcome if isinstance(outcome, int) else 0
+        except typer.TyperException as exc:  # usage errors: bad option, value, file …
+            code = _usage_error(exc)
+        except typer.Abort:
+            typer.echo("aborted", err=True)
+            code = FAILED_EXIT
+        except HuafeiError as exc:
+            typer.echo(f"error: {_one_line(exc.detail)} ({exc.code})", err=True)
+            code = USAGE_EXIT
+        except pydantic.ValidationError as exc:
+            typer.echo(f"error: invalid setting: {_one_line(_setting_errors(exc))}", err=True)
+            code = USAGE_EXIT
+        except ArgumentError as exc:
+            typer.echo(f"error: invalid setting: {_one_line(str(exc))}", err=True)
+            code = USAGE_EXIT
+        except (OperationalError, ProgrammingError) as exc:
+            reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+            typer.echo(
+                f"error: database: {reason} (is it running, and migrated: `huafei migrate`?)",
+                err=True,
+            )
+            code = FAILED_EXIT
+        except CommandError as exc:
+            typer.echo(f"error: migrations: {_one_line(str(exc))}", err=True)
+            code = FAILED_EXIT
+        except OSError as exc:
+            where = f": {exc.filename}" if exc.filename else ""
+            typer.echo(f"error: {exc.strerror or type(exc).__name__}{where}", err=True)
+            code = FAILED_EXIT
+        if standalone_mode:
+            sys.exit(code)
+        return code
+
+
+def _usage_error(exc: typer.TyperException) -> int:
+    ctx = getattr(exc, "ctx", None)
+    if type(exc).__name__ == "NoArgsIsHelpError":  # a group called alone: show its help
+        typer.echo(exc.message, err=True)
+        return USAGE_EXIT
+    format_message = getattr(exc, "format_message", None)
+    message = format_message() if callable(format_message) else exc.message
+    hint = f" (see `{ctx.command_path} --help`)" if ctx is not None else ""
+    typer.echo(f"error: {_one_line(str(message))}{hint}", err=True)
+    return USAGE_EXIT
+
+
+app = typer.Typer(
+    cls=HuafeiCli,
+    help="Huafei: the phone-credit recycling platform.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
 ledger_app = typer.Typer(help="Inspect and maintain the ledger.", no_args_is_help=True)
 bench_app = typer.Typer(
     help="Benchmarks that print and record their figures.", no_args_is_help=True
@@ -43,11 +147,22 @@ config_app = typer.Typer(help="The configuration (HUAFEI_* settings).", no_args_
 app.add_typer(config_app, name="config")
 
 
+class SettingsInvalid(HuafeiError):
+    code = "settings_invalid"
+    status = 422
+    title = "A setting is not valid"
+
+
 def _container(settings: Settings | None = None) -> Container:
     settings = settings or Settings()
     _refuse_unsafe(settings)
     configure_logging(settings.log_level, json=settings.log_json)
-    return build_container(settings)
+    try:
+        return build_container(settings)
+    except pydantic.ValidationError:
+        raise
+    except ValueError as exc:  # building from settings: a key, a URL, a secret that won't do
+        raise SettingsInvalid(str(exc)) from exc
 
 
 def _refuse_unsafe(settings: Settings) -> None:
@@ -112,7 +227,7 @@ def _settle_memory() -> None:
 @app.command()
 def serve(
     host: str | None = typer.Option(None, help="bind address (default: HUAFEI_HOST)"),
-    port: int | None = typer.Option(None, help="port (default: HUAFEI_PORT)"),
+    port: int | None = typer.Option(None, min=1, max=65535, help="port (default: HUAFEI_PORT)"),
 ) -> None:
     """Run the web server (API, portal and, when enabled, the sandboxes)."""
     import uvicorn
@@ -187,15 +302,35 @@ def run() -> None:
 
 
 @calendar_app.command("load")
-def calendar_load(path: Path = typer.Argument(..., help="CSV: date,type,name")) -> None:
-    """Load a State Council holiday arrangement (replaces the years the file covers)."""
-    from huafei.workdays.service import load_arrangement, parse_arrangement
+def calendar_load(
+    path: Path = typer.Argument(
+        ..., help="CSV: date,type,name", exists=True, dir_okay=False, readable=True
+    ),
+) -> None:
+    """Load a State Council holiday arrangement (replaces the years the file covers).
 
+    Orders still settling whose time was computed from a fallback calendar get their time again.
+    """
+    from sqlalchemy.orm import Session
+
+    from huafei.orders.settlement import reschedule_fallback_settlements
+    from huafei.workdays.service import ArrangementInvalid, load_arrangement, parse_arrangement
+
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError:
+        raise ArrangementInvalid(f"{path.name} is not UTF-8 text (save the CSV as UTF-8)") from None
+    days = parse_arrangement(text)
     container = _container()
-    days = parse_arrangement(path.read_text(encoding="utf-8"))
     now = container.clock.now()
-    years = container.db.run(lambda s: load_arrangement(s, days, source=path.name, now=now))
+
+    def work(session: Session) -> tuple[list[int], int]:
+        years = load_arrangement(session, days, source=path.name, now=now)
+        return years, reschedule_fallback_settlements(session, now=now)
+
+    years, moved = container.db.run(work)
     typer.echo(f"loaded {len(days)} days for {', '.join(map(str, years))}")
+    typer.echo(f"{moved} settling order(s) got a new settlement time")
 
 
 @ledger_app.command("check")
@@ -223,27 +358,28 @@ def ledger_expire() -> None:
 
 @app.command()
 def reconcile(
-    rail: str = typer.Option(..., help="bank, alipay, wechat or ecny"),
-    day: str = typer.Option(..., "--date", help="statement day (Beijing time), YYYY-MM-DD"),
+    rail: RailName = typer.Option(..., help="bank, alipay, wechat or ecny"),
+    day: datetime = typer.Option(
+        ..., "--date", formats=["%Y-%m-%d"], help="statement day (Beijing time), YYYY-MM-DD"
+    ),
     file: Path | None = typer.Option(
-        None, "--file", help="the rail's statement file (default: fetch it from the rail)"
+        None,
+        "--file",
+        exists=True,
+        dir_okay=False,
+        readable=True,
+        help="the rail's statement file (default: fetch it from the rail)",
     ),
 ) -> None:
     """Reconcile a rail's daily statement with our payouts and the ledger.
 
     Prints the summary; exit 1 when real differences were found (cases for finance).
     """
-    from datetime import date
-
-    from huafei.payouts.models import RailName
     from huafei.payouts.service.reconcile import reconcile_statement
 
+    rail_name = rail
+    statement_day: date = day.date()
     container = _container()
-    try:
-        rail_name = RailName(rail)
-        statement_day = date.fromisoformat(day)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from None
     payouts = container.payouts
     if file is not None:
         data, source = file.read_bytes(), file.name
@@ -274,26 +410,23 @@ def reconcile(
 
 @app.command("sweep-revenue")
 def sweep_revenue(
-    operator: int = typer.Option(..., help="staff id of the operator (logged with the sweep)"),
+    operator: int = typer.Option(
+        ..., min=1, max=2**63 - 1, help="staff id of the operator (logged with the sweep)"
+    ),
     amount: str | None = typer.Option(None, help="yuan to sweep (default: the whole margin)"),
     note: str = typer.Option("", help="why"),
 ) -> None:
     """Move platform revenue from escrow to own funds: an explicit, logged transfer."""
-    from huafei.core.errors import HuafeiError
     from huafei.core.money import Money
     from huafei.payouts.escrow import sweep_revenue as sweep
 
+    fen = Money.parse(amount).fen if amount else None
     container = _container()
-    try:
-        fen = Money.parse(amount).fen if amount else None
-        done = container.db.run(
-            lambda s: sweep(
-                s, operator_id=operator, now=container.clock.now(), amount_fen=fen, note=note
-            )
+    done = container.db.run(
+        lambda s: sweep(
+            s, operator_id=operator, now=container.clock.now(), amount_fen=fen, note=note
         )
-    except HuafeiError as exc:
-        typer.echo(f"refused: {exc.detail}", err=True)
-        raise typer.Exit(2) from None
+    )
     typer.echo(
         f"swept {Money(done.amount_fen)} from escrow to own funds "
         f"(transfer {done.transfer_id}, operator {operator})"
@@ -302,16 +435,24 @@ def sweep_revenue(
 
 @bench_app.command("orders")
 def bench_orders(
-    clients: int = typer.Option(16, help="concurrent sellers submitting cards"),
-    seconds: float = typer.Option(20.0, help="how long to submit"),
-    workers: int = typer.Option(2, help="worker processes"),
-    servers: int = typer.Option(1, help="platform (`huafei serve`) processes"),
+    clients: int = typer.Option(16, min=1, max=1000, help="concurrent sellers submitting cards"),
+    seconds: float = typer.Option(20.0, min=0.1, max=86_400, help="how long to submit"),
+    workers: int = typer.Option(2, min=0, max=64, help="worker processes"),
+    servers: int = typer.Option(1, min=1, max=64, help="platform (`huafei serve`) processes"),
     rate: float = typer.Option(
-        0.0, help="offered load in cards/s, spread over the clients (0: as fast as they can)"
+        0.0,
+        min=0,
+        max=100_000,
+        help="offered load in cards/s, spread over the clients (0: as fast as they can)",
     ),
-    cards_per_request: int = typer.Option(1, help="cards in each submission (1: single card)"),
+    cards_per_request: int = typer.Option(
+        1, min=1, max=1000, help="cards in each submission (1: single card)"
+    ),
     warmup: float = typer.Option(
-        10.0, help="seconds of the same load first, not counted (then ANALYZE on PostgreSQL)"
+        10.0,
+        min=0,
+        max=3600,
+        help="seconds of the same load first, not counted (then ANALYZE on PostgreSQL)",
     ),
     database_url: str | None = typer.Option(None, help="database (default: HUAFEI_DATABASE_URL)"),
     json_path: Path | None = typer.Option(None, "--json", help="write the figures as JSON here"),
@@ -339,8 +480,8 @@ def bench_orders(
 
 @bench_app.command("ledger")
 def bench_ledger(
-    clients: int = typer.Option(8, help="concurrent clients"),
-    seconds: float = typer.Option(10.0, help="how long to post"),
+    clients: int = typer.Option(8, min=1, max=1000, help="concurrent clients"),
+    seconds: float = typer.Option(10.0, min=0.1, max=86_400, help="how long to post"),
     database_url: str | None = typer.Option(None, help="database (default: HUAFEI_DATABASE_URL)"),
     pgbench: bool = typer.Option(
         True, "--pgbench/--no-pgbench", help="also run pgbench on PostgreSQL"
@@ -367,7 +508,7 @@ def bench_ledger(
 @sandbox_app.command("serve")
 def sandbox_serve(
     host: str | None = typer.Option(None, help="bind address (default: HUAFEI_HOST)"),
-    port: int = typer.Option(SANDBOX_PORT, help="port"),
+    port: int = typer.Option(SANDBOX_PORT, min=1, max=65535, help="port"),
 ) -> None:
     """Serve the sandboxes without the platform: the three carriers at /sandbox/carriers/{carrier},
     the SMS and identity providers at /sandbox/sms-provider and /sandbox/identity-provider."""
@@ -404,13 +545,18 @@ def _echo_provider_sandboxes(base: str) -> None:
 @sandbox_app.command("issue-cards")
 def sandbox_issue_cards(
     carrier: Carrier = typer.Option(..., help="cmcc, cucc or ctcc"),
-    face: int = typer.Option(..., help="face value in yuan"),
+    face: int = typer.Option(..., min=1, max=100_000, help="face value in yuan"),
     count: int = typer.Option(10, min=1, max=100_000, help="how many cards"),
     kind: SandboxCardKind = typer.Option(SandboxCardKind.GOOD, help="what the card will do"),
     actual_face: int | None = typer.Option(
-        None, help="for wrong-face cards: what the card is really worth, in yuan"
+        None,
+        min=1,
+        max=100_000,
+        help="for wrong-face cards: what the card is really worth, in yuan",
     ),
-    start: int = typer.Option(1, min=0, help="first sequence number (same numbers, same cards)"),
+    start: int = typer.Option(
+        1, min=0, max=10**12, help="first sequence number (same numbers, same cards)"
+    ),
 ) -> None:
     """Print `serial PIN` lines of cards every carrier sandbox honours (paste them as a batch)."""
     from huafei.carriers.sandbox_cards import CardIssueError, issue_cards
@@ -459,27 +605,22 @@ def staff_create(
     ),
 ) -> None:
     """Create a staff account (the first admin, for one); prints the TOTP secret once."""
-    from huafei.core.errors import HuafeiError
     from huafei.identity.service.staff import create_staff
 
     container = _container()
     actor = _cli_actor()
     now = container.clock.now()
-    try:
-        created = container.db.run(
-            lambda s: create_staff(
-                s,
-                username=username,
-                role=role,
-                password=password,
-                keyring=container.keyring,
-                actor=actor,
-                now=now,
-            )
+    created = container.db.run(
+        lambda s: create_staff(
+            s,
+            username=username,
+            role=role,
+            password=password,
+            keyring=container.keyring,
+            actor=actor,
+            now=now,
         )
-    except HuafeiError as exc:
-        typer.echo(f"error: {exc.detail} ({exc.code})", err=True)
-        raise typer.Exit(1) from None
+    )
     staff = created.staff
     typer.echo(f"staff account {staff.id} created: {staff.username} ({staff.role})")
     typer.echo("Add this TOTP secret to an authenticator app now; it is not shown again:")

@@ -118,6 +118,7 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
             connect_args={"check_same_thread": False, "timeout": 30},
             pool_size=pool_size,
             max_overflow=20,
+            hide_parameters=True,  # an error's log line must not carry the values it was given
         )
         _configure_sqlite(engine)
         return engine
@@ -125,7 +126,9 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     # No pre-ping: it costs a round trip per transaction; a dropped connection surfaces as a
     # disconnect error, which `Database.run` retries on a fresh connection.
-    return create_engine(url, pool_size=pool_size, max_overflow=20, pool_recycle=1800)
+    return create_engine(
+        url, pool_size=pool_size, max_overflow=20, pool_recycle=1800, hide_parameters=True
+    )
 
 
 def _configure_sqlite(engine: Engine) -> None:

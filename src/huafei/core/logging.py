@@ -17,9 +17,24 @@ class _RequestIdFilter(logging.Filter):
         return True
 
 
+class _NoQueryStrings(logging.Filter):
+    """Query strings can carry personal data (a phone number, a token): uvicorn's access line,
+    should it ever be switched on, keeps only the path (``huafei serve`` logs one line per
+    request itself, with the route's template and the request id)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name == "uvicorn.access" and isinstance(record.args, tuple):
+            args = list(record.args)
+            if len(args) > 2 and isinstance(args[2], str):
+                args[2] = args[2].split("?", 1)[0]
+                record.args = tuple(args)
+        return True
+
+
 def configure_logging(level: str = "INFO", *, json: bool = True) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(_RequestIdFilter())
+    handler.addFilter(_NoQueryStrings())
     if json:
         handler.setFormatter(
             JsonFormatter(
@@ -37,6 +52,7 @@ def configure_logging(level: str = "INFO", *, json: bool = True) -> None:
         root.removeHandler(existing)
     root.addHandler(handler)
     root.setLevel(level.upper())
-    # httpx logs every request URL at INFO; query strings can carry personal data.
-    for noisy in ("uvicorn.access", "httpx", "httpcore"):
+    # httpx logs every request URL at INFO, urllib3 at DEBUG; query strings can carry personal
+    # data.
+    for noisy in ("uvicorn.access", "httpx", "httpcore", "urllib3"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -62,8 +62,13 @@ class Settings(BaseSettings):
     )
     guessing_max_failures: int = Field(
         default=5,
-        description="failed cards (wrong PIN, used, expired) from one seller, device or IP "
-        "that pause further submissions",
+        description="failed cards (wrong PIN, used, expired) from one seller or device "
+        "that pause its further submissions",
+    )
+    guessing_max_failures_per_address: int = Field(
+        default=50,
+        description="failed cards from one network address that pause submissions from it "
+        "(many sellers may share an address, so much higher)",
     )
     guessing_window_minutes: int = Field(
         default=60, description="the window in which failed cards are counted"

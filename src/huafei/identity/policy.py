@@ -38,8 +38,14 @@ class LockoutPolicy:
     lock_for: timedelta
 
 
+#: wrong guesses of a live SMS code (a missing or expired code is no guess and counts only
+#: against the address), so a stranger cannot keep a seller locked out
 SELLER_SIGN_IN_LOCKOUT = LockoutPolicy(
     "seller_sign_in", 10, timedelta(minutes=15), timedelta(minutes=15)
+)
+#: wrong passwords lock password sign-in only: the seller can still sign in with a code
+SELLER_PASSWORD_LOCKOUT = LockoutPolicy(
+    "seller_password_sign_in", 10, timedelta(minutes=15), timedelta(minutes=15)
 )
 STAFF_SIGN_IN_LOCKOUT = LockoutPolicy(
     "staff_sign_in", 5, timedelta(minutes=15), timedelta(minutes=30)

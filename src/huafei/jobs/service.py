@@ -183,6 +183,16 @@ def reschedule(session: Session, job: ClaimedJob, *, worker: str, run_at: dateti
     )
 
 
+def move_queued(session: Session, dedupe_key: str, *, run_at: datetime) -> bool:
+    """Give a job still waiting (queued) another time to run; False when there is none."""
+    result = session.execute(
+        update(Job)
+        .where(Job.dedupe_key == dedupe_key, Job.status == JobStatus.QUEUED.value)
+        .values(run_at=run_at)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
 def purge_done(session: Session, *, before: datetime) -> int:
     result = session.execute(
         delete(Job).where(Job.status == JobStatus.DONE.value, Job.finished_at < before)

@@ -169,6 +169,9 @@ class Order(Base):
     check_every_seconds: Mapped[int | None] = mapped_column(Integer, default=None)
     consumed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     settle_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    #: which calendar computed ``settle_at`` (``workdays.DaySource``); a fallback's time moves
+    #: when the year's arrangement is loaded. NULL: settled at once, or computed before 0014.
+    settle_calendar: Mapped[str | None] = mapped_column(String(16), default=None)
     settled_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
 
     @property

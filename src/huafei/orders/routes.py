@@ -119,10 +119,7 @@ def _submit(
             keyring=keyring,
             now=now,
             quote_ttl=timedelta(seconds=settings.quote_ttl_seconds),
-            guessing=service.GuessingPolicy(
-                max_failures=settings.guessing_max_failures,
-                window=timedelta(minutes=settings.guessing_window_minutes),
-            ),
+            guessing=service.GuessingPolicy.from_settings(settings),
         )
         priced, count = result.priced, len(result.orders)
         view = QuoteView(

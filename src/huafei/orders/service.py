@@ -23,6 +23,7 @@ from huafei.cards.secrets import seal_card
 from huafei.carriers.gateway import Carrier
 from huafei.core.crypto import Keyring
 from huafei.core.db import bulk_insert
+from huafei.core.settings import Settings
 from huafei.identity import limits
 from huafei.orders import errors
 from huafei.orders.models import ACTIVE_STATES, Order, OrderBatch, OrderEvent, OrderState
@@ -40,11 +41,25 @@ GUESS_REASONS = ("wrong_pin", "used", "expired")
 
 @dataclass(frozen=True, slots=True)
 class GuessingPolicy:
-    """More than ``max_failures`` failed cards from one seller, device or IP within ``window``
-    pauses submissions until ``window`` has passed since the oldest of them."""
+    """``max_failures`` failed cards from one seller or one device within ``window`` pause its
+    submissions until ``window`` has passed since the oldest of them.
+
+    A network address is a much weaker signal — many sellers share one behind a carrier's or an
+    office's NAT — so it pauses only at ``max_failures_per_address``: one seller's bad cards
+    must not stop everyone behind the same address.
+    """
 
     max_failures: int = 5
     window: timedelta = timedelta(hours=1)
+    max_failures_per_address: int = 50
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> GuessingPolicy:
+        return cls(
+            max_failures=settings.guessing_max_failures,
+            window=timedelta(minutes=settings.guessing_window_minutes),
+            max_failures_per_address=settings.guessing_max_failures_per_address,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,11 +104,11 @@ def check_guessing(
 ) -> None:
     since = now - policy.window
     subjects = [
-        (column, value, what)
-        for column, value, what in (
-            (Order.owner_ref, owner_ref, "account"),
-            (Order.device_id, device_id, "device"),
-            (Order.ip, ip, "network address"),
+        (column, value, what, threshold)
+        for column, value, what, threshold in (
+            (Order.owner_ref, owner_ref, "account", policy.max_failures),
+            (Order.device_id, device_id, "device", policy.max_failures),
+            (Order.ip, ip, "network address", policy.max_failures_per_address),
         )
         if value
     ]
@@ -104,22 +119,22 @@ def check_guessing(
         select(
             *(
                 expression
-                for column, value, _ in subjects
+                for column, value, _, _ in subjects
                 for expression in (
                     func.count(case((column == value, 1))),
                     func.min(case((column == value, Order.updated_at))),
                 )
             )
         ).where(
-            or_(*(column == value for column, value, _ in subjects)),
+            or_(*(column == value for column, value, _, _ in subjects)),
             Order.state == OrderState.FAILED.value,
             Order.failure_reason.in_(GUESS_REASONS),
             Order.updated_at >= since,
         )
     ).one()
-    for index, (_, _, what) in enumerate(subjects):
+    for index, (_, _, what, threshold) in enumerate(subjects):
         count, oldest = figures[2 * index], figures[2 * index + 1]
-        if count and count >= policy.max_failures:
+        if count and count >= threshold:
             until = (oldest or now) + policy.window
             raise errors.TooManyFailedCards(
                 f"{count} cards from this {what} failed in the last hour; "

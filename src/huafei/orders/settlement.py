@@ -10,7 +10,9 @@ When the channel confirms a card, one linked chain of transfers (ids ``order:{id
   segregated escrow account the moment it is owed)
 
 At the profile's settlement time (at once for real-time profiles, T+N working days otherwise)
-``available`` moves the payout from the seller's pending to the available wallet.
+``available`` moves the payout from the seller's pending to the available wallet. The order
+records which calendar computed that time (``settle_calendar``); a time computed from a fallback
+calendar moves when the year's arrangement is loaded (``reschedule_fallback_settlements``).
 
 Face-value mismatch (面值不符) policy: the card is settled at its actual face value and at that
 face value's rate in the rate card version of the order's locked quote; if that version does not
@@ -25,10 +27,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from huafei.core.money import Money, Rate
-from huafei.jobs.service import enqueue
+from huafei.jobs.service import enqueue, move_queued
 from huafei.ledger.chart import PLATFORM, Code, account_id
 from huafei.ledger.service import NewTransfer, TransferQueue
 from huafei.notices.service import NoticeKind, Notifier
@@ -37,7 +40,7 @@ from huafei.orders.state import transition
 from huafei.rates import errors as rate_errors
 from huafei.rates.models import ChannelProfile, Lane, RateCardVersion, Settlement
 from huafei.rates.service import price_in_version
-from huafei.workdays.service import WorkingDays
+from huafei.workdays.service import FALLBACK_SOURCES, WorkingDays
 
 SETTLE_JOB = "orders.settle"
 
@@ -189,7 +192,9 @@ def credit_consumed(
     if profile is None or profile.settlement == Settlement.REALTIME:
         settle_at = now
     else:
-        settle_at = WorkingDays(session).settlement_time(now, profile.settlement_days)
+        settled = _working_days(session).settlement(now, profile.settlement_days)
+        settle_at = settled.at
+        order.settle_calendar = settled.source.value
     order.settle_at = settle_at
     transition(session, order, OrderState.SETTLING, actor=actor, now=now)
     if settle_at <= now:
@@ -208,6 +213,15 @@ def credit_consumed(
 
 
 _PROFILES = "huafei.orders.profiles"
+_WORKING_DAYS = "huafei.orders.working_days"
+
+
+def _working_days(session: Session) -> WorkingDays:
+    """One working-day calendar per unit of work, so a batch reads each year's arrangement once."""
+    calendar = session.info.get(_WORKING_DAYS)
+    if calendar is None:
+        calendar = session.info[_WORKING_DAYS] = WorkingDays(session)
+    return calendar
 
 
 def _profile(session: Session, code: str) -> ChannelProfile | None:
@@ -261,3 +275,46 @@ def make_available(
         now=now,
         ref=f"order:{order.id}",
     )
+
+
+#: settlement times that may move when an arrangement is loaded: computed from a fallback, or
+#: before the calendar that computed them was recorded (NULL)
+_MOVABLE = [source.value for source in FALLBACK_SOURCES]
+
+
+def reschedule_fallback_settlements(session: Session, *, now: datetime) -> int:
+    """After a holiday arrangement is loaded: every order still settling whose time came from a
+    fallback calendar gets its time again from the calendars as they are now (and its settle
+    job moves with it). Returns how many orders got another time.
+
+    Orders whose time came from an arrangement (loaded or published) are left alone.
+    """
+    orders = session.scalars(
+        select(Order)
+        .where(
+            Order.state == OrderState.SETTLING.value,
+            or_(Order.settle_calendar.in_(_MOVABLE), Order.settle_calendar.is_(None)),
+        )
+        .order_by(Order.id)
+        .with_for_update()
+    ).all()
+    calendar = WorkingDays(session)
+    moved = 0
+    for order in orders:
+        profile = _profile(session, order.profile_code)
+        if (
+            profile is None
+            or profile.settlement == Settlement.REALTIME
+            or order.consumed_at is None
+            or order.settle_at is None
+        ):
+            continue
+        settled = calendar.settlement(order.consumed_at, profile.settlement_days)
+        order.settle_calendar = settled.source.value
+        if settled.at != order.settle_at:
+            order.settle_at = settled.at
+            order.updated_at = now
+            move_queued(session, f"settle:{order.id}", run_at=settled.at)
+            moved += 1
+    session.flush()
+    return moved

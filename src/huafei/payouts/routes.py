@@ -21,7 +21,6 @@ from huafei.core.errors import NotFound
 from huafei.core.idempotency import run_idempotent
 from huafei.core.money import Money
 from huafei.identity.deps import origin_of, raise_refused
-from huafei.identity.service import sign_in
 from huafei.payouts import escrow, schemas
 from huafei.payouts.deps import (
     CurrentOwner,
@@ -32,7 +31,6 @@ from huafei.payouts.deps import (
 )
 from huafei.payouts.errors import UnknownRail
 from huafei.payouts.models import CaseStatus, RailName, WithdrawalStatus
-from huafei.payouts.seams import ADD_METHOD_PURPOSE
 from huafei.payouts.service import methods, reconcile, settle, withdrawals
 from huafei.web.idempotency import idempotent_response
 
@@ -122,34 +120,19 @@ def add_payout_method(
 ) -> schemas.MethodOut:
     container = container_of(request)
     payouts = container.payouts
-    methods.check_new_method(
-        kind=body.kind,
-        account_no=body.account_no,
-        holder_name=body.holder_name,
-        verified_real_name=owner.verified_real_name,
-    )
-    # The code is checked in its own unit of work, so a wrong try counts even when refused.
-    refusal = container.db.run(
-        lambda s: sign_in.confirm_action_code(
-            s,
-            phone=owner.phone,
-            purpose=ADD_METHOD_PURPOSE,
-            code=body.sms_code,
-            keyring=container.keyring,
-            now=container.clock.now(),
-        )
-    )
-    if refusal is not None:
-        raise refusal.error
-    return container.db.run(
-        lambda s: _method_out(
-            methods.add_method(
-                s, owner_ref=owner.ref, kind=body.kind, account_no=body.account_no,
-                holder_name=body.holder_name, verified_real_name=owner.verified_real_name,
-                code_confirmed=True, keyring=payouts.keyring, now=container.clock.now(),
+    # The code is checked in the unit of work that stores the method: a wrong try is counted
+    # (returned, committed, then raised); a refused account leaves the code live.
+    added = raise_refused(
+        container.db.run(
+            lambda s: methods.add_method(
+                s, owner_ref=owner.ref, phone=owner.phone, kind=body.kind,
+                account_no=body.account_no, holder_name=body.holder_name,
+                verified_real_name=owner.verified_real_name, sms_code=body.sms_code,
+                keyring=payouts.keyring, now=container.clock.now(),
             )
         )
     )  # fmt: skip
+    return _method_out(added)
 
 
 @router.delete("/payout-methods/{method_id}", status_code=204, summary="Remove a payout method")
@@ -174,8 +157,12 @@ def quote(body: schemas.QuoteIn, request: Request, owner: CurrentOwner) -> schem
             amount_fen=amount, now=container.clock.now(),
         )
     )  # fmt: skip
+    refused = q.refused
     return schemas.QuoteOut(
-        **{k: getattr(q, k) for k in q.__dataclass_fields__},
+        **{k: getattr(q, k) for k in q.__dataclass_fields__ if k != "refused"},
+        refusal=None if refused is None else schemas.QuoteRefusal(
+            code=refused.code, detail=refused.detail, extra=refused.extra
+        ),
         amount=schemas.yuan(q.amount_fen), fee=schemas.yuan(q.fee_fen),
         total=schemas.yuan(q.total_fen),
     )  # fmt: skip

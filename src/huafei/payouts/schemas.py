@@ -71,6 +71,15 @@ class QuoteIn(BaseModel):
     amount: str = Field(max_length=32, description="yuan, as typed: 100, 100.50, ¥1,000")
 
 
+class QuoteRefusal(BaseModel):
+    """Why a request for this amount would be refused now: the problem's ``code`` and
+    ``detail``, with its figures (``limit``, ``remaining_fen``, ``min_fen`` …)."""
+
+    code: str
+    detail: str
+    extra: dict[str, Any] = Field(default_factory=dict)
+
+
 class QuoteOut(BaseModel):
     method_id: int
     method_kind: str
@@ -85,6 +94,9 @@ class QuoteOut(BaseModel):
     max_single_fen: int
     remaining_today_fen: int
     needs_approval: bool
+    refusal: QuoteRefusal | None = Field(
+        default=None, description="set when a request for this amount would be refused now"
+    )
     amount: str
     fee: str
     total: str

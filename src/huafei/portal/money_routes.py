@@ -19,9 +19,7 @@ from huafei.core.errors import HuafeiError
 from huafei.core.idempotency import run_idempotent
 from huafei.core.money import Money
 from huafei.identity.deps import get_container, origin_of, raise_refused
-from huafei.identity.service import sign_in
 from huafei.payouts.models import MethodKind, WithdrawalStatus
-from huafei.payouts.seams import ADD_METHOD_PURPOSE
 from huafei.payouts.service import methods, withdrawals
 from huafei.portal.i18n import negotiate, statement_locale
 from huafei.portal.messages import describe, describe_error
@@ -132,8 +130,9 @@ def send_method_code(request: Request, me: Me, form: Form) -> Response:
 
 @router.post("/wallet/methods")
 def add_method(request: Request, me: Me, form: Form) -> Response:
-    """As the API: the account and the name are checked first (a typo costs no code try), then
-    the code in its own unit of work (a wrong try counts), then the account is stored."""
+    """As the API: the account, the name and the code are checked in the unit of work that
+    stores the method (a typo costs no code try, a wrong code counts, a refused account leaves
+    the code live)."""
     container = get_container(request)
     payouts = container.payouts
     real_name = _verified_name(request, me)
@@ -141,35 +140,20 @@ def add_method(request: Request, me: Me, form: Form) -> Response:
     holder_name = form.get("holder_name", "")[:64]
     try:
         _require(form, "account_no", "holder_name", "sms_code")
-        methods.check_new_method(
-            kind=MethodKind.BANK_CARD,
-            account_no=account_no,
-            holder_name=holder_name,
-            verified_real_name=real_name,
-        )
         raise_refused(
             container.db.run(
-                lambda s: sign_in.confirm_action_code(
+                lambda s: methods.add_method(
                     s,
+                    owner_ref=me.owner_ref,
                     phone=me.seller.phone,
-                    purpose=ADD_METHOD_PURPOSE,
-                    code=form.get("sms_code", "")[:12],
-                    keyring=container.keyring,
+                    kind=MethodKind.BANK_CARD,
+                    account_no=account_no,
+                    holder_name=holder_name,
+                    verified_real_name=real_name,
+                    sms_code=form.get("sms_code", "")[:12],
+                    keyring=payouts.keyring,
                     now=container.clock.now(),
                 )
-            )
-        )
-        container.db.run(
-            lambda s: methods.add_method(
-                s,
-                owner_ref=me.owner_ref,
-                kind=MethodKind.BANK_CARD,
-                account_no=account_no,
-                holder_name=holder_name,
-                verified_real_name=real_name,
-                code_confirmed=True,
-                keyring=payouts.keyring,
-                now=container.clock.now(),
             )
         )
     except HuafeiError as exc:
@@ -210,6 +194,8 @@ def quote_withdrawal(request: Request, me: Me, form: Form) -> Response:
                 now=container.clock.now(),
             )
         )
+        if quote.refused is not None:  # say so now, not after "confirm"
+            raise quote.refused
         method = container.db.run(
             lambda s: methods.view(methods.get_method(s, me.owner_ref, method_id))
         )

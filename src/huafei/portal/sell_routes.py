@@ -268,10 +268,7 @@ def submit_cards(request: Request, me: Me, form: Form) -> Response:
             keyring=container.keyring,
             now=container.clock.now(),
             quote_ttl=timedelta(seconds=settings.quote_ttl_seconds),
-            guessing=orders.GuessingPolicy(
-                max_failures=settings.guessing_max_failures,
-                window=timedelta(minutes=settings.guessing_window_minutes),
-            ),
+            guessing=orders.GuessingPolicy.from_settings(settings),
         )
         return 201, {
             "batch_id": result.batch.id,

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import logging
-import time
-import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -12,18 +10,15 @@ from pathlib import Path
 from fastapi import FastAPI, Request, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
-from starlette.datastructures import MutableHeaders
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import huafei
 from huafei.container import Container
-from huafei.core.logging import request_id_var
-from huafei.core.metrics import Metrics
 from huafei.migrations import at_head
 from huafei.portal.pages import html_error
 from huafei.portal.ui import build_ui
 from huafei.web.api_docs import install_api_docs
 from huafei.web.deps import get_container
+from huafei.web.middleware import RequestContextMiddleware
 from huafei.web.problems import install_problem_handlers, problem_response
 from huafei.web.routers import include_domain_routers
 from huafei.web.sandboxes import mount_sandboxes
@@ -69,59 +64,7 @@ def create_app(container: Container) -> FastAPI:
 
 
 def _install_request_middleware(app: FastAPI, container: Container) -> None:
-    app.add_middleware(RequestContextMiddleware, metrics=container.metrics)
-
-
-class RequestContextMiddleware:
-    """Request id (``X-Request-ID``, taken from the caller when sane), metrics and one log line
-    per request. Plain ASGI rather than ``BaseHTTPMiddleware``: no extra task and stream per
-    request, which the callback endpoint's throughput notices."""
-
-    def __init__(self, app: ASGIApp, *, metrics: Metrics) -> None:
-        self.app = app
-        self.metrics = metrics
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        incoming = ""
-        for name, value in scope.get("headers", ()):
-            if name == b"x-request-id":
-                incoming = value.decode("latin-1")
-                break
-        request_id = incoming if 0 < len(incoming) <= 64 else uuid.uuid4().hex
-        token = request_id_var.set(request_id)
-        started = time.perf_counter()
-        status = 500
-
-        async def send_with_id(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                headers = MutableHeaders(scope=message)
-                headers["X-Request-ID"] = request_id
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_with_id)
-        finally:
-            elapsed = time.perf_counter() - started
-            route = scope.get("route")
-            route_path = getattr(route, "path", "unmatched")
-            method = scope["method"]
-            self.metrics.http_requests.labels(method, route_path, str(status)).inc()
-            self.metrics.http_latency.labels(method, route_path).observe(elapsed)
-            log.info(
-                "request",
-                extra={
-                    "method": method,
-                    "path": route_path,
-                    "status": status,
-                    "ms": round(elapsed * 1000, 1),
-                },
-            )
-            request_id_var.reset(token)
+    app.add_middleware(RequestContextMiddleware, metrics=container.metrics, errors_from=app)
 
 
 def _install_health_routes(app: FastAPI) -> None:

@@ -22,6 +22,7 @@ from huafei.identity.errors import Refused
 from huafei.identity.models import Seller, SmsCode, SmsCodeStatus, Tier
 from huafei.identity.passwords import hash_password, verify_password
 from huafei.identity.policy import (
+    SELLER_PASSWORD_LOCKOUT,
     SELLER_PASSWORD_MIN_LENGTH,
     SELLER_SIGN_IN_LOCKOUT,
     SIGN_IN_FAILURES_PER_IP_RULE,
@@ -31,6 +32,7 @@ from huafei.identity.policy import (
     SMS_PER_IP_RULE,
     SMS_PER_NUMBER_RULE,
     SMS_RESEND_AFTER,
+    LockoutPolicy,
 )
 from huafei.identity.service import oplog, sessions, throttle
 from huafei.identity.service.oplog import Actor, ActorKind, Origin
@@ -177,7 +179,8 @@ def count_ip_failure(limiter: RateLimiter, keyring: Keyring, origin: Origin) -> 
 def _fail_sign_in(
     session: Session,
     *,
-    key: str,
+    key: str | None,
+    policy: LockoutPolicy,
     number: MobileNumber,
     error: errors.IdentityError,
     reason: str,
@@ -186,8 +189,12 @@ def _fail_sign_in(
     origin: Origin,
     now: datetime,
 ) -> Refused:
+    """Log the failure and count it against the address; against the number's lockout only
+    when ``key`` is given (a guess that could have been right)."""
     count_ip_failure(limiter, keyring, origin)
-    _, locked_until = throttle.register_failure(session, key, SELLER_SIGN_IN_LOCKOUT, now=now)
+    locked_until = None
+    if key is not None:
+        _, locked_until = throttle.register_failure(session, key, policy, now=now)
     oplog.record(
         session,
         Actor.anonymous(origin),
@@ -198,7 +205,7 @@ def _fail_sign_in(
         detail={"principal": "seller", "reason": reason, "locked": locked_until is not None},
     )
     if locked_until is not None:
-        return Refused(errors.locked_out(SELLER_SIGN_IN_LOCKOUT.action, locked_until, now))
+        return Refused(errors.locked_out(policy.action, locked_until, now))
     return Refused(error)
 
 
@@ -267,10 +274,14 @@ def sign_in_with_code(
     if lock is not None:
         return Refused(lock)
 
-    def fail(error: errors.IdentityError, reason: str) -> Refused:
+    def fail(error: errors.IdentityError, reason: str, *, guess: bool) -> Refused:
+        # Only a wrong guess at a live code counts towards the number's lockout: a code that
+        # was never sent, was used or has expired cannot be guessed, and counting it would let
+        # anyone keep the seller locked out without a single code being sent.
         return _fail_sign_in(
             session,
-            key=key,
+            key=key if guess else None,
+            policy=SELLER_SIGN_IN_LOCKOUT,
             number=number,
             error=error,
             reason=reason,
@@ -282,18 +293,19 @@ def sign_in_with_code(
 
     live = _live_code(session, number.phone, SIGN_IN_PURPOSE)
     if live is None:
-        return fail(errors.SmsCodeNotRequested(), "no_code")
+        return fail(errors.SmsCodeNotRequested(), "no_code", guess=False)
     if utc(live.expires_at) <= now:
-        return fail(errors.SmsCodeExpired(), "expired")
+        return fail(errors.SmsCodeExpired(), "expired", guess=False)
     if not secrets.compare_digest(live.code_hash, _code_hash(keyring, number.phone, code.strip())):
         live.attempts += 1
         left = SMS_CODE_MAX_ATTEMPTS - live.attempts
         if left <= 0:
             live.status = SmsCodeStatus.EXHAUSTED.value
-            return fail(errors.SmsCodeAttemptsExhausted(), "attempts_exhausted")
+            return fail(errors.SmsCodeAttemptsExhausted(), "attempts_exhausted", guess=True)
         return fail(
             errors.SmsCodeWrong(f"The code is not right; {left} tries left.", attempts_left=left),
             "wrong_code",
+            guess=True,
         )
     live.status = SmsCodeStatus.USED.value
     live.used_at = now
@@ -345,8 +357,9 @@ def sign_in_with_password(
     refused = ip_refusal(limiter, keyring, origin)
     if refused is not None:
         return refused
-    key = throttle.throttle_key(keyring, SELLER_SIGN_IN_LOCKOUT, number.phone)
-    lock = throttle.lock_error(session, key, SELLER_SIGN_IN_LOCKOUT, now=now)
+    # Its own lockout: wrong passwords lock password sign-in, never sign-in by code.
+    key = throttle.throttle_key(keyring, SELLER_PASSWORD_LOCKOUT, number.phone)
+    lock = throttle.lock_error(session, key, SELLER_PASSWORD_LOCKOUT, now=now)
     if lock is not None:
         return Refused(lock)
     seller = session.scalars(select(Seller).where(Seller.phone == number.phone)).one_or_none()
@@ -355,6 +368,7 @@ def sign_in_with_password(
         return _fail_sign_in(
             session,
             key=key,
+            policy=SELLER_PASSWORD_LOCKOUT,
             number=number,
             error=errors.InvalidCredentials(),
             reason="bad_password",

@@ -54,7 +54,8 @@ def check_new_method(
     *, kind: MethodKind, account_no: str, holder_name: str, verified_real_name: str | None
 ) -> CheckedAccount:
     """The checks that need no code: verified real name, a valid account, the holder is the
-    owner. Run before the SMS code is checked, so a wrong account costs no code try."""
+    owner. Run before the SMS code is checked, so a wrong account costs no code try (and
+    ``add_method`` runs them again in its unit of work)."""
     if not verified_real_name:
         raise errors.RealNameRequired("real name verification required (L2)")
     checked = check_account(kind, account_no)
@@ -69,20 +70,22 @@ def add_method(
     session: Session,
     *,
     owner_ref: str,
+    phone: str,
     kind: MethodKind,
     account_no: str,
     holder_name: str,
     verified_real_name: str | None,
-    code_confirmed: bool,
+    sms_code: str,
     keyring: Keyring,
     now: datetime,
-) -> PayoutMethod:
-    """Add a payout method for the owner.
+) -> PayoutMethod | Refused:
+    """Add a payout method for the owner, confirmed by the SMS code sent to ``phone`` for
+    ``payout_method.add``.
 
-    The owner must be real-name verified (L2) and the holder name must be that name; the caller
-    has confirmed the SMS code sent for ``payout_method.add`` (in its own unit of work, so wrong
-    tries count even though this one is refused). The account number is stored encrypted, with
-    a keyed hash for duplicate detection, and shown masked.
+    Everything that needs no code is checked first (real name, account, holder, not on file
+    already) and raised, so a refused request leaves the code live. A wrong code is returned as
+    a ``Refused`` — the caller commits the counted try before raising it. The code is spent
+    only in the unit of work that stores the method.
     """
     checked = check_new_method(
         kind=kind,
@@ -90,8 +93,48 @@ def add_method(
         holder_name=holder_name,
         verified_real_name=verified_real_name,
     )
-    if not code_confirmed:
-        raise errors.VerificationCodeInvalid("confirm with the SMS code sent to your phone")
+    lookup = _refuse_duplicate(session, owner_ref, kind, checked, keyring)
+    refusal = sign_in.confirm_action_code(
+        session,
+        phone=phone,
+        purpose=ADD_METHOD_PURPOSE,
+        code=sms_code,
+        keyring=keyring,
+        now=now,
+    )
+    if refusal is not None:
+        return refusal
+    return _insert(session, owner_ref, kind, checked, lookup, holder_name, keyring, now)
+
+
+def store_method(
+    session: Session,
+    *,
+    owner_ref: str,
+    kind: MethodKind,
+    account_no: str,
+    holder_name: str,
+    verified_real_name: str | None,
+    keyring: Keyring,
+    now: datetime,
+) -> PayoutMethod:
+    """``add_method`` without the SMS code, for an owner confirmed another way (operator tools,
+    tests). Same checks; the account number is stored encrypted, with a keyed hash for duplicate
+    detection, and shown masked."""
+    checked = check_new_method(
+        kind=kind,
+        account_no=account_no,
+        holder_name=holder_name,
+        verified_real_name=verified_real_name,
+    )
+    lookup = _refuse_duplicate(session, owner_ref, kind, checked, keyring)
+    return _insert(session, owner_ref, kind, checked, lookup, holder_name, keyring, now)
+
+
+def _refuse_duplicate(
+    session: Session, owner_ref: str, kind: MethodKind, checked: CheckedAccount, keyring: Keyring
+) -> str:
+    """The account's lookup hash; raises ``PayoutMethodExists`` when the owner has it already."""
     lookup = keyring.lookup_hash("payout-account", kind.value, checked.number)
     duplicate = session.scalar(
         select(PayoutMethod.id).where(
@@ -102,7 +145,20 @@ def add_method(
     )
     if duplicate is not None:
         raise errors.PayoutMethodExists("this account is already on file", method_id=duplicate)
-    name = normalise_name(holder_name)  # equal to the verified real name, checked above
+    return lookup
+
+
+def _insert(
+    session: Session,
+    owner_ref: str,
+    kind: MethodKind,
+    checked: CheckedAccount,
+    lookup: str,
+    holder_name: str,
+    keyring: Keyring,
+    now: datetime,
+) -> PayoutMethod:
+    name = normalise_name(holder_name)  # equal to the verified real name, checked before
     method = PayoutMethod(
         owner_ref=owner_ref,
         kind=kind.value,
@@ -121,7 +177,8 @@ def add_method(
         with session.begin_nested():
             session.flush()
     except IntegrityError:
-        # Two requests raced on the same account: the partial unique index decided.
+        # Two requests raced on the same account: the partial unique index decided. Raised, so
+        # the unit of work rolls back and the code stays unspent.
         raise errors.PayoutMethodExists("this account is already on file") from None
     return method
 

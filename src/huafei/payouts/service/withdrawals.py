@@ -11,6 +11,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from huafei.core.days import BEIJING
+from huafei.core.errors import HuafeiError
+from huafei.core.money import Money
 from huafei.ledger.chart import Code, ensure_wallet
 from huafei.ledger.models import Account
 from huafei.notices.service import NoticeKind
@@ -61,6 +63,9 @@ class Quote:
     max_single_fen: int
     remaining_today_fen: int
     needs_approval: bool
+    refused: HuafeiError | None = None
+    """What a request for this amount would be refused with now (a limit, the minimum, the
+    balance), or None. Risk control is not asked: it decides on the request itself."""
 
 
 def _active_method(session: Session, owner_ref: str, method_id: int) -> PayoutMethod:
@@ -84,6 +89,29 @@ def quote_withdrawal(
     rule = profile.fees[method.method_kind]
     fee = rule.fee(amount_fen)
     spent_today, _count = counted_today(session, owner_ref, now)
+    available_fen = get_balances(session, owner_ref).available_fen
+    attempt = WithdrawalAttempt(
+        owner_ref=owner_ref,
+        profile=profile.name,
+        method_kind=method.method_kind,
+        method_id=method.id,
+        amount_fen=amount_fen,
+        fee_fen=fee,
+        now=now,
+    )
+    refused: HuafeiError | None = None
+    try:
+        # The request's own checks, in its order; they only read.
+        payouts.limits.check(session, attempt)
+        if available_fen < amount_fen + fee:
+            raise errors.InsufficientBalance(
+                f"available {Money(available_fen)}; this withdrawal needs "
+                f"{Money(amount_fen + fee)} including the fee",
+                available_fen=available_fen,
+                needed_fen=amount_fen + fee,
+            )
+    except HuafeiError as exc:
+        refused = exc
     return Quote(
         method_id=method.id,
         method_kind=method.kind,
@@ -93,11 +121,12 @@ def quote_withdrawal(
         fee_rule=rule.describe(),
         total_fen=amount_fen + fee,
         arrives_fen=amount_fen,
-        available_fen=get_balances(session, owner_ref).available_fen,
+        available_fen=available_fen,
         min_fen=profile.limits.min_fen,
         max_single_fen=profile.limits.max_single_fen,
         remaining_today_fen=max(0, profile.limits.max_daily_fen - spent_today),
         needs_approval=amount_fen > payouts.approval_threshold_fen,
+        refused=refused,
     )
 
 
