@@ -125,6 +125,14 @@ class Settings(BaseSettings):
     payout_timing_window_minutes: int = Field(
         default=120, description="payouts this close before midnight may be booked next day"
     )
+    max_body_bytes: int = Field(
+        default=1024 * 1024, gt=0, description="largest request body accepted (413 above)"
+    )
+    max_batch_body_bytes: int = Field(
+        default=8 * 1024 * 1024,
+        gt=0,
+        description="largest body of the batch routes (pasted card batches, statement files)",
+    )
 
     @property
     def is_sqlite(self) -> bool:

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 
+from huafei.core.types import Moment, Text
 from huafei.payouts.deps import CurrentOwner, container_of
 from huafei.payouts.schemas import Balances, StatementPageOut, StatementRowOut, yuan
 from huafei.wallets import export
 from huafei.wallets.service import all_statement_rows, get_balances, wallet_statement
 
 router = APIRouter(prefix="/api/v1/wallet", tags=["wallets"])
+Locale = Literal["zh", "en"]
+Since = Annotated[Moment | None, Query(description="from this time on (with its UTC offset)")]
+Until = Annotated[Moment | None, Query(description="before this time (with its UTC offset)")]
 
 
 @router.get("", summary="Pending, available and held balances")
@@ -30,11 +34,13 @@ def balances(request: Request, owner: CurrentOwner) -> Balances:
 def statement(
     request: Request,
     owner: CurrentOwner,
-    cursor: str | None = None,
-    limit: int = 50,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    locale: str = "zh",
+    cursor: Annotated[
+        Text | None, Query(max_length=64, description="`next_cursor` of the previous page")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+    since: Since = None,
+    until: Until = None,
+    locale: Locale = "zh",
 ) -> StatementPageOut:
     container = container_of(request)
     page = container.db.run(
@@ -60,9 +66,9 @@ def _download(data: bytes, media_type: str, filename: str) -> Response:
 def statement_csv(
     request: Request,
     owner: CurrentOwner,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    locale: str = "zh",
+    since: Since = None,
+    until: Until = None,
+    locale: Locale = "zh",
 ) -> Response:
     container = container_of(request)
     data = container.db.run(
@@ -78,9 +84,9 @@ def statement_csv(
 def statement_xlsx(
     request: Request,
     owner: CurrentOwner,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    locale: str = "zh",
+    since: Since = None,
+    until: Until = None,
+    locale: Locale = "zh",
 ) -> Response:
     container = container_of(request)
     data = container.db.run(
