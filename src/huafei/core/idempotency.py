@@ -25,6 +25,8 @@ from huafei.core.errors import HuafeiError
 from huafei.core.models import IdempotencyRecord
 
 MAX_KEY_LENGTH = 255
+#: Visible ASCII, as HTTP carries it unchanged (a UUID, a random token).
+KEY_PATTERN = r"^[!-~]+$"
 
 
 class IdempotencyKeyRequired(HuafeiError):

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from huafei.cards.parser import parse_batch
 from huafei.cards.secrets import mask_serial
 from huafei.container import Container
-from huafei.core.idempotency import MAX_KEY_LENGTH, run_idempotent
+from huafei.core.idempotency import KEY_PATTERN, MAX_KEY_LENGTH, run_idempotent
 from huafei.core.types import Id
 from huafei.identity.deps import current_seller
 from huafei.identity.models import Seller
@@ -37,7 +37,9 @@ from huafei.web.idempotency import idempotent_response
 
 router = APIRouter(prefix="/api/v1", tags=["orders"])
 SellerDep = Annotated[Seller, Depends(current_seller)]
-IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=MAX_KEY_LENGTH)]
+IdempotencyKey = Annotated[
+    str | None, Header(alias="Idempotency-Key", max_length=MAX_KEY_LENGTH, pattern=KEY_PATTERN)
+]
 
 
 def owner_of(seller: Seller) -> str:

@@ -13,6 +13,7 @@ from typing import Annotated, cast
 from fastapi import Depends, Header, Request
 
 from huafei.container import Container
+from huafei.core.idempotency import KEY_PATTERN
 from huafei.identity.deps import current_seller, require_permission
 from huafei.identity.models import Seller, Staff
 from huafei.identity.permissions import Permission
@@ -56,5 +57,6 @@ ReconcileStaff = Annotated[int, Depends(_reconcile_staff)]
 #: The longest key a withdrawal stores; the same for every payout route, so a client needs one
 #: rule.
 IdempotencyKeyHeader = Annotated[
-    str | None, Header(alias="Idempotency-Key", max_length=WITHDRAWAL_KEY_LENGTH)
+    str | None,
+    Header(alias="Idempotency-Key", max_length=WITHDRAWAL_KEY_LENGTH, pattern=KEY_PATTERN),
 ]

@@ -14,6 +14,17 @@ from huafei.wallets.service import all_statement_rows, get_balances, wallet_stat
 
 router = APIRouter(prefix="/api/v1/wallet", tags=["wallets"])
 Locale = Literal["zh", "en"]
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+class CsvResponse(Response):
+    media_type = "text/csv"
+
+
+class XlsxResponse(Response):
+    media_type = XLSX
+
+
 Since = Annotated[Moment | None, Query(description="from this time on (with its UTC offset)")]
 Until = Annotated[Moment | None, Query(description="before this time (with its UTC offset)")]
 
@@ -62,7 +73,7 @@ def _download(data: bytes, media_type: str, filename: str) -> Response:
     )
 
 
-@router.get("/statement.csv", summary="The statement as CSV")
+@router.get("/statement.csv", summary="The statement as CSV", response_class=CsvResponse)
 def statement_csv(
     request: Request,
     owner: CurrentOwner,
@@ -80,7 +91,9 @@ def statement_csv(
     return _download(data, "text/csv; charset=utf-8", "statement.csv")
 
 
-@router.get("/statement.xlsx", summary="The statement as an Excel workbook")
+@router.get(
+    "/statement.xlsx", summary="The statement as an Excel workbook", response_class=XlsxResponse
+)
 def statement_xlsx(
     request: Request,
     owner: CurrentOwner,
@@ -96,8 +109,4 @@ def statement_xlsx(
             locale=locale,
         )
     )
-    return _download(
-        data,
-        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        "statement.xlsx",
-    )
+    return _download(data, XLSX, "statement.xlsx")

@@ -27,7 +27,7 @@ from fastapi.dependencies.models import Dependant
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute, RouteContext, iter_route_contexts
 
-from huafei.core.idempotency import MAX_KEY_LENGTH
+from huafei.core.idempotency import KEY_PATTERN, MAX_KEY_LENGTH
 from huafei.core.types import MAX_INT64
 from huafei.identity import deps as identity_deps
 from huafei.identity.deps import API_KEY_HEADER, CSRF_HEADER, SELLER_COOKIE, STAFF_COOKIE
@@ -175,6 +175,7 @@ def _describe(operation: dict[str, Any], route: RouteContext, method: str) -> No
                 "type": "string",
                 "minLength": 1,
                 "maxLength": _max_length(parameter.get("schema", {})) or MAX_KEY_LENGTH,
+                "pattern": KEY_PATTERN,
             }
             parameter["description"] = (
                 "Unique per request: a retry with the same key and body gets the first answer "
