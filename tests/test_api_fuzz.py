@@ -125,3 +125,46 @@ def test_the_api_keeps_its_published_promises(case, target) -> None:
     }
     response = client.request(**request)
     case.validate_response(response, checks=CHECKS)
+
+
+def _inputs(document: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Every schema a request carries: parameters and request bodies, references followed."""
+    components = document["components"]["schemas"]
+
+    def walk(where: str, node: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+        if "$ref" in node:
+            name = node["$ref"].rsplit("/", 1)[-1]
+            yield from walk(f"{where}→{name}", components[name])
+            return
+        yield where, node
+        for key in ("anyOf", "oneOf", "allOf"):
+            for option in node.get(key, []):
+                yield from walk(where, option)
+        for name, child in node.get("properties", {}).items():
+            yield from walk(f"{where}.{name}", child)
+        for key in ("items", "additionalProperties"):
+            if isinstance(node.get(key), dict):
+                yield from walk(f"{where}[]", node[key])
+
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            for parameter in operation.get("parameters", []):
+                yield from walk(f"{method.upper()} {path} {parameter['name']}", parameter["schema"])
+            for content in operation.get("requestBody", {}).get("content", {}).values():
+                yield from walk(f"{method.upper()} {path} body", content["schema"])
+
+
+def test_every_input_is_bounded_in_the_published_document() -> None:
+    """Integers carry a minimum and a maximum (ids: 1 … 2⁶³−1), strings a maximum length, so
+    the fuzzer tries the edges and a client can read the rules."""
+    unbounded = []
+    for where, node in _inputs(_published_document()):
+        kind = node.get("type")
+        if kind == "integer" and ("minimum" not in node and "exclusiveMinimum" not in node):
+            unbounded.append(f"{where}: integer without a minimum")
+        if kind == "integer" and ("maximum" not in node and "exclusiveMaximum" not in node):
+            unbounded.append(f"{where}: integer without a maximum")
+        dated = node.get("format") in ("date", "date-time")
+        if kind == "string" and "maxLength" not in node and "enum" not in node and not dated:
+            unbounded.append(f"{where}: string without a maximum length")
+    assert unbounded == []
