@@ -10,7 +10,12 @@ from huafei.core.types import Moment, Text
 from huafei.payouts.deps import CurrentOwner, container_of
 from huafei.payouts.schemas import Balances, StatementPageOut, StatementRowOut, yuan
 from huafei.wallets import export
-from huafei.wallets.service import all_statement_rows, get_balances, wallet_statement
+from huafei.wallets.service import (
+    all_statement_rows,
+    get_balances,
+    parse_cursor,
+    wallet_statement,
+)
 
 router = APIRouter(prefix="/api/v1/wallet", tags=["wallets"])
 Locale = Literal["zh", "en"]
@@ -54,6 +59,8 @@ def statement(
     locale: Locale = "zh",
 ) -> StatementPageOut:
     container = container_of(request)
+    if cursor is not None:
+        parse_cursor(cursor)  # a cursor that does not parse is a 422, with a wallet or without
     page = container.db.run(
         lambda s: wallet_statement(
             s, owner.ref, cursor=cursor, limit=limit, since=since, until=until, locale=locale
