@@ -35,6 +35,7 @@ from factories import (
     open_staff_session,
 )
 from huafei.core.db import Database
+from huafei.core.models import IdempotencyRecord
 from huafei.core.settings import Settings
 from huafei.identity.service.sessions import csrf_token_for
 from huafei.identity.validation import parse_mobile
@@ -360,3 +361,44 @@ def test_sign_in_and_alipay_share_one_phone_rule() -> None:
         assert check_account(MethodKind.ALIPAY, typed).number == "13800138000"
     phone = new_phone()
     assert check_account(MethodKind.ALIPAY, phone).number == parse_mobile(phone).phone
+
+
+def test_a_refused_batch_stores_only_its_problem(db, clock) -> None:
+    db.run(lambda s: install_defaults(s, now=clock.now()))
+    client = make_client(db, clock)
+    seller = make_seller(db, clock, tier=2)
+    agreement = client.get("/api/v1/agreement").json()
+    cards = "\n".join(f"{10**16 + line} 12345" for line in range(5000))  # every PIN too short
+    body = _batch(
+        cards=cards, agreement_version=agreement["version"], agreement_sha256=agreement["sha256"]
+    )
+    headers = {**bearer(open_seller_session(db, clock, seller.id)), "Idempotency-Key": "five-k"}
+    first = client.post("/api/v1/orders/batch", json=body, headers=headers)
+    assert first.status_code == 422
+    assert first.json()["code"] == "batch_rejected"
+    assert len(first.json()["rejected"]) == 5000  # the first answer names every line
+
+    stored = db.run(lambda s: s.scalar(select(func.length(IdempotencyRecord.response_body))))
+    assert stored < 1000  # not the 430 KB of line verdicts
+    again = client.post("/api/v1/orders/batch", json=body, headers=headers)
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.status_code == 422
+    assert {k: again.json()[k] for k in ("code", "status", "detail")} == {
+        k: first.json()[k] for k in ("code", "status", "detail")
+    }
+
+
+def test_the_batch_routes_take_more_than_a_mebibyte(db, clock) -> None:
+    client = make_client(db, clock)
+    seller = make_seller(db, clock, tier=2)
+    big = json.dumps({"carrier": "cmcc", "face_value_fen": 10_000, "cards": " " * (2 * MIB)})
+    headers = {
+        **bearer(open_seller_session(db, clock, seller.id)),
+        "content-type": "application/json",
+    }
+    checked = client.post("/api/v1/orders/validate", content=big.encode(), headers=headers)
+    assert checked.status_code == 422  # read and refused by its length, not by its size
+    assert checked.json()["errors"][0]["type"] == "string_too_long"
+    elsewhere = client.post("/api/v1/withdrawals/quote", content=big.encode(), headers=headers)
+    assert elsewhere.status_code == 413
+    assert elsewhere.json()["limit_bytes"] == MIB
