@@ -93,7 +93,10 @@ def targets(sqlite_template, tmp_path_factory) -> Iterator[dict[str, Target]]:
         yield made
 
 
-@pytest.fixture(params=[(backend, caller) for backend in BACKENDS for caller in CALLERS])
+@pytest.fixture(
+    params=[(backend, caller) for backend in BACKENDS for caller in CALLERS],
+    ids=[f"{backend}-{caller}" for backend in BACKENDS for caller in CALLERS],
+)
 def target(request: pytest.FixtureRequest, targets) -> tuple[TestClient, dict[str, str]]:
     backend, caller = request.param
     chosen = targets[backend]
