@@ -32,9 +32,14 @@ from conftest import BACKENDS, PostgresTemplate
 from factories import make_container, make_seller, open_seller_session
 from huafei.container import build_container
 from huafei.core.clock import FrozenClock
+from huafei.core.crypto import Keyring
 from huafei.core.db import Database
 from huafei.core.settings import Settings
+from huafei.payouts.models import MethodKind
+from huafei.payouts.service import methods
 from huafei.web.app import create_app
+from payouts_harness import REAL_NAME, icbc_card
+from portal_helpers import fund_wallet
 
 EXAMPLES = int(os.environ.get("HUAFEI_FUZZ_EXAMPLES", "10"))
 CALLERS = ("anonymous", "seller")
@@ -69,6 +74,21 @@ class Target:
     seller_token: str
 
 
+def _seller_with_money(db: Database, clock: FrozenClock, keyring: Keyring) -> str:
+    """A level-2 seller with 1,000 yuan available and a bank card (payout method 1), so the
+    fuzzer's withdrawals and quotes reach the payout rules; returns a bearer token."""
+    seller = make_seller(db, clock, tier=2, real_name=REAL_NAME)
+    fund_wallet(db, seller.ledger_owner_ref, 100_000, clock.now())
+    db.run(
+        lambda s: methods.add_method(
+            s, owner_ref=seller.ledger_owner_ref, kind=MethodKind.BANK_CARD,
+            account_no=icbc_card(), holder_name=REAL_NAME, verified_real_name=REAL_NAME,
+            code_confirmed=True, keyring=keyring, now=clock.now(),
+        )
+    )  # fmt: skip
+    return open_seller_session(db, clock, seller.id)
+
+
 @pytest.fixture(scope="session")
 def targets(sqlite_template, tmp_path_factory) -> Iterator[dict[str, Target]]:
     """One app per backend for the whole run: rows written by earlier requests stay (the fuzzer
@@ -87,9 +107,9 @@ def targets(sqlite_template, tmp_path_factory) -> Iterator[dict[str, Target]]:
             db = Database(url, retries=10)
             cleanup.callback(db.dispose)
             clock = FrozenClock()
-            client = cleanup.enter_context(TestClient(create_app(make_container(db, clock))))
-            seller = make_seller(db, clock, tier=2)
-            made[backend] = Target(client, open_seller_session(db, clock, seller.id))
+            container = make_container(db, clock)
+            client = cleanup.enter_context(TestClient(create_app(container)))
+            made[backend] = Target(client, _seller_with_money(db, clock, container.payouts.keyring))
         yield made
 
 
