@@ -11,7 +11,8 @@ code                          meaning
 ============================  ==================================================================
 ``missing_pin``               only one field on the line
 ``too_many_fields``           more than serial and PIN on the line
-``not_digits``                serial or PIN holds something other than digits
+``not_digits``                serial or PIN holds something other than digits (digits of other
+                              scripts and control characters included)
 ``serial_length``             the serial's length matches none of the carrier's formats
 ``pin_length``                the PIN's length does not match the format of that serial length
 ``wrong_carrier``             serial and PIN lengths are another carrier's format
@@ -32,6 +33,7 @@ from dataclasses import dataclass, field
 from huafei.cards.errors import CardFormatInvalid
 from huafei.cards.formats import CARRIER_CARDS, CarrierCards, check_card
 from huafei.carriers.gateway import Carrier
+from huafei.core.text import TextRefused, check_text
 
 MAX_CARDS_PER_BATCH = 1000
 
@@ -87,7 +89,13 @@ def parse_batch(
     cards: list[ParsedCard] = []
     errors: list[LineError] = []
     first_line_of: dict[str, int] = {}
-    for number, raw in enumerate(split_lines(normalize(text)), start=1):
+    for number, typed in enumerate(split_lines(text), start=1):
+        try:
+            # Before NFKC, which would read some other digits (``²``, ``①``) as ASCII ones.
+            raw = normalize(check_text(typed, multiline=True))
+        except TextRefused:
+            errors.append(LineError(number, "not_digits", "serial and PIN must be digits only"))
+            continue
         fields = [part for part in _SEPARATORS.split(raw) if part]
         if not fields:
             continue
@@ -129,8 +137,11 @@ def parse_card(carrier: Carrier, serial: str, pin: str) -> ParsedCard:
 
     Raises ``CardFormatInvalid`` whose ``reason`` is one of the codes above.
     """
-    serial = _SEPARATORS.sub("", normalize(serial))
-    pin = _SEPARATORS.sub("", normalize(pin))
+    try:
+        serial = _SEPARATORS.sub("", normalize(check_text(serial)))
+        pin = _SEPARATORS.sub("", normalize(check_text(pin)))
+    except TextRefused:
+        serial = pin = ""
     problem = check_card(carrier, serial, pin)
     if problem is not None:
         raise CardFormatInvalid(problem.message, reason=problem.code, carrier=carrier.value)

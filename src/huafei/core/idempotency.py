@@ -1,10 +1,15 @@
 """Idempotency keys with Stripe's semantics for every money-moving request.
 
 The first request with a key runs and its response (success or business error) is stored in the
-same transaction as its effects. A retry with the same key and the same request gets that
-response again; the same key with a different request is refused with 409. Two first requests
-racing with one key: the database's unique index lets one commit; the other's work is rolled
-back and it answers with the winner's stored response.
+same transaction as its effects. Of a refusal only the problem document itself is stored — its
+standard members and scalar fields, not the lists it may carry (a refused batch's 5,000 line
+verdicts): a retry learns the same status, code and detail; the full list is in the first
+answer, and ``/orders/validate`` gives it again.
+
+A retry with the same key and the same request gets that response again; the same key with a
+different request is refused with 409. Two first requests racing with one key: the database's
+unique index lets one commit; the other's work is rolled back and it answers with the winner's
+stored response.
 """
 
 from __future__ import annotations
@@ -25,6 +30,8 @@ from huafei.core.errors import HuafeiError
 from huafei.core.models import IdempotencyRecord
 
 MAX_KEY_LENGTH = 255
+#: Visible ASCII, as HTTP carries it unchanged (a UUID, a random token).
+KEY_PATTERN = r"^[!-~]+$"
 
 
 class IdempotencyKeyRequired(HuafeiError):
@@ -44,6 +51,22 @@ class IdempotentResponse:
     status_code: int
     body: Any
     replayed: bool
+
+
+#: The longest text field of a stored refusal (a detail naming what was wrong).
+_STORED_TEXT = 1000
+
+
+def stored_problem(problem: dict[str, Any]) -> dict[str, Any]:
+    """What a refusal's record keeps: the problem's scalar members (``type``, ``code``,
+    ``status``, ``detail`` … and scalar extras such as a changed fee), not its lists or maps."""
+    kept: dict[str, Any] = {}
+    for name, value in problem.items():
+        if isinstance(value, str):
+            kept[name] = value[:_STORED_TEXT]
+        elif value is None or isinstance(value, bool | int | float):
+            kept[name] = value
+    return kept
 
 
 def request_fingerprint(method: str, path: str, body: bytes) -> str:
@@ -100,8 +123,10 @@ def run_idempotent(
         try:
             with session.begin_nested():
                 status_code, payload = handler(session)
+            kept = payload
         except HuafeiError as error:
             status_code, payload = error.status, error.to_problem(instance=path)
+            kept = stored_problem(payload)
         session.add(
             IdempotencyRecord(
                 principal=principal,
@@ -110,7 +135,7 @@ def run_idempotent(
                 path=path,
                 request_hash=fingerprint,
                 status_code=status_code,
-                response_body=json.dumps(payload, ensure_ascii=False, default=str),
+                response_body=json.dumps(kept, ensure_ascii=False, default=str),
                 created_at=clock.now(),
             )
         )

@@ -8,7 +8,6 @@ disfavour by less than one fen only on the fee side, which is computed as the co
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal, InvalidOperation
 from functools import lru_cache
@@ -16,6 +15,7 @@ from functools import lru_cache
 from babel.numbers import format_currency
 
 from huafei.core.errors import ValidationFailed
+from huafei.core.text import TextRefused, digits_text
 
 CNY = "CNY"
 FEN_PER_YUAN = 100
@@ -23,7 +23,9 @@ FEN_PER_YUAN = 100
 #: below the 64-bit column limit, so sums of many amounts cannot overflow.
 MAX_INPUT_FEN = 10**12 * FEN_PER_YUAN
 
-_AMOUNT = re.compile(r"^(?P<int>\d{1,3}(?:,\d{3})+|\d+)(?:\.(?P<frac>\d{1,2}))?$")
+_AMOUNT = re.compile(r"^(?P<int>[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.(?P<frac>[0-9]{1,2}))?$")
+#: Longer text is no amount the platform accepts (and is not worth parsing).
+MAX_AMOUNT_TEXT = 32
 
 
 class InvalidAmount(ValidationFailed):
@@ -63,12 +65,19 @@ class Money:
     def parse(cls, text: str, currency: str = CNY) -> Money:
         """Parse what people type: ``12``, ``12.3``, ``12.34``, ``¥12.34``, ``１２.３４``.
 
-        Rejects negatives, exponents, more than two decimals, NaN, blanks and anything else with
-        ``InvalidAmount`` naming the input.
+        Rejects negatives, exponents, more than two decimals, NaN, blanks, other scripts'
+        digits (``١٠٠``) and anything else with ``InvalidAmount`` naming the input.
         """
         if not isinstance(text, str):
             raise InvalidAmount("amount must be text", input=repr(text))
-        normal = unicodedata.normalize("NFKC", text).strip()
+        if len(text) > MAX_AMOUNT_TEXT:
+            raise InvalidAmount(f"an amount has at most {MAX_AMOUNT_TEXT} characters")
+        try:
+            normal = digits_text(text).strip()
+        except TextRefused:
+            raise InvalidAmount(
+                f"{text!r} is not an amount in yuan with at most two decimals", input=text
+            ) from None
         normal = normal.removeprefix("¥").removesuffix("元").strip()
         match = _AMOUNT.match(normal)
         if match is None:
@@ -134,7 +143,12 @@ class Rate:
     @classmethod
     def parse(cls, text: str) -> Rate:
         """Accepts ``0.985``, ``98.5%`` and ``9.85折``."""
-        normal = unicodedata.normalize("NFKC", str(text)).strip()
+        if len(str(text)) > MAX_AMOUNT_TEXT:
+            raise InvalidAmount(f"a rate has at most {MAX_AMOUNT_TEXT} characters")
+        try:
+            normal = digits_text(str(text)).strip()
+        except TextRefused:
+            raise InvalidAmount(f"{text!r} is not a rate") from None
         try:
             if normal.endswith("%"):
                 value = Decimal(normal[:-1]) / 100

@@ -205,6 +205,15 @@ class Settings(BaseSettings):
         """``api_docs`` when set; otherwise on everywhere but production."""
         return self.api_docs if self.api_docs is not None else not self.is_production
 
+    max_body_bytes: int = Field(
+        default=1024 * 1024, gt=0, description="largest request body accepted (413 above)"
+    )
+    max_batch_body_bytes: int = Field(
+        default=8 * 1024 * 1024,
+        gt=0,
+        description="largest body of the batch routes (pasted card batches, statement files)",
+    )
+
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")

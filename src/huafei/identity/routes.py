@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from sqlalchemy.orm import Session
 
 from huafei.container import Container
+from huafei.core.types import Id
 from huafei.identity import limits
 from huafei.identity.adapters import sandbox_selfie_token
 from huafei.identity.deps import (
@@ -104,6 +105,7 @@ def _signed_in(
     "/auth/sms-codes",
     status_code=202,
     summary="Text a 6-digit sign-in code (the same answer for new and known numbers)",
+    responses={429: {}},
 )
 def request_sms_code(body: SmsCodeRequest, request: Request) -> CodeSent:
     container = get_container(request)
@@ -129,7 +131,11 @@ def request_sms_code(body: SmsCodeRequest, request: Request) -> CodeSent:
     )
 
 
-@router.post("/auth/sign-in/sms", summary="Sign in (or sign up) with the texted code")
+@router.post(
+    "/auth/sign-in/sms",
+    summary="Sign in (or sign up) with the texted code",
+    responses={401: {}, 429: {}},
+)
 def sign_in_with_sms(body: SmsSignIn, request: Request, response: Response) -> SellerSignedIn:
     container = get_container(request)
     number = parse_mobile(body.phone)
@@ -152,7 +158,11 @@ def sign_in_with_sms(body: SmsSignIn, request: Request, response: Response) -> S
     return _signed_in(outcome, response, container)
 
 
-@router.post("/auth/sign-in/password", summary="Sign in with the optional password")
+@router.post(
+    "/auth/sign-in/password",
+    summary="Sign in with the optional password",
+    responses={401: {}, 429: {}},
+)
 def sign_in_with_password(
     body: PasswordSignIn, request: Request, response: Response
 ) -> SellerSignedIn:
@@ -227,7 +237,7 @@ def list_sessions(
     "/auth/sessions/{session_id}", status_code=204, summary="End one of this seller's sessions"
 )
 def revoke_session(
-    session_id: int, request: Request, seller: Annotated[Seller, Depends(current_seller)]
+    session_id: Id, request: Request, seller: Annotated[Seller, Depends(current_seller)]
 ) -> Response:
     container = get_container(request)
     actor = actor_for(request)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 
 from huafei.core.crypto import Keyring
+from huafei.core.types import SecretText, Text
 from huafei.identity.limits import FlowStatus
 from huafei.identity.models import (
     AuthSession,
@@ -27,70 +28,70 @@ SessionKindField = Literal["cookie", "bearer"]
 
 # -- requests ------------------------------------------------------------------------------------
 class SmsCodeRequest(BaseModel):
-    phone: str = Field(max_length=32, examples=["13800138000"])
+    phone: Text = Field(max_length=32, examples=["13800138000"])
 
 
 class SmsSignIn(BaseModel):
-    phone: str = Field(max_length=32)
-    code: str = Field(max_length=12)
+    phone: Text = Field(max_length=32)
+    code: SecretText = Field(max_length=12)
     session: SessionKindField = Field(
         default="bearer", description="`cookie` for a browser, `bearer` for an API client"
     )
 
 
 class PasswordSignIn(BaseModel):
-    phone: str = Field(max_length=32)
-    password: str = Field(max_length=256)
+    phone: Text = Field(max_length=32)
+    password: SecretText = Field(max_length=256)
     session: SessionKindField = "bearer"
 
 
 class SetPassword(BaseModel):
-    new_password: str = Field(max_length=256)
-    current_password: str | None = Field(
+    new_password: SecretText = Field(max_length=256)
+    current_password: SecretText | None = Field(
         default=None, max_length=256, description="needed when a password is already set"
     )
 
 
 class RealNameVerification(BaseModel):
-    real_name: str = Field(max_length=64)
-    id_number: str = Field(max_length=32)
-    selfie_token: str = Field(
+    real_name: Text = Field(max_length=64)
+    id_number: Text = Field(max_length=32)
+    selfie_token: SecretText = Field(
         max_length=256, description="from the liveness SDK (sandbox: POST /sandbox/liveness)"
     )
 
 
 class ServicePasswordVerification(BaseModel):
-    service_password: str = Field(max_length=32)
+    service_password: SecretText = Field(max_length=32)
 
 
 class StaffSignIn(BaseModel):
-    username: str = Field(max_length=64)
-    password: str = Field(max_length=256)
-    totp_code: str = Field(max_length=12)
+    username: Text = Field(max_length=64)
+    password: SecretText = Field(max_length=256)
+    totp_code: SecretText = Field(max_length=12)
     session: SessionKindField = "cookie"
 
 
 class StaffPasswordChange(BaseModel):
-    current_password: str = Field(max_length=256)
-    new_password: str = Field(max_length=256)
+    current_password: SecretText = Field(max_length=256)
+    new_password: SecretText = Field(max_length=256)
 
 
 class StaffCreate(BaseModel):
-    username: str = Field(max_length=64)
-    role: str = Field(max_length=16)
+    username: Text = Field(max_length=64)
+    role: Text = Field(max_length=16)
 
 
 class StaffUpdate(BaseModel):
-    role: str | None = Field(default=None, max_length=16)
+    role: Text | None = Field(default=None, max_length=16)
     active: bool | None = None
 
 
 class PartnerCreate(BaseModel):
-    name: str = Field(max_length=200)
+    name: Text = Field(max_length=120)
 
 
 class ApiKeyCreate(BaseModel):
-    scopes: list[str] = Field(max_length=10)
+    scopes: list[Annotated[Text, Field(max_length=32)]] = Field(max_length=10)
 
 
 class SandboxLiveness(BaseModel):

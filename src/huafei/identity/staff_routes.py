@@ -9,9 +9,10 @@ from __future__ import annotations
 import secrets
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from sqlalchemy.orm import Session
 
+from huafei.core.types import Id, Text
 from huafei.identity import errors, limits
 from huafei.identity.deps import (
     STAFF_COOKIE,
@@ -53,10 +54,15 @@ from huafei.identity.service.sessions import SessionKind
 from huafei.identity.validation import check_password
 
 router = APIRouter(prefix="/api/v1/staff", tags=["operations console"])
+KeyId = Annotated[Text, Path(max_length=64)]
 
 
 # -- sign-in -------------------------------------------------------------------------------------
-@router.post("/auth/sign-in", summary="Staff sign-in: username, password and TOTP code")
+@router.post(
+    "/auth/sign-in",
+    summary="Staff sign-in: username, password and TOTP code",
+    responses={401: {}, 429: {}},
+)
 def staff_sign_in(body: StaffSignIn, request: Request, response: Response) -> StaffSignedInView:
     container = get_container(request)
     origin = origin_of(request)
@@ -216,7 +222,7 @@ def create_staff(
 
 @router.patch("/accounts/{staff_id}", summary="Change a staff member's role or disable them")
 def update_staff(
-    staff_id: int,
+    staff_id: Id,
     body: StaffUpdate,
     request: Request,
     _: Annotated[Staff, Depends(require_permission("staff:manage"))],
@@ -235,7 +241,7 @@ def update_staff(
 # -- sellers -------------------------------------------------------------------------------------
 @router.get("/sellers/{seller_id}", summary="A seller's profile (masked), tier and limits")
 def get_seller(
-    seller_id: int,
+    seller_id: Id,
     request: Request,
     _: Annotated[Staff, Depends(require_permission("sellers:read"))],
 ) -> SellerView:
@@ -252,7 +258,7 @@ def get_seller(
 
 @router.get("/sellers/{seller_id}/limits", summary="A seller's limits, used and left")
 def get_seller_limits(
-    seller_id: int,
+    seller_id: Id,
     request: Request,
     _: Annotated[Staff, Depends(require_permission("sellers:read"))],
 ) -> LimitsView:
@@ -287,10 +293,10 @@ def operation_log(
     request: Request,
     _: Annotated[Staff, Depends(require_permission("oplog:read"))],
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    before_id: Annotated[int | None, Query()] = None,
-    action: Annotated[str | None, Query(max_length=64)] = None,
-    actor_kind: Annotated[str | None, Query(max_length=16)] = None,
-    actor_id: Annotated[int | None, Query()] = None,
+    before_id: Id | None = None,
+    action: Annotated[Text | None, Query(max_length=64)] = None,
+    actor_kind: Annotated[Text | None, Query(max_length=16)] = None,
+    actor_id: Id | None = None,
 ) -> list[OperationLogView]:
     container = get_container(request)
     entries = container.db.run(
@@ -334,7 +340,7 @@ def create_partner(
     "/partners/{partner_id}/keys", status_code=201, summary="Issue an API key (shown once)"
 )
 def issue_key(
-    partner_id: int,
+    partner_id: Id,
     body: ApiKeyCreate,
     request: Request,
     _: Annotated[Staff, Depends(require_permission("partners:manage"))],
@@ -356,8 +362,8 @@ def issue_key(
     summary="Replace a key; the old one works for a grace period",
 )
 def rotate_key(
-    partner_id: int,
-    key_id: str,
+    partner_id: Id,
+    key_id: KeyId,
     request: Request,
     _: Annotated[Staff, Depends(require_permission("partners:manage"))],
 ) -> ApiKeyIssued:
@@ -374,8 +380,8 @@ def rotate_key(
 
 @router.delete("/partners/{partner_id}/keys/{key_id}", summary="Revoke a key at once")
 def revoke_key(
-    partner_id: int,
-    key_id: str,
+    partner_id: Id,
+    key_id: KeyId,
     request: Request,
     _: Annotated[Staff, Depends(require_permission("partners:manage"))],
 ) -> ApiKeyView:

@@ -17,6 +17,7 @@ from phonenumbers import carrier as phone_carriers
 
 from huafei.carriers.gateway import Carrier
 from huafei.core.crypto import mask
+from huafei.core.text import TextRefused, digits_text
 from huafei.identity import errors
 from huafei.identity.policy import BEIJING, PASSWORD_MAX_LENGTH
 
@@ -40,23 +41,39 @@ class MobileNumber:
         return mask_phone(self.phone)
 
 
-def parse_mobile(text: str) -> MobileNumber:
-    """``+86 138-0013-8000``, ``13800138000``, full-width digits … → ``13800138000`` and carrier."""
-    raw = unicodedata.normalize("NFKC", text or "").strip()
+_MOBILE_TYPES = (PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE)
+
+
+def parse_mainland_mobile(text: str) -> str:
+    """The one rule for a mainland mobile number, wherever one is typed (sign-in, an Alipay
+    account …): ``+86 138-0013-8000``, ``13800138000``, full-width digits … → ``13800138000``.
+
+    ``phonenumbers`` decides what is a mobile number (so ``140…`` data-only segments are
+    refused); digits of other scripts are refused, not read.
+    """
+    try:
+        raw = digits_text(text or "").strip()
+    except TextRefused:
+        raise errors.InvalidPhoneNumber("Enter an 11-digit mainland mobile number.") from None
     if not raw or len(raw) > 32:
         raise errors.InvalidPhoneNumber("Enter an 11-digit mainland mobile number.")
     try:
         number = phonenumbers.parse(raw, "CN")
     except phonenumbers.NumberParseException:
         raise errors.InvalidPhoneNumber("Enter an 11-digit mainland mobile number.") from None
-    mobile_types = (PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE)
     if (
         number.country_code != 86
         or not phonenumbers.is_valid_number(number)
-        or phonenumbers.number_type(number) not in mobile_types
+        or phonenumbers.number_type(number) not in _MOBILE_TYPES
     ):
         raise errors.InvalidPhoneNumber("Enter an 11-digit mainland mobile number.")
-    national = str(number.national_number)
+    return str(number.national_number)
+
+
+def parse_mobile(text: str) -> MobileNumber:
+    """A seller's number: ``parse_mainland_mobile`` and a carrier we serve (from its segment)."""
+    national = parse_mainland_mobile(text)
+    number = phonenumbers.parse(national, "CN")
     carrier = _CARRIER_NAMES.get(phone_carriers.name_for_number(number, "en"))
     if carrier is None:
         raise errors.UnsupportedCarrier(
@@ -69,7 +86,7 @@ def parse_mobile(text: str) -> MobileNumber:
 # -- resident ID numbers (GB 11643-1999) ---------------------------------------------------------
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK_CHARS = "10X98765432"
-_ID_SHAPE = re.compile(r"^\d{17}[\dX]$")
+_ID_SHAPE = re.compile(r"^[0-9]{17}[0-9X]$")
 #: GB/T 2260 provinces, plus 71/81/82/83 (Taiwan, Hong Kong, Macao residents' residence permits,
 #: which use the same 18-character format).
 _PROVINCES = frozenset(
@@ -131,8 +148,15 @@ class IdNumber:
 
 
 def parse_id_number(text: str, *, now: datetime) -> IdNumber:
-    """Check shape, check digit, region and date of birth, and that the holder is an adult."""
-    value = re.sub(r"\s", "", unicodedata.normalize("NFKC", text or "")).upper()
+    """Check shape, check digit, region and date of birth, and that the holder is an adult.
+
+    Full-width digits are read as digits; other scripts' digits (``١١٠١…``) are refused, so a
+    number has one spelling and one duplicate hash.
+    """
+    try:
+        value = re.sub(r"\s", "", digits_text(text or "")).upper()
+    except TextRefused:
+        value = ""
     if not _ID_SHAPE.match(value):
         raise errors.InvalidIdNumber(
             "A resident ID number is 17 digits followed by a digit or X.", reason="shape"

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
 from sqlalchemy.orm import Session
 
 from huafei.core.errors import NotFound
+from huafei.core.types import Id
 from huafei.notices.service import (
     NoticeKind,
     list_notices,
@@ -25,7 +28,7 @@ def notices(
     request: Request,
     owner: CurrentOwner,
     unread_only: bool = False,
-    limit: int = 50,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> list[NoticeOut]:
     container = container_of(request)
     return container.db.run(
@@ -61,7 +64,7 @@ def unread(request: Request, owner: CurrentOwner) -> dict[str, int]:
 
 
 @router.post("/{notice_id}/read", status_code=204, summary="Mark a notice read")
-def read(notice_id: int, request: Request, owner: CurrentOwner) -> None:
+def read(notice_id: Id, request: Request, owner: CurrentOwner) -> None:
     container = container_of(request)
     if not container.db.run(lambda s: mark_read(s, owner.ref, notice_id)):
         raise NotFound(f"notice {notice_id} not found")

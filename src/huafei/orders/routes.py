@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 from huafei.cards.parser import parse_batch
 from huafei.cards.secrets import mask_serial
 from huafei.container import Container
-from huafei.core.idempotency import run_idempotent
+from huafei.core.idempotency import KEY_PATTERN, MAX_KEY_LENGTH, run_idempotent
+from huafei.core.types import Id
 from huafei.identity.deps import current_seller
 from huafei.identity.models import Seller
 from huafei.orders import service
@@ -36,7 +37,9 @@ from huafei.web.idempotency import idempotent_response
 
 router = APIRouter(prefix="/api/v1", tags=["orders"])
 SellerDep = Annotated[Seller, Depends(current_seller)]
-IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key")]
+IdempotencyKey = Annotated[
+    str | None, Header(alias="Idempotency-Key", max_length=MAX_KEY_LENGTH, pattern=KEY_PATTERN)
+]
 
 
 def owner_of(seller: Seller) -> str:
@@ -155,7 +158,13 @@ def _submit(
     return idempotent_response(outcome)
 
 
-@router.post("/orders", status_code=201, summary="Submit one card", response_model=BatchOut)
+@router.post(
+    "/orders",
+    status_code=201,
+    summary="Submit one card",
+    response_model=BatchOut,
+    responses={429: {}},
+)
 def submit_card(
     request: Request, body: SubmitCard, seller: SellerDep, idempotency_key: IdempotencyKey = None
 ) -> JSONResponse:
@@ -172,7 +181,11 @@ def submit_card(
 
 
 @router.post(
-    "/orders/batch", status_code=201, summary="Submit a pasted batch", response_model=BatchOut
+    "/orders/batch",
+    status_code=201,
+    summary="Submit a pasted batch",
+    response_model=BatchOut,
+    responses={429: {}},
 )
 def submit_batch(
     request: Request, body: SubmitBatch, seller: SellerDep, idempotency_key: IdempotencyKey = None
@@ -207,8 +220,8 @@ def list_orders(
     request: Request,
     seller: SellerDep,
     state: Annotated[list[OrderState] | None, Query()] = None,
-    batch_id: int | None = None,
-    before_id: int | None = None,
+    batch_id: Id | None = None,
+    before_id: Id | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> list[OrderOut]:
     container = get_container(request)
@@ -229,7 +242,7 @@ def list_orders(
 
 
 @router.get("/orders/{order_id}", summary="One order with its timeline")
-def read_order(request: Request, order_id: int, seller: SellerDep) -> OrderOut:
+def read_order(request: Request, order_id: Id, seller: SellerDep) -> OrderOut:
     container = get_container(request)
     owner = owner_of(seller)
     return container.db.run(
@@ -238,7 +251,7 @@ def read_order(request: Request, order_id: int, seller: SellerDep) -> OrderOut:
 
 
 @router.post("/orders/{order_id}/cancel", summary="Withdraw an order not yet sent to the carrier")
-def cancel_order(request: Request, order_id: int, seller: SellerDep) -> OrderOut:
+def cancel_order(request: Request, order_id: Id, seller: SellerDep) -> OrderOut:
     container = get_container(request)
     owner = owner_of(seller)
     now = container.clock.now()
@@ -250,7 +263,7 @@ def cancel_order(request: Request, order_id: int, seller: SellerDep) -> OrderOut
 
 
 @router.get("/batches/{batch_id}", summary="Progress of a submitted batch")
-def batch_progress(request: Request, batch_id: int, seller: SellerDep) -> ProgressOut:
+def batch_progress(request: Request, batch_id: Id, seller: SellerDep) -> ProgressOut:
     container = get_container(request)
     owner = owner_of(seller)
     by_state = container.db.run(lambda s: service.batch_progress(s, batch_id, owner_ref=owner))

@@ -7,28 +7,29 @@ from datetime import datetime
 from pydantic import BaseModel, Field
 
 from huafei.carriers.gateway import Carrier
+from huafei.core.types import MultilineText, PositiveFen, SecretText, Text
 from huafei.rates.models import Lane
 from huafei.rates.schemas import QuoteOut
 
 
 class SubmitBase(BaseModel):
-    profile: str = Field(default="third_party", description="channel profile code")
+    profile: Text = Field(default="third_party", max_length=32, description="channel profile code")
     carrier: Carrier
-    face_value_fen: int = Field(gt=0)
+    face_value_fen: PositiveFen
     lane: Lane = Lane.NORMAL
-    agreement_version: str
-    agreement_sha256: str = Field(min_length=64, max_length=64)
+    agreement_version: Text = Field(max_length=32)
+    agreement_sha256: Text = Field(min_length=64, max_length=64)
     lawful_source_confirmed: bool = Field(description="the seller confirms 来源合法")
-    device_id: str = Field(default="", max_length=128)
+    device_id: Text = Field(default="", max_length=128)
 
 
 class SubmitCard(SubmitBase):
-    serial: str = Field(min_length=1, max_length=64)
-    pin: str = Field(min_length=1, max_length=64)
+    serial: Text = Field(min_length=1, max_length=64)
+    pin: SecretText = Field(min_length=1, max_length=64)
 
 
 class SubmitBatch(SubmitBase):
-    cards: str = Field(
+    cards: MultilineText = Field(
         min_length=1,
         max_length=200_000,
         description="one card a line: `serial PIN`, `serial,PIN`, tabs; at most 1,000 cards",
@@ -37,8 +38,8 @@ class SubmitBatch(SubmitBase):
 
 class ValidateBatch(BaseModel):
     carrier: Carrier
-    face_value_fen: int = Field(gt=0)
-    cards: str = Field(max_length=200_000)
+    face_value_fen: PositiveFen
+    cards: MultilineText = Field(max_length=200_000)
 
 
 class LineErrorOut(BaseModel):

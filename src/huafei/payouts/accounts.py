@@ -14,15 +14,19 @@ from functools import cache
 from importlib import resources
 
 from huafei.core.crypto import mask
+from huafei.core.text import TextRefused, digits_text
+from huafei.identity import errors as identity_errors
+from huafei.identity.validation import parse_mainland_mobile
 from huafei.payouts import errors
 from huafei.payouts.models import MethodKind
 
-_MOBILE = re.compile(r"^1[3-9]\d{9}$")
 _EMAIL = re.compile(r"^[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9.-]{1,190}\.[A-Za-z]{2,24}$")
 #: WeChat openids are 28 characters from the URL-safe base64 alphabet and start with ``o``.
 _OPENID = re.compile(r"^o[A-Za-z0-9_-]{27}$")
 #: A digital RMB wallet id (钱包编号) is 16 digits.
-_ECNY = re.compile(r"^\d{16}$")
+_ECNY = re.compile(r"^[0-9]{16}$")
+#: What an Alipay account that is not an email address must be: a mobile number.
+_PHONE_LIKE = re.compile(r"^[0-9+()]+$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,8 +105,16 @@ def lookup_bin(number: str) -> CardBin | None:
 
 
 def normalise(text: str) -> str:
-    """Full-width to half-width, spaces and dashes people type between groups removed."""
-    normal = unicodedata.normalize("NFKC", text).strip()
+    """Full-width to half-width, spaces and dashes people type between groups removed.
+
+    Other scripts' digits and control characters raise ``InvalidPayoutAccount``.
+    """
+    try:
+        normal = digits_text(text).strip()
+    except TextRefused as refused:
+        raise errors.InvalidPayoutAccount(
+            "type the account with the digits 0-9", reason=refused.reason
+        ) from None
     return re.sub(r"[\s-]", "", normal)
 
 
@@ -112,8 +124,15 @@ def check_account(kind: MethodKind, raw: str) -> CheckedAccount:
     if kind is MethodKind.BANK_CARD:
         return _check_card(number)
     if kind is MethodKind.ALIPAY:
-        if _MOBILE.match(number):
-            return CheckedAccount(kind, number, number[:3] + "****" + number[-4:])
+        if _PHONE_LIKE.match(number):
+            # The sign-in rule, so an account is a number sign-in would accept, and only that.
+            try:
+                phone = parse_mainland_mobile(number)
+            except identity_errors.InvalidPhoneNumber:
+                raise errors.InvalidPayoutAccount(
+                    "an Alipay account is a mainland mobile number or email"
+                ) from None
+            return CheckedAccount(kind, phone, phone[:3] + "****" + phone[-4:])
         if _EMAIL.match(number):
             email = number.lower()
             local, _, domain = email.partition("@")

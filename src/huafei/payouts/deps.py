@@ -13,9 +13,11 @@ from typing import Annotated, cast
 from fastapi import Depends, Header, Request
 
 from huafei.container import Container
+from huafei.core.idempotency import KEY_PATTERN
 from huafei.identity.deps import current_seller, require_permission
 from huafei.identity.models import Seller, Staff
 from huafei.identity.permissions import Permission
+from huafei.payouts.service.withdrawals import WITHDRAWAL_KEY_LENGTH
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,4 +54,9 @@ def _reconcile_staff(
 CurrentOwner = Annotated[Owner, Depends(current_owner)]
 CurrentStaff = Annotated[int, Depends(_payouts_staff)]
 ReconcileStaff = Annotated[int, Depends(_reconcile_staff)]
-IdempotencyKeyHeader = Annotated[str | None, Header(alias="Idempotency-Key")]
+#: The longest key a withdrawal stores; the same for every payout route, so a client needs one
+#: rule.
+IdempotencyKeyHeader = Annotated[
+    str | None,
+    Header(alias="Idempotency-Key", max_length=WITHDRAWAL_KEY_LENGTH, pattern=KEY_PATTERN),
+]

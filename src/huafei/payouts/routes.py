@@ -9,9 +9,9 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import date
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Header, Path, Query, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
@@ -20,6 +20,7 @@ from huafei.container import Container
 from huafei.core.errors import NotFound
 from huafei.core.idempotency import run_idempotent
 from huafei.core.money import Money
+from huafei.core.types import Id, Text
 from huafei.identity.deps import origin_of, raise_refused
 from huafei.payouts import escrow, schemas
 from huafei.payouts.deps import (
@@ -35,6 +36,7 @@ from huafei.payouts.service import methods, reconcile, settle, withdrawals
 from huafei.web.idempotency import idempotent_response
 
 router = APIRouter(prefix="/api/v1", tags=["payouts"])
+RailPath = Annotated[Text, Path(max_length=16, description="bank, alipay, wechat or ecny")]
 callbacks = APIRouter(tags=["callbacks"])
 
 
@@ -87,6 +89,7 @@ def list_payout_methods(request: Request, owner: CurrentOwner) -> list[schemas.M
     "/payout-methods/sms-code",
     status_code=202,
     summary="Text a code that confirms adding a payout method",
+    responses={429: {}},
 )
 def request_method_code(request: Request, owner: CurrentOwner) -> dict[str, int]:
     container = container_of(request)
@@ -136,7 +139,7 @@ def add_payout_method(
 
 
 @router.delete("/payout-methods/{method_id}", status_code=204, summary="Remove a payout method")
-def remove_payout_method(method_id: int, request: Request, owner: CurrentOwner) -> Response:
+def remove_payout_method(method_id: Id, request: Request, owner: CurrentOwner) -> Response:
     container = container_of(request)
     container.db.run(
         lambda s: methods.remove_method(
@@ -202,7 +205,7 @@ def request_withdrawal(
 
 @router.get("/withdrawals", summary="The caller's withdrawals, newest first")
 def list_my_withdrawals(
-    request: Request, owner: CurrentOwner, limit: int = 50
+    request: Request, owner: CurrentOwner, limit: Annotated[int, Query(ge=1, le=200)] = 50
 ) -> list[schemas.WithdrawalOut]:
     container = container_of(request)
     return container.db.run(
@@ -215,7 +218,7 @@ def list_my_withdrawals(
 
 @router.get("/withdrawals/{withdrawal_id}", summary="One of the caller's withdrawals")
 def get_my_withdrawal(
-    withdrawal_id: int, request: Request, owner: CurrentOwner
+    withdrawal_id: Id, request: Request, owner: CurrentOwner
 ) -> schemas.WithdrawalOut:
     container = container_of(request)
     return container.db.run(
@@ -229,7 +232,7 @@ def get_my_withdrawal(
     response_model=schemas.WithdrawalOut,
 )
 def cancel_my_withdrawal(
-    withdrawal_id: int,
+    withdrawal_id: Id,
     request: Request,
     owner: CurrentOwner,
     idempotency_key: IdempotencyKeyHeader = None,
@@ -256,7 +259,7 @@ def cancel_my_withdrawal(
     summary="Signed payout results from a rail; answers SUCCESS once recorded",
     tags=["callbacks"],
 )
-async def rail_callback(rail: str, request: Request) -> PlainTextResponse:
+async def rail_callback(rail: RailPath, request: Request) -> PlainTextResponse:
     container = container_of(request)
     name = _rail(rail)
     body = await request.body()
@@ -294,7 +297,7 @@ def finance_withdrawals(
     request: Request,
     _staff: CurrentStaff,
     status: WithdrawalStatus = WithdrawalStatus.AWAITING_APPROVAL,
-    limit: int = 100,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[schemas.FinanceWithdrawalOut]:
     container = container_of(request)
     return container.db.run(
@@ -307,7 +310,7 @@ def finance_withdrawals(
 
 @finance.get("/withdrawals/{withdrawal_id}", summary="A withdrawal with its full history")
 def finance_withdrawal(
-    withdrawal_id: int, request: Request, _staff: CurrentStaff
+    withdrawal_id: Id, request: Request, _staff: CurrentStaff
 ) -> schemas.FinanceWithdrawalOut:
     container = container_of(request)
     return container.db.run(lambda s: _finance_view(s, withdrawal_id))
@@ -319,7 +322,7 @@ def finance_withdrawal(
     response_model=schemas.FinanceWithdrawalOut,
 )
 def approve(
-    withdrawal_id: int,
+    withdrawal_id: Id,
     body: schemas.ApproveIn,
     request: Request,
     staff_id: CurrentStaff,
@@ -346,7 +349,7 @@ def approve(
     response_model=schemas.FinanceWithdrawalOut,
 )
 def reject(
-    withdrawal_id: int,
+    withdrawal_id: Id,
     body: schemas.RejectIn,
     request: Request,
     staff_id: CurrentStaff,
@@ -372,7 +375,7 @@ def reject(
     summary="Annotate a withdrawal (its author can no longer approve it)",
 )
 def annotate(
-    withdrawal_id: int,
+    withdrawal_id: Id,
     body: schemas.NoteIn,
     request: Request,
     staff_id: CurrentStaff,
@@ -437,12 +440,19 @@ def sweep(
     summary="Reconcile a day: the request body is the statement file, or empty to fetch it",
 )
 async def run_reconciliation(
-    rail: str, day: date, request: Request, _staff: ReconcileStaff
+    rail: RailPath,
+    day: date,
+    request: Request,
+    _staff: ReconcileStaff,
+    statement_name: Annotated[
+        Text | None,
+        Header(alias="X-Statement-Name", max_length=255, description="the uploaded file's name"),
+    ] = None,
 ) -> dict[str, Any]:
     container = container_of(request)
     name = _rail(rail)
     data = await request.body()
-    source = request.headers.get("X-Statement-Name", "upload") if data else "rail"
+    source = (statement_name or "upload") if data else "rail"
     if not data:
         data = await run_in_threadpool(container.payouts.rail(name).fetch_statement, day)
     report = await run_in_threadpool(
@@ -457,7 +467,7 @@ async def run_reconciliation(
 
 @finance.get("/reconciliation/{rail}/{day}", summary="A day's reconciliation report")
 def reconciliation_report(
-    rail: str, day: date, request: Request, _staff: ReconcileStaff
+    rail: RailPath, day: date, request: Request, _staff: ReconcileStaff
 ) -> dict[str, Any]:
     container = container_of(request)
     report = container.db.run(lambda s: reconcile.run_report(s, rail=_rail(rail), day=day))
@@ -481,7 +491,7 @@ def cases(
     request: Request,
     _staff: ReconcileStaff,
     status: CaseStatus | None = CaseStatus.OPEN,
-    rail: str | None = None,
+    rail: Annotated[Text | None, Query(max_length=16)] = None,
 ) -> list[schemas.CaseOut]:
     container = container_of(request)
     rail_name = _rail(rail) if rail else None
@@ -492,7 +502,7 @@ def cases(
 
 @finance.post("/reconciliation-cases/{case_id}/resolve", summary="Close a case with a note")
 def resolve(
-    case_id: int, body: schemas.ResolveIn, request: Request, staff_id: ReconcileStaff
+    case_id: Id, body: schemas.ResolveIn, request: Request, staff_id: ReconcileStaff
 ) -> schemas.CaseOut:
     container = container_of(request)
     return container.db.run(

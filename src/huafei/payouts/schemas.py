@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from huafei.core.types import Fen, Id, SecretText, Text
 from huafei.payouts.models import MethodKind, Withdrawal
 
 
@@ -51,9 +52,9 @@ class StatementPageOut(BaseModel):
 
 class MethodIn(BaseModel):
     kind: MethodKind
-    account_no: str = Field(min_length=1, max_length=128)
-    holder_name: str = Field(min_length=1, max_length=64)
-    sms_code: str = Field(min_length=1, max_length=12)
+    account_no: Text = Field(min_length=1, max_length=128)
+    holder_name: Text = Field(min_length=1, max_length=64)
+    sms_code: SecretText = Field(min_length=1, max_length=12)
 
 
 class MethodOut(BaseModel):
@@ -67,8 +68,8 @@ class MethodOut(BaseModel):
 
 
 class QuoteIn(BaseModel):
-    method_id: int
-    amount: str = Field(max_length=32, description="yuan, as typed: 100, 100.50, ¥1,000")
+    method_id: Id
+    amount: Text = Field(max_length=32, description="yuan, as typed: 100, 100.50, ¥1,000")
 
 
 class QuoteRefusal(BaseModel):
@@ -103,9 +104,9 @@ class QuoteOut(BaseModel):
 
 
 class WithdrawalIn(BaseModel):
-    method_id: int
-    amount: str = Field(max_length=32, description="yuan, as typed")
-    fee_fen: int | None = Field(
+    method_id: Id
+    amount: Text = Field(max_length=32, description="yuan, as typed")
+    fee_fen: Fen | None = Field(
         default=None, description="the fee the owner was quoted; refused if it changed"
     )
 
@@ -156,15 +157,15 @@ class FinanceWithdrawalOut(WithdrawalOut):
 
 
 class ApproveIn(BaseModel):
-    note: str = Field(default="", max_length=500)
+    note: Text = Field(default="", max_length=500)
 
 
 class RejectIn(BaseModel):
-    reason: str = Field(min_length=1, max_length=200)
+    reason: Text = Field(min_length=1, max_length=200)
 
 
 class NoteIn(BaseModel):
-    note: str = Field(min_length=1, max_length=500)
+    note: Text = Field(min_length=1, max_length=500)
 
 
 class EscrowOut(BaseModel):
@@ -175,8 +176,8 @@ class EscrowOut(BaseModel):
 
 
 class SweepIn(BaseModel):
-    amount: str | None = Field(default=None, max_length=32, description="yuan; default: all")
-    note: str = Field(default="", max_length=500)
+    amount: Text | None = Field(default=None, max_length=32, description="yuan; default: all")
+    note: Text = Field(default="", max_length=500)
 
 
 class SweepOut(BaseModel):
@@ -204,7 +205,7 @@ class CaseOut(BaseModel):
 
 
 class ResolveIn(BaseModel):
-    note: str = Field(min_length=1, max_length=1000)
+    note: Text = Field(min_length=1, max_length=1000)
 
 
 class NoticeOut(BaseModel):

@@ -16,6 +16,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from sqlalchemy.orm import Session
 
 from huafei.core.errors import HuafeiError
+from huafei.core.types import Id
 from huafei.identity import limits
 from huafei.identity.deps import (
     STAFF_COOKIE,
@@ -214,7 +215,7 @@ def console_orders(request: Request, staff: OrderReader) -> Response:
 
 
 @router.get("/orders/{order_id}")
-def console_order(order_id: int, request: Request, staff: OrderReader) -> Response:
+def console_order(order_id: Id, request: Request, staff: OrderReader) -> Response:
     container = get_container(request)
 
     def read(session: Session) -> tuple[Order, list[Any]]:
@@ -273,7 +274,7 @@ class SellerFile:
 
 
 @router.get("/sellers/{seller_id}")
-def console_seller(seller_id: int, request: Request, staff: SellerReader) -> Response:
+def console_seller(seller_id: Id, request: Request, staff: SellerReader) -> Response:
     container = get_container(request)
     now = container.clock.now()
 
@@ -353,7 +354,7 @@ def _withdrawal_page(
 
 
 @router.get("/withdrawals/{withdrawal_id}")
-def console_withdrawal(withdrawal_id: int, request: Request, staff: Finance) -> Response:
+def console_withdrawal(withdrawal_id: Id, request: Request, staff: Finance) -> Response:
     return _withdrawal_page(request, staff, withdrawal_id)
 
 
@@ -370,7 +371,7 @@ def _finance_action(
 
 
 @router.post("/withdrawals/{withdrawal_id}/approve")
-def approve(withdrawal_id: int, request: Request, staff: Finance, form: Form) -> Response:
+def approve(withdrawal_id: Id, request: Request, staff: Finance, form: Form) -> Response:
     now = get_container(request).clock.now()
     return _finance_action(
         request,
@@ -388,7 +389,7 @@ def approve(withdrawal_id: int, request: Request, staff: Finance, form: Form) ->
 
 
 @router.post("/withdrawals/{withdrawal_id}/reject")
-def reject(withdrawal_id: int, request: Request, staff: Finance, form: Form) -> Response:
+def reject(withdrawal_id: Id, request: Request, staff: Finance, form: Form) -> Response:
     container = get_container(request)
     reason = form.get("reason", "")[:200]
     if not reason:
@@ -413,7 +414,7 @@ def reject(withdrawal_id: int, request: Request, staff: Finance, form: Form) -> 
 
 
 @router.post("/withdrawals/{withdrawal_id}/notes")
-def annotate(withdrawal_id: int, request: Request, staff: Finance, form: Form) -> Response:
+def annotate(withdrawal_id: Id, request: Request, staff: Finance, form: Form) -> Response:
     note = form.get("note", "")[:500]
     if not note:
         return redirect(f"/console/withdrawals/{withdrawal_id}")

@@ -18,6 +18,10 @@ ERROR_MESSAGES: dict[str, str] = {
     "not_found": N_("We could not find that page."),
     "validation_failed": N_("Some of what was entered is not valid; please check it."),
     "invalid_amount": N_("Enter an amount in yuan with at most two decimals, such as 100.50."),
+    "invalid_text": N_(
+        "A field holds a character that is not accepted: a control character, or a digit "
+        "that is not 0-9. Please type it again."
+    ),
     "form_expired": N_("The form expired; please try again."),
     "fields_missing": N_("Please fill in every field."),
     "internal_error": N_("Something went wrong on our side; please try again in a moment."),

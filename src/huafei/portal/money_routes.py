@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from huafei.core.errors import HuafeiError
 from huafei.core.idempotency import run_idempotent
 from huafei.core.money import Money
+from huafei.core.types import Id
 from huafei.identity.deps import get_container, origin_of, raise_refused
 from huafei.payouts.models import MethodKind, WithdrawalStatus
 from huafei.payouts.service import methods, withdrawals
@@ -165,7 +166,7 @@ def add_method(request: Request, me: Me, form: Form) -> Response:
 
 
 @router.post("/wallet/methods/{method_id}/remove")
-def remove_method(method_id: int, request: Request, me: Me) -> Response:
+def remove_method(method_id: Id, request: Request, me: Me) -> Response:
     container = get_container(request)
     container.db.run(
         lambda s: methods.remove_method(
@@ -274,7 +275,7 @@ def confirm_withdrawal(request: Request, me: Me, form: Form) -> Response:
 
 
 @router.post("/wallet/withdrawals/{withdrawal_id}/cancel")
-def cancel_withdrawal(withdrawal_id: int, request: Request, me: Me) -> Response:
+def cancel_withdrawal(withdrawal_id: Id, request: Request, me: Me) -> Response:
     container = get_container(request)
     container.db.run(
         lambda s: withdrawals.cancel_withdrawal(

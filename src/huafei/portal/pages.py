@@ -30,6 +30,7 @@ from starlette.datastructures import UploadFile
 
 from huafei.container import Container
 from huafei.core.errors import HuafeiError
+from huafei.core.text import require_text
 from huafei.identity import errors as identity_errors
 from huafei.identity.deps import (
     SAFE_METHODS,
@@ -155,15 +156,26 @@ def staff_page(
 
 
 # -- forms --------------------------------------------------------------------------------------
+#: Form fields that may hold several lines (the pasted batch of cards).
+MULTILINE_FIELDS = frozenset({"cards"})
+
+
 async def form_fields(request: Request) -> dict[str, str]:
     """The submitted form's text fields (files are ignored), stripped of surrounding spaces
-    except where spacing matters (pasted card lines are kept as typed)."""
+    except where spacing matters (pasted card lines are kept as typed).
+
+    Every field passes the text rules of the API (``core.text``): a control character or a
+    digit of another script anywhere is refused with the 422 page, before any handler runs.
+    """
     form = await request.form()
-    return {
-        key: value if key == "cards" else value.strip()
-        for key, value in form.items()
-        if not isinstance(value, UploadFile)
-    }
+    fields = {}
+    for key, value in form.multi_items():
+        if isinstance(value, UploadFile):
+            continue
+        multiline = key in MULTILINE_FIELDS
+        require_text(value, multiline=multiline, field=key[:32])
+        fields[key] = value if multiline else value.strip()
+    return fields
 
 
 def form_token(request: Request) -> str:
@@ -286,6 +298,8 @@ class PageRoute(APIRoute):
 
         async def page_handler(request: Request) -> Response:
             try:
+                for name, value in request.query_params.multi_items():
+                    require_text(value, field=name[:32])
                 return await handler(request)
             except identity_errors.NotAuthenticated:
                 return sign_in_redirect(request)

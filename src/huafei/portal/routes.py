@@ -16,6 +16,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from sqlalchemy.orm import Session
 
 from huafei.core.errors import HuafeiError
+from huafei.core.types import Id
 from huafei.identity import limits
 from huafei.identity.deps import (
     SELLER_COOKIE,
@@ -480,7 +481,7 @@ def save_notice_preferences(request: Request, me: Me, form: Form) -> Response:
 
 
 @router.post("/notices/{notice_id}/read")
-def read_notice(notice_id: int, request: Request, me: Me) -> Response:
+def read_notice(notice_id: Id, request: Request, me: Me) -> Response:
     container = get_container(request)
     container.db.run(lambda s: mark_read(s, me.owner_ref, notice_id))
     return redirect(f"/notices#notice-{notice_id}")
@@ -517,7 +518,7 @@ def security_page(request: Request, me: Me) -> Response:
 
 
 @router.post("/security/sessions/{session_id}/end")
-def end_session(session_id: int, request: Request, me: Me) -> Response:
+def end_session(session_id: Id, request: Request, me: Me) -> Response:
     container = get_container(request)
     context = session_context(request)
     actor = actor_for(request)

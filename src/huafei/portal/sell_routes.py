@@ -24,6 +24,7 @@ from huafei.cards.secrets import mask_serial
 from huafei.carriers.gateway import Carrier
 from huafei.core.errors import HuafeiError
 from huafei.core.idempotency import run_idempotent
+from huafei.core.types import Id
 from huafei.identity.deps import get_container, origin_of
 from huafei.orders import service as orders
 from huafei.orders.models import FINAL_STATES, Order, OrderState
@@ -349,7 +350,7 @@ def _progress(session: Session, batch_id: int, owner_ref: str) -> Progress:
 
 
 @router.get("/batches/{batch_id}")
-def batch_page(batch_id: int, request: Request, me: Me) -> Response:
+def batch_page(batch_id: Id, request: Request, me: Me) -> Response:
     container = get_container(request)
     progress = container.db.run(lambda s: _progress(s, batch_id, me.owner_ref))
     gettext = gettext_for(request)
@@ -370,7 +371,7 @@ def batch_page(batch_id: int, request: Request, me: Me) -> Response:
 
 
 @router.get("/batches/{batch_id}/progress")
-def batch_progress_partial(batch_id: int, request: Request, me: Me) -> Response:
+def batch_progress_partial(batch_id: Id, request: Request, me: Me) -> Response:
     """Polled by the batch page every second until every card is final."""
     container = get_container(request)
     progress = container.db.run(lambda s: _progress(s, batch_id, me.owner_ref))
@@ -423,7 +424,7 @@ def orders_page(request: Request, me: Me) -> Response:
 
 
 @router.get("/orders/{order_id}")
-def order_page(order_id: int, request: Request, me: Me) -> Response:
+def order_page(order_id: Id, request: Request, me: Me) -> Response:
     container = get_container(request)
 
     def read(session: Session) -> tuple[Order, list[Any]]:
@@ -444,7 +445,7 @@ def order_page(order_id: int, request: Request, me: Me) -> Response:
 
 
 @router.post("/orders/{order_id}/cancel")
-def cancel_order(order_id: int, request: Request, me: Me) -> Response:
+def cancel_order(order_id: Id, request: Request, me: Me) -> Response:
     container = get_container(request)
     container.db.run(
         lambda s: orders.cancel(s, order_id, owner_ref=me.owner_ref, now=container.clock.now())

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import PlainTextResponse
 from sqlalchemy.orm import Session
 
+from huafei.carriers.gateway import Carrier
+from huafei.core.types import PositiveFen, Text
 from huafei.rates import service
 from huafei.rates.defaults import DEFAULT_FACES
 from huafei.rates.models import Lane
@@ -22,6 +24,8 @@ from huafei.rates.schemas import (
 from huafei.web.deps import get_container
 
 router = APIRouter(prefix="/api/v1", tags=["rates"])
+ProfileCode = Annotated[Text, Query(max_length=32, description="channel profile code")]
+AgreementVersion = Annotated[Text, Path(max_length=32)]
 
 
 def quote_out(view: service.QuoteView) -> QuoteOut:
@@ -92,7 +96,7 @@ def rates(request: Request) -> list[RateOut]:
 
 
 @router.get("/rates/history", summary="Every version of a profile's rate card, newest first")
-def rate_history(request: Request, profile: str) -> list[RateVersionOut]:
+def rate_history(request: Request, profile: ProfileCode) -> list[RateVersionOut]:
     def read(session: Session) -> list[RateVersionOut]:
         return [
             RateVersionOut(
@@ -119,9 +123,9 @@ def rate_history(request: Request, profile: str) -> list[RateVersionOut]:
 @router.get("/quotes/preview", summary="What cards would pay now (nothing is locked)")
 def quote_preview(
     request: Request,
-    profile: str,
-    carrier: str,
-    face_value_fen: Annotated[int, Query(gt=0)],
+    profile: ProfileCode,
+    carrier: Carrier,
+    face_value_fen: PositiveFen,
     count: Annotated[int, Query(ge=1, le=1000)] = 1,
     lane: Lane = Lane.NORMAL,
 ) -> QuoteOut:
@@ -131,7 +135,7 @@ def quote_preview(
         lambda session: service.preview(
             session,
             profile_code=profile,
-            carrier=carrier,
+            carrier=carrier.value,
             face_value_fen=face_value_fen,
             count=count,
             lane=lane,
@@ -153,7 +157,7 @@ def agreement(request: Request) -> AgreementOut:
 
 
 @router.get("/agreement/{version}", summary="One version of the agreement")
-def agreement_version(request: Request, version: str) -> AgreementOut:
+def agreement_version(request: Request, version: AgreementVersion) -> AgreementOut:
     return get_container(request).db.run(
         lambda s: _agreement_out(service.get_agreement(s, version))
     )
@@ -164,6 +168,6 @@ def agreement_version(request: Request, version: str) -> AgreementOut:
     summary="The agreement's exact bytes (their SHA-256 is the version's hash)",
     response_class=PlainTextResponse,
 )
-def agreement_text(request: Request, version: str) -> PlainTextResponse:
+def agreement_text(request: Request, version: AgreementVersion) -> PlainTextResponse:
     body = get_container(request).db.run(lambda s: service.get_agreement(s, version).body)
     return PlainTextResponse(body, media_type="text/plain; charset=utf-8")

@@ -10,6 +10,7 @@ from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from huafei.container import Container
+from huafei.core.types import Text
 from huafei.sms.sender import read_outbox
 
 sandbox_router = APIRouter(prefix="/sandbox", tags=["sandboxes"])
@@ -27,7 +28,7 @@ class OutboxMessage(BaseModel):
 )
 def sandbox_sms(
     request: Request,
-    phone: Annotated[str | None, Query(max_length=11)] = None,
+    phone: Annotated[Text | None, Query(max_length=11)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> list[OutboxMessage]:
     container = cast("Container", request.app.state.container)

@@ -2,16 +2,36 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 
+from huafei.core.types import Moment, Text
 from huafei.payouts.deps import CurrentOwner, container_of
 from huafei.payouts.schemas import Balances, StatementPageOut, StatementRowOut, yuan
 from huafei.wallets import export
-from huafei.wallets.service import all_statement_rows, get_balances, wallet_statement
+from huafei.wallets.service import (
+    all_statement_rows,
+    get_balances,
+    parse_cursor,
+    wallet_statement,
+)
 
 router = APIRouter(prefix="/api/v1/wallet", tags=["wallets"])
+Locale = Literal["zh", "en"]
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+class CsvResponse(Response):
+    media_type = "text/csv"
+
+
+class XlsxResponse(Response):
+    media_type = XLSX
+
+
+Since = Annotated[Moment | None, Query(description="from this time on (with its UTC offset)")]
+Until = Annotated[Moment | None, Query(description="before this time (with its UTC offset)")]
 
 
 @router.get("", summary="Pending, available and held balances")
@@ -30,13 +50,17 @@ def balances(request: Request, owner: CurrentOwner) -> Balances:
 def statement(
     request: Request,
     owner: CurrentOwner,
-    cursor: str | None = None,
-    limit: int = 50,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    locale: str = "zh",
+    cursor: Annotated[
+        Text | None, Query(max_length=64, description="`next_cursor` of the previous page")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+    since: Since = None,
+    until: Until = None,
+    locale: Locale = "zh",
 ) -> StatementPageOut:
     container = container_of(request)
+    if cursor is not None:
+        parse_cursor(cursor)  # a cursor that does not parse is a 422, with a wallet or without
     page = container.db.run(
         lambda s: wallet_statement(
             s, owner.ref, cursor=cursor, limit=limit, since=since, until=until, locale=locale
@@ -56,13 +80,13 @@ def _download(data: bytes, media_type: str, filename: str) -> Response:
     )
 
 
-@router.get("/statement.csv", summary="The statement as CSV")
+@router.get("/statement.csv", summary="The statement as CSV", response_class=CsvResponse)
 def statement_csv(
     request: Request,
     owner: CurrentOwner,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    locale: str = "zh",
+    since: Since = None,
+    until: Until = None,
+    locale: Locale = "zh",
 ) -> Response:
     container = container_of(request)
     data = container.db.run(
@@ -74,13 +98,15 @@ def statement_csv(
     return _download(data, "text/csv; charset=utf-8", "statement.csv")
 
 
-@router.get("/statement.xlsx", summary="The statement as an Excel workbook")
+@router.get(
+    "/statement.xlsx", summary="The statement as an Excel workbook", response_class=XlsxResponse
+)
 def statement_xlsx(
     request: Request,
     owner: CurrentOwner,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    locale: str = "zh",
+    since: Since = None,
+    until: Until = None,
+    locale: Locale = "zh",
 ) -> Response:
     container = container_of(request)
     data = container.db.run(
@@ -90,8 +116,4 @@ def statement_xlsx(
             locale=locale,
         )
     )
-    return _download(
-        data,
-        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        "statement.xlsx",
-    )
+    return _download(data, XLSX, "statement.xlsx")

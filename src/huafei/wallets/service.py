@@ -20,13 +20,36 @@ from typing import Any
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
+from huafei.core.errors import ValidationFailed
 from huafei.core.money import CNY
+from huafei.core.types import MAX_INT64, moment_in_range
 from huafei.ledger.chart import WALLET_CODES, Code
 from huafei.ledger.models import Account, TransferKind
 from huafei.ledger.service import TRANSFERS, find_account
 from huafei.wallets import reasons
 
 OWNER_KINDS = ("seller", "enterprise", "partner", "distributor")
+
+
+class InvalidCursor(ValidationFailed):
+    code = "invalid_cursor"
+    title = "The cursor is not one this API gave out"
+
+
+def parse_cursor(cursor: str) -> tuple[datetime, int]:
+    """``next_cursor`` of a page (``{created_at ISO}|{seq}``) back into its parts, or 422."""
+    refused = InvalidCursor("pass back the next_cursor of the previous page unchanged")
+    at_text, bar, seq_text = cursor.partition("|")
+    if not bar or len(cursor) > 64 or not seq_text.isascii() or not seq_text.isdigit():
+        raise refused
+    try:
+        at = datetime.fromisoformat(at_text)
+    except ValueError:
+        raise refused from None
+    seq = int(seq_text)
+    if not moment_in_range(at) or seq > MAX_INT64:
+        raise refused
+    return at, seq
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,10 +156,9 @@ def wallet_statement(
     if until is not None:
         query = query.where(t.c.created_at < until)
     if cursor:
-        at_text, _, last_seq = cursor.partition("|")
-        at = datetime.fromisoformat(at_text)
+        at, last_seq = parse_cursor(cursor)
         query = query.where(
-            or_(t.c.created_at > at, and_(t.c.created_at == at, t.c.seq > int(last_seq)))
+            or_(t.c.created_at > at, and_(t.c.created_at == at, t.c.seq > last_seq))
         )
     # Insertion order breaks ties: a hold's transfers were written in the order they happened.
     raw = list(session.execute(query.order_by(t.c.created_at, t.c.seq).limit(limit + 1)))

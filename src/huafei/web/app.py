@@ -18,7 +18,9 @@ from huafei.portal.pages import html_error
 from huafei.portal.ui import build_ui
 from huafei.web.api_docs import install_api_docs
 from huafei.web.deps import get_container
+from huafei.web.limits import install_body_limits
 from huafei.web.middleware import RequestContextMiddleware
+from huafei.web.openapi import install_openapi
 from huafei.web.problems import install_problem_handlers, problem_response
 from huafei.web.routers import include_domain_routers
 from huafei.web.sandboxes import mount_sandboxes
@@ -51,8 +53,10 @@ def create_app(container: Container) -> FastAPI:
     on_shutdown.append(container.inbox.close)
     app.state.portal_ui = build_ui()
     install_problem_handlers(app, html_errors=html_error)
+    install_body_limits(app, container.settings)  # inside the request context: ids, metrics
     _install_request_middleware(app, container)
     install_security(app, container)  # security headers, who may read /metrics
+    install_openapi(app)
     _install_health_routes(app)
     install_api_docs(app, container.settings)
     include_domain_routers(app)

@@ -16,6 +16,41 @@ from huafei.core.errors import HuafeiError
 log = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
 
+#: The JSON schema of every problem document (``components/schemas/Problem`` in the OpenAPI).
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "title": "Problem",
+    "description": "RFC 9457 problem details; `code` is stable and machine-readable. Problems "
+    "may carry more members naming what was wrong (e.g. `rejected`, `permission`).",
+    "type": "object",
+    "required": ["type", "title", "status", "code"],
+    "properties": {
+        "type": {"type": "string", "examples": ["/problems/validation_failed"]},
+        "title": {"type": "string"},
+        "status": {"type": "integer", "minimum": 400, "maximum": 599},
+        "detail": {"type": "string"},
+        "code": {"type": "string", "examples": ["validation_failed"]},
+        "instance": {"type": "string"},
+        "errors": {
+            "type": "array",
+            "description": "422 `validation_failed`: each field that was refused",
+            "items": {
+                "type": "object",
+                "required": ["loc", "msg", "type"],
+                "properties": {
+                    "loc": {"type": "array", "items": {"type": "string"}},
+                    "msg": {"type": "string"},
+                    "type": {
+                        "type": "string",
+                        "description": "why: e.g. `missing`, `less_than_equal`, "
+                        "`control_character`, `non_ascii_digit`",
+                    },
+                },
+            },
+        },
+    },
+    "additionalProperties": True,
+}
+
 #: ``(request, status, code)`` → a page for a browser, or None to answer with a problem document
 HtmlErrors = Callable[[Request, int, str], Response | None]
 
@@ -65,7 +100,7 @@ def install_problem_handlers(app: FastAPI, html_errors: HtmlErrors | None = None
         code = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized"}.get(
             exc.status_code, f"http_{exc.status_code}"
         )
-        return page(request, exc.status_code, code) or problem_response(
+        response = page(request, exc.status_code, code) or problem_response(
             exc.status_code,
             {
                 "type": f"/problems/{code}",
@@ -76,6 +111,9 @@ def install_problem_handlers(app: FastAPI, html_errors: HtmlErrors | None = None
                 "instance": request.url.path,
             },
         )
+        # e.g. ``Allow`` on a 405: which methods the address does answer
+        response.headers.update(exc.headers or {})
+        return response
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from huafei.core.days import BEIJING
 from huafei.core.errors import HuafeiError
+from huafei.core.idempotency import IdempotencyKeyRequired
 from huafei.core.money import Money
 from huafei.ledger.chart import Code, ensure_wallet
 from huafei.ledger.models import Account
@@ -143,6 +144,10 @@ def _lock_owner(session: Session, owner_ref: str, now: datetime) -> None:
     )
 
 
+#: The length of ``Withdrawal.idempotency_key``: the longest key a withdrawal can be asked with.
+WITHDRAWAL_KEY_LENGTH = 80
+
+
 def request_withdrawal(
     session: Session,
     *,
@@ -161,6 +166,10 @@ def request_withdrawal(
     or, above the approval threshold (or on a risk review), waits for finance approval. The same
     idempotency key returns the first withdrawal; with other parameters it is a conflict.
     """
+    if not 0 < len(idempotency_key) <= WITHDRAWAL_KEY_LENGTH:
+        raise IdempotencyKeyRequired(
+            f"a withdrawal's Idempotency-Key has 1 to {WITHDRAWAL_KEY_LENGTH} characters"
+        )
     existing = session.scalars(
         select(Withdrawal).where(
             Withdrawal.owner_ref == owner_ref, Withdrawal.idempotency_key == idempotency_key
