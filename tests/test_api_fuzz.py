@@ -80,10 +80,10 @@ def _seller_with_money(db: Database, clock: FrozenClock, keyring: Keyring) -> st
     seller = make_seller(db, clock, tier=2, real_name=REAL_NAME)
     fund_wallet(db, seller.ledger_owner_ref, 100_000, clock.now())
     db.run(
-        lambda s: methods.add_method(
+        lambda s: methods.store_method(
             s, owner_ref=seller.ledger_owner_ref, kind=MethodKind.BANK_CARD,
             account_no=icbc_card(), holder_name=REAL_NAME, verified_real_name=REAL_NAME,
-            code_confirmed=True, keyring=keyring, now=clock.now(),
+            keyring=keyring, now=clock.now(),
         )
     )  # fmt: skip
     return open_seller_session(db, clock, seller.id)
