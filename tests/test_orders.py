@@ -304,7 +304,7 @@ def test_one_sellers_failed_cards_do_not_pause_their_neighbours(db, clock) -> No
     behind the same network address; the address pauses only at its own, higher threshold."""
     db.run(lambda s: install_defaults(s, now=clock.now()))
     with serve_live(db, clock, guessing_max_failures_per_address=8) as live:
-        secret = live.container.settings.sandbox_card_secret
+        secret = live.container.settings.sandbox_card_secret.get_secret_value()
         worker = build_worker(live.container, name="test")
 
         def used(count: int, start: int) -> str:
@@ -386,7 +386,7 @@ def test_t_plus_one_lands_on_the_right_working_day(
 
 
 def _consume_one(live, db, clock, *, start: int, profile: str = "carrier_official"):
-    secret = live.container.settings.sandbox_card_secret
+    secret = live.container.settings.sandbox_card_secret.get_secret_value()
     seller = Seller(live, db, clock)
     card = lines(issue_cards(secret, Carrier.CMCC, 10_000, 1, start=start))[0]
     response = seller.submit(card, profile=profile)
