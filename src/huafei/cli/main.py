@@ -317,21 +317,49 @@ def bench_ledger(
 def sandbox_serve(
     host: str | None = typer.Option(None, help="bind address (default: HUAFEI_HOST)"),
     port: int = typer.Option(SANDBOX_PORT, help="port"),
+    carriers: bool = typer.Option(
+        True, "--carriers/--no-carriers", help="serve the carrier channels' sandboxes"
+    ),
+    rails: bool = typer.Option(
+        False, "--rails", help="also serve the payout rails' sandboxes, at /sandbox/rails/{rail}"
+    ),
+    rail_state_dir: Path | None = typer.Option(
+        None,
+        help="where the rails' sandboxes keep their payouts across restarts "
+        "(default: HUAFEI_SANDBOX_DIR/rails-state)",
+    ),
 ) -> None:
-    """Serve the three carrier sandboxes without the platform, at /sandbox/carriers/{carrier}."""
+    """Serve the three carrier sandboxes without the platform, at /sandbox/carriers/{carrier}
+    (and, with --rails, the payout rails' sandboxes with durable state)."""
     import uvicorn
 
     from huafei.carriers.sandbox_app import create_standalone_sandbox_app
+    from huafei.core.clock import SystemClock
+    from huafei.payouts.rails.sandbox import add_rail_sandboxes, create_standalone_rails_app
 
     settings = Settings()
     configure_logging(settings.log_level, json=settings.log_json)
+    if not carriers and not rails:
+        raise typer.BadParameter("nothing to serve: give --rails or leave out --no-carriers")
     bind_host = host or settings.host
-    application = create_standalone_sandbox_app(settings)
+    base = f"http://{bind_host}:{port}"
+    state_dir = rail_state_dir or Path(settings.sandbox_dir) / "rails-state"
+    if carriers:
+        application = create_standalone_sandbox_app(settings)
+        if rails:
+            add_rail_sandboxes(application, settings, SystemClock(), state_dir=state_dir)
+        typer.echo(
+            f"Carrier sandboxes at {base}/sandbox/carriers/{{cmcc,cucc,ctcc}} "
+            f"(point HUAFEI_CARRIER_BASE_URL at {base}/sandbox/carriers)"
+        )
+    else:
+        application = create_standalone_rails_app(settings, SystemClock(), state_dir=state_dir)
+    if rails:
+        typer.echo(
+            f"Payout rail sandboxes at {base}/sandbox/rails/{{bank,alipay,wechat,ecny}}, "
+            f"state in {state_dir} (point HUAFEI_PAYOUT_RAIL_URL at {base}/sandbox/rails)"
+        )
     _settle_memory()
-    typer.echo(
-        f"Carrier sandboxes at http://{bind_host}:{port}/sandbox/carriers/{{cmcc,cucc,ctcc}} "
-        f"(point HUAFEI_CARRIER_BASE_URL at http://{bind_host}:{port}/sandbox/carriers)"
-    )
     sys.stdout.flush()
     uvicorn.run(application, host=bind_host, port=port, log_config=None, access_log=False)
 

@@ -17,6 +17,7 @@ Wire format (both directions):
 
 from __future__ import annotations
 
+import base64
 import enum
 import hashlib
 import hmac
@@ -174,3 +175,15 @@ def verify_signature(
 
 def canonical_json(data: Mapping[str, Any]) -> bytes:
     return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def rail_secrets(spec: str) -> dict[RailName, bytes]:
+    """``bank:base64,alipay:base64,…``; rails left out get a development secret."""
+    given: dict[str, bytes] = {}
+    for part in filter(None, (p.strip() for p in spec.split(","))):
+        name, _, encoded = part.partition(":")
+        given[name] = base64.b64decode(encoded)
+    return {
+        rail: given.get(rail.value) or hashlib.sha256(f"huafei-dev:rail:{rail}".encode()).digest()
+        for rail in RailName
+    }
