@@ -286,6 +286,59 @@ def bench_orders(
         json_path.write_text(json.dumps(figures, indent=2) + "\n")
 
 
+@bench_app.command("chaos")
+def bench_chaos(
+    seconds: float = typer.Option(120.0, min=5, max=7200, help="how long the sellers work"),
+    clients: int = typer.Option(8, min=1, max=64, help="concurrent clients"),
+    sellers: int = typer.Option(40, min=2, max=1000, help="sellers the clients act for"),
+    kill_every_min: float = typer.Option(3.0, min=0.5, max=600, help="least pause between kills"),
+    kill_every_max: float = typer.Option(6.0, min=0.5, max=600, help="most pause between kills"),
+    pg_restarts: int = typer.Option(1, min=0, max=20, help="PostgreSQL restarts during the run"),
+    kill_sandbox: bool = typer.Option(
+        False, "--kill-sandbox", help="the sandboxes (carriers and rails) are killed too"
+    ),
+    quiesce_seconds: float = typer.Option(
+        300.0, min=10, max=3600, help="how long to wait for everything to end after the run"
+    ),
+    seed: int | None = typer.Option(None, help="random seed (a run is still timing-dependent)"),
+    database_url: str = typer.Option(
+        "postgresql://postgres@127.0.0.1:5432/huafei_chaos",
+        help="a PostgreSQL database named huafei_chaos*, dropped and created afresh",
+    ),
+    log_dir: Path = typer.Option(Path("var/chaos"), help="the processes' logs and state"),
+    json_path: Path | None = typer.Option(None, "--json", help="write the figures as JSON here"),
+) -> None:
+    """Servers, workers and sandboxes killed at random and PostgreSQL restarted while sellers
+    sell cards and withdraw; then every invariant is checked. Exit 1 if one fails."""
+    from huafei.bench.chaos import Options, render, run_chaos
+
+    settings = Settings()
+    configure_logging("WARNING", json=settings.log_json)
+    if kill_every_max < kill_every_min:
+        raise typer.BadParameter("--kill-every-max is below --kill-every-min")
+    figures = run_chaos(
+        Options(
+            database_url=database_url,
+            seconds=seconds,
+            clients=clients,
+            sellers=sellers,
+            kill_every=(kill_every_min, kill_every_max),
+            pg_restarts=pg_restarts,
+            kill_sandbox=kill_sandbox,
+            quiesce_seconds=quiesce_seconds,
+            log_dir=log_dir,
+            seed=seed,
+        )
+    )
+    typer.echo(render(figures))
+    if json_path:
+        json_path.parent.mkdir(parents=True, exist_ok=True)
+        json_path.write_text(render(figures) + "\n")
+    for name, check in figures["checks"].items():
+        typer.echo(f"{'ok  ' if check['ok'] else 'FAIL'} {name}")
+    raise typer.Exit(0 if figures["ok"] else 1)
+
+
 @bench_app.command("ledger")
 def bench_ledger(
     clients: int = typer.Option(8, help="concurrent clients"),
