@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import select
+from typer.testing import CliRunner
 
 from huafei.carriers.gateway import Carrier
 from huafei.carriers.sandbox_cards import issue_cards
+from huafei.cli.main import app
 from huafei.identity.models import KycLimitUsage as LimitUsage
 from huafei.invariants import check_everything
 from huafei.notices.models import Notice
@@ -19,6 +21,8 @@ from huafei.rates.defaults import install_defaults
 from huafei.runtime import build_worker
 from live import serve_live
 from test_orders import Seller, lines
+
+runner = CliRunner()
 
 
 @pytest.fixture
@@ -139,3 +143,25 @@ def test_an_operator_fails_a_conflict_the_channel_denies(platform, db, clock) ->
         lambda s: s.scalars(select(LimitUsage).where(LimitUsage.ref == f"order:{order_id}")).one()
     )
     assert usage.released_at is not None
+
+
+def test_an_operator_sees_and_resolves_conflicts_from_the_cli(
+    platform, db, clock, monkeypatch
+) -> None:
+    _seller, order_id = lose_the_record_of_a_consumption(platform, db, clock, start=4400)
+    monkeypatch.setenv("HUAFEI_DATABASE_URL", db.url)
+    monkeypatch.setenv("HUAFEI_LOG_LEVEL", "WARNING")
+    listed = runner.invoke(app, ["orders", "conflicts"])
+    assert listed.exit_code == 0, listed.output
+    assert listed.output.startswith(f"{order_id}\t") and "1 order(s) in conflict" in listed.output
+    refused = runner.invoke(
+        app, ["orders", "resolve", str(order_id), "--consumed", "--actual-face", "7"]
+    )
+    assert refused.exit_code == 2 and "invalid_conflict_resolution" in refused.output
+    resolved = runner.invoke(
+        app, ["orders", "resolve", str(order_id), "--consumed", "--actual-face", "50"]
+    )
+    assert resolved.exit_code == 0, resolved.output
+    order = order_row(db, order_id)
+    assert (order.state, order.actual_face_value_fen) == ("settled", 5_000)
+    assert runner.invoke(app, ["orders", "conflicts"]).output.strip() == "0 order(s) in conflict"

@@ -17,6 +17,8 @@ from huafei.core.logging import configure_logging
 from huafei.core.settings import Settings
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from huafei.identity.service.oplog import Actor
 
 app = typer.Typer(help="Huafei: the phone-credit recycling platform.", no_args_is_help=True)
@@ -35,6 +37,10 @@ app.add_typer(sandbox_app, name="sandbox")
 SANDBOX_PORT = 8100
 staff_app = typer.Typer(help="Staff accounts of the operations console.", no_args_is_help=True)
 keys_app = typer.Typer(help="Encryption keys of secrets at rest.", no_args_is_help=True)
+orders_app = typer.Typer(
+    help="Orders held for an operator (the channel's answers conflict).", no_args_is_help=True
+)
+app.add_typer(orders_app, name="orders")
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(bench_app, name="bench")
 app.add_typer(staff_app, name="staff")
@@ -501,6 +507,73 @@ def staff_create(
     typer.echo("Add this TOTP secret to an authenticator app now; it is not shown again:")
     typer.echo(f"  secret: {created.totp_secret}")
     typer.echo(f"  URI:    {created.provisioning_uri}")
+
+
+@orders_app.command("conflicts")
+def orders_conflicts() -> None:
+    """List the orders held in conflict: the channel answered under another reference than the
+    one it accepted the card with."""
+    from huafei.cards.secrets import mask_serial
+    from huafei.orders.conflicts import list_conflicts
+
+    container = _container()
+    orders = container.db.run(list_conflicts)
+    for order in orders:
+        typer.echo(
+            f"{order.id}\t{order.carrier}\t{mask_serial(order.serial)}\t{order.face_value_fen}\t"
+            f"{order.consumption_id}\taccepted as {order.channel_ref}\t{order.updated_at:%F %T}"
+        )
+    typer.echo(f"{len(orders)} order(s) in conflict")
+
+
+@orders_app.command("resolve")
+def orders_resolve(
+    order_id: int = typer.Argument(..., min=1, help="the order in conflict"),
+    consumed: bool = typer.Option(
+        ..., "--consumed/--not-consumed", help="what the channel confirmed for the card"
+    ),
+    actual_face: int | None = typer.Option(
+        None, min=1, max=100_000, help="yuan the card was really worth, if not its face value"
+    ),
+    reason: str = typer.Option("", max=200, help="why (kept in the order's timeline)"),
+) -> None:
+    """Record what the channel confirmed for an order in conflict: consumed (credited and
+    settled like any consumed card) or not consumed (failed)."""
+    from huafei.core.errors import HuafeiError
+    from huafei.identity.service import oplog
+    from huafei.orders.conflicts import resolve_conflict
+
+    container = _container()
+    actor = _cli_actor()
+    now = container.clock.now()
+
+    def work(session: Session) -> str:
+        order = resolve_conflict(
+            session,
+            order_id,
+            consumed=consumed,
+            actual_face_value_fen=actual_face * 100 if actual_face else None,
+            reason=reason,
+            actor=actor.label[:64],
+            now=now,
+            notifier=container.notifier,
+        )
+        oplog.record(
+            session,
+            actor,
+            "orders.conflict_resolved",
+            now=now,
+            target=f"order:{order_id}",
+            detail={"consumed": consumed, "actual_face_value_fen": order.actual_face_value_fen},
+        )
+        return order.state
+
+    try:
+        state = container.db.run(work)
+    except HuafeiError as exc:
+        typer.echo(f"refused: {exc.detail} ({exc.code})", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(f"order {order_id} is now {state}")
 
 
 @keys_app.command("rotate")
