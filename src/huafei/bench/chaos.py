@@ -87,7 +87,8 @@ class Options:
     database_url: str
     seconds: float = 120.0
     clients: int = 8
-    sellers: int = 40
+    #: enough that the personal daily withdrawal count (10) does not stop a long run's payouts
+    sellers: int = 250
     kill_every: tuple[float, float] = (3.0, 6.0)
     pg_restarts: int = 1
     kill_sandbox: bool = False
@@ -203,6 +204,7 @@ class Tally:
     requests: int = 0
     retries: int = 0
     statuses: Counter[str] = field(default_factory=Counter)
+    refusals: Counter[str] = field(default_factory=Counter)
     transport_errors: Counter[str] = field(default_factory=Counter)
     server_errors: list[tuple[float, int, str]] = field(default_factory=list)
     replays: int = 0
@@ -342,6 +344,7 @@ def run_chaos(options: Options) -> dict[str, Any]:
         "requests": tally.requests,
         "retried_requests": tally.retries,
         "answers": dict(sorted(tally.statuses.items())),
+        "refusals": dict(tally.refusals.most_common()),
         "transport_errors": dict(tally.transport_errors),
         "server_errors": len(tally.server_errors),
         "replays": tally.replays,
@@ -525,7 +528,10 @@ async def _drive(
                 tally.statuses[str(response.status_code)] += 1
                 continue
             tally.statuses[str(response.status_code)] += 1
-            return response.status_code, response.json()
+            document = response.json()
+            if response.status_code >= 400:
+                tally.refusals[f"{request.kind}: {document.get('code')}"] += 1
+            return response.status_code, document
         tally.unanswered += 1
         return None
 

@@ -296,7 +296,7 @@ def bench_orders(
 def bench_chaos(
     seconds: float = typer.Option(120.0, min=5, max=7200, help="how long the sellers work"),
     clients: int = typer.Option(8, min=1, max=64, help="concurrent clients"),
-    sellers: int = typer.Option(40, min=2, max=1000, help="sellers the clients act for"),
+    sellers: int = typer.Option(250, min=2, max=1000, help="sellers the clients act for"),
     kill_every_min: float = typer.Option(3.0, min=0.5, max=600, help="least pause between kills"),
     kill_every_max: float = typer.Option(6.0, min=0.5, max=600, help="most pause between kills"),
     pg_restarts: int = typer.Option(1, min=0, max=20, help="PostgreSQL restarts during the run"),
