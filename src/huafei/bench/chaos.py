@@ -329,7 +329,7 @@ def run_chaos(options: Options) -> dict[str, Any]:
         for process in processes:
             process.wait_ready()
         quiet = _quiesce(db, options.quiesce_seconds)
-        checks = _check(db, sandbox, tally, quiet=quiet)
+        checks = _check(options, db, sandbox, tally, quiet=quiet)
     finally:
         stop.set()
         for process in reversed(processes):
@@ -679,7 +679,9 @@ def _quiesce(db: Database, timeout: float) -> float | None:
     return None
 
 
-def _check(db: Database, sandbox: str, tally: Tally, *, quiet: float | None) -> dict[str, Any]:
+def _check(
+    options: Options, db: Database, sandbox: str, tally: Tally, *, quiet: float | None
+) -> dict[str, Any]:
     consumptions = httpx.get(
         f"{sandbox}/sandbox/carriers/{CARRIER.value}/control/consumptions", timeout=120
     ).json()
@@ -793,6 +795,15 @@ def _check(db: Database, sandbox: str, tally: Tally, *, quiet: float | None) -> 
         for at, status, body in tally.server_errors
         if status != 503 or not any(start <= at <= end for start, end in outages)
     ]
+    # The nemesis did its work: a broken one would make every other check pass vacuously.
+    least_kills = int(0.8 * options.seconds / options.kill_every[1])
+    checks["faults_injected"] = {
+        "ok": len(tally.pg_restarts) == options.pg_restarts
+        and sum(tally.kills.values()) >= least_kills,
+        "kills": sum(tally.kills.values()),
+        "least_kills": least_kills,
+        "postgres_restarts": len(tally.pg_restarts),
+    }
     checks["answers"] = {
         "ok": not unexpected and not tally.replay_mismatches and not tally.unanswered,
         "server_errors_outside_restarts": unexpected[:20],
