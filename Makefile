@@ -8,9 +8,13 @@ PYTEST_WORKERS ?= auto
 BENCH_POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/huafei_bench
 BENCH_SECONDS ?= 10
 BENCH_ORDERS_URL ?= postgresql://postgres@127.0.0.1:5432/huafei_bench_orders
+CHAOS_URL ?= postgresql://postgres@127.0.0.1:5432/huafei_chaos
+CHAOS_SECONDS ?= 120
+CHAOS_PG_RESTARTS ?= 1
+CHAOS_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint format migrate bench lock messages clean
+.PHONY: help run test lint format migrate bench chaos lock messages clean
 
 help: ## Show this help
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36mmake %-10s\033[0m %s\n", $$1, $$2}'
@@ -56,6 +60,11 @@ bench: $(STAMP) ## Benchmarks; figures go to var/bench/*.json
 	    $(BIN)/huafei bench orders --clients 8 --cards-per-request 10 --workers 2 --rate $$r --seconds $(BENCH_SECONDS) --database-url $(BENCH_ORDERS_URL) --json var/bench/orders-postgres-$$r.json || exit 1; \
 	  done; \
 	else echo "PostgreSQL not answering: PostgreSQL benchmarks skipped"; fi
+
+chaos: $(STAMP) ## Kill servers and workers at random, restart PostgreSQL, then check every invariant
+	@mkdir -p var/chaos
+	$(BIN)/huafei bench chaos --seconds $(CHAOS_SECONDS) --pg-restarts $(CHAOS_PG_RESTARTS) \
+	  --database-url $(CHAOS_URL) --json var/chaos/figures.json $(CHAOS_ARGS)
 
 LOCALE_DIR := src/huafei/portal/locale
 messages: $(STAMP) ## Portal catalogues: extract the messages, update every language, compile

@@ -15,6 +15,7 @@ import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
+from pathlib import Path
 
 import httpx
 import pytest
@@ -605,12 +606,11 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def test_standalone_sandboxes_call_back_the_platform(db, tmp_path) -> None:
-    port = _free_port()
+def _start_sandbox(port: int, state: Path) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
         "HUAFEI_SANDBOX_CALLBACK_DELAY_MS": "20",
-        "HUAFEI_SANDBOX_STATE_PATH": str(tmp_path / "consumed.txt"),
+        "HUAFEI_SANDBOX_STATE_PATH": str(state),
         "HUAFEI_LOG_LEVEL": "WARNING",
     }
     process = subprocess.Popen(  # noqa: S603 - our own CLI with fixed arguments
@@ -619,10 +619,25 @@ def test_standalone_sandboxes_call_back_the_platform(db, tmp_path) -> None:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+    up = eventually(lambda: _answers(f"http://127.0.0.1:{port}/healthz"), bool, timeout=20)
+    assert up, "the sandbox server did not start"
+    return process
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    process.send_signal(signal.SIGINT)
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def test_standalone_sandboxes_call_back_the_platform(db, tmp_path) -> None:
+    port = _free_port()
+    process = _start_sandbox(port, tmp_path / "state.jsonl")
     try:
         sandboxes = f"http://127.0.0.1:{port}/sandbox/carriers"
-        up = eventually(lambda: _answers(f"http://127.0.0.1:{port}/healthz"), bool, timeout=20)
-        assert up, "the sandbox server did not start"
         with serve_live(db, SystemClock(), carrier_base_url=sandboxes) as live:
             cards = httpx.post(
                 f"{sandboxes}/cucc/control/cards", json={"face_value_fen": 5_000, "count": 1}
@@ -634,14 +649,60 @@ def test_standalone_sandboxes_call_back_the_platform(db, tmp_path) -> None:
             assert [(r.consumption_id, r.status) for r in rows] == [
                 (req.consumption_id, "succeeded")
             ]
-        assert (tmp_path / "consumed.txt").read_text() == f"cucc:{card.serial}\n"
     finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        _stop(process)
+
+
+def test_a_sandbox_killed_before_calling_back_keeps_its_consumptions(db, tmp_path) -> None:
+    """SIGKILL between accepting a card and calling back: restarted on its state file, the
+    channel still knows the consumption — its reference and outcome — answers a resend with the
+    same reference, lists it, and calls back what it never did."""
+    port = _free_port()
+    state = tmp_path / "state.jsonl"
+    sandboxes = f"http://127.0.0.1:{port}/sandbox/carriers"
+    first = _start_sandbox(port, state)
+    try:
+        slow = httpx.put(f"{sandboxes}/cmcc/control/switches", json={"callback_delay_ms": 60_000})
+        assert slow.status_code == 200
+        with serve_live(db, SystemClock(), carrier_base_url=sandboxes) as live:
+            card = live.sandbox(CMCC).issue_cards(10_000, 1, start=77)[0]
+            req = request(live, card)
+            ack = live.gateway(CMCC).submit_consumption(req)
+            assert ack.accepted
+            first.send_signal(signal.SIGKILL)
+            first.wait(timeout=10)
+            assert inbox(live) == []  # killed before the callback
+
+            second = _start_sandbox(port, state)
+            try:
+                gateway = live.gateway(CMCC)
+                result = gateway.query_consumption(req.consumption_id)
+                assert (result.status, result.channel_ref) == (
+                    ConsumptionStatus.SUCCEEDED,
+                    ack.channel_ref,
+                )
+                assert gateway.submit_consumption(req) == ack  # a resend: the same reference
+                rows = eventually(lambda: inbox(live), lambda rows: len(rows) == 1, timeout=10)
+                assert [(r.consumption_id, r.status, r.channel_ref) for r in rows] == [
+                    (req.consumption_id, "succeeded", ack.channel_ref)
+                ]
+                listed = httpx.get(f"{sandboxes}/cmcc/control/consumptions").json()
+                assert [(c["consumption_id"], c["channel_ref"], c["outcome"]) for c in listed] == [
+                    (req.consumption_id, ack.channel_ref, "succeeded")
+                ]
+                assert "pin" not in listed[0]
+                # The same card under another id is used; a new card gets a new reference.
+                again = gateway.submit_consumption(request(live, card))
+                assert again.channel_ref != ack.channel_ref
+                fresh = live.sandbox(CMCC).issue_cards(10_000, 1, start=78)[0]
+                other = gateway.submit_consumption(request(live, fresh))
+                assert len({ack.channel_ref, again.channel_ref, other.channel_ref}) == 3
+            finally:
+                _stop(second)
+        assert card.pin not in state.read_text()
+    finally:
+        if first.poll() is None:
+            _stop(first)
 
 
 def _answers(url: str) -> bool:

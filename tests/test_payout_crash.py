@@ -10,13 +10,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
 
 from huafei.core.clock import SystemClock
 from huafei.ledger.models import TransferKind
 from huafei.ledger.service import pending_state, transfers_by_ref
 from huafei.payouts.service.holds import hold_id
-from payouts_harness import running_platform, wait_for
+from payouts_harness import REAL_NAME, free_port, icbc_card, running_platform, wait_for
 
 SELLER = "seller:61"
 
@@ -87,3 +88,72 @@ def test_sigkill_between_send_and_record_pays_once(db, tmp_path) -> None:
         ["hold", "fee-hold", "post", "fee", "payout"]
     )
     platform.assert_ledger_sound()
+
+
+def start_rails(port: int, tmp_path: Path, *, settle_seconds: float) -> subprocess.Popen[bytes]:
+    """The payout rails' sandboxes as a process of their own (`huafei sandbox serve --rails`)."""
+    env = {
+        **os.environ,
+        "HUAFEI_SANDBOX_DIR": str(tmp_path / "rails"),
+        "HUAFEI_SANDBOX_RAIL_SETTLE_SECONDS": str(settle_seconds),
+        "HUAFEI_LOG_LEVEL": "WARNING",
+    }
+    args = ["sandbox", "serve", "--no-carriers", "--rails", "--port", str(port)]
+    log = (tmp_path / "rails.log").open("ab")
+    process = subprocess.Popen(  # noqa: S603 - our own CLI with fixed arguments
+        [sys.executable, "-m", "huafei", *args], env=env, stdout=log, stderr=subprocess.STDOUT
+    )
+
+    def up() -> bool:
+        try:
+            return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return process.poll() is not None
+
+    wait_for(up, timeout=30)
+    assert process.poll() is None, (tmp_path / "rails.log").read_text()
+    return process
+
+
+@pytest.mark.slow
+def test_a_rail_killed_with_a_payout_in_flight_keeps_it_and_pays_once(db, tmp_path) -> None:
+    """SIGKILL the rail's own process after it accepted a payout: restarted, it still has the
+    payout (its reference, its state), settles it and calls back; the platform pays once."""
+    port = free_port()
+    rails = f"http://127.0.0.1:{port}/sandbox/rails"
+    first = start_rails(port, tmp_path, settle_seconds=60)
+    second = None
+    try:
+        with running_platform(db, SystemClock(), tmp_path, payout_rail_url=rails) as platform:
+            platform.fund(SELLER, 100_000)
+            account_no = icbc_card()
+            card = platform.add_card(SELLER, account_no)
+            withdrawal = platform.withdraw(SELLER, card["id"], "300").json()
+            platform.worker.run_until_idle()
+            (accepted,) = httpx.get(f"{rails}/bank/_control/payouts").json()
+            assert (accepted["status"], accepted["submissions"]) == ("processing", 1)
+            assert status(platform, withdrawal["id"]) == "sent"
+
+            first.kill()
+            first.wait(timeout=10)
+            second = start_rails(port, tmp_path, settle_seconds=0.2)
+            (kept,) = httpx.get(f"{rails}/bank/_control/payouts").json()
+            assert kept["rail_ref"] == accepted["rail_ref"]
+
+            def paid() -> bool:
+                platform.worker.run_until_idle()
+                return status(platform, withdrawal["id"]) == "paid"
+
+            wait_for(paid, timeout=30)
+            (payout,) = httpx.get(f"{rails}/bank/_control/payouts").json()
+            assert (payout["paid"], payout["submissions"]) == (True, 1)
+            assert payout["callbacks_delivered"] == 1
+            assert platform.balances(SELLER)["held_fen"] == 0
+        state = (tmp_path / "rails" / "rails-state" / "bank.jsonl").read_text()
+        assert account_no not in state  # masked, as on the statement
+        assert REAL_NAME not in state
+    finally:
+        for process in (first, second):
+            if process is not None and process.poll() is None:
+                process.kill()
+                process.wait(timeout=10)

@@ -10,8 +10,8 @@ import time
 import pytest
 from sqlalchemy import select
 
-from huafei.payouts.config import rail_secrets
 from huafei.payouts.models import RailName, RailNotification
+from huafei.payouts.rails.base import rail_secrets
 from payouts_harness import running_platform, wait_for
 
 SELLER = "seller:21"

@@ -228,6 +228,16 @@ class TestLimits:
         assert response.status_code == 400
         assert response.json()["code"] == "idempotency_key_required"
 
+    def test_the_longest_key_the_edge_accepts_is_stored(self, platform) -> None:
+        platform.fund(SELLER, 100_000)
+        card = platform.add_card(SELLER)
+        key = "k" * 255  # core.idempotency.MAX_KEY_LENGTH
+        first = platform.withdraw(SELLER, card["id"], "100", key=key)
+        assert first.status_code == 201, first.text
+        again = platform.withdraw(SELLER, card["id"], "100", key=key)
+        assert again.json()["id"] == first.json()["id"]
+        assert platform.withdraw(SELLER, card["id"], "100", key=key + "k").status_code == 400
+
     def test_someone_elses_method_is_not_found(self, platform) -> None:
         platform.fund("seller:8", 100_000)
         card = platform.add_card(SELLER)

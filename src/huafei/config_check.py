@@ -25,8 +25,8 @@ from huafei.core.settings import (
     ENVIRONMENTS,
     Settings,
 )
-from huafei.payouts.config import configured_rail_secrets
 from huafei.payouts.models import RailName
+from huafei.payouts.rails.base import configured_rail_secrets
 
 #: shared secrets shorter than this are refused in production (guessable)
 MIN_SECRET_CHARS = 16

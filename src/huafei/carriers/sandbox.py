@@ -33,7 +33,7 @@ from datetime import datetime
 from functools import partial
 from http import HTTPStatus
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import urllib3
 from pydantic import BaseModel, ConfigDict, Field
@@ -149,8 +149,34 @@ class _Consumption:
     reason: str | None
     accepted_at: datetime
     switches: SandboxSwitches
+    serial: str = ""
     status: ConsumptionStatus = ConsumptionStatus.PROCESSING
     completed_at: datetime | None = None
+    called_back: bool = False
+    """The final callback was acknowledged (a restarted sandbox sends the others again)."""
+
+    def to_state(self) -> dict[str, Any]:
+        """What the state file keeps of it (never the PIN: the fingerprint is a hash)."""
+        return {
+            "consumption_id": self.consumption_id,
+            "channel_ref": self.channel_ref,
+            "fingerprint": self.fingerprint,
+            "callback_url": self.callback_url,
+            "serial": self.serial,
+            "outcome": self.outcome.value,
+            "actual_face_value_fen": self.actual_face_value_fen,
+            "reason": self.reason,
+            "accepted_at": self.accepted_at.isoformat(),
+        }
+
+    def to_control(self) -> dict[str, Any]:
+        """The control route's view (``GET …/control/consumptions``)."""
+        return {
+            **self.to_state(),
+            "status": self.status.value,
+            "completed_at": self.completed_at.isoformat() if self.completed_at else None,
+            "called_back": self.called_back,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -288,9 +314,10 @@ class CarrierSandbox:
         self._initial_switches = switches or SandboxSwitches()
         self._switches = self._initial_switches
         self._state_path = state_path
+        self._state_file: TextIO | None = None
         self._lock = threading.Lock()
         self._consumptions: dict[str, _Consumption] = {}
-        self._consumed: set[str] = self._load_consumed()
+        self._consumed: set[str] = set()
         self._deliveries: list[DeliveryRecord] = []
         self._balances = self._initial_balances()
         # id → (fingerprint of the request, the first answer): successes only, see ``transfer``.
@@ -301,6 +328,7 @@ class CarrierSandbox:
         self._refs = itertools.count(1)
         self._dispatcher = _Dispatcher(f"sandbox-{carrier.value}")
         self._client: urllib3.PoolManager | None = None
+        self._load_state()
 
     # -- control (Python API; the HTTP control endpoints call these) ------------------------------
     @property
@@ -314,10 +342,15 @@ class CarrierSandbox:
             self._switches = SandboxSwitches.model_validate(merged)
             return self._switches
 
-    def reset(self, *, forget_cards: bool = False) -> SandboxSwitches:
+    def reset(
+        self, *, forget_cards: bool = False, forget_consumptions: bool = False
+    ) -> SandboxSwitches:
         """Back to the initial switches and balances, forgetting pending callbacks, the delivery
         log, transfers and top-ups; with ``forget_cards`` consumed cards become fresh again (in
-        memory)."""
+        memory). ``forget_consumptions`` loses the records of consumptions (their ids and
+        references; callbacks not yet sent are never sent) but not the cards they consumed —
+        what a channel that crashed without its records does: a card sent again under the same
+        consumption id is then ``used``, under a new reference."""
         self._dispatcher.clear()
         with self._lock:
             self._switches = self._initial_switches
@@ -326,10 +359,17 @@ class CarrierSandbox:
             self._transfers.clear()
             self._topups.clear()
             self._held = self._release = None
-            if forget_cards:
+            if forget_cards or forget_consumptions:
                 self._consumptions.clear()
+            if forget_cards:
                 self._consumed.clear()
             return self._switches
+
+    @property
+    def consumptions(self) -> list[dict[str, Any]]:
+        """Every consumption the channel holds a record of, in the order it accepted them."""
+        with self._lock:
+            return [record.to_control() for record in self._consumptions.values()]
 
     @property
     def deliveries(self) -> list[DeliveryRecord]:
@@ -372,6 +412,9 @@ class CarrierSandbox:
             if self._client is not None:
                 self._client.clear()
                 self._client = None
+            if self._state_file is not None:
+                self._state_file.close()
+                self._state_file = None
 
     # -- the channel ------------------------------------------------------------------------------
     def verify_request(self, headers: dict[str, str], body: bytes) -> bool:
@@ -410,8 +453,14 @@ class CarrierSandbox:
                 reason=reason,
                 accepted_at=self.clock.now(),
                 switches=switches,
+                serial=serial,
             )
             self._consumptions[consumption_id] = record
+            if outcome is ConsumptionStatus.SUCCEEDED:
+                self._consumed.add(serial)
+            # On file before the channel answers: a sandbox killed after accepting a card still
+            # knows, once restarted, which consumption took it and under which reference.
+            self._write_state({"consumption": record.to_state()})
         log.info(
             "sandbox accepted a card",
             extra={"carrier": self.carrier.value, "channel_ref": record.channel_ref},
@@ -558,8 +607,6 @@ class CarrierSandbox:
             return ConsumptionStatus.USED, None, REASONS[ConsumptionStatus.USED]
         if card.kind is SandboxCardKind.EXPIRED:
             return ConsumptionStatus.EXPIRED, None, REASONS[ConsumptionStatus.EXPIRED]
-        self._consumed.add(card.serial)
-        self._remember_consumed(card.serial)
         return ConsumptionStatus.SUCCEEDED, card.actual_face_value_fen, None
 
     def _complete(self, record: _Consumption) -> None:
@@ -641,6 +688,15 @@ class CarrierSandbox:
                     acknowledged=acknowledged,
                 )
             )
+            record = self._consumptions.get(delivery.consumption_id)
+            if (
+                acknowledged
+                and record is not None
+                and not record.called_back
+                and delivery.status == record.outcome.value
+            ):
+                record.called_back = True
+                self._write_state({"called_back": record.consumption_id})
         if not acknowledged and delivery.attempt < switches.callback_attempts:
             pause = switches.callback_retry_ms * 2 ** (delivery.attempt - 1) / 1000
             again = replace(delivery, attempt=delivery.attempt + 1)
@@ -658,19 +714,72 @@ class CarrierSandbox:
                 )
             return self._client
 
-    def _load_consumed(self) -> set[str]:
-        if self._state_path is None or not self._state_path.exists():
-            return set()
-        prefix = f"{self.carrier.value}:"
-        lines = self._state_path.read_text(encoding="utf-8").splitlines()
-        return {line.removeprefix(prefix) for line in lines if line.startswith(prefix)}
+    def _load_state(self) -> None:
+        """What an earlier process of this sandbox recorded: consumed cards and consumptions.
 
-    def _remember_consumed(self, serial: str) -> None:
+        The file holds JSON lines ``{"carrier", "consumption": {…}}`` (written when a card is
+        accepted) and ``{"carrier", "called_back": id}`` (its final callback acknowledged), and
+        may hold the plain ``carrier:serial`` lines of older versions (a consumed card). A
+        consumption whose callback was never acknowledged is called back again: the platform
+        records a duplicate once.
+        """
+        if self._state_path is None or not self._state_path.exists():
+            return
+        prefix = f"{self.carrier.value}:"
+        called_back: set[str] = set()
+        for line in self._state_path.read_text(encoding="utf-8").splitlines():
+            if line.startswith(prefix):
+                self._consumed.add(line.removeprefix(prefix))
+                continue
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                continue  # a line cut short by a kill mid-write
+            if not isinstance(entry, dict) or entry.get("carrier") != self.carrier.value:
+                continue
+            if "called_back" in entry:
+                called_back.add(str(entry["called_back"]))
+            elif isinstance(entry.get("consumption"), dict):
+                record = self._restore(entry["consumption"])
+                self._consumptions[record.consumption_id] = record
+                if record.outcome is ConsumptionStatus.SUCCEEDED:
+                    self._consumed.add(record.serial)
+        refs = [int(r.channel_ref[-12:]) for r in self._consumptions.values()]
+        self._refs = itertools.count(max(refs, default=0) + 1)
+        for record in self._consumptions.values():
+            record.called_back = record.consumption_id in called_back
+            if not record.called_back:
+                self._dispatcher.schedule(0, partial(self._complete, record), ordered=False)
+
+    def _restore(self, state: dict[str, Any]) -> _Consumption:
+        accepted_at = datetime.fromisoformat(str(state["accepted_at"]))
+        return _Consumption(
+            consumption_id=str(state["consumption_id"]),
+            channel_ref=str(state["channel_ref"]),
+            fingerprint=str(state["fingerprint"]),
+            callback_url=str(state["callback_url"]),
+            outcome=ConsumptionStatus(state["outcome"]),
+            actual_face_value_fen=state.get("actual_face_value_fen"),
+            reason=state.get("reason"),
+            accepted_at=accepted_at,
+            switches=self._initial_switches,
+            serial=str(state.get("serial", "")),
+            # Consumed while the sandbox was down, at the latest.
+            status=ConsumptionStatus(state["outcome"]),
+            completed_at=accepted_at,
+        )
+
+    def _write_state(self, entry: dict[str, Any]) -> None:
+        """Append one line to the state file (holds the lock). Flushed at once: a process killed
+        right after keeps it (the kernel has it); a power cut is not a sandbox's concern."""
         if self._state_path is None:
             return
-        self._state_path.parent.mkdir(parents=True, exist_ok=True)
-        with self._state_path.open("a", encoding="utf-8") as state:
-            state.write(f"{self.carrier.value}:{serial}\n")
+        if self._state_file is None:
+            self._state_path.parent.mkdir(parents=True, exist_ok=True)
+            self._state_file = self._state_path.open("a", encoding="utf-8")
+        line = json.dumps({"carrier": self.carrier.value, **entry}, ensure_ascii=False)
+        self._state_file.write(line + "\n")
+        self._state_file.flush()
 
 
 def _ack(*, accepted: bool, channel_ref: str | None, reason: str | None) -> dict[str, Any]:

@@ -15,7 +15,8 @@ The balance endpoints answer a refusal with HTTP 200 ``{"ok": false, "reason", "
 
 Test control (unsigned; a sandbox only): ``GET|PUT /control/switches``, ``POST /control/reset``
 (also restores the balances), ``POST /control/cards`` (issue cards), ``GET /control/deliveries``
-(callback attempts), ``GET /control/balances`` (every balance the channel holds).
+(callback attempts), ``GET /control/consumptions`` (every consumption it holds a record of),
+``GET /control/balances`` (every balance the channel holds).
 """
 
 from __future__ import annotations
@@ -106,6 +107,7 @@ class _IssueBody(BaseModel):
 
 class _ResetBody(BaseModel):
     forget_cards: bool = False
+    forget_consumptions: bool = False
 
 
 def _error(status: int, code: str, message: str) -> JSONResponse:
@@ -247,7 +249,10 @@ def create_carrier_sandbox_app(sandbox: CarrierSandbox) -> FastAPI:
             body = _ResetBody.model_validate_json(await request.body() or b"{}")
         except ValidationError as exc:
             return _invalid(exc)
-        return JSONResponse(sandbox.reset(forget_cards=body.forget_cards).model_dump())
+        switches = sandbox.reset(
+            forget_cards=body.forget_cards, forget_consumptions=body.forget_consumptions
+        )
+        return JSONResponse(switches.model_dump())
 
     @app.post("/control/cards", summary="Issue test cards the sandbox honours")
     async def issue(request: Request) -> Response:
@@ -269,6 +274,13 @@ def create_carrier_sandbox_app(sandbox: CarrierSandbox) -> FastAPI:
     @app.get("/control/deliveries", summary="Every callback delivery attempt so far")
     def deliveries() -> list[dict[str, Any]]:
         return [asdict(record) for record in sandbox.deliveries]
+
+    @app.get(
+        "/control/consumptions",
+        summary="Every consumption the channel holds a record of (ids, references, outcomes)",
+    )
+    def consumptions() -> list[dict[str, Any]]:
+        return sandbox.consumptions
 
     @app.get("/control/balances", summary="Every balance the channel holds, in fen, by number")
     def balances() -> dict[str, int]:

@@ -31,6 +31,8 @@ from huafei.core.settings import Settings
 from huafei.payouts.models import RailName
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from huafei.identity.service.oplog import Actor
 
 #: bad input: the caller can fix it
@@ -139,6 +141,10 @@ app.add_typer(sandbox_app, name="sandbox")
 SANDBOX_PORT = 8100
 staff_app = typer.Typer(help="Staff accounts of the operations console.", no_args_is_help=True)
 keys_app = typer.Typer(help="Encryption keys of secrets at rest.", no_args_is_help=True)
+orders_app = typer.Typer(
+    help="Orders held for an operator (the channel's answers conflict).", no_args_is_help=True
+)
+app.add_typer(orders_app, name="orders")
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(bench_app, name="bench")
 app.add_typer(staff_app, name="staff")
@@ -311,7 +317,6 @@ def calendar_load(
 
     Orders still settling whose time was computed from a fallback calendar get their time again.
     """
-    from sqlalchemy.orm import Session
 
     from huafei.orders.settlement import reschedule_fallback_settlements
     from huafei.workdays.service import ArrangementInvalid, load_arrangement, parse_arrangement
@@ -478,6 +483,59 @@ def bench_orders(
         json_path.write_text(json.dumps(figures, indent=2) + "\n")
 
 
+@bench_app.command("chaos")
+def bench_chaos(
+    seconds: float = typer.Option(120.0, min=5, max=7200, help="how long the sellers work"),
+    clients: int = typer.Option(8, min=1, max=64, help="concurrent clients"),
+    sellers: int = typer.Option(250, min=2, max=1000, help="sellers the clients act for"),
+    kill_every_min: float = typer.Option(3.0, min=0.5, max=600, help="least pause between kills"),
+    kill_every_max: float = typer.Option(6.0, min=0.5, max=600, help="most pause between kills"),
+    pg_restarts: int = typer.Option(1, min=0, max=20, help="PostgreSQL restarts during the run"),
+    kill_sandbox: bool = typer.Option(
+        False, "--kill-sandbox", help="the sandboxes (carriers and rails) are killed too"
+    ),
+    quiesce_seconds: float = typer.Option(
+        300.0, min=10, max=3600, help="how long to wait for everything to end after the run"
+    ),
+    seed: int | None = typer.Option(None, help="random seed (a run is still timing-dependent)"),
+    database_url: str = typer.Option(
+        "postgresql://postgres@127.0.0.1:5432/huafei_chaos",
+        help="a PostgreSQL database named huafei_chaos*, dropped and created afresh",
+    ),
+    log_dir: Path = typer.Option(Path("var/chaos"), help="the processes' logs and state"),
+    json_path: Path | None = typer.Option(None, "--json", help="write the figures as JSON here"),
+) -> None:
+    """Servers, workers and sandboxes killed at random and PostgreSQL restarted while sellers
+    sell cards and withdraw; then every invariant is checked. Exit 1 if one fails."""
+    from huafei.bench.chaos import Options, render, run_chaos
+
+    settings = Settings()
+    configure_logging("WARNING", json=settings.log_json)
+    if kill_every_max < kill_every_min:
+        raise typer.BadParameter("--kill-every-max is below --kill-every-min")
+    figures = run_chaos(
+        Options(
+            database_url=database_url,
+            seconds=seconds,
+            clients=clients,
+            sellers=sellers,
+            kill_every=(kill_every_min, kill_every_max),
+            pg_restarts=pg_restarts,
+            kill_sandbox=kill_sandbox,
+            quiesce_seconds=quiesce_seconds,
+            log_dir=log_dir,
+            seed=seed,
+        )
+    )
+    typer.echo(render(figures))
+    if json_path:
+        json_path.parent.mkdir(parents=True, exist_ok=True)
+        json_path.write_text(render(figures) + "\n")
+    for name, check in figures["checks"].items():
+        typer.echo(f"{'ok  ' if check['ok'] else 'FAIL'} {name}")
+    raise typer.Exit(0 if figures["ok"] else 1)
+
+
 @bench_app.command("ledger")
 def bench_ledger(
     clients: int = typer.Option(8, min=1, max=1000, help="concurrent clients"),
@@ -509,26 +567,55 @@ def bench_ledger(
 def sandbox_serve(
     host: str | None = typer.Option(None, help="bind address (default: HUAFEI_HOST)"),
     port: int = typer.Option(SANDBOX_PORT, min=1, max=65535, help="port"),
+    carriers: bool = typer.Option(
+        True,
+        "--carriers/--no-carriers",
+        help="serve the carrier channels', SMS and identity providers' sandboxes",
+    ),
+    rails: bool = typer.Option(
+        False, "--rails", help="also serve the payout rails' sandboxes, at /sandbox/rails/{rail}"
+    ),
+    rail_state_dir: Path | None = typer.Option(
+        None,
+        help="where the rails' sandboxes keep their payouts across restarts "
+        "(default: HUAFEI_SANDBOX_DIR/rails-state)",
+    ),
 ) -> None:
     """Serve the sandboxes without the platform: the three carriers at /sandbox/carriers/{carrier},
-    the SMS and identity providers at /sandbox/sms-provider and /sandbox/identity-provider."""
+    the SMS and identity providers at /sandbox/sms-provider and /sandbox/identity-provider (and,
+    with --rails, the payout rails' sandboxes with durable state)."""
     import uvicorn
 
     from huafei.carriers.sandbox_app import create_standalone_sandbox_app
     from huafei.core.clock import SystemClock
+    from huafei.payouts.rails.sandbox import add_rail_sandboxes, create_standalone_rails_app
     from huafei.web.sandboxes import mount_provider_sandboxes
 
     settings = Settings()
     configure_logging(settings.log_level, json=settings.log_json)
+    if not carriers and not rails:
+        raise typer.BadParameter("nothing to serve: give --rails or leave out --no-carriers")
     bind_host = host or settings.host
-    application = create_standalone_sandbox_app(settings)
-    mount_provider_sandboxes(application, settings, SystemClock())
+    base = f"http://{bind_host}:{port}"
+    state_dir = rail_state_dir or Path(settings.sandbox_dir) / "rails-state"
+    if carriers:
+        application = create_standalone_sandbox_app(settings)
+        mount_provider_sandboxes(application, settings, SystemClock())
+        if rails:
+            add_rail_sandboxes(application, settings, SystemClock(), state_dir=state_dir)
+        typer.echo(
+            f"Carrier sandboxes at {base}/sandbox/carriers/{{cmcc,cucc,ctcc}} "
+            f"(point HUAFEI_CARRIER_BASE_URL at {base}/sandbox/carriers)"
+        )
+        _echo_provider_sandboxes(base)
+    else:
+        application = create_standalone_rails_app(settings, SystemClock(), state_dir=state_dir)
+    if rails:
+        typer.echo(
+            f"Payout rail sandboxes at {base}/sandbox/rails/{{bank,alipay,wechat,ecny}}, "
+            f"state in {state_dir} (point HUAFEI_PAYOUT_RAIL_URL at {base}/sandbox/rails)"
+        )
     _settle_memory()
-    typer.echo(
-        f"Carrier sandboxes at http://{bind_host}:{port}/sandbox/carriers/{{cmcc,cucc,ctcc}} "
-        f"(point HUAFEI_CARRIER_BASE_URL at http://{bind_host}:{port}/sandbox/carriers)"
-    )
-    _echo_provider_sandboxes(f"http://{bind_host}:{port}")
     sys.stdout.flush()
     uvicorn.run(application, host=bind_host, port=port, log_config=None, access_log=False)
 
@@ -626,6 +713,73 @@ def staff_create(
     typer.echo("Add this TOTP secret to an authenticator app now; it is not shown again:")
     typer.echo(f"  secret: {created.totp_secret}")
     typer.echo(f"  URI:    {created.provisioning_uri}")
+
+
+@orders_app.command("conflicts")
+def orders_conflicts() -> None:
+    """List the orders held in conflict: the channel answered under another reference than the
+    one it accepted the card with."""
+    from huafei.cards.secrets import mask_serial
+    from huafei.orders.conflicts import list_conflicts
+
+    container = _container()
+    orders = container.db.run(list_conflicts)
+    for order in orders:
+        typer.echo(
+            f"{order.id}\t{order.carrier}\t{mask_serial(order.serial)}\t{order.face_value_fen}\t"
+            f"{order.consumption_id}\taccepted as {order.channel_ref}\t{order.updated_at:%F %T}"
+        )
+    typer.echo(f"{len(orders)} order(s) in conflict")
+
+
+@orders_app.command("resolve")
+def orders_resolve(
+    order_id: int = typer.Argument(..., min=1, help="the order in conflict"),
+    consumed: bool = typer.Option(
+        ..., "--consumed/--not-consumed", help="what the channel confirmed for the card"
+    ),
+    actual_face: int | None = typer.Option(
+        None, min=1, max=100_000, help="yuan the card was really worth, if not its face value"
+    ),
+    reason: str = typer.Option("", max=200, help="why (kept in the order's timeline)"),
+) -> None:
+    """Record what the channel confirmed for an order in conflict: consumed (credited and
+    settled like any consumed card) or not consumed (failed)."""
+    from huafei.core.errors import HuafeiError
+    from huafei.identity.service import oplog
+    from huafei.orders.conflicts import resolve_conflict
+
+    container = _container()
+    actor = _cli_actor()
+    now = container.clock.now()
+
+    def work(session: Session) -> str:
+        order = resolve_conflict(
+            session,
+            order_id,
+            consumed=consumed,
+            actual_face_value_fen=actual_face * 100 if actual_face else None,
+            reason=reason,
+            actor=actor.label[:64],
+            now=now,
+            notifier=container.notifier,
+        )
+        oplog.record(
+            session,
+            actor,
+            "orders.conflict_resolved",
+            now=now,
+            target=f"order:{order_id}",
+            detail={"consumed": consumed, "actual_face_value_fen": order.actual_face_value_fen},
+        )
+        return order.state
+
+    try:
+        state = container.db.run(work)
+    except HuafeiError as exc:
+        typer.echo(f"refused: {exc.detail} ({exc.code})", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(f"order {order_id} is now {state}")
 
 
 @keys_app.command("rotate")

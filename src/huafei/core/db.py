@@ -157,20 +157,42 @@ def _configure_sqlite(engine: Engine) -> None:
 T = TypeVar("T")
 
 _PG_RETRYABLE = {"40001", "40P01"}  # serialization_failure, deadlock_detected
+#: the server went away or is starting: connection_exception (08…), admin_shutdown,
+#: crash_shutdown, cannot_connect_now
+_PG_GONE = ("08", "57P01", "57P02", "57P03")
 
 
 def is_retryable(exc: BaseException) -> bool:
-    """Deadlocks, serialization conflicts and SQLite lock timeouts are safe to retry."""
+    """Deadlocks, serialization conflicts, a lost or refused connection (PostgreSQL restarting)
+    and SQLite lock timeouts are safe to retry; once retries are spent they mean "try again
+    later" (the API answers 503, ``database_unavailable``).
+
+    Besides SQLAlchemy's wrapped errors this knows the driver's own (psycopg) errors, which
+    statements run on the driver's connection raise unwrapped (the ledger's store): they come
+    from a statement inside the unit of work, never from its commit, so nothing was committed.
+    """
     if isinstance(exc, DBAPIError):
         if exc.connection_invalidated:
             return True
         orig = exc.orig
-        sqlstate = getattr(orig, "sqlstate", None)
-        if sqlstate in _PG_RETRYABLE:
-            return True
-        if isinstance(exc, OperationalError) and "database is locked" in str(orig):
-            return True
-    return False
+        if orig is not None and _from_psycopg(orig):
+            return _psycopg_retryable(orig)
+        return isinstance(exc, OperationalError) and "database is locked" in str(orig)
+    return _from_psycopg(exc) and _psycopg_retryable(exc)
+
+
+def _from_psycopg(exc: BaseException) -> bool:
+    return type(exc).__module__.split(".")[0] == "psycopg"
+
+
+def _psycopg_retryable(exc: BaseException) -> bool:
+    sqlstate = getattr(exc, "sqlstate", None)
+    if sqlstate in _PG_RETRYABLE:
+        return True
+    if sqlstate is None:
+        # No state from the server: the connection broke or could not be made.
+        return type(exc).__name__ == "OperationalError"
+    return str(sqlstate).startswith(_PG_GONE)
 
 
 class Database:
@@ -193,7 +215,7 @@ class Database:
             try:
                 with self.sessions() as session, session.begin():
                     return work(session)
-            except DBAPIError as exc:
+            except Exception as exc:
                 if attempt == attempts or not is_retryable(exc):
                     raise
                 delay = min(0.2, 0.002 * 2**attempt) * random.uniform(0.5, 1.5)

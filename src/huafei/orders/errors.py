@@ -44,3 +44,9 @@ class CardAlreadySubmitted(OrdersError):
     code = "card_already_submitted"
     status = 409
     title = "This card is already in a live order"
+
+
+class InvalidResolution(OrdersError):
+    code = "invalid_conflict_resolution"
+    status = 422
+    title = "That outcome cannot be recorded for this order"

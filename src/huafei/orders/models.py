@@ -36,6 +36,10 @@ class OrderState(enum.StrEnum):
     """Consumed at the declared face value."""
     FACE_VALUE_MISMATCH = "face_value_mismatch"
     """Consumed, but worth another face value (面值不符); settled at the actual value."""
+    CONFLICT = "conflict"
+    """The channel answered under another reference than the one it accepted the card with
+    (it lost its record of the consumption, say): held for an operator to settle or fail after
+    checking with the channel. Never failed on its own: the card may well have been consumed."""
     FAILED = "failed"
     """Not consumable (wrong PIN, used, expired, refused, channel gave up); final."""
     SETTLING = "settling"
@@ -71,7 +75,9 @@ TRANSITIONS: dict[OrderState, frozenset[OrderState]] = {
     OrderState.QUEUED: frozenset({OrderState.CONSUMING, OrderState.CANCELLED, OrderState.FAILED,
                                   OrderState.EXPIRED, OrderState.REVIEW}),
     OrderState.CONSUMING: frozenset({OrderState.SUCCEEDED, OrderState.FACE_VALUE_MISMATCH,
-                                     OrderState.FAILED}),
+                                     OrderState.FAILED, OrderState.CONFLICT}),
+    OrderState.CONFLICT: frozenset({OrderState.SUCCEEDED, OrderState.FACE_VALUE_MISMATCH,
+                                    OrderState.FAILED}),
     OrderState.SUCCEEDED: frozenset({OrderState.SETTLING}),
     OrderState.FACE_VALUE_MISMATCH: frozenset({OrderState.SETTLING}),
     OrderState.SETTLING: frozenset({OrderState.SETTLED}),
@@ -112,7 +118,7 @@ class Order(Base):
     __table_args__ = (
         CheckConstraint(
             "state IN ('submitted','review','blocked','queued','consuming','succeeded',"
-            "'face_value_mismatch','failed','settling','settled','cancelled','expired')",
+            "'face_value_mismatch','conflict','failed','settling','settled','cancelled','expired')",
             name="state_known",
         ),
         # The same card (carrier + serial + PIN, as a keyed hash) is in at most one live order.

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import Table, case, func, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from huafei.cards.formats import require_face_value
@@ -37,6 +38,11 @@ CONSUME_JOB = "orders.consume"
 CARD_SALE = "card_sale"
 #: failure reasons that count as a guessed or stolen card
 GUESS_REASONS = ("wrong_pin", "used", "expired")
+#: the partial unique index that keeps one live order per card
+LIVE_CARD_INDEX = "uq_orders_live_fingerprint"
+#: a submission that lost the race for a card's live slot is made again this often at most (each
+#: time it lost to a submission that committed in between, so the card is live by then)
+LIVE_CARD_RACE_ATTEMPTS = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +152,46 @@ def check_guessing(
 
 
 def submit(
+    session: Session,
+    submission: Submission,
+    *,
+    keyring: Keyring,
+    now: datetime,
+    quote_ttl: timedelta,
+    guessing: GuessingPolicy,
+) -> SubmissionResult:
+    """Check and store a submission (see the module's docstring).
+
+    Two submissions of the same card at the same moment both find it not live and both insert
+    it; the partial unique index lets the first commit and refuses the second. The loser's
+    attempt is rolled back to a savepoint and made again: the card is live now, so the loser
+    gets the answer it would have got a moment later (``already_submitted``, or its order held
+    ``blocked`` when the card is another account's) instead of a database error.
+    """
+    for attempt in range(1, LIVE_CARD_RACE_ATTEMPTS + 1):
+        try:
+            with session.begin_nested():
+                return _submit_once(
+                    session,
+                    submission,
+                    keyring=keyring,
+                    now=now,
+                    quote_ttl=quote_ttl,
+                    guessing=guessing,
+                )
+        except IntegrityError as exc:
+            if attempt == LIVE_CARD_RACE_ATTEMPTS or not _live_card_taken(exc):
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _live_card_taken(exc: IntegrityError) -> bool:
+    """The insert lost the race for a card's live slot (``uq_orders_live_fingerprint``)."""
+    diag = getattr(exc.orig, "diag", None)
+    return getattr(diag, "constraint_name", None) == LIVE_CARD_INDEX
+
+
+def _submit_once(
     session: Session,
     submission: Submission,
     *,

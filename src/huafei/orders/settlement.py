@@ -30,7 +30,9 @@ from decimal import Decimal
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from huafei.carriers.gateway import ConsumptionStatus
 from huafei.core.money import Money, Rate
+from huafei.identity import limits
 from huafei.jobs.service import enqueue, move_queued
 from huafei.ledger.chart import PLATFORM, Code, account_id
 from huafei.ledger.service import NewTransfer, TransferQueue
@@ -43,6 +45,12 @@ from huafei.rates.service import price_in_version
 from huafei.workdays.service import FALLBACK_SOURCES, WorkingDays
 
 SETTLE_JOB = "orders.settle"
+FAILURE_TEXT = {
+    ConsumptionStatus.WRONG_PIN: "卡密错误",
+    ConsumptionStatus.USED: "卡已被使用",
+    ConsumptionStatus.EXPIRED: "卡已过期",
+    ConsumptionStatus.REJECTED: "渠道拒绝",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,6 +218,34 @@ def credit_consumed(
         )
     if ledger is None:
         queue.flush(session, now=now)
+
+
+def fail_consumption(
+    session: Session,
+    order: Order,
+    *,
+    status: ConsumptionStatus,
+    reason: str | None,
+    now: datetime,
+    actor: str,
+    notifier: Notifier,
+) -> None:
+    """The card was not consumed (wrong PIN, used, expired, refused): the order fails, its limit
+    usage is released and the seller is told."""
+    order.failure_reason = status.value
+    transition(
+        session, order, OrderState.FAILED, actor=actor, now=now, reason=reason or status.value
+    )
+    limits.release_usage(session, ref=f"order:{order.id}")
+    notifier.notify(
+        session,
+        owner_ref=order.owner_ref,
+        kind=NoticeKind.ORDER_FAILED,
+        title="卡密未能核销",
+        body=f"订单 {order.id}：{FAILURE_TEXT.get(status, status.value)}。",
+        now=now,
+        ref=f"order:{order.id}",
+    )
 
 
 _PROFILES = "huafei.orders.profiles"

@@ -53,7 +53,8 @@ from huafei.identity import limits
 from huafei.jobs.service import RetryLater
 from huafei.jobs.worker import TaskRegistry
 from huafei.ledger.service import TransferQueue
-from huafei.notices.service import NoticeKind, Notifier
+from huafei.notices.service import Notifier
+from huafei.orders.conflicts import hold_conflict
 from huafei.orders.models import Order, OrderState, consumption_id_for
 from huafei.orders.service import (
     CONSUME_JOB,
@@ -62,7 +63,12 @@ from huafei.orders.service import (
     lock_order,
     lock_orders,
 )
-from huafei.orders.settlement import SETTLE_JOB, credit_consumed, make_available
+from huafei.orders.settlement import (
+    SETTLE_JOB,
+    credit_consumed,
+    fail_consumption,
+    make_available,
+)
 from huafei.orders.state import transition
 
 log = logging.getLogger(__name__)
@@ -79,12 +85,6 @@ MAX_CHECK_INTERVAL = timedelta(minutes=10)
 CHANNEL = "channel"
 #: cards handed to the channels at once by one worker
 SEND_CONCURRENCY = 8
-FAILURE_TEXT = {
-    ConsumptionStatus.WRONG_PIN: "卡密错误",
-    ConsumptionStatus.USED: "卡已被使用",
-    ConsumptionStatus.EXPIRED: "卡已过期",
-    ConsumptionStatus.REJECTED: "渠道拒绝",
-}
 
 
 def apply_result(
@@ -101,6 +101,20 @@ def apply_result(
     (the caller flushes it before committing)."""
     if not result.status.final or order.order_state is not OrderState.CONSUMING:
         return False
+    if result.channel_ref and order.channel_ref and result.channel_ref != order.channel_ref:
+        # Not the consumption the channel accepted: it lost its record of that one (and then
+        # answers, say, ``used`` for the card it consumed itself). The card may well be
+        # consumed, so the order is held for an operator, never failed.
+        hold_conflict(
+            session,
+            order,
+            now=now,
+            reason=(
+                f"the channel answered {result.status.value} under {result.channel_ref}; "
+                f"it accepted the card as {order.channel_ref}"
+            ),
+        )
+        return True
     if result.channel_ref and not order.channel_ref:
         order.channel_ref = result.channel_ref
     if result.status is ConsumptionStatus.SUCCEEDED:
@@ -115,24 +129,14 @@ def apply_result(
             ledger=ledger,
         )
     else:
-        order.failure_reason = result.status.value
-        transition(
+        fail_consumption(
             session,
             order,
-            OrderState.FAILED,
+            status=result.status,
+            reason=result.reason,
+            now=now,
             actor=CHANNEL,
-            now=now,
-            reason=result.reason or result.status.value,
-        )
-        limits.release_usage(session, ref=f"order:{order.id}")
-        notifier.notify(
-            session,
-            owner_ref=order.owner_ref,
-            kind=NoticeKind.ORDER_FAILED,
-            title="卡密未能核销",
-            body=f"订单 {order.id}：{FAILURE_TEXT.get(result.status, result.status.value)}。",
-            now=now,
-            ref=f"order:{order.id}",
+            notifier=notifier,
         )
     return True
 
@@ -192,6 +196,18 @@ def register(registry: TaskRegistry, container: Container) -> None:
                 continue
             if ack.accepted:
                 order.channel_ref = order.channel_ref or ack.channel_ref
+                continue
+            if order.channel_ref:
+                # Refused now, accepted before (a resend the channel no longer recognises).
+                hold_conflict(
+                    session,
+                    order,
+                    now=now,
+                    reason=(
+                        f"the channel refused a resend ({ack.reason or 'no reason'}); "
+                        f"it accepted the card as {order.channel_ref}"
+                    ),
+                )
                 continue
             order.failure_reason = "rejected"
             transition(
@@ -263,6 +279,13 @@ def register(registry: TaskRegistry, container: Container) -> None:
                 return None
             return request_for(order)
 
+        def count_attempt(session: Session) -> bool:
+            order = lock_order(session, order_id)
+            if order is None or order.order_state is not OrderState.CONSUMING:
+                return False
+            order.send_attempts += 1
+            return True
+
         request = db.run(load)
         if request is None:
             return
@@ -271,7 +294,9 @@ def register(registry: TaskRegistry, container: Container) -> None:
         except GatewayError:
             return
         if result.status is ConsumptionStatus.UNKNOWN:
-            send(order_id, request)
+            # A resend is an attempt like the first: counted (committed) before the card leaves.
+            if db.run(count_attempt):
+                send(order_id, request)
             return
         if not result.status.final:
             return

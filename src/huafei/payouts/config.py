@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
 from dataclasses import dataclass, field
 from datetime import timedelta
-from pathlib import Path
 
 from huafei.core.clock import Clock
 from huafei.core.crypto import Keyring
@@ -15,9 +12,9 @@ from huafei.notices.service import Notifier
 from huafei.payouts.errors import UnknownRail
 from huafei.payouts.models import RailName
 from huafei.payouts.policy import PayoutPolicy, default_policy
-from huafei.payouts.rails.base import PayoutRail
+from huafei.payouts.rails.base import PayoutRail, rail_secrets
 from huafei.payouts.rails.client import HttpRail
-from huafei.payouts.rails.sandbox import RailSandbox
+from huafei.payouts.rails.sandbox import RailSandbox, build_rail_sandboxes
 from huafei.payouts.seams import (
     AllLimits,
     AllowAll,
@@ -57,38 +54,6 @@ class Payouts:
         return f"{self.callback_base_url.rstrip('/')}/callbacks/rails/{rail.value}"
 
 
-def configured_rail_secrets(spec: str) -> dict[RailName, bytes]:
-    """The secrets ``bank:base64,alipay:base64,…`` names; ``ValueError`` for an unknown rail or
-    bad base64 (the message names the rail, never the secret)."""
-    given: dict[RailName, bytes] = {}
-    for part in filter(None, (p.strip() for p in spec.split(","))):
-        name, _, encoded = part.partition(":")
-        try:
-            rail = RailName(name)
-        except ValueError:
-            raise ValueError(f"unknown rail {name!r}") from None
-        try:
-            secret = base64.b64decode(encoded, validate=True)
-        except ValueError:
-            raise ValueError(f"the {name} secret is not valid base64") from None
-        if not secret:
-            raise ValueError(f"the {name} secret is empty")
-        given[rail] = secret
-    return given
-
-
-def development_rail_secret(rail: RailName) -> bytes:
-    """Derived from a constant anyone can read: development and tests only."""
-    return hashlib.sha256(f"huafei-dev:rail:{rail}".encode()).digest()
-
-
-def rail_secrets(spec: str) -> dict[RailName, bytes]:
-    """``bank:base64,alipay:base64,…``; rails left out get a development secret (which the
-    production check refuses)."""
-    given = configured_rail_secrets(spec)
-    return {rail: given.get(rail) or development_rail_secret(rail) for rail in RailName}
-
-
 def public_url(settings: Settings) -> str:
     return settings.platform_url()
 
@@ -109,19 +74,7 @@ def build_payouts(settings: Settings, clock: Clock, notifier: Notifier) -> Payou
         )
         for rail in RailName
     }
-    sandboxes = {}
-    if settings.sandboxes:
-        sandboxes = {
-            rail: RailSandbox(
-                rail,
-                secret=secrets[rail],
-                clock=clock,
-                statement_dir=Path(settings.sandbox_dir),
-                window_seconds=settings.payout_callback_window_seconds,
-                settle_seconds=settings.sandbox_rail_settle_seconds,
-            )
-            for rail in RailName
-        }
+    sandboxes = build_rail_sandboxes(settings, clock) if settings.sandboxes else {}
     return Payouts(
         policy=policy,
         keyring=settings.keyring(),

@@ -119,6 +119,7 @@ ORDER_STATES: dict[str, str] = {
     "consuming": N_("Redeeming"),
     "succeeded": N_("Redeemed"),
     "face_value_mismatch": N_("Face value mismatch"),
+    "conflict": N_("Being checked with the carrier"),
     "failed": N_("Failed"),
     "settling": N_("Settling"),
     "settled": N_("Settled"),

@@ -11,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from huafei.core.db import is_retryable
 from huafei.core.errors import HuafeiError
 
 log = logging.getLogger(__name__)
@@ -117,6 +118,23 @@ def install_problem_handlers(app: FastAPI, html_errors: HtmlErrors | None = None
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
+        if is_retryable(exc):
+            # The database is restarting or too contended even after the unit of work's own
+            # retries: nothing was committed, and the same request (its key) may come again.
+            log.warning("database unavailable", extra={"path": request.url.path})
+            response = page(request, 503, "database_unavailable") or problem_response(
+                503,
+                {
+                    "type": "/problems/database_unavailable",
+                    "title": "Service unavailable",
+                    "status": 503,
+                    "detail": "The database is not answering; nothing was done. Try again.",
+                    "code": "database_unavailable",
+                    "instance": request.url.path,
+                },
+            )
+            response.headers["Retry-After"] = "2"
+            return response
         log.error("unhandled error", exc_info=exc, extra={"path": request.url.path})
         return page(request, 500, "internal_error") or problem_response(
             500,

@@ -17,6 +17,7 @@ Wire format (both directions):
 
 from __future__ import annotations
 
+import base64
 import enum
 import hashlib
 import hmac
@@ -174,3 +175,35 @@ def verify_signature(
 
 def canonical_json(data: Mapping[str, Any]) -> bytes:
     return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def configured_rail_secrets(spec: str) -> dict[RailName, bytes]:
+    """The secrets ``bank:base64,alipay:base64,…`` names; ``ValueError`` for an unknown rail or
+    bad base64 (the message names the rail, never the secret)."""
+    given: dict[RailName, bytes] = {}
+    for part in filter(None, (p.strip() for p in spec.split(","))):
+        name, _, encoded = part.partition(":")
+        try:
+            rail = RailName(name)
+        except ValueError:
+            raise ValueError(f"unknown rail {name!r}") from None
+        try:
+            secret = base64.b64decode(encoded, validate=True)
+        except ValueError:
+            raise ValueError(f"the {name} secret is not valid base64") from None
+        if not secret:
+            raise ValueError(f"the {name} secret is empty")
+        given[rail] = secret
+    return given
+
+
+def development_rail_secret(rail: RailName) -> bytes:
+    """Derived from a constant anyone can read: development and tests only."""
+    return hashlib.sha256(f"huafei-dev:rail:{rail}".encode()).digest()
+
+
+def rail_secrets(spec: str) -> dict[RailName, bytes]:
+    """``bank:base64,alipay:base64,…``; rails left out get a development secret (which the
+    production check refuses)."""
+    given = configured_rail_secrets(spec)
+    return {rail: given.get(rail) or development_rail_secret(rail) for rail in RailName}

@@ -23,6 +23,7 @@ Each sandbox writes its daily statement file in the rail's format (``statements`
 from __future__ import annotations
 
 import enum
+import hashlib
 import json
 import logging
 import threading
@@ -31,7 +32,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import httpx
 from fastapi import FastAPI, Request, Response
@@ -40,6 +41,7 @@ from pydantic import BaseModel, Field
 
 from huafei.core.clock import Clock
 from huafei.core.days import local_day
+from huafei.core.settings import Settings
 from huafei.payouts.accounts import mask_name
 from huafei.payouts.models import RailName
 from huafei.payouts.rails import statements
@@ -48,11 +50,14 @@ from huafei.payouts.rails.base import (
     PayoutResult,
     PayoutStatus,
     canonical_json,
+    rail_secrets,
     signed_headers,
     verify_signature,
 )
 
 log = logging.getLogger(__name__)
+
+RAILS_PREFIX = "/sandbox/rails"
 
 CALLBACK_SCHEDULE = (0.0, 0.5, 2.0, 5.0, 15.0, 60.0)
 
@@ -136,6 +141,7 @@ class RailSandbox:
         statement_dir: Path | None = None,
         window_seconds: int = 300,
         settle_seconds: float = 1.0,
+        state_path: Path | None = None,
     ) -> None:
         self.rail = rail
         self.secret = secret
@@ -147,6 +153,57 @@ class RailSandbox:
         self._payouts: dict[str, _Payout] = {}
         self._rules: list[_Rule] = []
         self._sequence = 0
+        self._state_path = state_path
+        self._state_file: TextIO | None = None
+        self._load_state()
+
+    # -- durable state (a sandbox of its own process: ``huafei sandbox serve --rails``) ----------
+    def _load_state(self) -> None:
+        """The payouts an earlier process of this sandbox recorded (the last line of each wins);
+        the unsettled ones settle and the uncalled-back ones are called back again."""
+        if self._state_path is None or not self._state_path.exists():
+            return
+        for line in self._state_path.read_text(encoding="utf-8").splitlines():
+            try:
+                payout = _restore(json.loads(line))
+            except (ValueError, KeyError, TypeError):
+                continue  # a line cut short by a kill mid-write
+            self._payouts[payout.payout_id] = payout
+        self._sequence = len(self._payouts)
+        for payout in self._payouts.values():
+            if not payout.status.final:
+                self._start(self.settle_seconds, self._settle, payout.payout_id)
+            elif (
+                not payout.refused
+                and not payout.callbacks_delivered
+                and FailureMode.LOST_RESULT not in payout.modes
+            ):
+                self._start(
+                    0.0, self._deliver, payout.payout_id, payout.notify_url, payout.result()
+                )
+
+    @staticmethod
+    def _start(delay: float, action: Any, *args: Any) -> None:
+        timer = threading.Timer(delay, action, args=args)
+        timer.daemon = True
+        timer.start()
+
+    def _write_state(self, payout: _Payout) -> None:
+        """Append the payout as it is now (holds the lock); flushed before the rail answers, so
+        a process killed right after keeps it."""
+        if self._state_path is None:
+            return
+        if self._state_file is None:
+            self._state_path.parent.mkdir(parents=True, exist_ok=True)
+            self._state_file = self._state_path.open("a", encoding="utf-8")
+        self._state_file.write(json.dumps(_to_state(payout), ensure_ascii=False) + "\n")
+        self._state_file.flush()
+
+    def close(self) -> None:
+        with self._lock:
+            if self._state_file is not None:
+                self._state_file.close()
+                self._state_file = None
 
     # -- the rail's behaviour ---------------------------------------------------------------------
     def _take_rules(self) -> list[_Rule]:
@@ -162,7 +219,8 @@ class RailSandbox:
     def submit(self, order: dict[str, Any]) -> tuple[int, dict[str, Any], float]:
         """Record a payout; returns the HTTP status, the body and how long to delay the answer."""
         payout_id = str(order["payout_id"])
-        fingerprint = canonical_json(order).decode()
+        # A digest, not the order: the state file then holds no account number in clear.
+        fingerprint = hashlib.sha256(canonical_json(order)).hexdigest()
         now = self.clock.now()
         with self._lock:
             existing = self._payouts.get(payout_id)
@@ -170,6 +228,7 @@ class RailSandbox:
                 if existing.fingerprint != fingerprint:
                     return 409, {"error": "payout id reused with different fields"}, 0.0
                 existing.submissions += 1
+                self._write_state(existing)
                 return 200, self._ack(existing), 0.0
             self._sequence += 1
             rules = self._take_rules()
@@ -191,11 +250,11 @@ class RailSandbox:
                 payout.status = PayoutStatus.FAILED
                 payout.code, payout.reason = _FAILURES[FailureMode.LIMIT_EXCEEDED]
                 payout.finished_at = now
+                self._write_state(payout)
                 return 200, self._ack(payout), 0.0
+            self._write_state(payout)
         delay = max((r.delay_seconds for r in rules if r.mode is FailureMode.TIMEOUT), default=0.0)
-        timer = threading.Timer(self.settle_seconds, self._settle, args=(payout_id,))
-        timer.daemon = True
-        timer.start()
+        self._start(self.settle_seconds, self._settle, payout_id)
         return 200, self._ack(payout), delay
 
     @staticmethod
@@ -223,6 +282,7 @@ class RailSandbox:
             else:
                 payout.status = PayoutStatus.SUCCEEDED
             payout.finished_at = self.clock.now()
+            self._write_state(payout)
             modes = set(payout.modes)
             result = payout.result()
         if FailureMode.LOST_RESULT in modes:
@@ -244,7 +304,10 @@ class RailSandbox:
                 continue
             if response.status_code == 200 and response.text.strip() == "SUCCESS":
                 with self._lock:
-                    self._payouts[payout_id].callbacks_delivered += 1
+                    delivered = self._payouts.get(payout_id)
+                    if delivered is not None:
+                        delivered.callbacks_delivered += 1
+                        self._write_state(delivered)
                 return
 
     def query(self, payout_id: str) -> PayoutResult:
@@ -373,6 +436,103 @@ class RailSandbox:
             return self.snapshot()
 
         return app
+
+
+def _to_state(payout: _Payout) -> dict[str, Any]:
+    return {
+        "payout_id": payout.payout_id,
+        "fingerprint": payout.fingerprint,
+        "amount_fen": payout.amount_fen,
+        # Masked as the statement shows them: the sandbox's file is no store of personal data.
+        "account_no": _mask_account(payout.account_no),
+        "account_name": mask_name(payout.account_name),
+        "notify_url": payout.notify_url,
+        "rail_ref": payout.rail_ref,
+        "accepted_at": payout.accepted_at.isoformat(),
+        "modes": sorted(mode.value for mode in payout.modes),
+        "status": payout.status.value,
+        "code": payout.code,
+        "reason": payout.reason,
+        "finished_at": payout.finished_at.isoformat() if payout.finished_at else None,
+        "refused": payout.refused,
+        "submissions": payout.submissions,
+        "callbacks_delivered": payout.callbacks_delivered,
+        "notification_id": payout.notification_id,
+    }
+
+
+def _restore(state: dict[str, Any]) -> _Payout:
+    finished = state.get("finished_at")
+    return _Payout(
+        payout_id=str(state["payout_id"]),
+        fingerprint=str(state["fingerprint"]),
+        amount_fen=int(state["amount_fen"]),
+        account_no=str(state["account_no"]),
+        account_name=str(state["account_name"]),
+        notify_url=str(state["notify_url"]),
+        rail_ref=str(state["rail_ref"]),
+        accepted_at=datetime.fromisoformat(str(state["accepted_at"])),
+        modes={FailureMode(mode) for mode in state.get("modes", [])},
+        status=PayoutStatus(state["status"]),
+        code=state.get("code"),
+        reason=state.get("reason"),
+        finished_at=datetime.fromisoformat(finished) if finished else None,
+        refused=bool(state.get("refused")),
+        submissions=int(state.get("submissions", 1)),
+        callbacks_delivered=int(state.get("callbacks_delivered", 0)),
+        notification_id=str(state["notification_id"]),
+    )
+
+
+def build_rail_sandboxes(
+    settings: Settings, clock: Clock, *, state_dir: Path | None = None
+) -> dict[RailName, RailSandbox]:
+    """One sandbox per rail with the platform's rail secrets; with ``state_dir`` each keeps its
+    payouts in ``{state_dir}/{rail}.jsonl`` across restarts."""
+    secrets = rail_secrets(settings.payout_rail_secrets.get_secret_value())
+    return {
+        rail: RailSandbox(
+            rail,
+            secret=secrets[rail],
+            clock=clock,
+            statement_dir=Path(settings.sandbox_dir),
+            window_seconds=settings.payout_callback_window_seconds,
+            settle_seconds=settings.sandbox_rail_settle_seconds,
+            state_path=state_dir / f"{rail.value}.jsonl" if state_dir is not None else None,
+        )
+        for rail in RailName
+    }
+
+
+def mount_rail_sandboxes(app: FastAPI, sandboxes: dict[RailName, RailSandbox]) -> None:
+    """Mount each rail's sandbox at ``/sandbox/rails/{rail}`` (the platform reaches them with
+    ``HUAFEI_PAYOUT_RAIL_URL={base}/sandbox/rails``)."""
+    for rail, sandbox in sandboxes.items():
+        app.mount(f"{RAILS_PREFIX}/{rail.value}", sandbox.app())
+
+
+def create_standalone_rails_app(
+    settings: Settings, clock: Clock, *, state_dir: Path | None
+) -> FastAPI:
+    """The payout rails' sandboxes in an app of their own, with ``/healthz``."""
+    app = FastAPI(title="Huafei payout rail sandboxes", docs_url=None, redoc_url=None)
+
+    @app.get("/healthz")
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    add_rail_sandboxes(app, settings, clock, state_dir=state_dir)
+    return app
+
+
+def add_rail_sandboxes(
+    app: FastAPI, settings: Settings, clock: Clock, *, state_dir: Path | None
+) -> dict[RailName, RailSandbox]:
+    """Build the rails' sandboxes and mount them on ``app`` (another sandbox server's, say)."""
+    sandboxes = build_rail_sandboxes(settings, clock, state_dir=state_dir)
+    mount_rail_sandboxes(app, sandboxes)
+    app.state.rail_sandboxes = sandboxes
+    return sandboxes
 
 
 async def _sleep(seconds: float) -> None:

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from huafei.core.days import BEIJING
 from huafei.core.errors import HuafeiError
-from huafei.core.idempotency import IdempotencyKeyRequired
+from huafei.core.idempotency import MAX_KEY_LENGTH, IdempotencyKeyRequired
 from huafei.core.money import Money
 from huafei.ledger.chart import Code, ensure_wallet
 from huafei.ledger.models import Account
@@ -144,8 +144,8 @@ def _lock_owner(session: Session, owner_ref: str, now: datetime) -> None:
     )
 
 
-#: The length of ``Withdrawal.idempotency_key``: the longest key a withdrawal can be asked with.
-WITHDRAWAL_KEY_LENGTH = 80
+#: The length of ``Withdrawal.idempotency_key``: every key the edge accepts.
+WITHDRAWAL_KEY_LENGTH = MAX_KEY_LENGTH
 
 
 def request_withdrawal(
