@@ -56,7 +56,7 @@ from huafei.migrations import upgrade
 from huafei.orders.models import Order, OrderState
 from huafei.payouts.models import MethodKind, Withdrawal, WithdrawalStatus
 from huafei.payouts.service.holds import hold_id
-from huafei.payouts.service.methods import add_method
+from huafei.payouts.service.methods import store_method
 from huafei.rates.defaults import install_defaults
 from huafei.rates.service import current_agreement
 
@@ -390,14 +390,13 @@ def _sellers(db: Database, count: int, run_id: str) -> list[SellerState]:
         ids = list(session.scalars(select(Seller.id).order_by(Seller.id.desc()).limit(count)))
         states = []
         for index, (seller_id, token) in enumerate(zip(sorted(ids), tokens, strict=True)):
-            method = add_method(
+            method = store_method(
                 session,
                 owner_ref=f"seller:{seller_id}",
                 kind=MethodKind.BANK_CARD,
                 account_no=_bank_card(index),
                 holder_name=SELLER_NAME,
                 verified_real_name=SELLER_NAME,
-                code_confirmed=True,
                 keyring=keyring,
                 now=now,
             )
@@ -474,7 +473,7 @@ async def _drive(
     tally: Tally,
 ) -> None:
     deadline = time.monotonic() + options.seconds
-    secret = Settings().sandbox_card_secret
+    secret = Settings().sandbox_card_secret.get_secret_value()
     answered: list[tuple[Request, int, Any]] = []
     offset = (int(run_id, 16) % 1000) * 100_000_000
 
