@@ -228,7 +228,7 @@ CORPUS = [
     Bad("2 MB chunked", "seller", "POST", "/api/v1/withdrawals/quote", 413, "body_too_large",
         content=b"chunked", headers={"content-type": "application/json"}),
     Bad("idempotency key too long", "seller", "POST", "/api/v1/withdrawals", 422, V,
-        json={"method_id": 1, "amount": "100"}, headers={"Idempotency-Key": "k" * 81}),
+        json={"method_id": 1, "amount": "100"}, headers={"Idempotency-Key": "k" * 256}),
     # -- portal forms and query parameters -------------------------------------------------------
     Bad("sign-in page phone NUL", "visitor", "POST", "/sign-in/code", 422, "invalid_text",
         form={"phone": "13800138000\x00"}),

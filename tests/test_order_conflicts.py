@@ -41,7 +41,7 @@ def lose_the_record_of_a_consumption(platform, db, clock, *, start: int) -> tupl
     card stays consumed) and the order's check resends the card."""
     sandbox = platform.sandbox(Carrier.CMCC)
     sandbox.set_switches(lose_callbacks=True)
-    secret = platform.container.settings.sandbox_card_secret
+    secret = platform.container.settings.sandbox_card_secret.get_secret_value()
     seller = Seller(platform, db, clock)
     cards = issue_cards(secret, Carrier.CMCC, 10_000, 1, start=start)
     response = seller.submit("\n".join(lines(cards)))

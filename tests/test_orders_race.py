@@ -81,7 +81,7 @@ def race(platform, db, clock, first: Seller, second: Seller, cards: str):
 
 
 def test_the_same_seller_twice_at_once_gets_already_submitted(platform, db, clock) -> None:
-    secret = platform.container.settings.sandbox_card_secret
+    secret = platform.container.settings.sandbox_card_secret.get_secret_value()
     cards = "\n".join(lines(issue_cards(secret, Carrier.CMCC, 10_000, 2, start=5100)))
     seller = Seller(platform, db, clock)
     response = race(platform, db, clock, seller, seller, cards)
@@ -92,7 +92,7 @@ def test_the_same_seller_twice_at_once_gets_already_submitted(platform, db, cloc
 
 
 def test_two_sellers_at_once_the_second_is_held_for_risk(platform, db, clock) -> None:
-    secret = platform.container.settings.sandbox_card_secret
+    secret = platform.container.settings.sandbox_card_secret.get_secret_value()
     cards = "\n".join(lines(issue_cards(secret, Carrier.CMCC, 10_000, 1, start=5200)))
     first, second = Seller(platform, db, clock), Seller(platform, db, clock)
     response = race(platform, db, clock, first, second, cards)

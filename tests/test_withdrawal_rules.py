@@ -236,7 +236,9 @@ class TestLimits:
         assert first.status_code == 201, first.text
         again = platform.withdraw(SELLER, card["id"], "100", key=key)
         assert again.json()["id"] == first.json()["id"]
-        assert platform.withdraw(SELLER, card["id"], "100", key=key + "k").status_code == 400
+        too_long = platform.withdraw(SELLER, card["id"], "100", key=key + "k")
+        assert too_long.status_code == 422
+        assert too_long.json()["code"] == "validation_failed"
 
     def test_someone_elses_method_is_not_found(self, platform) -> None:
         platform.fund("seller:8", 100_000)
