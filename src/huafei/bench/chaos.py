@@ -270,6 +270,7 @@ def run_chaos(options: Options) -> dict[str, Any]:
         "HUAFEI_WORKER_LEASE_SECONDS": "5",
         # Every client is 127.0.0.1: the failed-card pause would stop them all.
         "HUAFEI_GUESSING_MAX_FAILURES": "1000000",
+        "HUAFEI_GUESSING_MAX_FAILURES_PER_ADDRESS": "1000000",
         "HUAFEI_LOG_LEVEL": "WARNING",
         "HUAFEI_DEMO_DATA": "false",
     }
