@@ -538,7 +538,7 @@ def bench_chaos(
 
 @bench_app.command("ledger")
 def bench_ledger(
-    clients: int = typer.Option(8, min=1, max=1000, help="concurrent clients"),
+    clients: int = typer.Option(8, min=1, max=4096, help="concurrent clients"),
     seconds: float = typer.Option(10.0, min=0.1, max=86_400, help="how long to post"),
     database_url: str | None = typer.Option(None, help="database (default: HUAFEI_DATABASE_URL)"),
     pgbench: bool = typer.Option(
