@@ -9,7 +9,8 @@ from datetime import date, datetime
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from huafei.container import Container, build_container
+from huafei.composition.app import create_app
+from huafei.composition.container import Container, build_container
 from huafei.core.clock import FrozenClock
 from huafei.core.db import Database
 from huafei.core.settings import Settings
@@ -28,7 +29,6 @@ from huafei.identity.service.oplog import Actor, Origin
 from huafei.identity.validation import id_check_char, parse_mobile
 from huafei.ledger.models import Account, AccountType
 from huafei.ledger.service import create_account
-from huafei.web.app import create_app
 
 _counter = iter(range(1, 10**9))
 

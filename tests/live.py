@@ -22,11 +22,11 @@ from fastapi import FastAPI
 
 from huafei.carriers.gateway import Carrier, CarrierGateway
 from huafei.carriers.sandbox import CarrierSandbox
-from huafei.container import Container, build_container
+from huafei.composition.app import create_app
+from huafei.composition.container import Container, build_container
 from huafei.core.clock import Clock
 from huafei.core.db import Database
 from huafei.core.settings import Settings
-from huafei.web.app import create_app
 
 T = TypeVar("T")
 

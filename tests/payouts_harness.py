@@ -18,7 +18,9 @@ import httpx
 import uvicorn
 
 from factories import make_id_number
-from huafei.container import Container, build_container
+from huafei.composition.app import create_app
+from huafei.composition.container import Container, build_container
+from huafei.composition.runtime import build_registry
 from huafei.core.clock import Clock, FrozenClock
 from huafei.core.db import Database
 from huafei.core.settings import Settings
@@ -36,8 +38,6 @@ from huafei.invariants import check_everything
 from huafei.jobs.worker import Worker
 from huafei.ledger.chart import Code, ensure_platform_accounts, ensure_wallet
 from huafei.ledger.service import NewTransfer, transfer
-from huafei.runtime import build_registry
-from huafei.web.app import create_app
 
 REAL_NAME = "张三"
 

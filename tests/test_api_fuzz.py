@@ -30,14 +30,14 @@ from schemathesis.specs.openapi import checks as openapi_checks
 
 from conftest import BACKENDS, PostgresTemplate
 from factories import make_container, make_seller, open_seller_session
-from huafei.container import build_container
+from huafei.composition.app import create_app
+from huafei.composition.container import build_container
 from huafei.core.clock import FrozenClock
 from huafei.core.crypto import Keyring
 from huafei.core.db import Database
 from huafei.core.settings import Settings
 from huafei.payouts.models import MethodKind
 from huafei.payouts.service import methods
-from huafei.web.app import create_app
 from payouts_harness import REAL_NAME, icbc_card
 from portal_helpers import fund_wallet
 

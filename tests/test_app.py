@@ -10,12 +10,12 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from pydantic import BaseModel
 
-from huafei.container import build_container
+from huafei.composition.app import create_app
+from huafei.composition.container import build_container
 from huafei.core.db import Database
 from huafei.core.errors import NotFound
 from huafei.core.logging import configure_logging
 from huafei.core.settings import Settings
-from huafei.web.app import create_app
 
 
 @pytest.fixture

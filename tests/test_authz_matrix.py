@@ -34,7 +34,7 @@ from factories import (
     open_seller_session,
     open_staff_session,
 )
-from huafei.web.app import create_app
+from huafei.composition.app import create_app
 
 ANONYMOUS = "anonymous"
 SELLER_L1 = "seller_l1"

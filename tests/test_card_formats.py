@@ -7,8 +7,8 @@ from importlib import resources
 
 import pytest
 
-from huafei.cards.errors import FaceValueNotSold
-from huafei.cards.formats import check_card, face_values_fen, load_table, require_face_value
+from huafei.carriers.errors import FaceValueNotSold
+from huafei.carriers.formats import check_card, face_values_fen, load_table, require_face_value
 from huafei.carriers.gateway import Carrier
 
 NATIONAL = {Carrier.CMCC: (17, 18), Carrier.CUCC: (15, 19), Carrier.CTCC: (19, 18)}
@@ -65,7 +65,7 @@ def test_a_face_value_not_sold_is_a_typed_error() -> None:
 
 def test_a_new_format_is_a_data_change() -> None:
     document = json.loads(
-        resources.files("huafei.cards").joinpath("card_formats.json").read_text("utf-8")
+        resources.files("huafei.carriers").joinpath("card_formats.json").read_text("utf-8")
     )
     document["carriers"]["cmcc"]["formats"].append(
         {"name": "older regional", "serial_length": 16, "pin_length": 17}

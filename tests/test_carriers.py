@@ -40,7 +40,7 @@ from huafei.carriers.service import (
     unhandled_ids,
 )
 from huafei.carriers.signing import signed_headers
-from huafei.container import build_container
+from huafei.composition.container import build_container
 from huafei.core.clock import SystemClock
 from huafei.core.settings import Settings
 from live import LiveApp, eventually, serve_live

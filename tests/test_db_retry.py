@@ -11,11 +11,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from factories import make_accounts
-from huafei.container import build_container
+from huafei.composition.app import create_app
+from huafei.composition.container import build_container
 from huafei.core.settings import Settings
 from huafei.ledger.models import Account, AccountType
 from huafei.ledger.service import NewTransfer, get_account, transfer
-from huafei.web.app import create_app
 
 
 def test_a_deadlock_in_the_ledger_is_retried(db, clock) -> None:

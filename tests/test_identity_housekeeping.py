@@ -5,9 +5,9 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from factories import make_client, make_container, new_phone, sign_in_seller
+from huafei.composition.runtime import build_registry
 from huafei.identity.models import AuthSession, AuthThrottle, OperationLogEntry, SmsCode
 from huafei.jobs.worker import Worker
-from huafei.runtime import build_registry
 
 
 def _count(db, model) -> int:

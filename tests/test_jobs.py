@@ -10,13 +10,13 @@ import pytest
 from sqlalchemy import select
 
 from factories import make_accounts
+from huafei.composition.runtime import register_job_tasks, register_ledger_tasks
 from huafei.jobs import service
 from huafei.jobs.models import Job, JobStatus
 from huafei.jobs.service import RetryLater
 from huafei.jobs.worker import TaskRegistry, Worker
 from huafei.ledger.models import AccountType, TransferKind
 from huafei.ledger.service import NewTransfer, create_transfers, pending_state
-from huafei.runtime import register_job_tasks, register_ledger_tasks
 
 
 def jobs(db) -> list[Job]:

@@ -37,7 +37,9 @@ def setup(db, clock, failures: int):
     provider = FlakyProvider(container.sms, failures)
     container = dataclasses.replace(container, sms=provider)
     registry = TaskRegistry()
-    tasks.register(registry, container)
+    tasks.register_notice_tasks(
+        registry, tasks.NoticeTasks(container.db, container.clock, container.sms)
+    )
     seller = make_seller(db, clock)
 
     def notify(session) -> None:

@@ -10,7 +10,7 @@ import httpx
 from fastapi.testclient import TestClient
 
 from factories import make_client, make_container, new_phone, seller_token
-from huafei.web.app import create_app
+from huafei.composition.app import create_app
 from huafei.web.security import start_metrics_listener
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 from huafei.carriers.gateway import Carrier
 from huafei.carriers.sandbox_cards import issue_cards
 from huafei.cli.main import app
+from huafei.composition.runtime import build_worker
 from huafei.identity.models import KycLimitUsage as LimitUsage
 from huafei.invariants import check_everything
 from huafei.notices.models import Notice
@@ -18,7 +19,6 @@ from huafei.orders import errors
 from huafei.orders.conflicts import list_conflicts, resolve_conflict
 from huafei.orders.models import Order, OrderEvent
 from huafei.rates.defaults import install_defaults
-from huafei.runtime import build_worker
 from live import serve_live
 from test_orders import Seller, lines
 

@@ -15,6 +15,7 @@ from factories import bearer, make_seller, open_seller_session
 from huafei.carriers.gateway import Carrier
 from huafei.carriers.sandbox_cards import SandboxCardKind, issue_cards
 from huafei.cli.main import app as cli
+from huafei.composition.runtime import build_worker
 from huafei.invariants import check_everything
 from huafei.jobs.models import Job
 from huafei.ledger.chart import Code
@@ -24,7 +25,6 @@ from huafei.notices.models import Notice
 from huafei.orders.models import Order, OrderEvent, OrderState
 from huafei.orders.state import transition
 from huafei.rates.defaults import install_defaults
-from huafei.runtime import build_worker
 from huafei.sms.models import SmsOutboxMessage
 from live import LiveApp, serve_live
 

@@ -25,13 +25,13 @@ from browser_harness import DESKTOP, PHONE, SCREENSHOTS, Recorder, chromium
 from factories import StaffCreds, make_id_number, make_staff
 from huafei.carriers.gateway import Carrier
 from huafei.carriers.sandbox_cards import issue_cards
+from huafei.composition.runtime import build_registry
 from huafei.core.clock import FrozenClock
 from huafei.core.db import Database
 from huafei.identity.passwords import totp_code
 from huafei.invariants import check_everything
 from huafei.jobs.worker import Worker
 from huafei.rates.defaults import install_defaults
-from huafei.runtime import build_registry
 from live import LiveApp, serve_live
 from payouts_harness import icbc_card
 

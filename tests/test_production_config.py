@@ -18,15 +18,15 @@ import pytest
 from fastapi.testclient import TestClient
 
 from huafei.carriers.http import HttpCarrierGateway
+from huafei.composition.app import create_app
+from huafei.composition.container import Container, build_container
 from huafei.config_check import EXIT_UNSAFE, check_configuration
-from huafei.container import Container, build_container
 from huafei.core.clock import SystemClock
 from huafei.core.crypto import DevelopmentKeyRefused
 from huafei.core.settings import Settings
 from huafei.identity.adapters import CarrierServicePasswordChecker, HttpIdentityVerifier
 from huafei.payouts.rails.client import HttpRail
 from huafei.sms.http import HttpSmsSender
-from huafei.web.app import create_app
 
 HUAFEI = str(Path(sys.executable).parent / "huafei")
 

@@ -9,12 +9,12 @@ from decimal import Decimal
 import pytest
 from fastapi.testclient import TestClient
 
-from huafei.container import build_container
+from huafei.composition.app import create_app
+from huafei.composition.container import build_container
 from huafei.core.settings import Settings
 from huafei.rates import errors, service
 from huafei.rates.defaults import install_defaults
 from huafei.rates.models import Lane
-from huafei.web.app import create_app
 
 
 @pytest.fixture

@@ -16,10 +16,10 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from huafei.container import build_container
+from huafei.composition.app import create_app
+from huafei.composition.container import build_container
 from huafei.core.logging import configure_logging
 from huafei.core.settings import Settings
-from huafei.web.app import create_app
 
 
 @pytest.fixture

@@ -27,6 +27,7 @@ from huafei.core.settings import (
 )
 from huafei.payouts.models import RailName
 from huafei.payouts.rails.base import configured_rail_secrets
+from huafei.web.security import parse_address
 
 #: shared secrets shorter than this are refused in production (guessable)
 MIN_SECRET_CHARS = 16
@@ -180,15 +181,6 @@ def _key_id(problem: _Report, name: str, value: str, default: str) -> None:
         problem(name, "missing")
     elif value == default:
         problem(name, "is the development default; set the key id the provider gave you")
-
-
-def parse_address(address: str) -> tuple[str, int]:
-    """``host:port`` (``[::1]:9100`` for IPv6) → host and port; ``ValueError`` otherwise."""
-    host, _, port = address.rpartition(":")
-    host = host.strip("[]")
-    if not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise ValueError("expected host:port, e.g. 127.0.0.1:9100")
-    return host, int(port)
 
 
 def render(settings: Settings, problems: list[ConfigProblem]) -> list[str]:

@@ -1,1 +1,2 @@
-"""Recharge cards: formats per carrier, batch parsing, PIN encryption and duplicate detection."""
+"""Recharge cards: batch parsing against the carriers' card formats (``carriers.formats``), PIN
+encryption and duplicate detection."""

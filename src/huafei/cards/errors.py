@@ -10,11 +10,6 @@ class CardsError(ValidationFailed):
     title = "The card was refused"
 
 
-class FaceValueNotSold(CardsError):
-    code = "face_value_not_sold"
-    title = "The carrier does not sell cards of this face value"
-
-
 class CardFormatInvalid(CardsError):
     code = "card_format_invalid"
     title = "The card's serial or PIN does not match the carrier's format"

@@ -31,7 +31,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from huafei.cards.errors import CardFormatInvalid
-from huafei.cards.formats import CARRIER_CARDS, CarrierCards, check_card
+from huafei.carriers.formats import CARRIER_CARDS, CarrierCards, check_card
 from huafei.carriers.gateway import Carrier
 from huafei.core.text import TextRefused, check_text
 

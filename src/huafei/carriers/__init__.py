@@ -1,1 +1,2 @@
-"""Carrier channels: the gateway protocol and the three carriers' sandboxes."""
+"""Carrier channels: the gateway protocol, the card formats each carrier sells, the callback
+inbox and the three carriers' sandboxes."""

@@ -18,3 +18,8 @@ class CarrierNotConfigured(NotFound):
 class NotificationNotFound(NotFound):
     code = "carrier_notification_not_found"
     title = "No such carrier notification in the inbox"
+
+
+class FaceValueNotSold(ValidationFailed):
+    code = "face_value_not_sold"
+    title = "The carrier does not sell cards of this face value"

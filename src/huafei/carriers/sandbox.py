@@ -38,8 +38,8 @@ from typing import Any, TextIO
 import urllib3
 from pydantic import BaseModel, ConfigDict, Field
 
-from huafei.cards.formats import check_card, face_values_fen
 from huafei.carriers import signing
+from huafei.carriers.formats import check_card, face_values_fen
 from huafei.carriers.gateway import (
     BalanceTransferResult,
     Carrier,

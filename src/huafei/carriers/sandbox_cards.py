@@ -24,7 +24,7 @@ import hashlib
 import hmac
 from dataclasses import dataclass, field
 
-from huafei.cards.formats import CARRIER_CARDS, face_values_fen
+from huafei.carriers.formats import CARRIER_CARDS, face_values_fen
 from huafei.carriers.gateway import Carrier
 
 SANDBOX_MARK = "9"

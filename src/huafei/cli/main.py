@@ -24,7 +24,7 @@ from typer.core import TyperGroup
 
 from huafei.carriers.gateway import Carrier
 from huafei.carriers.sandbox_cards import SandboxCardKind
-from huafei.container import Container, build_container
+from huafei.composition.container import Container, build_container
 from huafei.core.errors import HuafeiError
 from huafei.core.logging import configure_logging
 from huafei.core.settings import Settings
@@ -215,7 +215,7 @@ def migrate() -> None:
 @app.command("demo-data")
 def demo_data() -> None:
     """Load the demo data once (a second run does nothing)."""
-    from huafei.demo import load_demo_data
+    from huafei.composition.demo import load_demo_data
 
     loaded = load_demo_data(_container())
     typer.echo("demo data loaded" if loaded else "demo data already present")
@@ -238,7 +238,7 @@ def serve(
     """Run the web server (API, portal and, when enabled, the sandboxes)."""
     import uvicorn
 
-    from huafei.web.app import create_app
+    from huafei.composition.app import create_app
 
     settings = Settings()
     # The bind address decides the callback and in-process sandbox URLs when they are not set.
@@ -253,7 +253,7 @@ def serve(
     _start_metrics_listener(container)
     worker = None
     if settings.worker_in_process:
-        from huafei.runtime import build_worker
+        from huafei.composition.runtime import build_worker
 
         worker = build_worker(container)
         worker.start_thread()
@@ -286,7 +286,7 @@ def _start_metrics_listener(container: Container) -> None:
 @app.command()
 def worker() -> None:
     """Run a background worker (several may run at once against PostgreSQL)."""
-    from huafei.runtime import build_worker
+    from huafei.composition.runtime import build_worker
 
     container = _container()
     runner = build_worker(container)
@@ -587,9 +587,9 @@ def sandbox_serve(
     import uvicorn
 
     from huafei.carriers.sandbox_app import create_standalone_sandbox_app
+    from huafei.composition.sandboxes import mount_provider_sandboxes
     from huafei.core.clock import SystemClock
     from huafei.payouts.rails.sandbox import add_rail_sandboxes, create_standalone_rails_app
-    from huafei.web.sandboxes import mount_provider_sandboxes
 
     settings = Settings()
     configure_logging(settings.log_level, json=settings.log_json)
@@ -621,7 +621,7 @@ def sandbox_serve(
 
 
 def _echo_provider_sandboxes(base: str) -> None:
-    from huafei.web.sandboxes import IDENTITY_PROVIDER_PREFIX, SMS_PROVIDER_PREFIX
+    from huafei.composition.sandboxes import IDENTITY_PROVIDER_PREFIX, SMS_PROVIDER_PREFIX
 
     typer.echo(f"SMS provider sandbox at {base}{SMS_PROVIDER_PREFIX} (HUAFEI_SMS_BASE_URL)")
     typer.echo(

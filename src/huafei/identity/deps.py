@@ -1,11 +1,15 @@
 """FastAPI dependencies: who is calling, and may they?
 
 * ``current_seller`` — a seller's cookie session (with CSRF on unsafe methods) or bearer token.
-* ``current_staff`` / ``require_permission("sellers:read")`` — a staff session with the role
+* ``current_staff`` / ``staff_with("sellers:read")`` — a staff session with the role
   that holds the permission; every staff request is written to the operation log.
-* ``current_partner`` / ``require_scope("orders:read")`` — a partner API key (``X-API-Key``).
+* ``current_partner`` / ``partner_with("orders:read")`` — a partner API key (``X-API-Key``).
 * ``actor_for(request)`` — the actor of the request for the operation log (anonymous when no
   dependency above ran), ``origin_of(request)`` — where it came from.
+* the request contexts routes take (``web.context.Context`` with the caller): ``Ctx`` (anyone),
+  ``SellerCtx``, ``StaffCtx`` and ``staff_with(permission)``, ``PartnerCtx``.
+* the identity adapters the composition root provides (``IDENTITY_VERIFIER``,
+  ``SERVICE_PASSWORDS``).
 
 401 means "we do not know who you are" (no, unknown, expired credentials); 403 means "we know,
 and this is not for you" (a valid credential of another kind, a role without the permission).
@@ -15,14 +19,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal, TypeVar, cast
+from typing import Annotated, Any, Literal, TypeVar
 
-from fastapi import Request
+from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
-from huafei.container import Container
 from huafei.core.logging import request_id_var
 from huafei.identity import errors
+from huafei.identity.adapters import IdentityVerifier, ServicePasswordChecker
+from huafei.identity.cookies import API_KEY_HEADER, CSRF_HEADER, SELLER_COOKIE, STAFF_COOKIE
 from huafei.identity.models import AuthSession, Partner, PartnerApiKey, Seller, Staff
 from huafei.identity.permissions import Permission, Scope, role_allows
 from huafei.identity.service import oplog, partners, sessions
@@ -30,20 +35,19 @@ from huafei.identity.service.oplog import Actor, Origin
 from huafei.identity.service.partners import partner_actor
 from huafei.identity.service.sign_in import seller_actor
 from huafei.identity.service.staff import staff_actor
+from huafei.web.context import Context, Platform, Provided, platform_of
+from huafei.web.openapi import Security, declare_principal
 
-SELLER_COOKIE = "huafei_session"
-SELLER_CSRF_COOKIE = "huafei_csrf"
-STAFF_COOKIE = "huafei_staff_session"
-STAFF_CSRF_COOKIE = "huafei_staff_csrf"
-CSRF_HEADER = "X-CSRF-Token"
-API_KEY_HEADER = "X-API-Key"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 PrincipalKind = Literal["seller", "staff"]
+T = TypeVar("T")
 
-
-def get_container(request: Request) -> Container:
-    return cast("Container", request.app.state.container)
+#: The real-name (level 2) and service-password (level 3) checks, chosen by the composition root.
+IDENTITY_VERIFIER: Provided[IdentityVerifier] = Provided("identity_verifier")
+SERVICE_PASSWORDS: Provided[ServicePasswordChecker] = Provided("service_passwords")
+Verifier = Annotated[IdentityVerifier, Depends(IDENTITY_VERIFIER.of)]
+ServicePasswords = Annotated[ServicePasswordChecker, Depends(SERVICE_PASSWORDS.of)]
 
 
 def origin_of(request: Request) -> Origin:
@@ -92,9 +96,9 @@ class _Found:
     staff: Staff | None
 
 
-def _other_credentials_valid(request: Request, container: Container, want: str) -> bool:
+def _other_credentials_valid(request: Request, platform: Platform, want: str) -> bool:
     """Whether the request carries a valid credential of a kind other than ``want``."""
-    now = container.clock.now()
+    now = platform.clock.now()
     tokens = []
     if want != "seller" and request.cookies.get(SELLER_COOKIE):
         tokens.append(request.cookies[SELLER_COOKIE])
@@ -118,19 +122,19 @@ def _other_credentials_valid(request: Request, container: Container, want: str) 
 
     if not tokens and not (want != "partner" and key):
         return False
-    return container.db.run(work)
+    return platform.db.run(work)
 
 
 def _authenticate(request: Request, want: PrincipalKind, *, form_csrf: str | None = None) -> _Found:
-    container = get_container(request)
+    platform = platform_of(request)
     bearer = _bearer(request)
     via = "bearer" if bearer else "cookie"
     token = bearer or request.cookies.get(SELLER_COOKIE if want == "seller" else STAFF_COOKIE)
     if not token:
-        if _other_credentials_valid(request, container, want):
+        if _other_credentials_valid(request, platform, want):
             raise errors.Forbidden(f"This needs a {want} account.")
         raise errors.NotAuthenticated
-    now = container.clock.now()
+    now = platform.clock.now()
     unsafe = request.method not in SAFE_METHODS
     presented_csrf = request.headers.get(CSRF_HEADER) or form_csrf
 
@@ -147,12 +151,12 @@ def _authenticate(request: Request, want: PrincipalKind, *, form_csrf: str | Non
         if staff is not None and not staff.active:
             raise errors.SessionExpired("This staff account is disabled.")
         csrf_needed = via == "cookie" and unsafe
-        if csrf_needed and not sessions.csrf_matches(container.keyring, token, presented_csrf):
+        if csrf_needed and not sessions.csrf_matches(platform.keyring, token, presented_csrf):
             raise errors.CsrfFailed
         sessions.touch_session(session, record, now=now)
         return _Found(record, seller, staff)
 
-    found = container.db.run(work)
+    found = platform.db.run(work)
     request.state.session_context = SessionContext(found.record.id, found.record.kind, token)
     return found
 
@@ -176,8 +180,8 @@ def _staff_request_logged(
     request: Request, staff: Staff, *, permission: str | None, allowed: bool
 ) -> None:
     """Every staff request goes in the operation log: who, what route, when, from where."""
-    container = get_container(request)
-    now = container.clock.now()
+    platform = platform_of(request)
+    now = platform.clock.now()
     route = request.scope.get("route")
     detail = {
         "method": request.method,
@@ -199,7 +203,7 @@ def _staff_request_logged(
             detail=detail,
         )
 
-    container.db.run(work)
+    platform.db.run(work)
 
 
 def current_staff(request: Request) -> Staff:
@@ -226,15 +230,16 @@ def authenticate_staff(
     return staff
 
 
-def require_permission(permission: str) -> Callable[[Request], Staff]:
-    """A dependency: the signed-in staff member, if their role holds ``permission``."""
+def staff_with(permission: str) -> Callable[[Request], StaffContext]:
+    """A dependency: the context of a signed-in staff member whose role holds ``permission``."""
     Permission(permission)  # an unknown name is a bug: fail when the route is declared
 
-    def dependency(request: Request) -> Staff:
-        return authenticate_staff(request, permission=permission)
+    def dependency(request: Request) -> StaffContext:
+        staff = authenticate_staff(request, permission=permission)
+        return StaffContext(request, platform_of(request), staff)
 
     dependency.__name__ = f"require_{permission.replace(':', '_')}"
-    return dependency
+    return declare_principal(dependency, "staff")
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,13 +250,13 @@ class PartnerCaller:
 
 def current_partner_caller(request: Request) -> PartnerCaller:
     """The partner and the API key of the call (``X-API-Key``), else a 401/403 problem."""
-    container = get_container(request)
+    platform = platform_of(request)
     presented = request.headers.get(API_KEY_HEADER)
     if not presented:
-        if _other_credentials_valid(request, container, "partner"):
+        if _other_credentials_valid(request, platform, "partner"):
             raise errors.Forbidden("This needs a partner API key.")
         raise errors.NotAuthenticated("Send the partner API key in the X-API-Key header.")
-    now = container.clock.now()
+    now = platform.clock.now()
     origin = origin_of(request)
 
     def work(session: Session) -> PartnerCaller | errors.Refused:
@@ -269,7 +274,7 @@ def current_partner_caller(request: Request) -> PartnerCaller:
             return errors.Refused(errors.InvalidApiKey())
         return PartnerCaller(*found)
 
-    outcome = container.db.run(work)
+    outcome = platform.db.run(work)
     if isinstance(outcome, errors.Refused):
         raise outcome.error
     request.state.actor = partner_actor(outcome.partner, outcome.key, origin)
@@ -281,23 +286,6 @@ def current_partner(request: Request) -> Partner:
     return current_partner_caller(request).partner
 
 
-def require_scope(scope: str) -> Callable[[Request], PartnerCaller]:
-    """A dependency: the partner and key, if the key carries ``scope``."""
-    Scope(scope)
-
-    def dependency(request: Request) -> PartnerCaller:
-        caller = current_partner_caller(request)
-        if scope not in caller.key.scope_set:
-            raise errors.ScopeMissing(scope=scope)
-        return caller
-
-    dependency.__name__ = f"require_scope_{scope.replace(':', '_')}"
-    return dependency
-
-
-T = TypeVar("T")
-
-
 def raise_refused(outcome: T | errors.Refused) -> T:
     """Raise a committed refusal's error, or pass the result through."""
     if isinstance(outcome, errors.Refused):
@@ -305,22 +293,172 @@ def raise_refused(outcome: T | errors.Refused) -> T:
     return outcome
 
 
-__all__ = [
-    "API_KEY_HEADER",
-    "CSRF_HEADER",
-    "PartnerCaller",
-    "SessionContext",
-    "actor_for",
-    "authenticate_seller",
-    "authenticate_staff",
-    "current_partner",
-    "current_partner_caller",
-    "current_seller",
-    "current_staff",
-    "get_container",
-    "origin_of",
-    "raise_refused",
-    "require_permission",
-    "require_scope",
-    "session_context",
-]
+declare_principal(current_seller, "seller")
+declare_principal(current_staff, "staff")
+declare_principal(current_partner_caller, "partner")
+declare_principal(current_partner, "partner")
+
+
+# -- request contexts ----------------------------------------------------------------------------
+class CallContext(Context):
+    """A request's context with where it came from and who acts (for the operation log)."""
+
+    __slots__ = ()
+
+    @property
+    def origin(self) -> Origin:
+        return origin_of(self.request)
+
+    @property
+    def actor(self) -> Actor:
+        """The caller recorded by the authentication dependency, else an anonymous actor."""
+        return actor_for(self.request)
+
+    def settle(self, work: Callable[[Session], T | errors.Refused]) -> T:
+        """``run(work)``, then raise the refusal ``work`` returned (committed with the work, so a
+        wrong code or password still counts)."""
+        return raise_refused(self.run(work))
+
+
+class SignedInContext(CallContext):
+    """A request that came with a session (a seller's or a staff member's)."""
+
+    __slots__ = ()
+
+    @property
+    def session(self) -> SessionContext:
+        return session_context(self.request)
+
+    @property
+    def principal_ids(self) -> dict[str, Any]:
+        """Whose sessions: ``{"seller_id": …}`` or ``{"staff_id": …}``."""
+        raise NotImplementedError
+
+
+class SellerContext(SignedInContext):
+    """A signed-in seller's request."""
+
+    __slots__ = ("seller",)
+
+    def __init__(self, request: Request, platform: Platform, seller: Seller) -> None:
+        super().__init__(request, platform)
+        self.seller = seller
+
+    @property
+    def owner_ref(self) -> str:
+        """The owner of the seller's orders, wallet and notices."""
+        return self.seller.ledger_owner_ref
+
+    @property
+    def verified_real_name(self) -> str | None:
+        """The real name on the seller's ID once verified (level 2), which payout accounts
+        must be in."""
+        return self.seller.real_name(self.keyring) if self.seller.tier >= 2 else None
+
+    @property
+    def principal_ids(self) -> dict[str, Any]:
+        return {"seller_id": self.seller.id}
+
+
+class StaffContext(SignedInContext):
+    """A signed-in staff member's request (already written to the operation log)."""
+
+    __slots__ = ("staff",)
+
+    def __init__(self, request: Request, platform: Platform, staff: Staff) -> None:
+        super().__init__(request, platform)
+        self.staff = staff
+
+    @property
+    def principal_ids(self) -> dict[str, Any]:
+        return {"staff_id": self.staff.id}
+
+
+class PartnerContext(CallContext):
+    """A partner's request, with the API key it came with."""
+
+    __slots__ = ("caller",)
+
+    def __init__(self, request: Request, platform: Platform, caller: PartnerCaller) -> None:
+        super().__init__(request, platform)
+        self.caller = caller
+
+
+async def call_context(request: Request) -> CallContext:
+    return CallContext(request, platform_of(request))
+
+
+async def seller_context(
+    request: Request, seller: Annotated[Seller, Depends(current_seller)]
+) -> SellerContext:
+    return SellerContext(request, platform_of(request), seller)
+
+
+async def staff_context(
+    request: Request, staff: Annotated[Staff, Depends(current_staff)]
+) -> StaffContext:
+    return StaffContext(request, platform_of(request), staff)
+
+
+async def partner_context(
+    request: Request, caller: Annotated[PartnerCaller, Depends(current_partner_caller)]
+) -> PartnerContext:
+    return PartnerContext(request, platform_of(request), caller)
+
+
+def partner_with(scope: str) -> Callable[[Request], PartnerContext]:
+    """A dependency: the context of a partner whose key carries ``scope``."""
+    Scope(scope)
+
+    def dependency(request: Request) -> PartnerContext:
+        caller = current_partner_caller(request)
+        if scope not in caller.key.scope_set:
+            raise errors.ScopeMissing(scope=scope)
+        return PartnerContext(request, platform_of(request), caller)
+
+    dependency.__name__ = f"require_scope_{scope.replace(':', '_')}"
+    return declare_principal(dependency, "partner")
+
+
+Ctx = Annotated[CallContext, Depends(call_context)]
+SellerCtx = Annotated[SellerContext, Depends(seller_context)]
+StaffCtx = Annotated[StaffContext, Depends(staff_context)]
+PartnerCtx = Annotated[PartnerContext, Depends(partner_context)]
+
+
+# -- the OpenAPI document's security schemes -----------------------------------------------------
+OPENAPI_SECURITY = Security(
+    schemes={
+        "bearerSession": {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "A session token from seller sign-in (`session: bearer`) or staff "
+            "sign-in, as `Authorization: Bearer …`. No CSRF token needed.",
+        },
+        "sellerCookie": {
+            "type": "apiKey",
+            "in": "cookie",
+            "name": SELLER_COOKIE,
+            "description": f"A seller's browser session (`session: cookie`); unsafe methods also "
+            f"send the `{CSRF_HEADER}` header with the sign-in answer's `csrf_token`.",
+        },
+        "staffCookie": {
+            "type": "apiKey",
+            "in": "cookie",
+            "name": STAFF_COOKIE,
+            "description": f"A staff member's browser session; unsafe methods also send the "
+            f"`{CSRF_HEADER}` header.",
+        },
+        "partnerKey": {
+            "type": "apiKey",
+            "in": "header",
+            "name": API_KEY_HEADER,
+            "description": "A partner API key issued by operations; its scopes decide the routes.",
+        },
+    },
+    requirements={
+        "seller": [{"bearerSession": []}, {"sellerCookie": []}],
+        "staff": [{"bearerSession": []}, {"staffCookie": []}],
+        "partner": [{"partnerKey": []}],
+    },
+)

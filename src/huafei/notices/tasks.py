@@ -5,23 +5,29 @@ A notice that wants an SMS is due (``sms_due_at``) from its own commit; workers 
 through the adapter, then mark it sent. A crash after sending and before marking resends the
 batch once more at its retry time (a duplicate text, never a lost one); after
 ``SMS_MAX_ATTEMPTS`` tries a copy is given up (the in-app notice stays).
+
+``NoticeTasks`` takes the database, the clock and the SMS adapter; the composition root builds it
+and ``register_notice_tasks`` puts its handlers in the worker's registry.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from huafei.container import Container
+from huafei.core.clock import Clock
+from huafei.core.db import Database
 from huafei.identity.models import Seller
 from huafei.jobs.service import backoff
 from huafei.jobs.worker import TaskRegistry
 from huafei.notices.models import Notice
 from huafei.notices.service import SMS_JOB, SMS_MAX_ATTEMPTS
+from huafei.sms.sender import SmsSender
 
 log = logging.getLogger(__name__)
 
@@ -71,22 +77,24 @@ def take_due(
     return [n.id for n in notices], messages_for(session, notices)
 
 
-def register(registry: TaskRegistry, container: Container) -> None:
-    db = container.db
-    clock = container.clock
+@dataclass(frozen=True)
+class NoticeTasks:
+    db: Database
+    clock: Clock
+    sms: SmsSender
 
-    @registry.source(SMS_SOURCE)
-    def send_due(limit: int) -> int:
-        ids, messages = db.run(lambda s: take_due(s, now=clock.now(), limit=limit))
+    def send_due(self, limit: int) -> int:
+        """Send the SMS copies that are due (a worker source)."""
+        ids, messages = self.db.run(lambda s: take_due(s, now=self.clock.now(), limit=limit))
         if not ids:
             return 0
         try:
-            container.sms.send_many(messages)
+            self.sms.send_many(messages)
         except Exception:
             log.exception("sending SMS copies failed; retried at their next time")
             return len(ids)
-        sent_at = clock.now()
-        db.run(
+        sent_at = self.clock.now()
+        self.db.run(
             lambda s: s.execute(
                 update(Notice)
                 .where(Notice.id.in_(ids))
@@ -95,8 +103,7 @@ def register(registry: TaskRegistry, container: Container) -> None:
         )
         return len(ids)
 
-    @registry.batch_task(SMS_JOB)
-    def send_sms(payloads: list[dict[str, Any]]) -> None:
+    def send_sms(self, payloads: list[dict[str, Any]]) -> None:
         # Jobs written by an earlier version: send those notices' copies the same way.
         notice_ids = [int(p["notice_id"]) for p in payloads]
 
@@ -106,4 +113,9 @@ def register(registry: TaskRegistry, container: Container) -> None:
             )
             return messages_for(session, notices)
 
-        container.sms.send_many(db.run(load))
+        self.sms.send_many(self.db.run(load))
+
+
+def register_notice_tasks(registry: TaskRegistry, tasks: NoticeTasks) -> None:
+    registry.source(SMS_SOURCE)(tasks.send_due)
+    registry.batch_task(SMS_JOB)(tasks.send_sms)

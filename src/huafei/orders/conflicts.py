@@ -16,7 +16,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from huafei.cards.formats import face_values_fen
+from huafei.carriers.formats import face_values_fen
 from huafei.carriers.gateway import Carrier, ConsumptionStatus
 from huafei.notices.service import Notifier
 from huafei.orders import errors

@@ -5,17 +5,14 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
 from huafei.cards.parser import parse_batch
 from huafei.cards.secrets import mask_serial
-from huafei.container import Container
-from huafei.core.idempotency import KEY_PATTERN, MAX_KEY_LENGTH, run_idempotent
 from huafei.core.types import Id
-from huafei.identity.deps import current_seller
-from huafei.identity.models import Seller
+from huafei.identity.deps import SellerContext, SellerCtx, current_seller
 from huafei.orders import service
 from huafei.orders.models import Order, OrderState
 from huafei.orders.schemas import (
@@ -30,20 +27,11 @@ from huafei.orders.schemas import (
     ValidateBatch,
     ValidationOut,
 )
-from huafei.rates.routes import quote_out
+from huafei.rates.schemas import QuoteOut
 from huafei.rates.service import QuoteView
-from huafei.web.deps import get_container
-from huafei.web.idempotency import idempotent_response
+from huafei.web.idempotency import Idempotency, Idempotent
 
 router = APIRouter(prefix="/api/v1", tags=["orders"])
-SellerDep = Annotated[Seller, Depends(current_seller)]
-IdempotencyKey = Annotated[
-    str | None, Header(alias="Idempotency-Key", max_length=MAX_KEY_LENGTH, pattern=KEY_PATTERN)
-]
-
-
-def owner_of(seller: Seller) -> str:
-    return f"seller:{seller.id}"
 
 
 def order_out(session: Session | None, order: Order, *, with_timeline: bool = False) -> OrderOut:
@@ -82,23 +70,17 @@ def order_out(session: Session | None, order: Order, *, with_timeline: bool = Fa
     return out
 
 
-def _submit(
-    request: Request,
-    container: Container,
-    seller: Seller,
+def _submission(
+    ctx: SellerContext,
     body: SubmitBase,
-    key: str | None,
     *,
     cards_text: str | None,
     serial: str | None,
     pin: str | None,
-) -> JSONResponse:
-    settings = container.settings
-    owner = owner_of(seller)
-    ip = request.client.host if request.client else ""
-    submission = service.Submission(
-        owner_ref=owner,
-        seller_id=seller.id,
+) -> service.Submission:
+    return service.Submission(
+        owner_ref=ctx.owner_ref,
+        seller_id=ctx.seller.id,
         profile_code=body.profile,
         carrier=body.carrier,
         face_value_fen=body.face_value_fen,
@@ -109,53 +91,55 @@ def _submit(
         cards_text=cards_text,
         serial=serial,
         pin=pin,
-        ip=ip,
-        device_id=body.device_id or request.headers.get("x-device-id", ""),
+        ip=ctx.client_ip,
+        device_id=body.device_id or ctx.request.headers.get("x-device-id", ""),
     )
-    keyring = container.keyring
+
+
+def _batch_out(result: service.SubmissionResult) -> BatchOut:
+    priced, count = result.priced, len(result.orders)
+    view = QuoteView(
+        priced,
+        count,
+        priced.face_value * count,
+        priced.payout * count,
+        priced.fee * count,
+        quote_id=result.quote.id,
+        expires_at=result.quote.expires_at,
+    )
+    return BatchOut(
+        batch_id=result.batch.id,
+        quote=QuoteOut.of(view),
+        orders=[order_out(None, order) for order in result.orders],
+        rejected=[
+            LineErrorOut(line=e.line, code=e.code, message=e.message) for e in result.rejected
+        ],
+    )
+
+
+def _submit(
+    ctx: SellerContext, idem: Idempotency, body: SubmitBase, submission: service.Submission
+) -> JSONResponse:
+    settings = ctx.settings
 
     def handler(session: Session) -> tuple[int, object]:
-        now = container.clock.now()
         result = service.submit(
             session,
             submission,
-            keyring=keyring,
-            now=now,
+            keyring=ctx.keyring,
+            now=ctx.clock.now(),
             quote_ttl=timedelta(seconds=settings.quote_ttl_seconds),
             guessing=service.GuessingPolicy.from_settings(settings),
         )
-        priced, count = result.priced, len(result.orders)
-        view = QuoteView(
-            priced,
-            count,
-            priced.face_value * count,
-            priced.payout * count,
-            priced.fee * count,
-            quote_id=result.quote.id,
-            expires_at=result.quote.expires_at,
-        )
-        out = BatchOut(
-            batch_id=result.batch.id,
-            quote=quote_out(view),
-            orders=[order_out(None, order) for order in result.orders],
-            rejected=[
-                LineErrorOut(line=e.line, code=e.code, message=e.message) for e in result.rejected
-            ],
-        )
-        return 201, out.model_dump(mode="json")
+        return 201, _batch_out(result).model_dump(mode="json")
 
     # The PIN is part of what makes two requests "the same", but only through the fingerprint.
-    outcome = run_idempotent(
-        container.db,
-        container.clock,
-        principal=owner,
-        key=key,
-        method="POST",
-        path=request.url.path,
+    return idem.respond(
+        principal=ctx.owner_ref,
+        path=ctx.request.url.path,
         body=body.model_dump_json().encode(),
-        handler=handler,
+        work=handler,
     )
-    return idempotent_response(outcome)
 
 
 @router.post(
@@ -165,19 +149,9 @@ def _submit(
     response_model=BatchOut,
     responses={429: {}},
 )
-def submit_card(
-    request: Request, body: SubmitCard, seller: SellerDep, idempotency_key: IdempotencyKey = None
-) -> JSONResponse:
-    return _submit(
-        request,
-        get_container(request),
-        seller,
-        body,
-        idempotency_key,
-        cards_text=None,
-        serial=body.serial,
-        pin=body.pin,
-    )
+def submit_card(body: SubmitCard, ctx: SellerCtx, idem: Idempotent) -> JSONResponse:
+    submission = _submission(ctx, body, cards_text=None, serial=body.serial, pin=body.pin)
+    return _submit(ctx, idem, body, submission)
 
 
 @router.post(
@@ -187,19 +161,9 @@ def submit_card(
     response_model=BatchOut,
     responses={429: {}},
 )
-def submit_batch(
-    request: Request, body: SubmitBatch, seller: SellerDep, idempotency_key: IdempotencyKey = None
-) -> JSONResponse:
-    return _submit(
-        request,
-        get_container(request),
-        seller,
-        body,
-        idempotency_key,
-        cards_text=body.cards,
-        serial=None,
-        pin=None,
-    )
+def submit_batch(body: SubmitBatch, ctx: SellerCtx, idem: Idempotent) -> JSONResponse:
+    submission = _submission(ctx, body, cards_text=body.cards, serial=None, pin=None)
+    return _submit(ctx, idem, body, submission)
 
 
 @router.post(
@@ -217,21 +181,18 @@ def validate(body: ValidateBatch) -> ValidationOut:
 
 @router.get("/orders", summary="Your orders, newest first")
 def list_orders(
-    request: Request,
-    seller: SellerDep,
+    ctx: SellerCtx,
     state: Annotated[list[OrderState] | None, Query()] = None,
     batch_id: Id | None = None,
     before_id: Id | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> list[OrderOut]:
-    container = get_container(request)
-    owner = owner_of(seller)
-    return container.db.run(
+    return ctx.run(
         lambda s: [
             order_out(s, o)
             for o in service.list_orders(
                 s,
-                owner_ref=owner,
+                owner_ref=ctx.owner_ref,
                 states=[x.value for x in state] if state else None,
                 batch_id=batch_id,
                 before_id=before_id,
@@ -242,31 +203,27 @@ def list_orders(
 
 
 @router.get("/orders/{order_id}", summary="One order with its timeline")
-def read_order(request: Request, order_id: Id, seller: SellerDep) -> OrderOut:
-    container = get_container(request)
-    owner = owner_of(seller)
-    return container.db.run(
-        lambda s: order_out(s, service.get_order(s, order_id, owner_ref=owner), with_timeline=True)
+def read_order(order_id: Id, ctx: SellerCtx) -> OrderOut:
+    return ctx.run(
+        lambda s: order_out(
+            s, service.get_order(s, order_id, owner_ref=ctx.owner_ref), with_timeline=True
+        )
     )
 
 
 @router.post("/orders/{order_id}/cancel", summary="Withdraw an order not yet sent to the carrier")
-def cancel_order(request: Request, order_id: Id, seller: SellerDep) -> OrderOut:
-    container = get_container(request)
-    owner = owner_of(seller)
-    now = container.clock.now()
-    return container.db.run(
+def cancel_order(order_id: Id, ctx: SellerCtx) -> OrderOut:
+    now = ctx.now
+    return ctx.run(
         lambda s: order_out(
-            s, service.cancel(s, order_id, owner_ref=owner, now=now), with_timeline=True
+            s, service.cancel(s, order_id, owner_ref=ctx.owner_ref, now=now), with_timeline=True
         )
     )
 
 
 @router.get("/batches/{batch_id}", summary="Progress of a submitted batch")
-def batch_progress(request: Request, batch_id: Id, seller: SellerDep) -> ProgressOut:
-    container = get_container(request)
-    owner = owner_of(seller)
-    by_state = container.db.run(lambda s: service.batch_progress(s, batch_id, owner_ref=owner))
+def batch_progress(batch_id: Id, ctx: SellerCtx) -> ProgressOut:
+    by_state = ctx.run(lambda s: service.batch_progress(s, batch_id, owner_ref=ctx.owner_ref))
     final = sum(n for st, n in by_state.items() if OrderState(st).final)
     return ProgressOut(
         batch_id=batch_id, total=sum(by_state.values()), final=final, by_state=by_state

@@ -18,9 +18,9 @@ from sqlalchemy import Table, case, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from huafei.cards.formats import require_face_value
 from huafei.cards.parser import LineError, ParsedCard, parse_batch, parse_card
 from huafei.cards.secrets import seal_card
+from huafei.carriers.formats import require_face_value
 from huafei.carriers.gateway import Carrier
 from huafei.core.crypto import Keyring
 from huafei.core.db import bulk_insert

@@ -13,6 +13,10 @@
   is never given up on while the channel may still consume it.
 * ``orders.settle`` (job): at the profile's settlement time, pending becomes available.
 
+``OrderTasks`` takes what the work needs (the database, the clock, the keyring, the channels,
+the notifier); the composition root builds it and ``register_order_tasks`` puts its handlers in
+the worker's registry.
+
 Every handler is idempotent: a result for an order that is already past consuming (a duplicate,
 late or out-of-order callback) changes nothing, so a card is consumed at most once and paid
 exactly once.
@@ -21,8 +25,9 @@ exactly once.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
@@ -33,6 +38,7 @@ from sqlalchemy.orm import Session
 from huafei.cards.secrets import decrypt_pin
 from huafei.carriers.gateway import (
     Carrier,
+    CarrierGateway,
     ConsumptionAck,
     ConsumptionRequest,
     ConsumptionResult,
@@ -48,7 +54,9 @@ from huafei.carriers.service import (
     mark_handled_many,
     unhandled_ids,
 )
-from huafei.container import Container
+from huafei.core.clock import Clock
+from huafei.core.crypto import Keyring
+from huafei.core.db import Database
 from huafei.identity import limits
 from huafei.jobs.service import RetryLater
 from huafei.jobs.worker import TaskRegistry
@@ -158,28 +166,74 @@ def take_due_checks(session: Session, *, now: datetime, limit: int) -> list[int]
     return [order.id for order in orders]
 
 
-def register(registry: TaskRegistry, container: Container) -> None:
-    first_check = timedelta(seconds=container.settings.orders_check_after_seconds)
-    db = container.db
-    clock = container.clock
-    keyring = container.keyring
+def record_acks(session: Session, acks: dict[int, ConsumptionAck], *, now: datetime) -> None:
+    """Record what the channels answered when they were handed the cards: an accepted card
+    keeps its reference, a refused one fails (or is held for an operator when the channel had
+    accepted it before)."""
+    orders = lock_orders(session, acks)
+    for order_id, ack in sorted(acks.items()):
+        order = orders.get(order_id)
+        if order is None or order.order_state is not OrderState.CONSUMING:
+            continue
+        if ack.accepted:
+            order.channel_ref = order.channel_ref or ack.channel_ref
+            continue
+        if order.channel_ref:
+            # Refused now, accepted before (a resend the channel no longer recognises).
+            hold_conflict(
+                session,
+                order,
+                now=now,
+                reason=(
+                    f"the channel refused a resend ({ack.reason or 'no reason'}); "
+                    f"it accepted the card as {order.channel_ref}"
+                ),
+            )
+            continue
+        order.failure_reason = "rejected"
+        transition(
+            session,
+            order,
+            OrderState.FAILED,
+            actor=CHANNEL,
+            now=now,
+            reason=ack.reason or "refused by the channel",
+        )
+        limits.release_usage(session, ref=f"order:{order.id}")
 
-    def request_for(order: Order) -> ConsumptionRequest:
+
+@dataclass
+class OrderTasks:
+    """The order pipeline's handlers, with what they need."""
+
+    db: Database
+    clock: Clock
+    keyring: Keyring
+    channels: Mapping[Carrier, CarrierGateway]
+    notifier: Notifier
+    #: the ``callback_url`` to hand a channel with each consumption request
+    callback_url: Callable[[Carrier], str]
+    #: when a card handed to its channel is first checked on
+    first_check: timedelta
+    _next_scan: datetime | None = field(default=None, init=False)
+
+    # -- handing cards to the channels -------------------------------------------------------
+    def request_for(self, order: Order) -> ConsumptionRequest:
         carrier = Carrier(order.carrier)
         return ConsumptionRequest(
             consumption_id=order.consumption_id,
             carrier=carrier,
             face_value_fen=order.face_value_fen,
             serial=order.serial,
-            pin=decrypt_pin(keyring, order.pin_enc),
-            callback_url=container.carrier_callback_url(carrier),
+            pin=decrypt_pin(self.keyring, order.pin_enc),
+            callback_url=self.callback_url(carrier),
         )
 
-    def hand_over(request: ConsumptionRequest) -> ConsumptionAck | None:
+    def hand_over(self, request: ConsumptionRequest) -> ConsumptionAck | None:
         """Give the card to its channel; None when the channel did not answer (the check job
         asks it later and sends again what it never received)."""
         try:
-            return container.carriers[request.carrier].submit_consumption(request)
+            return self.channels[request.carrier].submit_consumption(request)
         except GatewayError as exc:
             log.warning(
                 "carrier channel did not take the card",
@@ -187,47 +241,17 @@ def register(registry: TaskRegistry, container: Container) -> None:
             )
             return None
 
-    def record_acks(session: Session, acks: dict[int, ConsumptionAck]) -> None:
-        now = clock.now()
-        orders = lock_orders(session, acks)
-        for order_id, ack in sorted(acks.items()):
-            order = orders.get(order_id)
-            if order is None or order.order_state is not OrderState.CONSUMING:
-                continue
-            if ack.accepted:
-                order.channel_ref = order.channel_ref or ack.channel_ref
-                continue
-            if order.channel_ref:
-                # Refused now, accepted before (a resend the channel no longer recognises).
-                hold_conflict(
-                    session,
-                    order,
-                    now=now,
-                    reason=(
-                        f"the channel refused a resend ({ack.reason or 'no reason'}); "
-                        f"it accepted the card as {order.channel_ref}"
-                    ),
-                )
-                continue
-            order.failure_reason = "rejected"
-            transition(
-                session,
-                order,
-                OrderState.FAILED,
-                actor=CHANNEL,
-                now=now,
-                reason=ack.reason or "refused by the channel",
-            )
-            limits.release_usage(session, ref=f"order:{order.id}")
-
-    def send(order_id: int, request: ConsumptionRequest) -> None:
-        ack = hand_over(request)
+    def send(self, order_id: int, request: ConsumptionRequest) -> None:
+        ack = self.hand_over(request)
         if ack is not None:
-            db.run(lambda s: record_acks(s, {order_id: ack}))
+            self.db.run(lambda s: record_acks(s, {order_id: ack}, now=self.clock.now()))
 
-    def mark_consuming(session: Session, order_ids: list[int]) -> dict[int, ConsumptionRequest]:
+    def mark_consuming(
+        self, session: Session, order_ids: list[int]
+    ) -> dict[int, ConsumptionRequest]:
         requests: dict[int, ConsumptionRequest] = {}
-        now = clock.now()
+        now = self.clock.now()
+        first_check = self.first_check
         orders = lock_orders(session, order_ids)
         for order_id in sorted(order_ids):
             order = orders.get(order_id)
@@ -240,102 +264,89 @@ def register(registry: TaskRegistry, container: Container) -> None:
             order.check_at = now + first_check
             order.check_every_seconds = int(first_check.total_seconds())
             transition(session, order, OrderState.CONSUMING, actor="worker", now=now)
-            requests[order_id] = request_for(order)
+            requests[order_id] = self.request_for(order)
         return requests
 
-    def consume(claim: Callable[[Session], list[int]]) -> int:
+    def consume(self, claim: Callable[[Session], list[int]]) -> int:
         # 1. mark the claimed orders consuming and plan their checks (committed before any card
         #    leaves);
         # 2. hand the cards to the channels concurrently, no transaction open;
         # 3. record the answers in one unit of work.
-        requests = db.run(lambda s: mark_consuming(s, claim(s)))
+        requests = self.db.run(lambda s: self.mark_consuming(s, claim(s)))
         if not requests:
             return 0
         with ThreadPoolExecutor(max_workers=min(SEND_CONCURRENCY, len(requests))) as pool:
-            answers = dict(zip(requests, pool.map(hand_over, requests.values()), strict=True))
+            answers = dict(zip(requests, pool.map(self.hand_over, requests.values()), strict=True))
         acks = {order_id: ack for order_id, ack in answers.items() if ack is not None}
         if acks:
-            db.run(lambda s: record_acks(s, acks))
+            self.db.run(lambda s: record_acks(s, acks, now=self.clock.now()))
         return len(requests)
 
-    @registry.source(QUEUED_SOURCE)
-    def consume_queued(limit: int) -> int:
+    def consume_queued(self, limit: int) -> int:
         """The queued orders are the consumption queue."""
-        return consume(lambda s: claim_queued(s, limit))
+        return self.consume(lambda s: claim_queued(s, limit))
 
-    @registry.batch_task(CONSUME_JOB)
-    def consume_jobs(payloads: list[dict[str, Any]]) -> None:
+    def consume_jobs(self, payloads: list[dict[str, Any]]) -> None:
         # Jobs enqueued by an earlier version; new orders are taken by ``consume_queued``.
-        consume(lambda _s: [int(p["order_id"]) for p in payloads])
+        self.consume(lambda _s: [int(p["order_id"]) for p in payloads])
 
-    def ask_channel(order_id: int) -> None:
+    # -- checking on cards without a result ------------------------------------------------------
+    def _load_request(self, session: Session, order_id: int) -> ConsumptionRequest | None:
+        order = session.get(Order, order_id)
+        if order is None or order.order_state is not OrderState.CONSUMING:
+            return None
+        return self.request_for(order)
+
+    def ask_channel(self, order_id: int) -> None:
         """No result yet: ask the channel. A consumption it never heard of is sent again (it is
         idempotent on the consumption id); a final answer moves the order; anything else waits
         for the next check."""
-
-        def load(session: Session) -> ConsumptionRequest | None:
-            order = session.get(Order, order_id)
-            if order is None or order.order_state is not OrderState.CONSUMING:
-                return None
-            return request_for(order)
-
-        def count_attempt(session: Session) -> bool:
-            order = lock_order(session, order_id)
-            if order is None or order.order_state is not OrderState.CONSUMING:
-                return False
-            order.send_attempts += 1
-            return True
-
-        request = db.run(load)
+        request = self.db.run(lambda s: self._load_request(s, order_id))
         if request is None:
             return
         try:
-            result = container.carriers[request.carrier].query_consumption(request.consumption_id)
+            result = self.channels[request.carrier].query_consumption(request.consumption_id)
         except GatewayError:
             return
         if result.status is ConsumptionStatus.UNKNOWN:
             # A resend is an attempt like the first: counted (committed) before the card leaves.
-            if db.run(count_attempt):
-                send(order_id, request)
+            if self.db.run(partial(_count_attempt, order_id)):
+                self.send(order_id, request)
             return
-        if not result.status.final:
-            return
+        if result.status.final:
+            self.db.run(partial(self._apply_checked, order_id, result))
 
-        def apply(session: Session) -> None:
-            order = lock_order(session, order_id)
-            if order is not None:
-                apply_result(session, order, result, now=clock.now(), notifier=container.notifier)
+    def _apply_checked(self, order_id: int, result: ConsumptionResult, session: Session) -> None:
+        order = lock_order(session, order_id)
+        if order is not None:
+            apply_result(session, order, result, now=self.clock.now(), notifier=self.notifier)
 
-        db.run(apply)
-
-    next_scan: datetime | None = None
-
-    @registry.source(CHECK_SOURCE)
-    def check_due(limit: int) -> int:
+    def check_due(self, limit: int) -> int:
         """Consuming orders whose check is due: each is pushed to its next check (doubling, at
         most ``MAX_CHECK_INTERVAL``) in the same unit of work that takes it, then the channel is
         asked. A worker that dies in between leaves the order for the next check."""
-        nonlocal next_scan
-        now = clock.now()
-        if next_scan is not None and now < next_scan:
+        now = self.clock.now()
+        if self._next_scan is not None and now < self._next_scan:
             return 0  # nothing became due since (checks are seconds apart): save the query
-        taken = db.run(lambda s: take_due_checks(s, now=now, limit=limit))
+        taken = self.db.run(lambda s: take_due_checks(s, now=now, limit=limit))
         # A full batch may have left more: scan again at once next round.
-        next_scan = None if len(taken) == limit else now + CHECK_SCAN_EVERY
+        self._next_scan = None if len(taken) == limit else now + CHECK_SCAN_EVERY
         for order_id in taken:
-            ask_channel(order_id)
+            self.ask_channel(order_id)
         return len(taken)
 
-    @registry.task_with_own_transactions(CHECK_JOB)
-    def check(payload: dict[str, Any]) -> RetryLater | None:
+    def check(self, payload: dict[str, Any]) -> RetryLater | None:
         # Check jobs planned by an earlier version; new orders are checked by ``check_due``.
-        ask_channel(int(payload["order_id"]))
+        self.ask_channel(int(payload["order_id"]))
         return None
 
-    def apply_notifications(session: Session, notifications: list[CarrierNotification]) -> None:
+    # -- the channels' results -------------------------------------------------------------------
+    def apply_notifications(
+        self, session: Session, notifications: list[CarrierNotification]
+    ) -> None:
         if not notifications:
             return
-        now = clock.now()
+        now = self.clock.now()
         wanted = {n.consumption_id for n in notifications}
         rows = session.execute(
             select(Order.consumption_id, Order.id).where(Order.consumption_id.in_(wanted))
@@ -351,59 +362,53 @@ def register(registry: TaskRegistry, container: Container) -> None:
                     "callback for an unknown consumption", extra={"inbox_id": notification.id}
                 )
                 continue
-            apply_result(
-                session, order, result, now=now, notifier=container.notifier, ledger=ledger
-            )
+            apply_result(session, order, result, now=now, notifier=self.notifier, ledger=ledger)
         ledger.flush(session, now=now)
         mark_handled_many(session, [n.id for n in notifications], now=now)
 
-    @registry.source(INBOX_SOURCE)
-    def drain_inbox(limit: int) -> int:
+    def drain_inbox(self, limit: int) -> int:
         """The carrier inbox's unhandled rows are the results queue: a batch is applied in one
         unit of work; if it fails, each is tried alone, and one that fails alone goes to a job
         with retries."""
 
         def work(session: Session) -> int:
             notifications = claim_unhandled(session, limit)
-            apply_notifications(session, notifications)
+            self.apply_notifications(session, notifications)
             return len(notifications)
 
         try:
-            return db.run(work)
+            return self.db.run(work)
         except Exception:
             log.exception("applying a batch of carrier results failed; trying them one by one")
         handled = 0
-        for inbox_id in db.run(lambda s: unhandled_ids(s, limit)):
+        for inbox_id in self.db.run(lambda s: unhandled_ids(s, limit)):
             try:
-                db.run(partial(_apply_one, inbox_id))
+                self.db.run(partial(self._apply_one, inbox_id))
             except Exception:
                 log.exception("carrier result handed to a job", extra={"inbox_id": inbox_id})
-                db.run(partial(_hand_to_job, inbox_id))
+                self.db.run(partial(self._hand_to_job, inbox_id))
             handled += 1
         return handled
 
-    def _apply_one(inbox_id: int, session: Session) -> None:
-        apply_notifications(session, get_notifications(session, [inbox_id]))
+    def _apply_one(self, inbox_id: int, session: Session) -> None:
+        self.apply_notifications(session, get_notifications(session, [inbox_id]))
 
-    def _hand_to_job(inbox_id: int, session: Session) -> None:
-        hand_to_job(session, inbox_id, now=clock.now())
+    def _hand_to_job(self, inbox_id: int, session: Session) -> None:
+        hand_to_job(session, inbox_id, now=self.clock.now())
 
-    @registry.batch_task(CONSUMPTION_RESULT_JOB)
-    def consumption_results(payloads: list[dict[str, Any]]) -> None:
+    def consumption_results(self, payloads: list[dict[str, Any]]) -> None:
         inbox_ids = sorted({int(p["inbox_id"]) for p in payloads})
-        db.run(lambda s: apply_notifications(s, get_notifications(s, inbox_ids)))
+        self.db.run(lambda s: self.apply_notifications(s, get_notifications(s, inbox_ids)))
 
-    def expire(session: Session, _payload: dict[str, Any]) -> None:
-        expire_held(session, now=clock.now())
+    # -- held orders and settlement ----------------------------------------------------------
+    def expire_held(self, session: Session, _payload: dict[str, Any]) -> None:
+        expire_held(session, now=self.clock.now())
 
-    registry.every(EXPIRE_HELD_JOB, EXPIRE_HELD_EVERY, expire)
-
-    @registry.batch_task(SETTLE_JOB)
-    def settle(payloads: list[dict[str, Any]]) -> None:
+    def settle(self, payloads: list[dict[str, Any]]) -> None:
         order_ids = sorted(int(p["order_id"]) for p in payloads)
 
         def work(session: Session) -> None:
-            now = clock.now()
+            now = self.clock.now()
             ledger = TransferQueue()
             for order in lock_orders(session, order_ids).values():
                 make_available(
@@ -411,9 +416,28 @@ def register(registry: TaskRegistry, container: Container) -> None:
                     order,
                     now=now,
                     actor="settlement",
-                    notifier=container.notifier,
+                    notifier=self.notifier,
                     ledger=ledger,
                 )
             ledger.flush(session, now=now)
 
-        db.run(work)
+        self.db.run(work)
+
+
+def _count_attempt(order_id: int, session: Session) -> bool:
+    order = lock_order(session, order_id)
+    if order is None or order.order_state is not OrderState.CONSUMING:
+        return False
+    order.send_attempts += 1
+    return True
+
+
+def register_order_tasks(registry: TaskRegistry, tasks: OrderTasks) -> None:
+    registry.source(QUEUED_SOURCE)(tasks.consume_queued)
+    registry.batch_task(CONSUME_JOB)(tasks.consume_jobs)
+    registry.source(CHECK_SOURCE)(tasks.check_due)
+    registry.task_with_own_transactions(CHECK_JOB)(tasks.check)
+    registry.source(INBOX_SOURCE)(tasks.drain_inbox)
+    registry.batch_task(CONSUMPTION_RESULT_JOB)(tasks.consumption_results)
+    registry.every(EXPIRE_HELD_JOB, EXPIRE_HELD_EVERY, tasks.expire_held)
+    registry.batch_task(SETTLE_JOB)(tasks.settle)

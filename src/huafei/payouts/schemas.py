@@ -1,4 +1,4 @@
-"""Request and response shapes of the payout, wallet and finance routes.
+"""Request and response shapes of the payout and finance routes.
 
 Amounts go out as integer fen plus a yuan string for display; amounts come in as the text
 people type (``"100"``, ``"100.5"``, ``"¥1,000.00"``), parsed by ``Money.parse`` — never a float.
@@ -7,47 +7,13 @@ people type (``"100"``, ``"100.5"``, ``"¥1,000.00"``), parsed by ``Money.parse`
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel, Field
 
 from huafei.core.types import Fen, Id, SecretText, Text
 from huafei.payouts.models import MethodKind, Withdrawal
-
-
-def yuan(fen: int) -> str:
-    return f"{Decimal(fen).scaleb(-2):.2f}"
-
-
-class Balances(BaseModel):
-    owner_ref: str
-    currency: str
-    pending_fen: int
-    available_fen: int
-    held_fen: int
-    total_fen: int
-    pending: str
-    available: str
-    held: str
-    total: str
-
-
-class StatementRowOut(BaseModel):
-    transfer_id: str
-    at: datetime
-    reason_code: int
-    reason: str
-    ref: str | None
-    memo: str
-    pending_change_fen: int
-    available_change_fen: int
-    held_change_fen: int
-
-
-class StatementPageOut(BaseModel):
-    rows: list[StatementRowOut]
-    next_cursor: str | None
+from huafei.wallets.schemas import yuan
 
 
 class MethodIn(BaseModel):
@@ -206,13 +172,3 @@ class CaseOut(BaseModel):
 
 class ResolveIn(BaseModel):
     note: Text = Field(min_length=1, max_length=1000)
-
-
-class NoticeOut(BaseModel):
-    id: int
-    kind: str
-    title: str
-    body: str
-    ref: str | None
-    read: bool
-    created_at: datetime

@@ -1,7 +1,7 @@
 """The seams other domains plug into: SMS codes (identity), limits (identity tiers), risk.
 
 Each is a ``typing.Protocol`` with a default that is safe on its own; the composition root
-(``huafei.container``) picks the implementations.
+(``huafei.composition.container``) picks the implementations.
 """
 
 from __future__ import annotations

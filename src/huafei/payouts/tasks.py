@@ -1,4 +1,4 @@
-"""Background work of the payout domain (wired in ``huafei.runtime``).
+"""Background work of the payout domain (built and registered by ``huafei.composition.runtime``).
 
 The send and poll handlers talk to a rail over the network, so they do not use the job's own
 session for that: they run short units of work of their own before and after the call and leave

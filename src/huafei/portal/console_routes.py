@@ -9,6 +9,7 @@ log. Four eyes is the payout service's rule: the console only shows its refusal.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -18,19 +19,11 @@ from sqlalchemy.orm import Session
 from huafei.core.errors import HuafeiError
 from huafei.core.types import Id
 from huafei.identity import limits
-from huafei.identity.deps import (
-    STAFF_COOKIE,
-    STAFF_CSRF_COOKIE,
-    actor_for,
-    get_container,
-    origin_of,
-    raise_refused,
-    session_context,
-)
+from huafei.identity.cookies import STAFF_COOKIES
+from huafei.identity.deps import CallContext, session_context
 from huafei.identity.errors import SellerNotFound
 from huafei.identity.models import Seller
 from huafei.identity.permissions import Permission
-from huafei.identity.routes import clear_session_cookies, set_session_cookies
 from huafei.identity.schemas import SellerView
 from huafei.identity.service import sessions
 from huafei.identity.service import staff as staff_service
@@ -38,20 +31,22 @@ from huafei.identity.service.sessions import SessionKind
 from huafei.identity.validation import parse_mobile
 from huafei.orders import service as orders
 from huafei.orders.models import Order, OrderState
+from huafei.payouts.deps import PayoutsDep
 from huafei.payouts.models import Withdrawal, WithdrawalStatus
 from huafei.payouts.service import methods, withdrawals
 from huafei.portal.messages import describe, describe_error
 from huafei.portal.pages import (
+    Form,
+    PageCtx,
     PageRoute,
     StaffPage,
-    form_fields,
+    flash,
     form_token_ok,
     redirect,
     render,
     safe_next,
     staff_page,
 )
-from huafei.portal.routes import flash
 from huafei.portal.ui import gettext_for
 
 router = APIRouter(
@@ -62,7 +57,6 @@ AnyStaff = Annotated[StaffPage, Depends(staff_page())]
 OrderReader = Annotated[StaffPage, Depends(staff_page(Permission.ORDERS_READ))]
 SellerReader = Annotated[StaffPage, Depends(staff_page(Permission.SELLERS_READ))]
 Finance = Annotated[StaffPage, Depends(staff_page(Permission.PAYOUTS_RUN))]
-Form = Annotated[dict[str, str], Depends(form_fields)]
 
 SEARCH_LIMIT = 50
 
@@ -98,8 +92,8 @@ def sign_in_page(request: Request) -> Response:
 
 
 @router.post("/sign-in")
-def sign_in(request: Request, form: Form) -> Response:
-    container = get_container(request)
+def sign_in(ctx: PageCtx, form: Form) -> Response:
+    request = ctx.request
     gettext = gettext_for(request)
     username = form.get("username", "")[:64]
     next_url = form.get("next", "")
@@ -111,22 +105,18 @@ def sign_in(request: Request, form: Form) -> Response:
             error=describe("form_expired", gettext),
             status=400,
         )
-    origin = origin_of(request)
-    now = container.clock.now()
     try:
-        outcome = raise_refused(
-            container.db.run(
-                lambda s: staff_service.sign_in_staff(
-                    s,
-                    username=username,
-                    password=form.get("password", "")[:256],
-                    totp_code=form.get("totp_code", "")[:12],
-                    kind=SessionKind.COOKIE,
-                    keyring=container.keyring,
-                    limiter=container.rate_limiter,
-                    origin=origin,
-                    now=now,
-                )
+        outcome = ctx.settle(
+            lambda s: staff_service.sign_in_staff(
+                s,
+                username=username,
+                password=form.get("password", "")[:256],
+                totp_code=form.get("totp_code", "")[:12],
+                kind=SessionKind.COOKIE,
+                keyring=ctx.keyring,
+                limiter=ctx.rate_limiter,
+                origin=ctx.origin,
+                now=ctx.now,
             )
         )
     except HuafeiError as exc:
@@ -139,41 +129,35 @@ def sign_in(request: Request, form: Form) -> Response:
         )
     record = outcome.opened.record
     response = redirect(safe_next(next_url, "/console"))
-    set_session_cookies(
+    STAFF_COOKIES.set(
         response,
-        container,
+        ctx.keyring,
         token=outcome.opened.token,
         max_age=int((record.expires_at - record.created_at).total_seconds()),
-        session_cookie=STAFF_COOKIE,
-        csrf_cookie=STAFF_CSRF_COOKIE,
+        secure=ctx.settings.env == "production",
     )
     return response
 
 
 @router.post("/sign-out")
-def sign_out(request: Request, staff: AnyStaff) -> Response:
-    container = get_container(request)
-    context = session_context(request)
-    actor = actor_for(request)
-    now = container.clock.now()
-
-    container.db.run(
+def sign_out(ctx: PageCtx, staff: AnyStaff) -> Response:
+    session_id = session_context(ctx.request).session_id
+    ctx.run(
         lambda s: sessions.sign_out(
-            s, actor, session_id=context.session_id, now=now, staff_id=staff.staff.id
+            s, ctx.actor, session_id=session_id, now=ctx.now, staff_id=staff.staff.id
         )
     )
     response = redirect("/console/sign-in?done=signed_out")
-    clear_session_cookies(response, session_cookie=STAFF_COOKIE, csrf_cookie=STAFF_CSRF_COOKIE)
+    STAFF_COOKIES.clear(response)
     return response
 
 
 # -- home and search ----------------------------------------------------------------------------
 @router.get("")
-def console_home(request: Request, staff: AnyStaff) -> Response:
-    container = get_container(request)
+def console_home(request: Request, ctx: PageCtx, staff: AnyStaff) -> Response:
     waiting = None
     if staff.can(Permission.PAYOUTS_RUN):
-        waiting = container.db.run(
+        waiting = ctx.run(
             lambda s: len(
                 withdrawals.list_withdrawals(
                     s, status=WithdrawalStatus.AWAITING_APPROVAL, limit=500
@@ -191,12 +175,11 @@ def console_home(request: Request, staff: AnyStaff) -> Response:
 
 
 @router.get("/orders")
-def console_orders(request: Request, staff: OrderReader) -> Response:
-    container = get_container(request)
+def console_orders(request: Request, ctx: PageCtx, staff: OrderReader) -> Response:
     query = request.query_params.get("q", "")[:40]
     state = request.query_params.get("state", "")
     states = [state] if state in {s.value for s in OrderState} else None
-    rows = container.db.run(
+    rows = ctx.run(
         lambda s: orders.list_orders(
             s, owner_ref=None, states=states, search=query or None, limit=SEARCH_LIMIT
         )
@@ -215,14 +198,13 @@ def console_orders(request: Request, staff: OrderReader) -> Response:
 
 
 @router.get("/orders/{order_id}")
-def console_order(order_id: Id, request: Request, staff: OrderReader) -> Response:
-    container = get_container(request)
+def console_order(order_id: Id, request: Request, ctx: PageCtx, staff: OrderReader) -> Response:
 
     def read(session: Session) -> tuple[Order, list[Any]]:
         order = orders.get_order(session, order_id)
         return order, orders.timeline(session, order.id)
 
-    order, events = container.db.run(read)
+    order, events = ctx.run(read)
     return render(
         request,
         "console/order.html",
@@ -235,10 +217,9 @@ def console_order(order_id: Id, request: Request, staff: OrderReader) -> Respons
 
 
 @router.get("/sellers")
-def console_sellers(request: Request, staff: SellerReader) -> Response:
+def console_sellers(request: Request, ctx: PageCtx, staff: SellerReader) -> Response:
     """Find a seller by mobile number or seller id (exact: the console is not a browser of
     personal data)."""
-    container = get_container(request)
     query = request.query_params.get("q", "").strip()[:32]
 
     def find(session: Session) -> list[SellerView]:
@@ -253,9 +234,9 @@ def console_sellers(request: Request, staff: SellerReader) -> Response:
             except HuafeiError:
                 return []
             found = session.query(Seller).filter(Seller.phone == number.phone).one_or_none()
-        return [SellerView.of(found, container.keyring)] if found else []
+        return [SellerView.of(found, ctx.keyring)] if found else []
 
-    results = container.db.run(find)
+    results = ctx.run(find)
     return render(
         request,
         "console/sellers.html",
@@ -274,29 +255,27 @@ class SellerFile:
 
 
 @router.get("/sellers/{seller_id}")
-def console_seller(seller_id: Id, request: Request, staff: SellerReader) -> Response:
-    container = get_container(request)
-    now = container.clock.now()
+def console_seller(seller_id: Id, request: Request, ctx: PageCtx, staff: SellerReader) -> Response:
+    now = ctx.now
 
     def read(session: Session) -> SellerFile:
         seller = session.get(Seller, seller_id)
         if seller is None:
             raise SellerNotFound
         return SellerFile(
-            seller=SellerView.of(seller, container.keyring),
+            seller=SellerView.of(seller, ctx.keyring),
             limits=limits.limit_status(session, seller_id=seller_id, now=now),
             orders=orders.list_orders(session, owner_ref=seller.ledger_owner_ref, limit=20),
         )
 
-    file = container.db.run(read)
+    file = ctx.run(read)
     return render(request, "console/seller.html", staff=staff, section="sellers", file=file)
 
 
 # -- withdrawal approvals (finance) -------------------------------------------------------------
 @router.get("/withdrawals")
-def console_withdrawals(request: Request, staff: Finance) -> Response:
-    container = get_container(request)
-    rows = container.db.run(
+def console_withdrawals(request: Request, ctx: PageCtx, staff: Finance) -> Response:
+    rows = ctx.run(
         lambda s: withdrawals.list_withdrawals(
             s, status=WithdrawalStatus.AWAITING_APPROVAL, limit=200
         )
@@ -320,15 +299,13 @@ class WithdrawalFile:
 
 
 def _withdrawal_page(
-    request: Request,
+    ctx: CallContext,
     staff: StaffPage,
     withdrawal_id: int,
     *,
     error: str | None = None,
     status: int = 200,
 ) -> Response:
-    container = get_container(request)
-
     def read(session: Session) -> WithdrawalFile:
         w = withdrawals.get_withdrawal(session, withdrawal_id)
         method = methods.view(methods.get_method(session, w.owner_ref, w.method_id))
@@ -338,9 +315,9 @@ def _withdrawal_page(
         ]
         return WithdrawalFile(w, method, history)
 
-    file = container.db.run(read)
+    file = ctx.run(read)
     return render(
-        request,
+        ctx.request,
         "console/withdrawal.html",
         status=status,
         staff=staff,
@@ -349,32 +326,35 @@ def _withdrawal_page(
         seller_id=_seller_id(file.withdrawal.owner_ref),
         waiting=file.withdrawal.status == WithdrawalStatus.AWAITING_APPROVAL.value,
         error=error,
-        flash=flash(request),
+        flash=flash(ctx.request),
     )
 
 
 @router.get("/withdrawals/{withdrawal_id}")
-def console_withdrawal(withdrawal_id: Id, request: Request, staff: Finance) -> Response:
-    return _withdrawal_page(request, staff, withdrawal_id)
+def console_withdrawal(withdrawal_id: Id, ctx: PageCtx, staff: Finance) -> Response:
+    return _withdrawal_page(ctx, staff, withdrawal_id)
 
 
 def _finance_action(
-    request: Request, staff: StaffPage, withdrawal_id: int, action: Any, done: str
+    ctx: CallContext,
+    staff: StaffPage,
+    withdrawal_id: int,
+    action: Callable[[Session], object],
+    done: str,
 ) -> Response:
-    container = get_container(request)
     try:
-        container.db.run(action)
+        ctx.run(action)
     except HuafeiError as exc:
-        error = describe_error(exc, gettext_for(request))
-        return _withdrawal_page(request, staff, withdrawal_id, error=error, status=exc.status)
+        error = describe_error(exc, gettext_for(ctx.request))
+        return _withdrawal_page(ctx, staff, withdrawal_id, error=error, status=exc.status)
     return redirect(f"/console/withdrawals/{withdrawal_id}?done={done}")
 
 
 @router.post("/withdrawals/{withdrawal_id}/approve")
-def approve(withdrawal_id: Id, request: Request, staff: Finance, form: Form) -> Response:
-    now = get_container(request).clock.now()
+def approve(withdrawal_id: Id, ctx: PageCtx, staff: Finance, form: Form) -> Response:
+    now = ctx.now
     return _finance_action(
-        request,
+        ctx,
         staff,
         withdrawal_id,
         lambda s: withdrawals.approve_withdrawal(
@@ -389,21 +369,22 @@ def approve(withdrawal_id: Id, request: Request, staff: Finance, form: Form) -> 
 
 
 @router.post("/withdrawals/{withdrawal_id}/reject")
-def reject(withdrawal_id: Id, request: Request, staff: Finance, form: Form) -> Response:
-    container = get_container(request)
+def reject(
+    withdrawal_id: Id, ctx: PageCtx, staff: Finance, form: Form, payouts: PayoutsDep
+) -> Response:
     reason = form.get("reason", "")[:200]
     if not reason:
-        gettext = gettext_for(request)
+        gettext = gettext_for(ctx.request)
         error = gettext("Give the seller a reason for the rejection.")
-        return _withdrawal_page(request, staff, withdrawal_id, error=error, status=422)
-    now = container.clock.now()
+        return _withdrawal_page(ctx, staff, withdrawal_id, error=error, status=422)
+    now = ctx.now
     return _finance_action(
-        request,
+        ctx,
         staff,
         withdrawal_id,
         lambda s: withdrawals.reject_withdrawal(
             s,
-            payouts=container.payouts,
+            payouts=payouts,
             withdrawal_id=withdrawal_id,
             staff_id=staff.staff.id,
             reason=reason,
@@ -414,13 +395,13 @@ def reject(withdrawal_id: Id, request: Request, staff: Finance, form: Form) -> R
 
 
 @router.post("/withdrawals/{withdrawal_id}/notes")
-def annotate(withdrawal_id: Id, request: Request, staff: Finance, form: Form) -> Response:
+def annotate(withdrawal_id: Id, ctx: PageCtx, staff: Finance, form: Form) -> Response:
     note = form.get("note", "")[:500]
     if not note:
         return redirect(f"/console/withdrawals/{withdrawal_id}")
-    now = get_container(request).clock.now()
+    now = ctx.now
     return _finance_action(
-        request,
+        ctx,
         staff,
         withdrawal_id,
         lambda s: withdrawals.annotate_withdrawal(

@@ -8,46 +8,46 @@ idempotency key made with the quote, so a double click or a resent form withdraw
 from __future__ import annotations
 
 import collections
-import json
 import secrets
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Response
 from sqlalchemy.orm import Session
 
 from huafei.core.errors import HuafeiError
-from huafei.core.idempotency import run_idempotent
+from huafei.core.idempotency import IdempotentResponse
 from huafei.core.money import Money
 from huafei.core.types import Id
-from huafei.identity.deps import get_container, origin_of, raise_refused
+from huafei.identity.deps import CallContext
+from huafei.payouts.config import Payouts
+from huafei.payouts.deps import PayoutsDep
 from huafei.payouts.models import MethodKind, WithdrawalStatus
 from huafei.payouts.service import methods, withdrawals
 from huafei.portal.i18n import negotiate, statement_locale
 from huafei.portal.messages import describe, describe_error
-from huafei.portal.pages import PageRoute, SellerPage, form_fields, redirect, render, seller_page
-from huafei.portal.routes import flash
+from huafei.portal.pages import Form, Me, PageCtx, PageRoute, SellerPage, flash, redirect, render
 from huafei.portal.ui import gettext_for
+from huafei.sms.deps import Sms
 from huafei.wallets.service import all_statement_rows, get_balances
+from huafei.web.idempotency import Idempotency, json_fingerprint
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False, tags=["portal"])
-
-Me = Annotated[SellerPage, Depends(seller_page)]
-Form = Annotated[dict[str, str], Depends(form_fields)]
 
 STATEMENT_LINES = 10
 #: the text that carries the code confirming a new payout account (the API sends the same)
 CANCELLABLE = frozenset({WithdrawalStatus.AWAITING_APPROVAL.value, WithdrawalStatus.QUEUED.value})
 
 
-def _verified_name(request: Request, me: SellerPage) -> str | None:
-    """The real name payout accounts must be in (L2 and above), as the API's ``current_owner``."""
+def _verified_name(ctx: CallContext, me: SellerPage) -> str | None:
+    """The real name payout accounts must be in (L2 and above), as the API's
+    ``SellerContext.verified_real_name``."""
     if me.seller.tier < 2:
         return None
-    return me.seller.real_name(get_container(request).keyring)
+    return me.seller.real_name(ctx.keyring)
 
 
 def _wallet_page(
-    request: Request,
+    ctx: CallContext,
     me: SellerPage,
     *,
     error: str | None = None,
@@ -56,7 +56,7 @@ def _wallet_page(
     notice: str | None = None,
     code_sent: bool = False,
 ) -> Response:
-    container = get_container(request)
+    request = ctx.request
     locale = statement_locale(negotiate(request))
 
     def read(session: Session) -> dict[str, Any]:
@@ -70,7 +70,7 @@ def _wallet_page(
             "statement": list(reversed(rows)),
         }
 
-    data = container.db.run(read)
+    data = ctx.run(read)
     return render(
         request,
         "wallet.html",
@@ -88,8 +88,8 @@ def _wallet_page(
 
 
 @router.get("/wallet")
-def wallet_page(request: Request, me: Me) -> Response:
-    return _wallet_page(request, me)
+def wallet_page(ctx: PageCtx, me: Me) -> Response:
+    return _wallet_page(ctx, me)
 
 
 # -- payout accounts ----------------------------------------------------------------------------
@@ -100,111 +100,98 @@ def _method_form(form: dict[str, str]) -> dict[str, str]:
 
 
 @router.post("/wallet/methods/code")
-def send_method_code(request: Request, me: Me, form: Form) -> Response:
+def send_method_code(ctx: PageCtx, me: Me, form: Form, sms: Sms) -> Response:
     """Text the code that confirms a new payout account, as the API's
     ``POST /api/v1/payout-methods/sms-code`` does."""
-    container = get_container(request)
-    gettext = gettext_for(request)
-    now = container.clock.now()
+    gettext = gettext_for(ctx.request)
+    now = ctx.now
     try:
-        issued = raise_refused(
-            container.db.run(
-                lambda s: methods.issue_method_code(
-                    s,
-                    phone=me.seller.phone,
-                    keyring=container.keyring,
-                    limiter=container.rate_limiter,
-                    origin=origin_of(request),
-                    now=now,
-                )
+        issued = ctx.settle(
+            lambda s: methods.issue_method_code(
+                s,
+                phone=me.seller.phone,
+                keyring=ctx.keyring,
+                limiter=ctx.rate_limiter,
+                origin=ctx.origin,
+                now=now,
             )
         )
     except HuafeiError as exc:
         error = describe_error(exc, gettext)
-        return _wallet_page(request, me, error=error, form=_method_form(form), status=exc.status)
-    container.sms.send(issued.phone, methods.method_code_text(issued, now))
+        return _wallet_page(ctx, me, error=error, form=_method_form(form), status=exc.status)
+    sms.send(issued.phone, methods.method_code_text(issued, now))
     notice = gettext("We texted a 6-digit code to %(phone)s. It works for 5 minutes.") % {
         "phone": me.view.phone_masked
     }
-    return _wallet_page(request, me, form=_method_form(form), notice=notice, code_sent=True)
+    return _wallet_page(ctx, me, form=_method_form(form), notice=notice, code_sent=True)
 
 
 @router.post("/wallet/methods")
-def add_method(request: Request, me: Me, form: Form) -> Response:
+def add_method(ctx: PageCtx, me: Me, form: Form, payouts: PayoutsDep) -> Response:
     """As the API: the account, the name and the code are checked in the unit of work that
     stores the method (a typo costs no code try, a wrong code counts, a refused account leaves
     the code live)."""
-    container = get_container(request)
-    payouts = container.payouts
-    real_name = _verified_name(request, me)
+    real_name = _verified_name(ctx, me)
     account_no = form.get("account_no", "")[:128]
     holder_name = form.get("holder_name", "")[:64]
     try:
         _require(form, "account_no", "holder_name", "sms_code")
-        raise_refused(
-            container.db.run(
-                lambda s: methods.add_method(
-                    s,
-                    owner_ref=me.owner_ref,
-                    phone=me.seller.phone,
-                    kind=MethodKind.BANK_CARD,
-                    account_no=account_no,
-                    holder_name=holder_name,
-                    verified_real_name=real_name,
-                    sms_code=form.get("sms_code", "")[:12],
-                    keyring=payouts.keyring,
-                    now=container.clock.now(),
-                )
+        ctx.settle(
+            lambda s: methods.add_method(
+                s,
+                owner_ref=me.owner_ref,
+                phone=me.seller.phone,
+                kind=MethodKind.BANK_CARD,
+                account_no=account_no,
+                holder_name=holder_name,
+                verified_real_name=real_name,
+                sms_code=form.get("sms_code", "")[:12],
+                keyring=payouts.keyring,
+                now=ctx.now,
             )
         )
     except HuafeiError as exc:
-        error = describe_error(exc, gettext_for(request))
+        error = describe_error(exc, gettext_for(ctx.request))
         return _wallet_page(
-            request, me, error=error, form=_method_form(form), status=exc.status, code_sent=True
+            ctx, me, error=error, form=_method_form(form), status=exc.status, code_sent=True
         )
     return redirect("/wallet?done=method_added#methods")
 
 
 @router.post("/wallet/methods/{method_id}/remove")
-def remove_method(method_id: Id, request: Request, me: Me) -> Response:
-    container = get_container(request)
-    container.db.run(
-        lambda s: methods.remove_method(
-            s, owner_ref=me.owner_ref, method_id=method_id, now=container.clock.now()
-        )
+def remove_method(method_id: Id, ctx: PageCtx, me: Me) -> Response:
+    ctx.run(
+        lambda s: methods.remove_method(s, owner_ref=me.owner_ref, method_id=method_id, now=ctx.now)
     )
     return redirect("/wallet?done=method_removed#methods")
 
 
 # -- withdrawals --------------------------------------------------------------------------------
 @router.post("/wallet/withdraw")
-def quote_withdrawal(request: Request, me: Me, form: Form) -> Response:
+def quote_withdrawal(ctx: PageCtx, me: Me, form: Form, payouts: PayoutsDep) -> Response:
     """Step one: the fee and the total, shown before anything moves."""
-    container = get_container(request)
     kept = {"method_id": form.get("method_id", ""), "amount": form.get("amount", "")}
     try:
         method_id = _int(form.get("method_id", ""))
         amount = Money.parse(form.get("amount", "")).fen
-        quote = container.db.run(
+        quote = ctx.run(
             lambda s: withdrawals.quote_withdrawal(
                 s,
-                payouts=container.payouts,
+                payouts=payouts,
                 owner_ref=me.owner_ref,
                 method_id=method_id,
                 amount_fen=amount,
-                now=container.clock.now(),
+                now=ctx.now,
             )
         )
         if quote.refused is not None:  # say so now, not after "confirm"
             raise quote.refused
-        method = container.db.run(
-            lambda s: methods.view(methods.get_method(s, me.owner_ref, method_id))
-        )
+        method = ctx.run(lambda s: methods.view(methods.get_method(s, me.owner_ref, method_id)))
     except HuafeiError as exc:
-        error = describe_error(exc, gettext_for(request))
-        return _wallet_page(request, me, error=error, form=kept, status=exc.status)
+        error = describe_error(exc, gettext_for(ctx.request))
+        return _wallet_page(ctx, me, error=error, form=kept, status=exc.status)
     return render(
-        request,
+        ctx.request,
         "withdraw_confirm.html",
         me=me,
         section="wallet",
@@ -215,59 +202,51 @@ def quote_withdrawal(request: Request, me: Me, form: Form) -> Response:
     )
 
 
-@router.post("/wallet/withdraw/confirm")
-def confirm_withdrawal(request: Request, me: Me, form: Form) -> Response:
-    """Step two: withdraw exactly what was quoted (a changed fee is refused and re-quoted)."""
-    container = get_container(request)
-    gettext = gettext_for(request)
-    kept = {"method_id": form.get("method_id", ""), "amount": form.get("amount", "")}
-    try:
-        method_id = _int(form.get("method_id", ""))
-        amount = Money.parse(form.get("amount", "")).fen
-        fee_fen = _int(form.get("fee_fen", ""))
-    except HuafeiError as exc:
-        return _wallet_page(
-            request, me, error=describe_error(exc, gettext), form=kept, status=exc.status
-        )
+def _withdraw_once(
+    ctx: CallContext, me: SellerPage, payouts: Payouts, form: dict[str, str]
+) -> IdempotentResponse:
+    """Withdraw once per key, with the same request body as the API's, so a key means the same
+    withdrawal either way."""
+    method_id = _int(form.get("method_id", ""))
+    amount = Money.parse(form.get("amount", "")).fen
+    fee_fen = _int(form.get("fee_fen", ""))
     key = form.get("idempotency_key", "")
     scope = f"{me.owner_ref}:withdrawals"
-    # The same request body as the API's, so a key means the same withdrawal either way.
     body = {"method_id": method_id, "amount": form.get("amount", ""), "fee_fen": fee_fen}
 
     def work(session: Session) -> tuple[int, Any]:
         withdrawal, _created = withdrawals.request_withdrawal(
             session,
-            payouts=container.payouts,
+            payouts=payouts,
             owner_ref=me.owner_ref,
             method_id=method_id,
             amount_fen=amount,
             idempotency_key=key,
-            now=container.clock.now(),
+            now=ctx.clock.now(),
             expected_fee_fen=fee_fen,
         )
         return 201, {"id": withdrawal.id, "status": withdrawal.status}
 
+    idem = Idempotency(ctx.platform, key)
+    return idem.outcome(principal=scope, path=scope, body=json_fingerprint(body), work=work)
+
+
+@router.post("/wallet/withdraw/confirm")
+def confirm_withdrawal(ctx: PageCtx, me: Me, form: Form, payouts: PayoutsDep) -> Response:
+    """Step two: withdraw exactly what was quoted (a changed fee is refused and re-quoted)."""
+    gettext = gettext_for(ctx.request)
+    kept = {"method_id": form.get("method_id", ""), "amount": form.get("amount", "")}
     try:
-        outcome = run_idempotent(
-            container.db,
-            container.clock,
-            principal=scope,
-            key=key,
-            method="POST",
-            path=scope,
-            body=json.dumps(body, sort_keys=True, default=str).encode(),
-            handler=work,
-        )
+        outcome = _withdraw_once(ctx, me, payouts, form)
     except HuafeiError as exc:
-        return _wallet_page(
-            request, me, error=describe_error(exc, gettext), form=kept, status=exc.status
-        )
+        error = describe_error(exc, gettext)
+        return _wallet_page(ctx, me, error=error, form=kept, status=exc.status)
     if outcome.status_code >= 400:
         problem = dict(outcome.body)
         error = describe(
             str(problem.get("code", "")), gettext, status=outcome.status_code, fields=problem
         )
-        return _wallet_page(request, me, error=error, form=kept, status=outcome.status_code)
+        return _wallet_page(ctx, me, error=error, form=kept, status=outcome.status_code)
     waits = outcome.body.get("status") == WithdrawalStatus.AWAITING_APPROVAL.value
     return redirect(
         "/wallet?done=" + ("withdrawal_waits" if waits else "withdrawal_requested") + "#withdrawals"
@@ -275,15 +254,14 @@ def confirm_withdrawal(request: Request, me: Me, form: Form) -> Response:
 
 
 @router.post("/wallet/withdrawals/{withdrawal_id}/cancel")
-def cancel_withdrawal(withdrawal_id: Id, request: Request, me: Me) -> Response:
-    container = get_container(request)
-    container.db.run(
+def cancel_withdrawal(withdrawal_id: Id, ctx: PageCtx, me: Me, payouts: PayoutsDep) -> Response:
+    ctx.run(
         lambda s: withdrawals.cancel_withdrawal(
             s,
-            payouts=container.payouts,
+            payouts=payouts,
             owner_ref=me.owner_ref,
             withdrawal_id=withdrawal_id,
-            now=container.clock.now(),
+            now=ctx.now,
         )
     )
     return redirect("/wallet?done=withdrawal_cancelled#withdrawals")

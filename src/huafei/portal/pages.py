@@ -18,25 +18,25 @@ import hmac
 import secrets
 from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import quote, urlsplit
 
-from fastapi import Request, Response
+from fastapi import Depends, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from huafei.container import Container
 from huafei.core.errors import HuafeiError
 from huafei.core.text import require_text
 from huafei.identity import errors as identity_errors
 from huafei.identity.deps import (
     SAFE_METHODS,
+    CallContext,
     authenticate_seller,
     authenticate_staff,
-    get_container,
+    call_context,
     session_context,
 )
 from huafei.identity.models import Seller, Staff
@@ -44,9 +44,10 @@ from huafei.identity.permissions import permissions_of
 from huafei.identity.schemas import SellerView
 from huafei.identity.service import sessions
 from huafei.notices.service import unread_count
-from huafei.portal.i18n import negotiate
+from huafei.portal.i18n import N_, negotiate
 from huafei.portal.messages import describe, describe_error
 from huafei.portal.ui import gettext_for, ui_of
+from huafei.web.context import Platform, platform_of
 
 FORM_COOKIE = "huafei_form"
 SELLER_SIGN_IN = "/sign-in"
@@ -63,6 +64,33 @@ PAGE_HEADERS = {
     "Referrer-Policy": "same-origin",
 }
 STAFF_SIGN_IN = "/console/sign-in"
+
+#: Messages shown once after a redirect (``?done=…``).
+DONE: dict[str, str] = {
+    "signed_in": N_("Welcome. You are signed in."),
+    "signed_out": N_("You are signed out."),
+    "l2": N_("Level 2 verified. Your new limits are shown below."),
+    "l3": N_("Level 3 verified. Your new limits are shown below."),
+    "session_ended": N_("That session has ended."),
+    "notices_read": N_("All notices are marked read."),
+    "sms_saved": N_("Your text message choices are saved."),
+    "method_added": N_("Payout account added."),
+    "method_removed": N_("Payout account removed."),
+    "withdrawal_requested": N_("Withdrawal requested. We will tell you when it arrives."),
+    "withdrawal_waits": N_(
+        "Withdrawal requested. It is above the approval threshold and waits for finance."
+    ),
+    "withdrawal_cancelled": N_("Withdrawal cancelled; the money is available again."),
+    "order_cancelled": N_("Order cancelled."),
+    "approved": N_("Approved."),
+    "noted": N_("Note added. Someone else must approve this withdrawal now."),
+    "rejected": N_("Rejected; the seller's money is available again."),
+}
+
+
+def flash(request: Request) -> str | None:
+    done = DONE.get(request.query_params.get("done", ""))
+    return gettext_for(request)(done) if done else None
 
 
 # -- who is looking -----------------------------------------------------------------------------
@@ -97,25 +125,25 @@ async def _form_csrf(request: Request) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _csrf_of(request: Request, container: Container) -> str:
+def _csrf_of(request: Request, platform: Platform) -> str:
     context = session_context(request)
     if context.kind != sessions.SessionKind.COOKIE:
         return ""  # a bearer request needs no CSRF token
-    return sessions.csrf_token_for(container.keyring, context.token)
+    return sessions.csrf_token_for(platform.keyring, context.token)
 
 
 async def seller_page(request: Request) -> SellerPage:
     """The signed-in seller (a dependency of seller pages), else sign-in or a 403 page."""
     form_csrf = await _form_csrf(request)
-    container = get_container(request)
+    platform = platform_of(request)
 
     def work() -> SellerPage:
         seller = authenticate_seller(request, form_csrf=form_csrf)
-        unread = container.db.run(lambda s: unread_count(s, seller.ledger_owner_ref))
+        unread = platform.db.run(lambda s: unread_count(s, seller.ledger_owner_ref))
         return SellerPage(
             seller=seller,
-            view=SellerView.of(seller, container.keyring),
-            csrf=_csrf_of(request, container),
+            view=SellerView.of(seller, platform.keyring),
+            csrf=_csrf_of(request, platform),
             unread=unread,
         )
 
@@ -139,13 +167,13 @@ def staff_page(
 
     async def dependency(request: Request) -> StaffPage:
         form_csrf = await _form_csrf(request)
-        container = get_container(request)
+        platform = platform_of(request)
 
         def work() -> StaffPage:
             staff = authenticate_staff(request, permission=permission, form_csrf=form_csrf)
             return StaffPage(
                 staff=staff,
-                csrf=_csrf_of(request, container),
+                csrf=_csrf_of(request, platform),
                 permissions=frozenset(str(p) for p in permissions_of(staff.role)),
             )
 
@@ -221,12 +249,12 @@ def render(
     **context: Any,
 ) -> HTMLResponse:
     """Render ``template`` with what every page needs; signed-in pages are never cached."""
-    container = get_container(request)
+    settings = platform_of(request).settings
     values: dict[str, Any] = {
         "me": me,
         "staff": staff,
         "csrf": (me.csrf if me else staff.csrf if staff else ""),
-        "sandboxes": container.settings.sandboxes,
+        "sandboxes": settings.sandboxes,
         "section": "",
         "flash": None,
         "error": None,
@@ -244,7 +272,7 @@ def render(
             values["form_token"],
             httponly=True,
             samesite="strict",
-            secure=container.settings.env == "production",
+            secure=settings.env == "production",
         )
     return response
 
@@ -335,11 +363,23 @@ def html_error(request: Request, status: int, code: str) -> HTMLResponse | None:
     )
 
 
+#: What a page handler takes: the request context, who is looking, the submitted form.
+PageCtx = Annotated[CallContext, Depends(call_context)]
+Me = Annotated[SellerPage, Depends(seller_page)]
+MaybeMe = Annotated[SellerPage | None, Depends(optional_seller)]
+Form = Annotated[dict[str, str], Depends(form_fields)]
+
 __all__ = [
+    "DONE",
+    "Form",
+    "MaybeMe",
+    "Me",
+    "PageCtx",
     "PageRoute",
     "SellerPage",
     "StaffPage",
     "error_page",
+    "flash",
     "form_fields",
     "form_token_ok",
     "html_error",

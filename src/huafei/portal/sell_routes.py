@@ -13,34 +13,40 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass, replace
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Request, Response
 from sqlalchemy.orm import Session
 
-from huafei.cards.formats import face_values_fen, require_face_value
 from huafei.cards.parser import ParsedBatch, parse_batch
 from huafei.cards.secrets import mask_serial
+from huafei.carriers.formats import face_values_fen, require_face_value
 from huafei.carriers.gateway import Carrier
 from huafei.core.errors import HuafeiError
-from huafei.core.idempotency import run_idempotent
+from huafei.core.idempotency import IdempotentResponse
 from huafei.core.types import Id
-from huafei.identity.deps import get_container, origin_of
+from huafei.identity.deps import CallContext
 from huafei.orders import service as orders
 from huafei.orders.models import FINAL_STATES, Order, OrderState
 from huafei.portal.messages import describe, describe_error, describe_line
-from huafei.portal.pages import PageRoute, SellerPage, form_fields, redirect, render, seller_page
-from huafei.portal.routes import flash
+from huafei.portal.pages import (
+    Form,
+    Me,
+    PageCtx,
+    PageRoute,
+    SellerPage,
+    flash,
+    redirect,
+    render,
+)
 from huafei.portal.ui import gettext_for
 from huafei.rates import errors as rate_errors
 from huafei.rates import service as rates
 from huafei.rates.defaults import DEFAULT_FACES
 from huafei.rates.models import AgreementVersion, ChannelProfile, Lane
+from huafei.web.idempotency import Idempotency
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False, tags=["portal"])
-
-Me = Annotated[SellerPage, Depends(seller_page)]
-Form = Annotated[dict[str, str], Depends(form_fields)]
 
 DEFAULT_PROFILE = "third_party"
 DEFAULT_FACE_FEN = 10_000
@@ -160,7 +166,7 @@ def _choices(session: Session, now: Any) -> SellChoices:
 
 
 def _sell_page(
-    request: Request,
+    ctx: CallContext,
     me: SellerPage,
     chosen: SellForm,
     *,
@@ -168,15 +174,15 @@ def _sell_page(
     rejected: list[dict[str, Any]] | None = None,
     status: int = 200,
 ) -> Response:
-    container = get_container(request)
-    now = container.clock.now()
+    request = ctx.request
+    now = ctx.now
     gettext = gettext_for(request)
 
     def read(session: Session) -> tuple[SellChoices, CheckView | None]:
         check = _check(session, request, chosen, now) if chosen.cards.strip() else None
         return _choices(session, now), check
 
-    choices, check = container.db.run(read)
+    choices, check = ctx.run(read)
     return render(
         request,
         "sell.html",
@@ -201,14 +207,14 @@ def _sell_page(
 
 
 @router.get("/sell")
-def sell_page(request: Request, me: Me) -> Response:
-    return _sell_page(request, me, SellForm())
+def sell_page(ctx: PageCtx, me: Me) -> Response:
+    return _sell_page(ctx, me, SellForm())
 
 
 @router.post("/sell/check")
-def sell_check(request: Request, me: Me, form: Form) -> Response:
+def sell_check(ctx: PageCtx, me: Me, form: Form) -> Response:
     """The htmx partial behind the form: line verdicts and the exact payout, as typed."""
-    container = get_container(request)
+    request = ctx.request
     chosen = SellForm.of(form)
     # The face list follows the carrier: when the carrier changed since the list was drawn, the
     # answer redraws it (out of band) and checks against a face value that carrier sells.
@@ -216,8 +222,8 @@ def sell_check(request: Request, me: Me, form: Form) -> Response:
     faces = faces_of(chosen.carrier)
     if face_swap and chosen.face_value_fen not in faces:
         chosen = replace(chosen, face_value_fen=nearest_face(faces, chosen.face_value_fen))
-    now = container.clock.now()
-    check = container.db.run(lambda s: _check(s, request, chosen, now))
+    now = ctx.now
+    check = ctx.run(lambda s: _check(s, request, chosen, now))
     return render(
         request,
         "partials/sell_check.html",
@@ -229,45 +235,44 @@ def sell_check(request: Request, me: Me, form: Form) -> Response:
     )
 
 
-@router.post("/sell")
-def submit_cards(request: Request, me: Me, form: Form) -> Response:
-    container = get_container(request)
-    settings = container.settings
-    gettext = gettext_for(request)
-    chosen = SellForm.of(form)
-    if not (chosen.agreement and chosen.lawful):
-        error = gettext("Tick both boxes: the agreement and the lawful source of the cards.")
-        return _sell_page(request, me, chosen, error=error, status=422)
+def _submission(
+    ctx: CallContext, me: SellerPage, chosen: SellForm, form: dict[str, str]
+) -> orders.Submission | str:
+    """The orders service's submission, or the error to show (the form's choices invalid)."""
     try:
         carrier = Carrier(chosen.carrier)
         lane = Lane(chosen.lane)
     except ValueError:
-        return _sell_page(
-            request, me, chosen, error=describe("validation_failed", gettext), status=422
-        )
-    agreement_version = form.get("agreement_version", "")[:32]
-    agreement_sha256 = form.get("agreement_sha256", "")[:64]
-    submission = orders.Submission(
+        return describe("validation_failed", gettext_for(ctx.request))
+    return orders.Submission(
         owner_ref=me.owner_ref,
         seller_id=me.seller.id,
         profile_code=chosen.profile,
         carrier=carrier,
         face_value_fen=chosen.face_value_fen,
         lane=lane,
-        agreement_version=agreement_version,
-        agreement_sha256=agreement_sha256,
+        agreement_version=form.get("agreement_version", "")[:32],
+        agreement_sha256=form.get("agreement_sha256", "")[:64],
         lawful_source_confirmed=chosen.lawful,
         cards_text=chosen.cards,
-        ip=origin_of(request).ip or "",
-        device_id=request.headers.get("x-device-id", "")[:128],
+        ip=ctx.origin.ip or "",
+        device_id=ctx.request.headers.get("x-device-id", "")[:128],
     )
+
+
+def _submit_once(
+    ctx: CallContext, submission: orders.Submission, chosen: SellForm, key: str
+) -> IdempotentResponse:
+    """Submit as the API's batch submission does: the PIN never enters the idempotency record,
+    only the choices; a resent form with the same key lands on the same batch."""
+    settings = ctx.settings
 
     def work(session: Session) -> tuple[int, Any]:
         result = orders.submit(
             session,
             submission,
-            keyring=container.keyring,
-            now=container.clock.now(),
+            keyring=ctx.keyring,
+            now=ctx.clock.now(),
             quote_ttl=timedelta(seconds=settings.quote_ttl_seconds),
             guessing=orders.GuessingPolicy.from_settings(settings),
         )
@@ -276,47 +281,51 @@ def submit_cards(request: Request, me: Me, form: Form) -> Response:
             "rejected": [{"line": e.line, "code": e.code} for e in result.rejected],
         }
 
-    # As the API's batch submission: the PIN never enters the idempotency record, only the
-    # choices; a resent form with the same key lands on the same batch.
     fingerprint = (
         f"{chosen.profile}|{chosen.carrier}|{chosen.face_value_fen}|{chosen.lane}|"
-        f"{agreement_version}|{agreement_sha256}|{len(chosen.cards)}"
+        f"{submission.agreement_version}|{submission.agreement_sha256}|{len(chosen.cards)}"
     )
-    try:
-        outcome = run_idempotent(
-            container.db,
-            container.clock,
-            principal=me.owner_ref,
-            key=form.get("idempotency_key", ""),
-            method="POST",
-            path="/sell",
-            body=fingerprint.encode(),
-            handler=work,
-        )
-    except HuafeiError as exc:
-        return _sell_page(
-            request, me, chosen, error=describe_error(exc, gettext), status=exc.status
-        )
-    if outcome.status_code >= 400:
-        problem = dict(outcome.body)
-        error = describe(
-            str(problem.get("code", "")), gettext, status=outcome.status_code, fields=problem
-        )
-        return _sell_page(
-            request,
-            me,
-            chosen,
-            error=error,
-            rejected=list(problem.get("rejected", [])),
-            status=outcome.status_code,
-        )
-    target = f"/batches/{int(outcome.body['batch_id'])}"
-    rejected = [f"{int(r['line'])}:{r['code']}" for r in outcome.body.get("rejected", [])]
+    idem = Idempotency(ctx.platform, key)
+    return idem.outcome(
+        principal=submission.owner_ref, path="/sell", body=fingerprint.encode(), work=work
+    )
+
+
+def _batch_redirect(body: dict[str, Any]) -> Response:
+    target = f"/batches/{int(body['batch_id'])}"
+    rejected = [f"{int(r['line'])}:{r['code']}" for r in body.get("rejected", [])]
     if rejected:
         # Lines left out of an accepted batch are named on the batch page (numbers and reason
         # codes only; the cards themselves never travel in a URL).
         target += "?rejected=" + ",".join(rejected[:50])
     return redirect(target)
+
+
+@router.post("/sell")
+def submit_cards(ctx: PageCtx, me: Me, form: Form) -> Response:
+    gettext = gettext_for(ctx.request)
+    chosen = SellForm.of(form)
+    if not (chosen.agreement and chosen.lawful):
+        error = gettext("Tick both boxes: the agreement and the lawful source of the cards.")
+        return _sell_page(ctx, me, chosen, error=error, status=422)
+    submission = _submission(ctx, me, chosen, form)
+    if isinstance(submission, str):
+        return _sell_page(ctx, me, chosen, error=submission, status=422)
+    try:
+        outcome = _submit_once(ctx, submission, chosen, form.get("idempotency_key", ""))
+    except HuafeiError as exc:
+        error = describe_error(exc, gettext)
+        return _sell_page(ctx, me, chosen, error=error, status=exc.status)
+    if outcome.status_code >= 400:
+        problem = dict(outcome.body)
+        error = describe(
+            str(problem.get("code", "")), gettext, status=outcome.status_code, fields=problem
+        )
+        rejected = list(problem.get("rejected", []))
+        return _sell_page(
+            ctx, me, chosen, error=error, rejected=rejected, status=outcome.status_code
+        )
+    return _batch_redirect(dict(outcome.body))
 
 
 # -- following a batch --------------------------------------------------------------------------
@@ -350,9 +359,8 @@ def _progress(session: Session, batch_id: int, owner_ref: str) -> Progress:
 
 
 @router.get("/batches/{batch_id}")
-def batch_page(batch_id: Id, request: Request, me: Me) -> Response:
-    container = get_container(request)
-    progress = container.db.run(lambda s: _progress(s, batch_id, me.owner_ref))
+def batch_page(batch_id: Id, request: Request, ctx: PageCtx, me: Me) -> Response:
+    progress = ctx.run(lambda s: _progress(s, batch_id, me.owner_ref))
     gettext = gettext_for(request)
     rejected = []
     for item in request.query_params.get("rejected", "").split(",")[:50]:
@@ -371,10 +379,9 @@ def batch_page(batch_id: Id, request: Request, me: Me) -> Response:
 
 
 @router.get("/batches/{batch_id}/progress")
-def batch_progress_partial(batch_id: Id, request: Request, me: Me) -> Response:
+def batch_progress_partial(batch_id: Id, request: Request, ctx: PageCtx, me: Me) -> Response:
     """Polled by the batch page every second until every card is final."""
-    container = get_container(request)
-    progress = container.db.run(lambda s: _progress(s, batch_id, me.owner_ref))
+    progress = ctx.run(lambda s: _progress(s, batch_id, me.owner_ref))
     return render(
         request,
         "partials/batch_progress.html",
@@ -386,8 +393,7 @@ def batch_progress_partial(batch_id: Id, request: Request, me: Me) -> Response:
 
 # -- orders -------------------------------------------------------------------------------------
 @router.get("/orders")
-def orders_page(request: Request, me: Me) -> Response:
-    container = get_container(request)
+def orders_page(request: Request, ctx: PageCtx, me: Me) -> Response:
     params = request.query_params
     state = params.get("state", "")
     states = [state] if state in {s.value for s in OrderState} else None
@@ -396,7 +402,7 @@ def orders_page(request: Request, me: Me) -> Response:
     before_id = int(before) if before.isdigit() and len(before) < 19 else None
     batch = params.get("batch_id", "")
     batch_id = int(batch) if batch.isdigit() and len(batch) < 19 else None
-    rows = container.db.run(
+    rows = ctx.run(
         lambda s: orders.list_orders(
             s,
             owner_ref=me.owner_ref,
@@ -424,14 +430,13 @@ def orders_page(request: Request, me: Me) -> Response:
 
 
 @router.get("/orders/{order_id}")
-def order_page(order_id: Id, request: Request, me: Me) -> Response:
-    container = get_container(request)
+def order_page(order_id: Id, request: Request, ctx: PageCtx, me: Me) -> Response:
 
     def read(session: Session) -> tuple[Order, list[Any]]:
         order = orders.get_order(session, order_id, owner_ref=me.owner_ref)
         return order, orders.timeline(session, order.id)
 
-    order, events = container.db.run(read)
+    order, events = ctx.run(read)
     return render(
         request,
         "order.html",
@@ -445,9 +450,6 @@ def order_page(order_id: Id, request: Request, me: Me) -> Response:
 
 
 @router.post("/orders/{order_id}/cancel")
-def cancel_order(order_id: Id, request: Request, me: Me) -> Response:
-    container = get_container(request)
-    container.db.run(
-        lambda s: orders.cancel(s, order_id, owner_ref=me.owner_ref, now=container.clock.now())
-    )
+def cancel_order(order_id: Id, ctx: PageCtx, me: Me) -> Response:
+    ctx.run(lambda s: orders.cancel(s, order_id, owner_ref=me.owner_ref, now=ctx.now))
     return redirect(f"/orders/{order_id}?done=order_cancelled")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Path, Query
 from fastapi.responses import PlainTextResponse
 from sqlalchemy.orm import Session
 
@@ -21,37 +21,15 @@ from huafei.rates.schemas import (
     RateOut,
     RateVersionOut,
 )
-from huafei.web.deps import get_container
+from huafei.web.context import AnyContext
 
 router = APIRouter(prefix="/api/v1", tags=["rates"])
 ProfileCode = Annotated[Text, Query(max_length=32, description="channel profile code")]
 AgreementVersion = Annotated[Text, Path(max_length=32)]
 
 
-def quote_out(view: service.QuoteView) -> QuoteOut:
-    p = view.priced
-    return QuoteOut(
-        profile=p.profile_code,
-        carrier=p.carrier,
-        face_value_fen=p.face_value_fen,
-        lane=p.lane.value,
-        count=view.count,
-        rate_card_version=p.version.version,
-        rate=str(p.rate),
-        rate_zhe=p.rate.as_zhe(),
-        payout_fen=p.payout.fen,
-        fee_fen=p.fee.fen,
-        total_face_value_fen=view.total_face.fen,
-        total_payout_fen=view.total_payout.fen,
-        total_fee_fen=view.total_fee.fen,
-        total_payout_yuan=f"{view.total_payout.to_decimal():.2f}",
-        quote_id=view.quote_id,
-        expires_at=view.expires_at,
-    )
-
-
 @router.get("/profiles", summary="The channel profiles and how each settles")
-def profiles(request: Request) -> list[ProfileOut]:
+def profiles(ctx: AnyContext) -> list[ProfileOut]:
     def read(session: Session) -> list[ProfileOut]:
         return [
             ProfileOut(
@@ -70,13 +48,12 @@ def profiles(request: Request) -> list[ProfileOut]:
             for p in service.list_profiles(session)
         ]
 
-    return get_container(request).db.run(read)
+    return ctx.run(read)
 
 
 @router.get("/rates", summary="The rates in effect now, per profile, carrier, face value, lane")
-def rates(request: Request) -> list[RateOut]:
-    container = get_container(request)
-    now = container.clock.now()
+def rates(ctx: AnyContext) -> list[RateOut]:
+    now = ctx.now
 
     def read(session: Session) -> list[RateOut]:
         return [
@@ -92,11 +69,11 @@ def rates(request: Request) -> list[RateOut]:
             for row in service.rate_table(session, at=now, faces=dict(DEFAULT_FACES))
         ]
 
-    return container.db.run(read)
+    return ctx.run(read)
 
 
 @router.get("/rates/history", summary="Every version of a profile's rate card, newest first")
-def rate_history(request: Request, profile: ProfileCode) -> list[RateVersionOut]:
+def rate_history(ctx: AnyContext, profile: ProfileCode) -> list[RateVersionOut]:
     def read(session: Session) -> list[RateVersionOut]:
         return [
             RateVersionOut(
@@ -117,21 +94,20 @@ def rate_history(request: Request, profile: ProfileCode) -> list[RateVersionOut]
             for version, entries in service.rate_history(session, profile)
         ]
 
-    return get_container(request).db.run(read)
+    return ctx.run(read)
 
 
 @router.get("/quotes/preview", summary="What cards would pay now (nothing is locked)")
 def quote_preview(
-    request: Request,
+    ctx: AnyContext,
     profile: ProfileCode,
     carrier: Carrier,
     face_value_fen: PositiveFen,
     count: Annotated[int, Query(ge=1, le=1000)] = 1,
     lane: Lane = Lane.NORMAL,
 ) -> QuoteOut:
-    container = get_container(request)
-    now = container.clock.now()
-    view = container.db.run(
+    now = ctx.now
+    view = ctx.run(
         lambda session: service.preview(
             session,
             profile_code=profile,
@@ -142,7 +118,7 @@ def quote_preview(
             at=now,
         )
     )
-    return quote_out(view)
+    return QuoteOut.of(view)
 
 
 def _agreement_out(agreement: object) -> AgreementOut:
@@ -150,17 +126,14 @@ def _agreement_out(agreement: object) -> AgreementOut:
 
 
 @router.get("/agreement", summary="The recycling agreement in effect now")
-def agreement(request: Request) -> AgreementOut:
-    container = get_container(request)
-    now = container.clock.now()
-    return container.db.run(lambda s: _agreement_out(service.current_agreement(s, now)))
+def agreement(ctx: AnyContext) -> AgreementOut:
+    now = ctx.now
+    return ctx.run(lambda s: _agreement_out(service.current_agreement(s, now)))
 
 
 @router.get("/agreement/{version}", summary="One version of the agreement")
-def agreement_version(request: Request, version: AgreementVersion) -> AgreementOut:
-    return get_container(request).db.run(
-        lambda s: _agreement_out(service.get_agreement(s, version))
-    )
+def agreement_version(ctx: AnyContext, version: AgreementVersion) -> AgreementOut:
+    return ctx.run(lambda s: _agreement_out(service.get_agreement(s, version)))
 
 
 @router.get(
@@ -168,6 +141,6 @@ def agreement_version(request: Request, version: AgreementVersion) -> AgreementO
     summary="The agreement's exact bytes (their SHA-256 is the version's hash)",
     response_class=PlainTextResponse,
 )
-def agreement_text(request: Request, version: AgreementVersion) -> PlainTextResponse:
-    body = get_container(request).db.run(lambda s: service.get_agreement(s, version).body)
+def agreement_text(ctx: AnyContext, version: AgreementVersion) -> PlainTextResponse:
+    body = ctx.run(lambda s: service.get_agreement(s, version).body)
     return PlainTextResponse(body, media_type="text/plain; charset=utf-8")

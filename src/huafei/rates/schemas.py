@@ -6,6 +6,8 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
+from huafei.rates.service import QuoteView
+
 
 class ProfileOut(BaseModel):
     code: str
@@ -63,6 +65,28 @@ class QuoteOut(BaseModel):
     total_payout_yuan: str
     quote_id: str | None = None
     expires_at: datetime | None = None
+
+    @classmethod
+    def of(cls, view: QuoteView) -> QuoteOut:
+        p = view.priced
+        return cls(
+            profile=p.profile_code,
+            carrier=p.carrier,
+            face_value_fen=p.face_value_fen,
+            lane=p.lane.value,
+            count=view.count,
+            rate_card_version=p.version.version,
+            rate=str(p.rate),
+            rate_zhe=p.rate.as_zhe(),
+            payout_fen=p.payout.fen,
+            fee_fen=p.fee.fen,
+            total_face_value_fen=view.total_face.fen,
+            total_payout_fen=view.total_payout.fen,
+            total_fee_fen=view.total_fee.fen,
+            total_payout_yuan=f"{view.total_payout.to_decimal():.2f}",
+            quote_id=view.quote_id,
+            expires_at=view.expires_at,
+        )
 
 
 class AgreementOut(BaseModel):

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Query, Response
 
 from huafei.core.types import Moment, Text
-from huafei.payouts.deps import CurrentOwner, container_of
-from huafei.payouts.schemas import Balances, StatementPageOut, StatementRowOut, yuan
+from huafei.identity.deps import SellerCtx
 from huafei.wallets import export
+from huafei.wallets.schemas import Balances, StatementPageOut, StatementRowOut, yuan
 from huafei.wallets.service import (
     all_statement_rows,
     get_balances,
@@ -35,9 +35,8 @@ Until = Annotated[Moment | None, Query(description="before this time (with its U
 
 
 @router.get("", summary="Pending, available and held balances")
-def balances(request: Request, owner: CurrentOwner) -> Balances:
-    container = container_of(request)
-    b = container.db.run(lambda s: get_balances(s, owner.ref))
+def balances(ctx: SellerCtx) -> Balances:
+    b = ctx.run(lambda s: get_balances(s, ctx.owner_ref))
     return Balances(
         owner_ref=b.owner_ref, currency=b.currency, pending_fen=b.pending_fen,
         available_fen=b.available_fen, held_fen=b.held_fen, total_fen=b.total_fen,
@@ -48,8 +47,7 @@ def balances(request: Request, owner: CurrentOwner) -> Balances:
 
 @router.get("/statement", summary="Every movement with its reason and order reference")
 def statement(
-    request: Request,
-    owner: CurrentOwner,
+    ctx: SellerCtx,
     cursor: Annotated[
         Text | None, Query(max_length=64, description="`next_cursor` of the previous page")
     ] = None,
@@ -58,12 +56,11 @@ def statement(
     until: Until = None,
     locale: Locale = "zh",
 ) -> StatementPageOut:
-    container = container_of(request)
     if cursor is not None:
         parse_cursor(cursor)  # a cursor that does not parse is a 422, with a wallet or without
-    page = container.db.run(
+    page = ctx.run(
         lambda s: wallet_statement(
-            s, owner.ref, cursor=cursor, limit=limit, since=since, until=until, locale=locale
+            s, ctx.owner_ref, cursor=cursor, limit=limit, since=since, until=until, locale=locale
         )
     )
     return StatementPageOut(
@@ -82,16 +79,14 @@ def _download(data: bytes, media_type: str, filename: str) -> Response:
 
 @router.get("/statement.csv", summary="The statement as CSV", response_class=CsvResponse)
 def statement_csv(
-    request: Request,
-    owner: CurrentOwner,
+    ctx: SellerCtx,
     since: Since = None,
     until: Until = None,
     locale: Locale = "zh",
 ) -> Response:
-    container = container_of(request)
-    data = container.db.run(
+    data = ctx.run(
         lambda s: export.statement_csv(
-            all_statement_rows(s, owner.ref, since=since, until=until, locale=locale),
+            all_statement_rows(s, ctx.owner_ref, since=since, until=until, locale=locale),
             locale=locale,
         )
     )
@@ -102,17 +97,15 @@ def statement_csv(
     "/statement.xlsx", summary="The statement as an Excel workbook", response_class=XlsxResponse
 )
 def statement_xlsx(
-    request: Request,
-    owner: CurrentOwner,
+    ctx: SellerCtx,
     since: Since = None,
     until: Until = None,
     locale: Locale = "zh",
 ) -> Response:
-    container = container_of(request)
-    data = container.db.run(
+    data = ctx.run(
         lambda s: export.statement_xlsx(
-            all_statement_rows(s, owner.ref, since=since, until=until, locale=locale),
-            owner_ref=owner.ref,
+            all_statement_rows(s, ctx.owner_ref, since=since, until=until, locale=locale),
+            owner_ref=ctx.owner_ref,
             locale=locale,
         )
     )

@@ -2,10 +2,9 @@
 
 FastAPI's generated document knows the shapes of requests and successful answers. This adds:
 
-* the **security schemes** — seller and staff sessions (a bearer token, or the HttpOnly cookie
-  with ``X-CSRF-Token`` on unsafe methods) and partner API keys (``X-API-Key``) — and which one
-  each operation takes, read from the authentication dependency the route declares
-  (``identity.deps``);
+* the **security schemes** (``Security``, given by the composition root: seller and staff
+  sessions, partner API keys) and which one each operation takes, read from the authentication
+  dependency the route declares (marked with ``declare_principal``);
 * the **problem responses**: one shared ``Problem`` schema (RFC 9457, ``application/problem+json``)
   for 401/403 on authenticated operations, 404 where a path names a row, 409 and 400 on
   idempotent operations, 413 where a body is read, 422 everywhere (FastAPI's own 422 schema is
@@ -19,8 +18,9 @@ FastAPI's generated document knows the shapes of requests and successful answers
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from http import HTTPStatus
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
@@ -29,46 +29,29 @@ from fastapi.routing import APIRoute, RouteContext, iter_route_contexts
 
 from huafei.core.idempotency import KEY_PATTERN, MAX_KEY_LENGTH
 from huafei.core.types import MAX_INT64
-from huafei.identity import deps as identity_deps
-from huafei.identity.deps import API_KEY_HEADER, CSRF_HEADER, SELLER_COOKIE, STAFF_COOKIE
 from huafei.web.problems import PROBLEM_JSON, PROBLEM_SCHEMA
 
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
 IDEMPOTENCY_HEADER = "Idempotency-Key"
+PRINCIPAL_MARK = "openapi_principal"
+F = TypeVar("F", bound=Callable[..., Any])
 
-SECURITY_SCHEMES: dict[str, dict[str, Any]] = {
-    "bearerSession": {
-        "type": "http",
-        "scheme": "bearer",
-        "description": "A session token from seller sign-in (`session: bearer`) or staff "
-        "sign-in, as `Authorization: Bearer …`. No CSRF token needed.",
-    },
-    "sellerCookie": {
-        "type": "apiKey",
-        "in": "cookie",
-        "name": SELLER_COOKIE,
-        "description": f"A seller's browser session (`session: cookie`); unsafe methods also "
-        f"send the `{CSRF_HEADER}` header with the sign-in answer's `csrf_token`.",
-    },
-    "staffCookie": {
-        "type": "apiKey",
-        "in": "cookie",
-        "name": STAFF_COOKIE,
-        "description": f"A staff member's browser session; unsafe methods also send the "
-        f"`{CSRF_HEADER}` header.",
-    },
-    "partnerKey": {
-        "type": "apiKey",
-        "in": "header",
-        "name": API_KEY_HEADER,
-        "description": "A partner API key issued by operations; its scopes decide the routes.",
-    },
-}
-_SECURITY_OF: dict[str, list[dict[str, list[str]]]] = {
-    "seller": [{"bearerSession": []}, {"sellerCookie": []}],
-    "staff": [{"bearerSession": []}, {"staffCookie": []}],
-    "partner": [{"partnerKey": []}],
-}
+
+@dataclass(frozen=True)
+class Security:
+    """The document's security schemes, and the schemes each kind of principal may use."""
+
+    schemes: dict[str, dict[str, Any]]
+    #: ``{"seller": [{"bearerSession": []}, {"sellerCookie": []}], ...}``
+    requirements: dict[str, list[dict[str, list[str]]]]
+
+
+def declare_principal(dependency: F, principal: str) -> F:
+    """Mark an authentication dependency: an operation that depends on it (directly or through
+    another dependency) takes ``principal``'s credentials."""
+    setattr(dependency, PRINCIPAL_MARK, principal)
+    return dependency
+
 
 PROBLEM_DESCRIPTIONS = {
     400: "The `Idempotency-Key` header is missing (`idempotency_key_required`)",
@@ -87,20 +70,8 @@ _UNSAFE = frozenset({"post", "put", "patch", "delete"})
 
 
 def _principal(call: Callable[..., Any] | None) -> str | None:
-    if call is None:
-        return None
-    if call is identity_deps.current_seller:
-        return "seller"
-    if call is identity_deps.current_staff:
-        return "staff"
-    if call in (identity_deps.current_partner, identity_deps.current_partner_caller):
-        return "partner"
-    qualname = getattr(call, "__qualname__", "")
-    if qualname.startswith("require_permission."):
-        return "staff"
-    if qualname.startswith("require_scope."):
-        return "partner"
-    return None
+    principal = getattr(call, PRINCIPAL_MARK, None)
+    return principal if isinstance(principal, str) else None
 
 
 def _calls(dependant: Dependant) -> Iterator[Callable[..., Any] | None]:
@@ -155,14 +126,16 @@ def _operation(document: dict[str, Any], route: RouteContext, method: str) -> di
     return operation
 
 
-def _describe(operation: dict[str, Any], route: RouteContext, method: str) -> None:
+def _describe(
+    operation: dict[str, Any], route: RouteContext, method: str, security: Security
+) -> None:
     responses: dict[str, Any] = operation.setdefault("responses", {})
     principal = principal_of(route)
     statuses: set[int] = set()
     if operation.get("parameters") or route.dependant.body_params:
         statuses.add(422)
     if principal:
-        operation["security"] = _SECURITY_OF[principal]
+        operation["security"] = security.requirements[principal]
         statuses |= {401, 403}
     if route.dependant.path_params:
         statuses.add(404)
@@ -192,7 +165,7 @@ def _describe(operation: dict[str, Any], route: RouteContext, method: str) -> No
     responses.setdefault("default", problem_response(0, "Any other problem"))
 
 
-def build_openapi(app: FastAPI) -> dict[str, Any]:
+def build_openapi(app: FastAPI, security: Security) -> dict[str, Any]:
     document = get_openapi(
         title=app.title,
         version=app.version,
@@ -205,14 +178,14 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
     # FastAPI's own validation-error shapes: every 422 is a Problem here.
     schemas.pop("HTTPValidationError", None)
     schemas.pop("ValidationError", None)
-    components["securitySchemes"] = SECURITY_SCHEMES
+    components["securitySchemes"] = security.schemes
     for route in iter_route_contexts(app.routes):
         if not isinstance(route.original_route, APIRoute) or not route.include_in_schema:
             continue
         for method in sorted(route.methods or ()):
             operation = _operation(document, route, method.lower())
             if operation is not None:
-                _describe(operation, route, method.lower())
+                _describe(operation, route, method.lower(), security)
     metrics = document.get("paths", {}).get("/metrics", {}).get("get")
     if metrics is not None:  # Prometheus' text format, not JSON
         metrics["responses"]["200"]["content"] = {"text/plain": {"schema": {"type": "string"}}}
@@ -220,12 +193,12 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
     return document
 
 
-def install_openapi(app: FastAPI) -> None:
+def install_openapi(app: FastAPI, security: Security) -> None:
     """Serve ``build_openapi``'s document at ``/openapi.json`` (built once, on first use)."""
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            app.openapi_schema = build_openapi(app)
+            app.openapi_schema = build_openapi(app, security)
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

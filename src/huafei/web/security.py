@@ -22,8 +22,6 @@ from prometheus_client.registry import CollectorRegistry
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from huafei.config_check import parse_address
-from huafei.container import Container
 from huafei.core.settings import Settings
 from huafei.web.problems import problem_response
 
@@ -38,12 +36,11 @@ NO_STORE_TYPES = frozenset(
 )
 
 
-def install_security(app: FastAPI, container: Container) -> None:
+def install_security(app: FastAPI, settings: Settings, registry: CollectorRegistry) -> None:
     """The headers middleware and the ``/metrics`` route, as the settings say."""
-    settings = container.settings
     app.add_middleware(SecurityHeadersMiddleware, hsts=settings.is_production)
     if metrics_served_on_app(settings):
-        _install_metrics_route(app, container.metrics.registry, settings)
+        _install_metrics_route(app, registry, settings)
 
 
 class SecurityHeadersMiddleware:
@@ -114,3 +111,12 @@ def start_metrics_listener(settings: Settings, registry: CollectorRegistry) -> W
     host, port = parse_address(settings.metrics_address)
     server, _thread = start_http_server(port, addr=host, registry=registry)
     return server
+
+
+def parse_address(address: str) -> tuple[str, int]:
+    """``host:port`` (``[::1]:9100`` for IPv6) → host and port; ``ValueError`` otherwise."""
+    host, _, port = address.rpartition(":")
+    host = host.strip("[]")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError("expected host:port, e.g. 127.0.0.1:9100")
+    return host, int(port)

@@ -238,3 +238,31 @@ def sign_out_everywhere(
         detail={"sessions_ended": ended},
     )
     return ended
+
+
+def end_session(
+    session: Session,
+    actor: Actor,
+    *,
+    session_id: int,
+    now: datetime,
+    seller_id: int | None = None,
+    staff_id: int | None = None,
+) -> None:
+    """End one of the caller's sessions from the session list, and log it."""
+    revoke_session(
+        session,
+        session_id=session_id,
+        now=now,
+        reason="revoked",
+        seller_id=seller_id,
+        staff_id=staff_id,
+    )
+    oplog.record(
+        session,
+        actor,
+        "auth.session.revoked",
+        now=now,
+        target=_principal(seller_id, staff_id),
+        detail={"session_id": session_id},
+    )

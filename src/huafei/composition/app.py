@@ -7,27 +7,32 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 
 import huafei
-from huafei.container import Container
+from huafei import web
+from huafei.carriers.deps import CHANNELS, INBOX
+from huafei.composition.container import Container
+from huafei.composition.routers import include_domain_routers
+from huafei.composition.sandboxes import mount_sandboxes
+from huafei.identity.deps import IDENTITY_VERIFIER, OPENAPI_SECURITY, SERVICE_PASSWORDS
 from huafei.migrations import at_head
+from huafei.payouts.deps import PAYOUTS
 from huafei.portal.pages import html_error
 from huafei.portal.ui import build_ui
+from huafei.sms.deps import SMS_SENDER
 from huafei.web.api_docs import install_api_docs
-from huafei.web.deps import get_container
+from huafei.web.context import Platform, bind_platform
 from huafei.web.limits import install_body_limits
 from huafei.web.middleware import RequestContextMiddleware
 from huafei.web.openapi import install_openapi
 from huafei.web.problems import install_problem_handlers, problem_response
-from huafei.web.routers import include_domain_routers
-from huafei.web.sandboxes import mount_sandboxes
 from huafei.web.security import install_security
 
 log = logging.getLogger("huafei.http")
-STATIC_DIR = Path(__file__).resolve().parent / "static"
+STATIC_DIR = Path(web.__file__).resolve().parent / "static"
 
 
 def create_app(container: Container) -> FastAPI:
@@ -49,17 +54,18 @@ def create_app(container: Container) -> FastAPI:
         docs_url=None,
         redoc_url=None,
     )
-    app.state.container = container
+    app.state.container = container  # for the CLI and tests; routes never read it
+    provide_platform(app, container)
     on_shutdown.append(container.inbox.close)
     app.state.portal_ui = build_ui()
     install_problem_handlers(app, html_errors=html_error)
     install_body_limits(app, container.settings)  # inside the request context: ids, metrics
-    _install_request_middleware(app, container)
-    install_security(app, container)  # security headers, who may read /metrics
-    install_openapi(app)
-    _install_health_routes(app)
+    app.add_middleware(RequestContextMiddleware, metrics=container.metrics, errors_from=app)
+    install_security(app, container.settings, container.metrics.registry)
+    install_openapi(app, OPENAPI_SECURITY)
+    _install_health_routes(app, container)
     install_api_docs(app, container.settings)
-    include_domain_routers(app)
+    include_domain_routers(app, sandboxes=container.settings.sandboxes)
     # The portal's own assets (htmx, the style sheet): no CDN, works offline.
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     if container.settings.sandboxes:
@@ -67,43 +73,54 @@ def create_app(container: Container) -> FastAPI:
     return app
 
 
-def _install_request_middleware(app: FastAPI, container: Container) -> None:
-    app.add_middleware(RequestContextMiddleware, metrics=container.metrics, errors_from=app)
+def provide_platform(app: FastAPI, container: Container) -> None:
+    """What routes may ask for: the core pieces every route gets (``web.context.Platform``)
+    and the pieces each domain declared (``Provided``)."""
+    bind_platform(
+        app,
+        Platform(
+            settings=container.settings,
+            db=container.db,
+            clock=container.clock,
+            keyring=container.keyring,
+            rate_limiter=container.rate_limiter,
+        ),
+    )
+    SMS_SENDER.provide(app, container.sms)
+    IDENTITY_VERIFIER.provide(app, container.identity_verifier)
+    SERVICE_PASSWORDS.provide(app, container.service_passwords)
+    PAYOUTS.provide(app, container.payouts)
+    CHANNELS.provide(app, container.carriers)
+    INBOX.provide(app, container.inbox)
 
 
-def _install_health_routes(app: FastAPI) -> None:
+def _not_ready(detail: str) -> Response:
+    return problem_response(
+        503,
+        {
+            "type": "/problems/not_ready",
+            "title": "Not ready",
+            "status": 503,
+            "detail": detail,
+            "code": "not_ready",
+        },
+    )
+
+
+def _install_health_routes(app: FastAPI, container: Container) -> None:
     @app.get("/healthz", tags=["operations"], summary="The process is alive")
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
     @app.get("/readyz", tags=["operations"], summary="Database reachable and migrated to head")
-    def readyz(request: Request) -> Response:
-        container = get_container(request)
+    def readyz() -> Response:
         try:
             with container.db.engine.connect() as connection:
                 connection.execute(text("SELECT 1"))
             migrated = at_head(container.db.engine)
         except Exception as exc:
             log.warning("readiness check failed", extra={"error": type(exc).__name__})
-            return problem_response(
-                503,
-                {
-                    "type": "/problems/not_ready",
-                    "title": "Not ready",
-                    "status": 503,
-                    "detail": "database unreachable",
-                    "code": "not_ready",
-                },
-            )
+            return _not_ready("database unreachable")
         if not migrated:
-            return problem_response(
-                503,
-                {
-                    "type": "/problems/not_ready",
-                    "title": "Not ready",
-                    "status": 503,
-                    "detail": "database is not at the migration head; run `huafei migrate`",
-                    "code": "not_ready",
-                },
-            )
+            return _not_ready("database is not at the migration head; run `huafei migrate`")
         return Response('{"status":"ready"}', media_type="application/json")

@@ -12,7 +12,7 @@ from huafei.carriers.sandbox_app import (
     close_all,
     mount_carrier_sandboxes,
 )
-from huafei.container import Container
+from huafei.composition.container import Container
 from huafei.core.clock import Clock
 from huafei.core.settings import Settings
 from huafei.identity.sandbox_app import IdentitySandbox, create_identity_sandbox_app

@@ -1,6 +1,7 @@
 """Every domain's HTTP routes, mounted on the one application.
 
-``ROUTERS`` are always mounted; ``SANDBOX_ROUTERS`` only when ``settings.sandboxes`` is on.
+``ROUTERS`` are always mounted; ``SANDBOX_ROUTERS`` only when ``settings.sandboxes`` is on. A new
+domain's routers are added here, and nowhere else.
 """
 
 from __future__ import annotations
@@ -8,16 +9,16 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI
 
 from huafei.carriers.routes import router as carriers_router
-from huafei.identity.routes import partner_router as identity_partner_router
-from huafei.identity.routes import router as identity_router
-from huafei.identity.routes import sandbox_router as identity_sandbox_router
-from huafei.identity.staff_routes import router as identity_staff_router
+from huafei.identity.routes import seller as identity_seller
+from huafei.identity.routes import staff as identity_staff
 from huafei.notices.routes import router as notices_router
 from huafei.orders.routes import router as orders_router
 from huafei.payouts.routes import ROUTERS as PAYOUT_ROUTERS
+from huafei.portal.account_routes import router as portal_account_router
 from huafei.portal.console_routes import router as console_router
+from huafei.portal.home_routes import router as portal_home_router
 from huafei.portal.money_routes import router as portal_money_router
-from huafei.portal.routes import router as portal_router
+from huafei.portal.notice_routes import router as portal_notice_router
 from huafei.portal.sell_routes import router as portal_sell_router
 from huafei.rates.routes import router as rates_router
 from huafei.sms.routes import sandbox_router as sms_sandbox_router
@@ -28,24 +29,26 @@ from huafei.wallets.routes import router as wallets_router
 ROUTERS: list[APIRouter] = [
     carriers_router,
     orders_router,
-    identity_router,
-    identity_staff_router,
-    identity_partner_router,
+    identity_seller.router,
+    identity_staff.router,
+    identity_seller.partner_router,
     rates_router,
     *PAYOUT_ROUTERS,
     wallets_router,
     notices_router,
-    portal_router,
+    portal_home_router,
+    portal_account_router,
+    portal_notice_router,
     portal_money_router,
     portal_sell_router,
     console_router,
 ]
-SANDBOX_ROUTERS: list[APIRouter] = [sms_sandbox_router, identity_sandbox_router]
+SANDBOX_ROUTERS: list[APIRouter] = [sms_sandbox_router, identity_seller.sandbox_router]
 
 
-def include_domain_routers(app: FastAPI) -> None:
+def include_domain_routers(app: FastAPI, *, sandboxes: bool) -> None:
     for router in ROUTERS:
         app.include_router(router)
-    if app.state.container.settings.sandboxes:
+    if sandboxes:
         for router in SANDBOX_ROUTERS:
             app.include_router(router)

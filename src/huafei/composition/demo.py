@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from huafei.container import Container
+from huafei.composition.container import Container
 from huafei.core.models import get_flag, set_flag
 from huafei.ledger.chart import Code, ensure_platform_accounts, ensure_wallet
 from huafei.ledger.models import TransferKind

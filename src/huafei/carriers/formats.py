@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
-from huafei.cards.errors import FaceValueNotSold
+from huafei.carriers.errors import FaceValueNotSold
 from huafei.carriers.gateway import Carrier
 
 FEN_PER_YUAN = 100
@@ -73,7 +73,7 @@ def load_table(text: str) -> dict[Carrier, CarrierCards]:
 
 
 CARRIER_CARDS: dict[Carrier, CarrierCards] = load_table(
-    resources.files("huafei.cards").joinpath("card_formats.json").read_text(encoding="utf-8")
+    resources.files("huafei.carriers").joinpath("card_formats.json").read_text(encoding="utf-8")
 )
 
 

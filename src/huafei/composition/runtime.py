@@ -7,14 +7,14 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from huafei.container import Container
+from huafei.composition.container import Container
 from huafei.core.clock import Clock
 from huafei.identity.service.housekeeping import purge_expired
 from huafei.jobs.service import purge_done
 from huafei.jobs.worker import TaskRegistry, Worker
 from huafei.ledger.service import expire_pending_transfers
-from huafei.notices import tasks as notice_tasks
-from huafei.orders import tasks as order_tasks
+from huafei.notices.tasks import NoticeTasks, register_notice_tasks
+from huafei.orders.tasks import OrderTasks, register_order_tasks
 from huafei.payouts.tasks import PayoutTasks, register_payout_tasks
 
 LEDGER_EXPIRE_EVERY = timedelta(seconds=10)
@@ -56,9 +56,21 @@ def build_registry(container: Container) -> TaskRegistry:
     register_job_tasks(registry, container.clock)
     register_payout_tasks(registry, PayoutTasks(container.db, container.clock, container.payouts))
     register_identity_tasks(registry, container.clock)
-    order_tasks.register(registry, container)
-    notice_tasks.register(registry, container)
+    register_order_tasks(registry, order_tasks(container))
+    register_notice_tasks(registry, NoticeTasks(container.db, container.clock, container.sms))
     return registry
+
+
+def order_tasks(container: Container) -> OrderTasks:
+    return OrderTasks(
+        db=container.db,
+        clock=container.clock,
+        keyring=container.keyring,
+        channels=container.carriers,
+        notifier=container.notifier,
+        callback_url=container.carrier_callback_url,
+        first_check=timedelta(seconds=container.settings.orders_check_after_seconds),
+    )
 
 
 def build_worker(container: Container, *, name: str | None = None) -> Worker:

@@ -1,0 +1,46 @@
+"""The credentials' names on the wire, and the session cookies the API and the portal set."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fastapi import Response
+
+from huafei.core.crypto import Keyring
+from huafei.identity.service import sessions
+
+SELLER_COOKIE = "huafei_session"
+SELLER_CSRF_COOKIE = "huafei_csrf"
+STAFF_COOKIE = "huafei_staff_session"
+STAFF_CSRF_COOKIE = "huafei_staff_csrf"
+CSRF_HEADER = "X-CSRF-Token"
+API_KEY_HEADER = "X-API-Key"
+
+
+@dataclass(frozen=True, slots=True)
+class CookiePair:
+    """The HttpOnly session cookie and the script-readable CSRF cookie of one kind of account."""
+
+    session: str
+    csrf: str
+
+    def set(
+        self, response: Response, keyring: Keyring, *, token: str, max_age: int, secure: bool
+    ) -> str:
+        """Set both cookies; returns the CSRF token."""
+        csrf = sessions.csrf_token_for(keyring, token)
+        response.set_cookie(
+            self.session, token, max_age=max_age, httponly=True, samesite="lax", secure=secure
+        )
+        response.set_cookie(
+            self.csrf, csrf, max_age=max_age, httponly=False, samesite="strict", secure=secure
+        )
+        return csrf
+
+    def clear(self, response: Response) -> None:
+        response.delete_cookie(self.session)
+        response.delete_cookie(self.csrf)
+
+
+SELLER_COOKIES = CookiePair(SELLER_COOKIE, SELLER_CSRF_COOKIE)
+STAFF_COOKIES = CookiePair(STAFF_COOKIE, STAFF_CSRF_COOKIE)

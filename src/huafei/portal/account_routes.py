@@ -1,0 +1,355 @@
+"""The seller's account pages: sign-in with a texted code, sign-out, verification (levels 2 and
+3, with the limits of each level) and security (the live sessions).
+
+Sign-in, verification and the session list call the identity services exactly as the API does
+(``identity.routes``); a refused form comes back with what was typed, never a secret.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from fastapi import APIRouter, Request, Response
+from sqlalchemy.orm import Session
+
+from huafei.core.errors import HuafeiError
+from huafei.core.types import Id
+from huafei.identity import limits
+from huafei.identity.cookies import SELLER_COOKIES
+from huafei.identity.deps import CallContext, ServicePasswords, Verifier, session_context
+from huafei.identity.service import kyc, sessions, sign_in
+from huafei.identity.service.sessions import SessionKind
+from huafei.identity.validation import mask_phone, parse_mobile
+from huafei.portal.messages import describe, describe_error
+from huafei.portal.pages import (
+    Form,
+    MaybeMe,
+    Me,
+    PageCtx,
+    PageRoute,
+    SellerPage,
+    flash,
+    form_token_ok,
+    redirect,
+    render,
+    safe_next,
+)
+from huafei.portal.ui import gettext_for
+from huafei.sms.deps import Sms
+
+router = APIRouter(route_class=PageRoute, include_in_schema=False, tags=["portal"])
+
+SIGNED_OUT = "/sign-in?done=signed_out"
+
+
+# -- sign-in ------------------------------------------------------------------------------------
+def _sign_in_page(
+    request: Request,
+    *,
+    phone: str = "",
+    next_url: str = "",
+    code_sent: bool = False,
+    error: str | None = None,
+    notice: str | None = None,
+    status: int = 200,
+) -> Response:
+    return render(
+        request,
+        "sign_in.html",
+        status=status,
+        section="sign_in",
+        phone=phone,
+        next_url=safe_next(next_url, "/sell"),
+        code_sent=code_sent,
+        error=error,
+        notice=notice,
+        outbox_phone=_digits(phone),
+    )
+
+
+def _digits(phone: str) -> str:
+    try:
+        return parse_mobile(phone).phone
+    except HuafeiError:
+        return ""
+
+
+@router.get("/sign-in")
+def sign_in_page(request: Request, me: MaybeMe) -> Response:
+    next_url = request.query_params.get("next", "")
+    if me is not None:
+        return redirect(safe_next(next_url, "/sell"))
+    return _sign_in_page(request, next_url=next_url, notice=flash(request))
+
+
+@router.post("/sign-in/code")
+def send_sign_in_code(ctx: PageCtx, form: Form, sms: Sms) -> Response:
+    request = ctx.request
+    gettext = gettext_for(request)
+    phone = form.get("phone", "")
+    next_url = form.get("next", "")
+    if not form_token_ok(request, form):
+        error = describe("form_expired", gettext)
+        return _sign_in_page(request, phone=phone, next_url=next_url, error=error, status=400)
+    try:
+        number = parse_mobile(phone)
+        issued = ctx.settle(
+            lambda s: sign_in.issue_sign_in_code(
+                s,
+                number=number,
+                keyring=ctx.keyring,
+                limiter=ctx.rate_limiter,
+                origin=ctx.origin,
+                now=ctx.now,
+            )
+        )
+    except HuafeiError as exc:
+        return _sign_in_page(
+            request,
+            phone=phone,
+            next_url=next_url,
+            code_sent=exc.code == "sms_resend_too_soon",
+            error=describe_error(exc, gettext),
+            status=exc.status,
+        )
+    sms.send(issued.phone, issued.text)
+    notice = gettext("We texted a 6-digit code to %(phone)s. It works for 5 minutes.") % {
+        "phone": mask_phone(number.phone)
+    }
+    return _sign_in_page(
+        request, phone=number.phone, next_url=next_url, code_sent=True, notice=notice
+    )
+
+
+def _signed_in_redirect(ctx: CallContext, outcome: sign_in.SignedIn, next_url: str) -> Response:
+    target = safe_next(next_url, "/sell")
+    target += ("&" if "?" in target else "?") + "done=signed_in"
+    response = redirect(target)
+    record = outcome.opened.record
+    SELLER_COOKIES.set(
+        response,
+        ctx.keyring,
+        token=outcome.opened.token,
+        max_age=int((record.expires_at - record.created_at).total_seconds()),
+        secure=ctx.settings.env == "production",
+    )
+    return response
+
+
+@router.post("/sign-in")
+def sign_in_with_code(ctx: PageCtx, form: Form) -> Response:
+    request = ctx.request
+    gettext = gettext_for(request)
+    phone = form.get("phone", "")
+    next_url = form.get("next", "")
+    if not form_token_ok(request, form):
+        error = describe("form_expired", gettext)
+        return _sign_in_page(
+            request, phone=phone, next_url=next_url, code_sent=True, error=error, status=400
+        )
+    try:
+        number = parse_mobile(phone)
+        outcome = ctx.settle(
+            lambda s: sign_in.sign_in_with_code(
+                s,
+                number=number,
+                code=form.get("code", "")[:12],
+                kind=SessionKind.COOKIE,
+                keyring=ctx.keyring,
+                limiter=ctx.rate_limiter,
+                origin=ctx.origin,
+                now=ctx.now,
+            )
+        )
+    except HuafeiError as exc:
+        return _sign_in_page(
+            request,
+            phone=phone,
+            next_url=next_url,
+            code_sent=True,
+            error=describe_error(exc, gettext),
+            status=exc.status,
+        )
+    return _signed_in_redirect(ctx, outcome, next_url)
+
+
+def ctx_session_id(ctx: CallContext) -> int:
+    """The id of the session the page came with (``Me`` checked it)."""
+    return session_context(ctx.request).session_id
+
+
+def _signed_out() -> Response:
+    response = redirect(SIGNED_OUT)
+    SELLER_COOKIES.clear(response)
+    return response
+
+
+@router.post("/sign-out")
+def sign_out(ctx: PageCtx, me: Me) -> Response:
+    session_id = ctx_session_id(ctx)
+    ctx.run(
+        lambda s: sessions.sign_out(
+            s, ctx.actor, session_id=session_id, now=ctx.now, seller_id=me.seller.id
+        )
+    )
+    return _signed_out()
+
+
+# -- verification -------------------------------------------------------------------------------
+@dataclass
+class LimitLine:
+    """One money flow's limits: now (size, used, left per window) and at the next level."""
+
+    flow: str
+    windows: dict[str, limits.WindowStatus]
+    next_sizes: dict[str, int | None] | None
+
+
+def _limit_lines(session: Session, seller_id: int, tier: int, now: datetime) -> list[LimitLine]:
+    statuses = {s.flow.value: s for s in limits.limit_status(session, seller_id=seller_id, now=now)}
+    lines = []
+    for flow in limits.Flow:
+        status = statuses.get(flow.value)
+        windows = {w.window.value: w for w in status.windows} if status else {}
+        next_sizes = None
+        if tier < 3:
+            row = limits.limit_row(session, tier + 1, flow)
+            next_sizes = {w.value: row.size(w) for w in limits.Window}
+        lines.append(LimitLine(flow.value, windows, next_sizes))
+    return lines
+
+
+def _verify_page(
+    ctx: CallContext,
+    me: SellerPage,
+    *,
+    error: str | None = None,
+    form: dict[str, str] | None = None,
+    status: int = 200,
+) -> Response:
+    tier = me.seller.tier
+    now = ctx.now
+    lines = ctx.run(lambda s: _limit_lines(s, me.seller.id, tier, now))
+    return render(
+        ctx.request,
+        "verify.html",
+        status=status,
+        me=me,
+        section="verify",
+        tier=tier,
+        lines=lines,
+        windows=("per_order", "daily", "annual", "lifetime"),
+        error=error,
+        typed={"real_name": (form or {}).get("real_name", "")},
+        flash=flash(ctx.request),
+    )
+
+
+@router.get("/verify")
+def verify_page(ctx: PageCtx, me: Me) -> Response:
+    return _verify_page(ctx, me)
+
+
+@router.post("/verify/real-name")
+def verify_real_name(ctx: PageCtx, me: Me, form: Form, verifier: Verifier) -> Response:
+    try:
+        claim = ctx.run(
+            lambda s: kyc.prepare_real_name(
+                s,
+                seller_id=me.seller.id,
+                real_name=form.get("real_name", "")[:64],
+                id_number=form.get("id_number", "")[:32],
+                keyring=ctx.keyring,
+                now=ctx.now,
+            )
+        )
+        result = verifier.verify(
+            claim.real_name, claim.id_number, form.get("selfie_token", "")[:256]
+        )
+        ctx.settle(
+            lambda s: kyc.complete_real_name(
+                s, claim=claim, result=result, keyring=ctx.keyring, origin=ctx.origin, now=ctx.now
+            )
+        )
+    except HuafeiError as exc:
+        return _refused(ctx, me, exc, form, _verify_page)
+    return redirect("/verify?done=l2")
+
+
+@router.post("/verify/service-password")
+def verify_service_password(
+    ctx: PageCtx, me: Me, form: Form, checker: ServicePasswords
+) -> Response:
+    password = form.get("service_password", "")[:32]
+    try:
+        phone = ctx.run(
+            lambda s: kyc.prepare_service_password(
+                s, seller_id=me.seller.id, keyring=ctx.keyring, now=ctx.now
+            )
+        )
+        matched = checker.check(phone, password)
+        ctx.settle(
+            lambda s: kyc.complete_service_password(
+                s,
+                seller_id=me.seller.id,
+                service_password=password,
+                matched=matched,
+                keyring=ctx.keyring,
+                origin=ctx.origin,
+                now=ctx.now,
+            )
+        )
+    except HuafeiError as exc:
+        return _refused(ctx, me, exc, form, _verify_page)
+    return redirect("/verify?done=l3")
+
+
+def _refused(
+    ctx: CallContext,
+    me: SellerPage,
+    exc: HuafeiError,
+    form: dict[str, str],
+    page: Callable[..., Response],
+) -> Response:
+    """Show the form again with the reason it was refused."""
+    error = describe_error(exc, gettext_for(ctx.request))
+    return page(ctx, me, error=error, form=form, status=exc.status)
+
+
+# -- security -----------------------------------------------------------------------------------
+@router.get("/security")
+def security_page(ctx: PageCtx, me: Me) -> Response:
+    current_id = ctx_session_id(ctx)
+    rows = ctx.run(lambda s: sessions.list_sessions(s, now=ctx.now, seller_id=me.seller.id))
+    return render(
+        ctx.request,
+        "security.html",
+        me=me,
+        section="security",
+        sessions=rows,
+        current_id=current_id,
+        flash=flash(ctx.request),
+    )
+
+
+@router.post("/security/sessions/{session_id}/end")
+def end_session(session_id: Id, ctx: PageCtx, me: Me) -> Response:
+    current_id = ctx_session_id(ctx)
+    ctx.run(
+        lambda s: sessions.end_session(
+            s, ctx.actor, session_id=session_id, now=ctx.now, seller_id=me.seller.id
+        )
+    )
+    if session_id == current_id:
+        return _signed_out()
+    return redirect("/security?done=session_ended")
+
+
+@router.post("/security/sign-out-everywhere")
+def sign_out_everywhere(ctx: PageCtx, me: Me) -> Response:
+    ctx.run(
+        lambda s: sessions.sign_out_everywhere(s, ctx.actor, now=ctx.now, seller_id=me.seller.id)
+    )
+    return _signed_out()
