@@ -33,13 +33,15 @@ test: $(STAMP) ## Lint, type-check and run the whole suite (SQLite, and PostgreS
 	$(BIN)/ruff check src tests
 	$(BIN)/ruff format --check src tests
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-logo --no-cache
 	$(BIN)/pytest -n $(PYTEST_WORKERS) -p no:cacheprovider
 	@cat var/test-backends.txt
 
-lint: $(STAMP) ## Ruff lint and format check, mypy --strict
+lint: $(STAMP) ## Ruff lint and format check, mypy --strict, the import contracts
 	$(BIN)/ruff check src tests
 	$(BIN)/ruff format --check src tests
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-logo --no-cache
 
 format: $(STAMP) ## Format the code
 	$(BIN)/ruff format src tests
