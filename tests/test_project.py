@@ -26,7 +26,7 @@ def test_every_setting_is_in_the_readme() -> None:
 def _lint_imports(tree: Path) -> subprocess.CompletedProcess[str]:
     """``lint-imports`` with the project's contracts on the package under ``tree/src``."""
     env = {**os.environ, "PYTHONPATH": str(tree / "src")}
-    return subprocess.run(
+    return subprocess.run(  # noqa: S603 - our own venv's lint-imports, fixed arguments
         [str(LINT_IMPORTS), "--no-logo", "--no-cache", str(ROOT / "pyproject.toml")],
         cwd=tree,
         env=env,
