@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from fastapi import Response
 
 from huafei.core.crypto import Keyring
+from huafei.core.settings import Settings
 from huafei.identity.service import sessions
 
 SELLER_COOKIE = "huafei_session"
@@ -36,6 +37,25 @@ class CookiePair:
             self.csrf, csrf, max_age=max_age, httponly=False, samesite="strict", secure=secure
         )
         return csrf
+
+    def open(
+        self,
+        response: Response,
+        opened: sessions.OpenedSession,
+        *,
+        keyring: Keyring,
+        settings: Settings,
+    ) -> str:
+        """Set both cookies for a session just opened, for as long as it lives; returns the
+        CSRF token. Secure cookies in production (HTTPS behind the proxy)."""
+        record = opened.record
+        return self.set(
+            response,
+            keyring,
+            token=opened.token,
+            max_age=int((record.expires_at - record.created_at).total_seconds()),
+            secure=settings.env == "production",
+        )
 
     def clear(self, response: Response) -> None:
         response.delete_cookie(self.session)

@@ -314,6 +314,17 @@ class CallContext(Context):
         """The caller recorded by the authentication dependency, else an anonymous actor."""
         return actor_for(self.request)
 
+    @property
+    def attempt(self) -> dict[str, Any]:
+        """What a rate-limited, logged attempt takes (sign-in, texted codes): ``keyring``,
+        ``limiter``, ``origin`` and ``now``."""
+        return {
+            "keyring": self.keyring,
+            "limiter": self.rate_limiter,
+            "origin": self.origin,
+            "now": self.now,
+        }
+
     def settle(self, work: Callable[[Session], T | errors.Refused]) -> T:
         """``run(work)``, then raise the refusal ``work`` returned (committed with the work, so a
         wrong code or password still counts)."""
@@ -333,6 +344,12 @@ class SignedInContext(CallContext):
     def principal_ids(self) -> dict[str, Any]:
         """Whose sessions: ``{"seller_id": …}`` or ``{"staff_id": …}``."""
         raise NotImplementedError
+
+    @property
+    def keeping_this_session(self) -> dict[str, Any]:
+        """What a change that ends the caller's other sessions takes (a new password):
+        ``keep_session_id``, ``origin`` and ``now``."""
+        return {"keep_session_id": self.session.session_id, "origin": self.origin, "now": self.now}
 
 
 class SellerContext(SignedInContext):

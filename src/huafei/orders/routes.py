@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
@@ -13,7 +12,7 @@ from huafei.cards.parser import parse_batch
 from huafei.cards.secrets import mask_serial
 from huafei.core.types import Id
 from huafei.identity.deps import SellerContext, SellerCtx, current_seller
-from huafei.orders import service
+from huafei.orders import deps, service
 from huafei.orders.models import Order, OrderState
 from huafei.orders.schemas import (
     BatchOut,
@@ -120,17 +119,8 @@ def _batch_out(result: service.SubmissionResult) -> BatchOut:
 def _submit(
     ctx: SellerContext, idem: Idempotency, body: SubmitBase, submission: service.Submission
 ) -> JSONResponse:
-    settings = ctx.settings
-
     def handler(session: Session) -> tuple[int, object]:
-        result = service.submit(
-            session,
-            submission,
-            keyring=ctx.keyring,
-            now=ctx.clock.now(),
-            quote_ttl=timedelta(seconds=settings.quote_ttl_seconds),
-            guessing=service.GuessingPolicy.from_settings(settings),
-        )
+        result = deps.submit(ctx, session, submission)
         return 201, _batch_out(result).model_dump(mode="json")
 
     # The PIN is part of what makes two requests "the same", but only through the fingerprint.

@@ -95,16 +95,7 @@ def send_sign_in_code(ctx: PageCtx, form: Form, sms: Sms) -> Response:
         return _sign_in_page(request, phone=phone, next_url=next_url, error=error, status=400)
     try:
         number = parse_mobile(phone)
-        issued = ctx.settle(
-            lambda s: sign_in.issue_sign_in_code(
-                s,
-                number=number,
-                keyring=ctx.keyring,
-                limiter=ctx.rate_limiter,
-                origin=ctx.origin,
-                now=ctx.now,
-            )
-        )
+        issued = ctx.settle(lambda s: sign_in.issue_sign_in_code(s, number=number, **ctx.attempt))
     except HuafeiError as exc:
         return _sign_in_page(
             request,
@@ -127,14 +118,7 @@ def _signed_in_redirect(ctx: CallContext, outcome: sign_in.SignedIn, next_url: s
     target = safe_next(next_url, "/sell")
     target += ("&" if "?" in target else "?") + "done=signed_in"
     response = redirect(target)
-    record = outcome.opened.record
-    SELLER_COOKIES.set(
-        response,
-        ctx.keyring,
-        token=outcome.opened.token,
-        max_age=int((record.expires_at - record.created_at).total_seconds()),
-        secure=ctx.settings.env == "production",
-    )
+    SELLER_COOKIES.open(response, outcome.opened, keyring=ctx.keyring, settings=ctx.settings)
     return response
 
 
@@ -157,10 +141,7 @@ def sign_in_with_code(ctx: PageCtx, form: Form) -> Response:
                 number=number,
                 code=form.get("code", "")[:12],
                 kind=SessionKind.COOKIE,
-                keyring=ctx.keyring,
-                limiter=ctx.rate_limiter,
-                origin=ctx.origin,
-                now=ctx.now,
+                **ctx.attempt,
             )
         )
     except HuafeiError as exc:

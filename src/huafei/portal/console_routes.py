@@ -113,10 +113,7 @@ def sign_in(ctx: PageCtx, form: Form) -> Response:
                 password=form.get("password", "")[:256],
                 totp_code=form.get("totp_code", "")[:12],
                 kind=SessionKind.COOKIE,
-                keyring=ctx.keyring,
-                limiter=ctx.rate_limiter,
-                origin=ctx.origin,
-                now=ctx.now,
+                **ctx.attempt,
             )
         )
     except HuafeiError as exc:
@@ -127,15 +124,8 @@ def sign_in(ctx: PageCtx, form: Form) -> Response:
             error=describe_error(exc, gettext),
             status=exc.status,
         )
-    record = outcome.opened.record
     response = redirect(safe_next(next_url, "/console"))
-    STAFF_COOKIES.set(
-        response,
-        ctx.keyring,
-        token=outcome.opened.token,
-        max_age=int((record.expires_at - record.created_at).total_seconds()),
-        secure=ctx.settings.env == "production",
-    )
+    STAFF_COOKIES.open(response, outcome.opened, keyring=ctx.keyring, settings=ctx.settings)
     return response
 
 

@@ -107,14 +107,7 @@ def send_method_code(ctx: PageCtx, me: Me, form: Form, sms: Sms) -> Response:
     now = ctx.now
     try:
         issued = ctx.settle(
-            lambda s: methods.issue_method_code(
-                s,
-                phone=me.seller.phone,
-                keyring=ctx.keyring,
-                limiter=ctx.rate_limiter,
-                origin=ctx.origin,
-                now=now,
-            )
+            lambda s: methods.issue_method_code(s, phone=me.seller.phone, **ctx.attempt)
         )
     except HuafeiError as exc:
         error = describe_error(exc, gettext)

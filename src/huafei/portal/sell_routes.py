@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, replace
-from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -26,6 +25,7 @@ from huafei.core.errors import HuafeiError
 from huafei.core.idempotency import IdempotentResponse
 from huafei.core.types import Id
 from huafei.identity.deps import CallContext
+from huafei.orders import deps as order_deps
 from huafei.orders import service as orders
 from huafei.orders.models import FINAL_STATES, Order, OrderState
 from huafei.portal.messages import describe, describe_error, describe_line
@@ -265,17 +265,9 @@ def _submit_once(
 ) -> IdempotentResponse:
     """Submit as the API's batch submission does: the PIN never enters the idempotency record,
     only the choices; a resent form with the same key lands on the same batch."""
-    settings = ctx.settings
 
     def work(session: Session) -> tuple[int, Any]:
-        result = orders.submit(
-            session,
-            submission,
-            keyring=ctx.keyring,
-            now=ctx.clock.now(),
-            quote_ttl=timedelta(seconds=settings.quote_ttl_seconds),
-            guessing=orders.GuessingPolicy.from_settings(settings),
-        )
+        result = order_deps.submit(ctx, session, submission)
         return 201, {
             "batch_id": result.batch.id,
             "rejected": [{"line": e.line, "code": e.code} for e in result.rejected],

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from collections.abc import Callable
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response
 
 from huafei.core.types import Moment, Text
-from huafei.identity.deps import SellerCtx
+from huafei.identity.deps import SellerContext, SellerCtx
 from huafei.wallets import export
 from huafei.wallets.schemas import Balances, StatementPageOut, StatementRowOut, yuan
 from huafei.wallets.service import (
@@ -77,19 +78,17 @@ def _download(data: bytes, media_type: str, filename: str) -> Response:
     )
 
 
+def _rows(ctx: SellerContext, since: Since, until: Until, locale: Locale) -> Callable[..., Any]:
+    """The work that reads every statement row of the caller in the window."""
+    return lambda s: all_statement_rows(s, ctx.owner_ref, since=since, until=until, locale=locale)
+
+
 @router.get("/statement.csv", summary="The statement as CSV", response_class=CsvResponse)
 def statement_csv(
-    ctx: SellerCtx,
-    since: Since = None,
-    until: Until = None,
-    locale: Locale = "zh",
+    ctx: SellerCtx, since: Since = None, until: Until = None, locale: Locale = "zh"
 ) -> Response:
-    data = ctx.run(
-        lambda s: export.statement_csv(
-            all_statement_rows(s, ctx.owner_ref, since=since, until=until, locale=locale),
-            locale=locale,
-        )
-    )
+    rows = _rows(ctx, since, until, locale)
+    data = ctx.run(lambda s: export.statement_csv(rows(s), locale=locale))
     return _download(data, "text/csv; charset=utf-8", "statement.csv")
 
 
@@ -97,16 +96,8 @@ def statement_csv(
     "/statement.xlsx", summary="The statement as an Excel workbook", response_class=XlsxResponse
 )
 def statement_xlsx(
-    ctx: SellerCtx,
-    since: Since = None,
-    until: Until = None,
-    locale: Locale = "zh",
+    ctx: SellerCtx, since: Since = None, until: Until = None, locale: Locale = "zh"
 ) -> Response:
-    data = ctx.run(
-        lambda s: export.statement_xlsx(
-            all_statement_rows(s, ctx.owner_ref, since=since, until=until, locale=locale),
-            owner_ref=ctx.owner_ref,
-            locale=locale,
-        )
-    )
+    rows = _rows(ctx, since, until, locale)
+    data = ctx.run(lambda s: export.statement_xlsx(rows(s), owner_ref=ctx.owner_ref, locale=locale))
     return _download(data, XLSX, "statement.xlsx")

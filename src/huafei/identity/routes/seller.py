@@ -52,12 +52,8 @@ def _signed_in(outcome: sign_in.SignedIn, response: Response, ctx: CallContext) 
         new_seller=outcome.new_seller,
     )
     if record.kind == SessionKind.COOKIE:
-        view.csrf_token = SELLER_COOKIES.set(
-            response,
-            ctx.keyring,
-            token=outcome.opened.token,
-            max_age=int((record.expires_at - record.created_at).total_seconds()),
-            secure=ctx.settings.env == "production",
+        view.csrf_token = SELLER_COOKIES.open(
+            response, outcome.opened, keyring=ctx.keyring, settings=ctx.settings
         )
     else:
         view.token = outcome.opened.token
@@ -74,16 +70,7 @@ def _signed_in(outcome: sign_in.SignedIn, response: Response, ctx: CallContext) 
 def request_sms_code(body: SmsCodeRequest, ctx: Ctx, sms: Sms) -> CodeSent:
     number = parse_mobile(body.phone)
     now = ctx.now
-    issued = ctx.settle(
-        lambda s: sign_in.issue_sign_in_code(
-            s,
-            number=number,
-            keyring=ctx.keyring,
-            limiter=ctx.rate_limiter,
-            origin=ctx.origin,
-            now=now,
-        )
-    )
+    issued = ctx.settle(lambda s: sign_in.issue_sign_in_code(s, number=number, **ctx.attempt))
     sms.send(issued.phone, issued.text)
     return CodeSent(
         expires_in_seconds=int((issued.expires_at - now).total_seconds()),
@@ -100,14 +87,7 @@ def sign_in_with_sms(body: SmsSignIn, ctx: Ctx, response: Response) -> SellerSig
     number = parse_mobile(body.phone)
     outcome = ctx.settle(
         lambda s: sign_in.sign_in_with_code(
-            s,
-            number=number,
-            code=body.code,
-            kind=SessionKind(body.session),
-            keyring=ctx.keyring,
-            limiter=ctx.rate_limiter,
-            origin=ctx.origin,
-            now=ctx.now,
+            s, number=number, code=body.code, kind=SessionKind(body.session), **ctx.attempt
         )
     )
     return _signed_in(outcome, response, ctx)
@@ -122,14 +102,7 @@ def sign_in_with_password(body: PasswordSignIn, ctx: Ctx, response: Response) ->
     number = parse_mobile(body.phone)
     outcome = ctx.settle(
         lambda s: sign_in.sign_in_with_password(
-            s,
-            number=number,
-            password=body.password,
-            kind=SessionKind(body.session),
-            keyring=ctx.keyring,
-            limiter=ctx.rate_limiter,
-            origin=ctx.origin,
-            now=ctx.now,
+            s, number=number, password=body.password, kind=SessionKind(body.session), **ctx.attempt
         )
     )
     return _signed_in(outcome, response, ctx)
@@ -150,18 +123,13 @@ def me(ctx: SellerCtx) -> SellerView:
 
 @router.put("/me/password", summary="Set or change the optional password")
 def set_password(body: SetPassword, ctx: SellerCtx) -> SellerView:
-    keep = ctx.session.session_id
+    keeping = ctx.keeping_this_session
     updated = ctx.settle(
         lambda s: sign_in.set_seller_password(
-            s,
-            seller_id=ctx.seller.id,
-            new_password=body.new_password,
-            current_password=body.current_password,
-            keep_session_id=keep,
-            origin=ctx.origin,
-            now=ctx.now,
+            s, seller_id=ctx.seller.id, new_password=body.new_password,
+            current_password=body.current_password, **keeping,
         )
-    )
+    )  # fmt: skip
     return SellerView.of(updated, ctx.keyring)
 
 

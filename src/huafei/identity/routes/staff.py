@@ -67,10 +67,7 @@ def staff_sign_in(body: StaffSignIn, ctx: Ctx, response: Response) -> StaffSigne
             password=body.password,
             totp_code=body.totp_code,
             kind=SessionKind(body.session),
-            keyring=ctx.keyring,
-            limiter=ctx.rate_limiter,
-            origin=ctx.origin,
-            now=ctx.now,
+            **ctx.attempt,
         )
     )
     record = outcome.opened.record
@@ -78,12 +75,8 @@ def staff_sign_in(body: StaffSignIn, ctx: Ctx, response: Response) -> StaffSigne
         staff=StaffView.of(outcome.staff), session=SessionView.of(record, current_id=record.id)
     )
     if record.kind == SessionKind.COOKIE:
-        view.csrf_token = STAFF_COOKIES.set(
-            response,
-            ctx.keyring,
-            token=outcome.opened.token,
-            max_age=int((record.expires_at - record.created_at).total_seconds()),
-            secure=ctx.settings.env == "production",
+        view.csrf_token = STAFF_COOKIES.open(
+            response, outcome.opened, keyring=ctx.keyring, settings=ctx.settings
         )
     else:
         view.token = outcome.opened.token
@@ -105,18 +98,13 @@ def staff_me(ctx: StaffCtx) -> StaffView:
 
 @router.put("/me/password", summary="Change one's own password (other sessions end)")
 def staff_change_password(body: StaffPasswordChange, ctx: StaffCtx) -> StaffView:
-    keep = ctx.session.session_id
+    keeping = ctx.keeping_this_session
     updated = ctx.settle(
         lambda s: staff_service.change_staff_password(
-            s,
-            staff_id=ctx.staff.id,
-            current_password=body.current_password,
-            new_password=body.new_password,
-            keep_session_id=keep,
-            origin=ctx.origin,
-            now=ctx.now,
+            s, staff_id=ctx.staff.id, current_password=body.current_password,
+            new_password=body.new_password, **keeping,
         )
-    )
+    )  # fmt: skip
     return StaffView.of(updated)
 
 

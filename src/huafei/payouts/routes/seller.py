@@ -45,14 +45,7 @@ def list_payout_methods(ctx: SellerCtx) -> list[schemas.MethodOut]:
 def request_method_code(ctx: SellerCtx, sms: Sms) -> dict[str, int]:
     now = ctx.now
     issued = ctx.settle(
-        lambda s: methods.issue_method_code(
-            s,
-            phone=ctx.seller.phone,
-            keyring=ctx.keyring,
-            limiter=ctx.rate_limiter,
-            origin=ctx.origin,
-            now=now,
-        )
+        lambda s: methods.issue_method_code(s, phone=ctx.seller.phone, **ctx.attempt)
     )
     sms.send(issued.phone, methods.method_code_text(issued, now))
     return {
