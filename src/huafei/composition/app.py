@@ -17,7 +17,8 @@ from huafei.carriers.deps import CHANNELS, INBOX
 from huafei.composition.container import Container
 from huafei.composition.routers import include_domain_routers
 from huafei.composition.sandboxes import mount_sandboxes
-from huafei.identity.deps import IDENTITY_VERIFIER, OPENAPI_SECURITY, SERVICE_PASSWORDS
+from huafei.identity.cookies import OPENAPI_SECURITY
+from huafei.identity.deps import IDENTITY_VERIFIER, SERVICE_PASSWORDS
 from huafei.migrations import at_head
 from huafei.payouts.deps import PAYOUTS
 from huafei.portal.pages import html_error

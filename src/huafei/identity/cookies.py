@@ -1,4 +1,5 @@
-"""The credentials' names on the wire, and the session cookies the API and the portal set."""
+"""The credentials' names on the wire, the session cookies the API and the portal set, and
+the OpenAPI document's description of them."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from fastapi import Response
 from huafei.core.crypto import Keyring
 from huafei.core.settings import Settings
 from huafei.identity.service import sessions
+from huafei.web.openapi import Security
 
 SELLER_COOKIE = "huafei_session"
 SELLER_CSRF_COOKIE = "huafei_csrf"
@@ -64,3 +66,41 @@ class CookiePair:
 
 SELLER_COOKIES = CookiePair(SELLER_COOKIE, SELLER_CSRF_COOKIE)
 STAFF_COOKIES = CookiePair(STAFF_COOKIE, STAFF_CSRF_COOKIE)
+
+
+# -- the OpenAPI document's security schemes -----------------------------------------------------
+OPENAPI_SECURITY = Security(
+    schemes={
+        "bearerSession": {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "A session token from seller sign-in (`session: bearer`) or staff "
+            "sign-in, as `Authorization: Bearer …`. No CSRF token needed.",
+        },
+        "sellerCookie": {
+            "type": "apiKey",
+            "in": "cookie",
+            "name": SELLER_COOKIE,
+            "description": f"A seller's browser session (`session: cookie`); unsafe methods also "
+            f"send the `{CSRF_HEADER}` header with the sign-in answer's `csrf_token`.",
+        },
+        "staffCookie": {
+            "type": "apiKey",
+            "in": "cookie",
+            "name": STAFF_COOKIE,
+            "description": f"A staff member's browser session; unsafe methods also send the "
+            f"`{CSRF_HEADER}` header.",
+        },
+        "partnerKey": {
+            "type": "apiKey",
+            "in": "header",
+            "name": API_KEY_HEADER,
+            "description": "A partner API key issued by operations; its scopes decide the routes.",
+        },
+    },
+    requirements={
+        "seller": [{"bearerSession": []}, {"sellerCookie": []}],
+        "staff": [{"bearerSession": []}, {"staffCookie": []}],
+        "partner": [{"partnerKey": []}],
+    },
+)

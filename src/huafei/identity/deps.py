@@ -36,7 +36,7 @@ from huafei.identity.service.partners import partner_actor
 from huafei.identity.service.sign_in import seller_actor
 from huafei.identity.service.staff import staff_actor
 from huafei.web.context import Context, Platform, Provided, platform_of
-from huafei.web.openapi import Security, declare_principal
+from huafei.web.openapi import declare_principal
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -441,41 +441,3 @@ Ctx = Annotated[CallContext, Depends(call_context)]
 SellerCtx = Annotated[SellerContext, Depends(seller_context)]
 StaffCtx = Annotated[StaffContext, Depends(staff_context)]
 PartnerCtx = Annotated[PartnerContext, Depends(partner_context)]
-
-
-# -- the OpenAPI document's security schemes -----------------------------------------------------
-OPENAPI_SECURITY = Security(
-    schemes={
-        "bearerSession": {
-            "type": "http",
-            "scheme": "bearer",
-            "description": "A session token from seller sign-in (`session: bearer`) or staff "
-            "sign-in, as `Authorization: Bearer …`. No CSRF token needed.",
-        },
-        "sellerCookie": {
-            "type": "apiKey",
-            "in": "cookie",
-            "name": SELLER_COOKIE,
-            "description": f"A seller's browser session (`session: cookie`); unsafe methods also "
-            f"send the `{CSRF_HEADER}` header with the sign-in answer's `csrf_token`.",
-        },
-        "staffCookie": {
-            "type": "apiKey",
-            "in": "cookie",
-            "name": STAFF_COOKIE,
-            "description": f"A staff member's browser session; unsafe methods also send the "
-            f"`{CSRF_HEADER}` header.",
-        },
-        "partnerKey": {
-            "type": "apiKey",
-            "in": "header",
-            "name": API_KEY_HEADER,
-            "description": "A partner API key issued by operations; its scopes decide the routes.",
-        },
-    },
-    requirements={
-        "seller": [{"bearerSession": []}, {"sellerCookie": []}],
-        "staff": [{"bearerSession": []}, {"staffCookie": []}],
-        "partner": [{"partnerKey": []}],
-    },
-)

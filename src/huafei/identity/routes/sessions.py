@@ -33,8 +33,40 @@ class SessionRoutes:
 
 
 def add_session_routes(router: APIRouter, spec: SessionRoutes) -> None:
+    """Add the session endpoints of one kind of account to ``router``."""
     # The dependency is given in the defaults, where it is a value; the annotations stay typed.
     signed_in = Depends(spec.context)
+    _add_sign_out(router, spec, signed_in)
+
+    @router.get(
+        "/auth/sessions",
+        summary=f"This {spec.who}'s live sessions",
+        name="list_sessions" if not spec.prefix else f"{spec.prefix}sessions",
+    )
+    def list_sessions(ctx: SignedInContext = signed_in) -> list[SessionView]:
+        current_id = ctx.session.session_id
+        rows = ctx.run(lambda s: sessions.list_sessions(s, now=ctx.now, **ctx.principal_ids))
+        return [SessionView.of(row, current_id=current_id) for row in rows]
+
+    if not spec.revoke_one:
+        return
+
+    @router.delete(
+        "/auth/sessions/{session_id}",
+        status_code=204,
+        summary=f"End one of this {spec.who}'s sessions",
+        name=f"{spec.prefix}revoke_session",
+    )
+    def revoke_session(session_id: Id, ctx: SignedInContext = signed_in) -> Response:
+        ctx.run(
+            lambda s: sessions.end_session(
+                s, ctx.actor, session_id=session_id, now=ctx.now, **ctx.principal_ids
+            )
+        )
+        return Response(status_code=204)
+
+
+def _add_sign_out(router: APIRouter, spec: SessionRoutes, signed_in: Any) -> None:
     cookies = spec.cookies
 
     @router.post(
@@ -67,30 +99,3 @@ def add_session_routes(router: APIRouter, spec: SessionRoutes) -> None:
         response = Response(status_code=204)
         cookies.clear(response)
         return response
-
-    @router.get(
-        "/auth/sessions",
-        summary=f"This {spec.who}'s live sessions",
-        name="list_sessions" if not spec.prefix else f"{spec.prefix}sessions",
-    )
-    def list_sessions(ctx: SignedInContext = signed_in) -> list[SessionView]:
-        current_id = ctx.session.session_id
-        rows = ctx.run(lambda s: sessions.list_sessions(s, now=ctx.now, **ctx.principal_ids))
-        return [SessionView.of(row, current_id=current_id) for row in rows]
-
-    if not spec.revoke_one:
-        return
-
-    @router.delete(
-        "/auth/sessions/{session_id}",
-        status_code=204,
-        summary=f"End one of this {spec.who}'s sessions",
-        name=f"{spec.prefix}revoke_session",
-    )
-    def revoke_session(session_id: Id, ctx: SignedInContext = signed_in) -> Response:
-        ctx.run(
-            lambda s: sessions.end_session(
-                s, ctx.actor, session_id=session_id, now=ctx.now, **ctx.principal_ids
-            )
-        )
-        return Response(status_code=204)
