@@ -24,8 +24,8 @@ from fastapi import FastAPI, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from huafei.core import provider_signing
 from huafei.core.clock import Clock
+from huafei.core.provider_http import ProviderRefusal, read_signed_request
 from huafei.sms.http import BATCH_SIZE
 
 _MAX_BODY = 1024 * 1024
@@ -114,19 +114,16 @@ def create_sms_sandbox_app(sandbox: SmsSandbox) -> FastAPI:
     async def send(request: Request) -> Response:
         if sandbox.switches.fail_status is not None:
             return _error(sandbox.switches.fail_status, "unavailable", "provider unavailable")
-        body = await request.body()
-        if len(body) > _MAX_BODY:
-            return _error(413, "too_large", "request too large")
-        if not provider_signing.verify(
-            sandbox.secrets, dict(request.headers), body, now=sandbox.clock.now()
-        ):
-            return _error(401, "bad_signature", "key, signature or timestamp not valid")
-        try:
-            parsed = _SendBody.model_validate_json(body)
-        except ValidationError as exc:
-            # Field names only: a message's text may hold a sign-in code.
-            fields = sorted({".".join(str(p) for p in e["loc"]) for e in exc.errors()})
-            return _error(400, "invalid_request", "invalid fields: " + ", ".join(fields))
+        parsed = read_signed_request(
+            _SendBody,
+            await request.body(),
+            request.headers,
+            secrets=sandbox.secrets,
+            now=sandbox.clock.now(),
+            max_body=_MAX_BODY,
+        )
+        if isinstance(parsed, ProviderRefusal):
+            return _error(parsed.status, parsed.code, parsed.message)
         return JSONResponse(sandbox.send(parsed))
 
     @app.get("/control/messages", summary="What the sandbox sent, newest first")

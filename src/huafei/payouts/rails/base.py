@@ -7,7 +7,8 @@ and never pays twice.
 
 Wire format (both directions):
 
-* requests to the rail and callbacks from it carry ``X-Rail-Timestamp`` (unix seconds) and
+* requests to the rail and callbacks from it are signed with the platform's one scheme
+  (``core.signing``, docs/signing.md): ``X-Rail-Timestamp`` (unix seconds) and
   ``X-Rail-Signature`` = hex HMAC-SHA256 over ``f"{timestamp}.{raw body}"`` under the rail's
   shared secret; a timestamp outside the window (default 300 s) is refused;
 * callback body: JSON ``{"notification_id", "payout_id", "rail_ref", "status", "amount_fen",
@@ -20,7 +21,6 @@ from __future__ import annotations
 import base64
 import enum
 import hashlib
-import hmac
 import json
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
@@ -28,6 +28,7 @@ from datetime import date, datetime
 from typing import Any, Protocol
 
 from huafei.core.errors import HuafeiError
+from huafei.core.signing import SignatureRejected, SigningScheme
 from huafei.payouts.models import RailName
 
 TIMESTAMP_HEADER = "X-Rail-Timestamp"
@@ -149,28 +150,21 @@ class PayoutRail(Protocol):
 
 
 # -- signing --------------------------------------------------------------------------------------
-def signature(secret: bytes, timestamp: str, body: bytes) -> str:
-    return hmac.new(secret, timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+RAIL_SIGNING = SigningScheme(timestamp_header=TIMESTAMP_HEADER, signature_header=SIGNATURE_HEADER)
 
 
 def signed_headers(secret: bytes, body: bytes, now: datetime) -> dict[str, str]:
-    timestamp = str(int(now.timestamp()))
-    return {TIMESTAMP_HEADER: timestamp, SIGNATURE_HEADER: signature(secret, timestamp, body)}
+    return RAIL_SIGNING.signed_headers(secret, body, timestamp=now)
 
 
 def verify_signature(
     secret: bytes, headers: Mapping[str, str], body: bytes, *, now: datetime, window_seconds: int
 ) -> None:
     """Raise ``BadRailSignature`` unless the message is signed with ``secret`` and fresh."""
-    lower = {k.lower(): v for k, v in headers.items()}
-    timestamp = lower.get(TIMESTAMP_HEADER.lower(), "")
-    given = lower.get(SIGNATURE_HEADER.lower(), "")
-    if not timestamp.isdigit() or not given:
-        raise BadRailSignature("timestamp or signature header missing")
-    if abs(int(now.timestamp()) - int(timestamp)) > window_seconds:
-        raise BadRailSignature("timestamp outside the accepted window (replay?)")
-    if not hmac.compare_digest(signature(secret, timestamp, body), given):
-        raise BadRailSignature("signature does not match")
+    try:
+        RAIL_SIGNING.check(secret, headers, body, now=now, window_seconds=window_seconds)
+    except SignatureRejected as exc:
+        raise BadRailSignature(exc.reason) from None
 
 
 def canonical_json(data: Mapping[str, Any]) -> bytes:
