@@ -10,14 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from huafei.core.signing import (
-    MISMATCH,
-    MISSING,
-    STALE,
-    UNKNOWN_KEY,
-    SignatureRejected,
-    SigningScheme,
-)
+from huafei.core.signing import MISMATCH, MISSING, STALE, UNKNOWN_KEY, SigningScheme
 
 NOW = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
 T = int(NOW.timestamp())
@@ -31,10 +24,8 @@ def documented(secret: bytes, timestamp: int, body: bytes) -> str:
     return hmac.new(secret, f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
 
 
-def rejection(scheme: SigningScheme, secrets: object, headers: dict[str, str]) -> str:
-    with pytest.raises(SignatureRejected) as caught:
-        scheme.check(secrets, headers, BODY, now=NOW)  # type: ignore[arg-type]
-    return caught.value.reason
+def rejection(scheme: SigningScheme, secrets: object, headers: dict[str, str]) -> str | None:
+    return scheme.refusal(secrets, headers, BODY, now=NOW)  # type: ignore[arg-type]
 
 
 class TestSigning:
@@ -56,27 +47,25 @@ class TestChecking:
     @pytest.mark.parametrize("skew", [-300, -1, 0, 1, 300])
     def test_accepted_within_the_window(self, skew: int) -> None:
         headers = PLAIN.signed_headers("s3cret", BODY, timestamp=T + skew)
-        PLAIN.check("s3cret", headers, BODY, now=NOW)
-        assert PLAIN.verify("s3cret", headers, BODY, now=NOW)
+        assert PLAIN.refusal("s3cret", headers, BODY, now=NOW) is None
 
     @pytest.mark.parametrize("skew", [-301, 301, -86_400])
     def test_a_replay_outside_the_window_is_refused(self, skew: int) -> None:
         headers = PLAIN.signed_headers("s3cret", BODY, timestamp=T + skew)
         assert rejection(PLAIN, "s3cret", headers) == STALE
-        assert not PLAIN.verify("s3cret", headers, BODY, now=NOW)
 
     def test_a_receiver_may_narrow_the_window(self) -> None:
         headers = PLAIN.signed_headers("s3cret", BODY, timestamp=T - 61)
-        assert not PLAIN.verify("s3cret", headers, BODY, now=NOW, window_seconds=60)
+        assert PLAIN.refusal("s3cret", headers, BODY, now=NOW, window_seconds=60) == STALE
 
     def test_header_names_in_any_case_and_hex_in_either_case(self) -> None:
         headers = {"x-t": str(T), "x-s": documented(b"s3cret", T, BODY).upper()}
-        PLAIN.check("s3cret", headers, BODY, now=NOW)
+        assert rejection(PLAIN, "s3cret", headers) is None
 
     def test_another_secret_or_body_does_not_match(self) -> None:
         headers = PLAIN.signed_headers("s3cret", BODY, timestamp=T)
         assert rejection(PLAIN, "guess", headers) == MISMATCH
-        assert not PLAIN.verify("s3cret", headers, BODY + b" ", now=NOW)
+        assert PLAIN.refusal("s3cret", headers, BODY + b" ", now=NOW) == MISMATCH
 
     @pytest.mark.parametrize(
         "headers",
@@ -97,23 +86,16 @@ class TestChecking:
     def test_a_keyed_scheme_looks_the_secret_up_by_key_id(self) -> None:
         secrets = {"a": "secret-a", "b": "secret-b"}
         headers = KEYED.signed_headers("secret-b", BODY, timestamp=T, key_id="b")
-        KEYED.check(secrets, headers, BODY, now=NOW)
+        assert rejection(KEYED, secrets, headers) is None
         assert rejection(KEYED, secrets, {**headers, "X-K": "a"}) == MISMATCH
         assert rejection(KEYED, secrets, {**headers, "X-K": "c"}) == UNKNOWN_KEY
         without_key = {k: v for k, v in headers.items() if k != "X-K"}
         assert rejection(KEYED, secrets, without_key) == UNKNOWN_KEY
-
-    def test_the_reason_never_holds_the_secret_or_signature(self) -> None:
-        headers = PLAIN.signed_headers("s3cret", BODY, timestamp=T)
-        with pytest.raises(SignatureRejected) as caught:
-            PLAIN.check("other", headers, BODY, now=NOW)
-        assert "s3cret" not in str(caught.value)
-        assert headers["X-S"] not in str(caught.value)
 
     @given(body=st.binary(max_size=256), secret=st.binary(min_size=1, max_size=64))
     def test_what_is_signed_is_accepted_and_any_change_is_not(
         self, body: bytes, secret: bytes
     ) -> None:
         headers = PLAIN.signed_headers(secret, body, timestamp=T)
-        assert PLAIN.verify(secret, headers, body, now=NOW)
-        assert not PLAIN.verify(secret, headers, body + b"x", now=NOW)
+        assert PLAIN.refusal(secret, headers, body, now=NOW) is None
+        assert PLAIN.refusal(secret, headers, body + b"x", now=NOW) == MISMATCH

@@ -2,7 +2,8 @@
 
 The three sandboxes speak the same protocol as this client, so development, tests and
 production differ only in ``HUAFEI_CARRIER_BASE_URL`` and the secrets. Requests are JSON POSTs
-signed like callbacks (``carriers/signing.py``); see docs/sandboxes.md for the endpoints.
+signed like callbacks (``carriers/signing.py``, docs/signing.md); see docs/sandboxes.md for the
+endpoints.
 """
 
 from __future__ import annotations
@@ -118,12 +119,15 @@ class HttpCarrierGateway:
             raise GatewayError(f"{self.carrier}: unreadable query answer: {exc.detail}") from None
 
     def parse_callback(self, headers: dict[str, str], body: bytes) -> ConsumptionResult:
-        if not signing.verify(
-            self._secret,
-            headers,
-            body,
-            now=self._clock.now(),
-            window_seconds=self.callback_window_seconds,
+        if (
+            signing.CARRIER_SIGNING.refusal(
+                self._secret,
+                headers,
+                body,
+                now=self._clock.now(),
+                window_seconds=self.callback_window_seconds,
+            )
+            is not None
         ):
             raise BadCallbackSignature(carrier=self.carrier.value)
         try:

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 from huafei.core.signing import WINDOW_SECONDS, SigningScheme
 
-__all__ = ["CARRIER_SIGNING", "WINDOW_SECONDS", "signed_headers", "verify"]
+__all__ = ["CARRIER_SIGNING", "WINDOW_SECONDS", "signed_headers"]
 
 CARRIER_SIGNING = SigningScheme(
     timestamp_header="X-Carrier-Timestamp", signature_header="X-Carrier-Signature"
 )
 
 signed_headers = CARRIER_SIGNING.signed_headers
-verify = CARRIER_SIGNING.verify

@@ -8,7 +8,7 @@ the signature matches and the timestamp is within 300 s of its clock; each body 
 
 Each adapter (``sms.http``, ``identity.adapters``) is a ``ProviderAdapter`` and turns
 ``ProviderFailed`` into its own typed error; the sandboxes read requests with
-``read_signed_request``. Neither side ever logs a body (they hold phone numbers, names and ID
+``SignedRequestReader``. Neither side ever logs a body (they hold phone numbers, names and ID
 numbers).
 """
 
@@ -18,7 +18,6 @@ import json
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any, ClassVar, TypeVar
 
 import httpx
@@ -159,23 +158,23 @@ class ProviderRefusal:
     message: str
 
 
-def read_signed_request(
-    model: type[M],
-    body: bytes,
-    headers: Mapping[str, str],
-    *,
-    secrets: Mapping[str, Secret],
-    now: datetime,
-    max_body: int,
-) -> M | ProviderRefusal:
-    """The provider's side: the request's body as ``model`` if it is signed, fresh and valid."""
-    if len(body) > max_body:
-        return ProviderRefusal(413, "too_large", "request too large")
-    if not PROVIDER_SIGNING.verify(secrets, headers, body, now=now):
-        return ProviderRefusal(401, "bad_signature", "key, signature or timestamp not valid")
-    try:
-        return model.model_validate_json(body)
-    except ValidationError as exc:
-        # Field names only: never echo a value (a name, an ID number, a sign-in code).
-        fields = sorted({".".join(str(p) for p in e["loc"]) for e in exc.errors()})
-        return ProviderRefusal(400, "invalid_request", "invalid fields: " + ", ".join(fields))
+@dataclass(frozen=True, slots=True)
+class SignedRequestReader:
+    """The provider's side (the sandboxes): a request's body, if signed, fresh and valid."""
+
+    #: the secrets of the callers' key ids
+    secrets: Mapping[str, Secret]
+    clock: Clock
+    max_body: int
+
+    def read(self, model: type[M], body: bytes, headers: Mapping[str, str]) -> M | ProviderRefusal:
+        if len(body) > self.max_body:
+            return ProviderRefusal(413, "too_large", "request too large")
+        if PROVIDER_SIGNING.refusal(self.secrets, headers, body, now=self.clock.now()) is not None:
+            return ProviderRefusal(401, "bad_signature", "key, signature or timestamp not valid")
+        try:
+            return model.model_validate_json(body)
+        except ValidationError as exc:
+            # Field names only: never echo a value (a name, an ID number, a sign-in code).
+            fields = sorted({".".join(str(p) for p in e["loc"]) for e in exc.errors()})
+            return ProviderRefusal(400, "invalid_request", "invalid fields: " + ", ".join(fields))

@@ -27,19 +27,11 @@ WINDOW_SECONDS = 300
 #: More digits than any unix time in seconds for thousands of years: not a timestamp.
 _MAX_TIMESTAMP_DIGITS = 12
 
+#: Why ``SigningScheme.refusal`` refuses a message (never a secret or a signature).
 MISSING = "timestamp or signature header missing"
 UNKNOWN_KEY = "unknown key id"
 STALE = "timestamp outside the accepted window (replay?)"
 MISMATCH = "signature does not match"
-
-
-class SignatureRejected(ValueError):
-    """A message is not accepted; ``reason`` is one of ``MISSING``, ``UNKNOWN_KEY``, ``STALE``
-    and ``MISMATCH`` (it never holds a secret or a signature)."""
-
-    def __init__(self, reason: str) -> None:
-        self.reason = reason
-        super().__init__(reason)
 
 
 def _key(secret: Secret) -> bytes:
@@ -85,7 +77,7 @@ class SigningScheme:
             headers = {self.key_header: key_id, **headers}
         return headers
 
-    def check(
+    def refusal(
         self,
         secrets: Secret | Mapping[str, Secret],
         headers: Mapping[str, str],
@@ -93,12 +85,17 @@ class SigningScheme:
         *,
         now: datetime,
         window_seconds: int | None = None,
-    ) -> None:
-        """Raise ``SignatureRejected`` unless ``body`` was signed with the (named) secret within
-        the window. Header names are matched in any case; ``secrets`` maps key ids to secrets
-        where the scheme names keys, and is the one secret otherwise."""
+    ) -> str | None:
+        """Why the message is refused (``MISSING``, ``UNKNOWN_KEY``, ``STALE``, ``MISMATCH``), or
+        None when ``body`` was signed with the (named) secret within the window.
+
+        Header names are matched in any case; ``secrets`` maps key ids to secrets where the
+        scheme names keys, and is the one secret otherwise. The reason never holds a secret.
+        """
         lowered = {name.lower(): value for name, value in headers.items()}
         secret = self._secret_of(secrets, lowered)
+        if secret is None:
+            return UNKNOWN_KEY
         raw_timestamp = lowered.get(self.timestamp_header.lower(), "")
         signature = lowered.get(self.signature_header.lower(), "")
         if (
@@ -107,40 +104,22 @@ class SigningScheme:
             or not raw_timestamp.isdigit()
             or len(raw_timestamp) > _MAX_TIMESTAMP_DIGITS
         ):
-            raise SignatureRejected(MISSING)
+            return MISSING
         timestamp = int(raw_timestamp)
         window = self.window_seconds if window_seconds is None else window_seconds
         if abs(now.timestamp() - timestamp) > window:
-            raise SignatureRejected(STALE)
+            return STALE
         if not hmac.compare_digest(self.sign(secret, timestamp, body), signature.lower()):
-            raise SignatureRejected(MISMATCH)
-
-    def verify(
-        self,
-        secrets: Secret | Mapping[str, Secret],
-        headers: Mapping[str, str],
-        body: bytes,
-        *,
-        now: datetime,
-        window_seconds: int | None = None,
-    ) -> bool:
-        """Whether ``check`` accepts the message."""
-        try:
-            self.check(secrets, headers, body, now=now, window_seconds=window_seconds)
-        except SignatureRejected:
-            return False
-        return True
+            return MISMATCH
+        return None
 
     def _secret_of(
         self, secrets: Secret | Mapping[str, Secret], lowered: Mapping[str, str]
-    ) -> Secret:
+    ) -> Secret | None:
         if self.key_header is None:
             if not isinstance(secrets, str | bytes):
                 raise TypeError("this scheme has one shared secret, not a key table")
             return secrets
         if isinstance(secrets, str | bytes):
             raise TypeError(f"{self.key_header} names a key: pass the secrets by key id")
-        secret = secrets.get(lowered.get(self.key_header.lower(), ""))
-        if secret is None:
-            raise SignatureRejected(UNKNOWN_KEY)
-        return secret
+        return secrets.get(lowered.get(self.key_header.lower(), ""))

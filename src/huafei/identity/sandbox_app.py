@@ -24,7 +24,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from huafei.core.clock import Clock
-from huafei.core.provider_http import ProviderRefusal, read_signed_request
+from huafei.core.provider_http import ProviderRefusal, SignedRequestReader
 from huafei.identity.adapters import SandboxIdentityVerifier, sandbox_selfie_token
 from huafei.identity.errors import IdentityProviderUnavailable
 
@@ -50,8 +50,8 @@ class IdentitySandbox:
     """Answers verifications by the selfie token; remembers answers by request id."""
 
     def __init__(self, secrets: Mapping[str, str], clock: Clock) -> None:
-        self.secrets = dict(secrets)
         self.clock = clock
+        self.requests = SignedRequestReader(dict(secrets), clock, _MAX_BODY)
         self._verifier = SandboxIdentityVerifier()
         self._lock = threading.Lock()
         self._answers: dict[str, dict[str, Any]] = {}
@@ -97,14 +97,7 @@ def create_identity_sandbox_app(sandbox: IdentitySandbox) -> FastAPI:
 
     @app.post("/verifications", summary="Name + ID against the register, selfie liveness")
     async def verify(request: Request) -> Response:
-        parsed = read_signed_request(
-            _VerifyBody,
-            await request.body(),
-            request.headers,
-            secrets=sandbox.secrets,
-            now=sandbox.clock.now(),
-            max_body=_MAX_BODY,
-        )
+        parsed = sandbox.requests.read(_VerifyBody, await request.body(), request.headers)
         if isinstance(parsed, ProviderRefusal):
             return _error(parsed.status, parsed.code, parsed.message)
         answer = sandbox.verify(parsed)

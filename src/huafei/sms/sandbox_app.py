@@ -25,7 +25,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from huafei.core.clock import Clock
-from huafei.core.provider_http import ProviderRefusal, read_signed_request
+from huafei.core.provider_http import ProviderRefusal, SignedRequestReader
 from huafei.sms.http import BATCH_SIZE
 
 _MAX_BODY = 1024 * 1024
@@ -63,8 +63,8 @@ class SmsSandbox:
     """An SMS provider that keeps its messages in memory, for development and tests."""
 
     def __init__(self, secrets: Mapping[str, str], clock: Clock) -> None:
-        self.secrets = dict(secrets)
         self.clock = clock
+        self.requests = SignedRequestReader(dict(secrets), clock, _MAX_BODY)
         self.switches = _Switches()
         self._lock = threading.Lock()
         self._sequence = itertools.count(1)
@@ -114,14 +114,7 @@ def create_sms_sandbox_app(sandbox: SmsSandbox) -> FastAPI:
     async def send(request: Request) -> Response:
         if sandbox.switches.fail_status is not None:
             return _error(sandbox.switches.fail_status, "unavailable", "provider unavailable")
-        parsed = read_signed_request(
-            _SendBody,
-            await request.body(),
-            request.headers,
-            secrets=sandbox.secrets,
-            now=sandbox.clock.now(),
-            max_body=_MAX_BODY,
-        )
+        parsed = sandbox.requests.read(_SendBody, await request.body(), request.headers)
         if isinstance(parsed, ProviderRefusal):
             return _error(parsed.status, parsed.code, parsed.message)
         return JSONResponse(sandbox.send(parsed))

@@ -28,7 +28,7 @@ from datetime import date, datetime
 from typing import Any, Protocol
 
 from huafei.core.errors import HuafeiError
-from huafei.core.signing import SignatureRejected, SigningScheme
+from huafei.core.signing import SigningScheme
 from huafei.payouts.models import RailName
 
 TIMESTAMP_HEADER = "X-Rail-Timestamp"
@@ -161,10 +161,9 @@ def verify_signature(
     secret: bytes, headers: Mapping[str, str], body: bytes, *, now: datetime, window_seconds: int
 ) -> None:
     """Raise ``BadRailSignature`` unless the message is signed with ``secret`` and fresh."""
-    try:
-        RAIL_SIGNING.check(secret, headers, body, now=now, window_seconds=window_seconds)
-    except SignatureRejected as exc:
-        raise BadRailSignature(exc.reason) from None
+    refusal = RAIL_SIGNING.refusal(secret, headers, body, now=now, window_seconds=window_seconds)
+    if refusal is not None:
+        raise BadRailSignature(refusal)
 
 
 def canonical_json(data: Mapping[str, Any]) -> bytes:
