@@ -28,6 +28,7 @@ from typing import Any
 from sqlalchemy import Table, case, func, select
 from sqlalchemy.orm import Session
 
+from huafei.core.days import BEIJING
 from huafei.core.db import bulk_insert
 from huafei.core.money import InvalidAmount, Money
 from huafei.identity.errors import (
@@ -37,7 +38,6 @@ from huafei.identity.errors import (
     UnknownLimitFlow,
 )
 from huafei.identity.models import KycLimit, KycLimitUsage, Seller
-from huafei.identity.policy import BEIJING
 
 _USAGES: Table = KycLimitUsage.__table__  # type: ignore[assignment]
 
