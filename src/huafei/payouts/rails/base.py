@@ -18,7 +18,6 @@ Wire format (both directions):
 
 from __future__ import annotations
 
-import base64
 import enum
 import hashlib
 import json
@@ -28,6 +27,7 @@ from datetime import date, datetime
 from typing import Any, Protocol
 
 from huafei.core.errors import HuafeiError
+from huafei.core.keyed_settings import parse_keyed_secrets
 from huafei.core.signing import SigningScheme
 from huafei.payouts.models import RailName
 
@@ -173,21 +173,13 @@ def canonical_json(data: Mapping[str, Any]) -> bytes:
 def configured_rail_secrets(spec: str) -> dict[RailName, bytes]:
     """The secrets ``bank:base64,alipay:base64,…`` names; ``ValueError`` for an unknown rail or
     bad base64 (the message names the rail, never the secret)."""
-    given: dict[RailName, bytes] = {}
-    for part in filter(None, (p.strip() for p in spec.split(","))):
-        name, _, encoded = part.partition(":")
-        try:
-            rail = RailName(name)
-        except ValueError:
-            raise ValueError(f"unknown rail {name!r}") from None
-        try:
-            secret = base64.b64decode(encoded, validate=True)
-        except ValueError:
-            raise ValueError(f"the {name} secret is not valid base64") from None
+    given = parse_keyed_secrets(
+        spec, describe=lambda name: f"the {name} secret", known=set(RailName), kind="rail"
+    )
+    for name, secret in given.items():
         if not secret:
             raise ValueError(f"the {name} secret is empty")
-        given[rail] = secret
-    return given
+    return {RailName(name): secret for name, secret in given.items()}
 
 
 def development_rail_secret(rail: RailName) -> bytes:
