@@ -20,7 +20,7 @@ def test_nothing_configured_is_nothing() -> None:
     assert parse_keyed_secrets("", describe=_key) == {}
 
 
-@pytest.mark.parametrize("spec", ["k1:not base64!", "k1:YWJ", "k1:YW Jj", "k1"])
+@pytest.mark.parametrize("spec", ["k1:not base64!", "k1:YWJ", "k1:YW Jj"])
 def test_bad_base64_names_the_entry_never_the_value(spec: str) -> None:
     with pytest.raises(ValueError, match=r"^key 'k1' is not valid base64$"):
         parse_keyed_secrets(spec, describe=_key)
