@@ -166,8 +166,8 @@ def quote(body: schemas.QuoteIn, request: Request, owner: CurrentOwner) -> schem
         refusal=None if refused is None else schemas.QuoteRefusal(
             code=refused.code, detail=refused.detail, extra=refused.extra
         ),
-        amount=schemas.yuan(q.amount_fen), fee=schemas.yuan(q.fee_fen),
-        total=schemas.yuan(q.total_fen),
+        amount=Money(q.amount_fen).plain(), fee=Money(q.fee_fen).plain(),
+        total=Money(q.total_fen).plain(),
     )  # fmt: skip
 
 

@@ -1,23 +1,20 @@
 """Request and response shapes of the payout, wallet and finance routes.
 
-Amounts go out as integer fen plus a yuan string for display; amounts come in as the text
-people type (``"100"``, ``"100.5"``, ``"¥1,000.00"``), parsed by ``Money.parse`` — never a float.
+Amounts go out as integer fen plus ``Money.plain()`` text for display (``"1234.50"``); amounts
+come in as the text people type (``"100"``, ``"100.5"``, ``"¥1,000.00"``), parsed by
+``Money.parse`` — never a float.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel, Field
 
+from huafei.core.money import Money
 from huafei.core.types import Fen, Id, SecretText, Text
 from huafei.payouts.models import MethodKind, Withdrawal
-
-
-def yuan(fen: int) -> str:
-    return f"{Decimal(fen).scaleb(-2):.2f}"
 
 
 class Balances(BaseModel):
@@ -136,8 +133,8 @@ class WithdrawalOut(BaseModel):
         return cls(
             id=w.id, payout_id=w.payout_id, status=w.status, method_id=w.method_id, rail=w.rail,
             currency=w.currency, amount_fen=w.amount_fen, fee_fen=w.fee_fen,
-            total_fen=w.total_fen, amount=yuan(w.amount_fen), fee=yuan(w.fee_fen),
-            total=yuan(w.total_fen), review_reason=w.review_reason,
+            total_fen=w.total_fen, amount=Money(w.amount_fen).plain(), fee=Money(w.fee_fen).plain(),
+            total=Money(w.total_fen).plain(), review_reason=w.review_reason,
             approvals_required=w.approvals_required, failure_code=w.failure_code,
             failure_reason=w.failure_reason, created_at=w.created_at, completed_at=w.completed_at,
         )  # fmt: skip

@@ -6,9 +6,10 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request, Response
 
+from huafei.core.money import Money
 from huafei.core.types import Moment, Text
 from huafei.payouts.deps import CurrentOwner, container_of
-from huafei.payouts.schemas import Balances, StatementPageOut, StatementRowOut, yuan
+from huafei.payouts.schemas import Balances, StatementPageOut, StatementRowOut
 from huafei.wallets import export
 from huafei.wallets.service import (
     all_statement_rows,
@@ -41,8 +42,8 @@ def balances(request: Request, owner: CurrentOwner) -> Balances:
     return Balances(
         owner_ref=b.owner_ref, currency=b.currency, pending_fen=b.pending_fen,
         available_fen=b.available_fen, held_fen=b.held_fen, total_fen=b.total_fen,
-        pending=yuan(b.pending_fen), available=yuan(b.available_fen), held=yuan(b.held_fen),
-        total=yuan(b.total_fen),
+        pending=Money(b.pending_fen).plain(), available=Money(b.available_fen).plain(),
+        held=Money(b.held_fen).plain(), total=Money(b.total_fen).plain(),
     )  # fmt: skip
 
 

@@ -25,6 +25,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from huafei.core.db import insert_ignoring_conflicts
+from huafei.core.money import Money
 from huafei.jobs.service import enqueue
 from huafei.notices.service import FINANCE_INBOX, NoticeKind
 from huafei.payouts.config import Payouts
@@ -44,10 +45,9 @@ from huafei.payouts.service.common import (
     locked_by_payout_id,
     record_event,
     refund,
-    set_status,
-    yuan,
 )
 from huafei.payouts.service.methods import reveal
+from huafei.payouts.state import transition
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +70,7 @@ def begin_send(
         raise LookupError(f"payout method {withdrawal.method_id} vanished")
     account = reveal(method, payouts.keyring)
     withdrawal.send_attempts += 1
-    set_status(withdrawal, WithdrawalStatus.SENDING, now)
+    transition(withdrawal, WithdrawalStatus.SENDING, now)
     record_event(session, withdrawal, "send_attempt", now=now, attempt=withdrawal.send_attempts)
     session.flush()
     return SendPlan(
@@ -114,7 +114,7 @@ def record_ack(
     if ack.accepted:
         withdrawal.rail_ref = ack.rail_ref
         withdrawal.sent_at = now
-        set_status(withdrawal, WithdrawalStatus.SENT, now)
+        transition(withdrawal, WithdrawalStatus.SENT, now)
         record_event(session, withdrawal, "sent", now=now, actor="rail", rail_ref=ack.rail_ref)
         _enqueue_poll(session, payouts, withdrawal, now)
     else:
@@ -148,7 +148,7 @@ def apply_result(
         if status is WithdrawalStatus.SENDING:
             withdrawal.rail_ref = result.rail_ref
             withdrawal.sent_at = now
-            set_status(withdrawal, WithdrawalStatus.SENT, now)
+            transition(withdrawal, WithdrawalStatus.SENT, now)
             record_event(session, withdrawal, "sent", now=now, actor="rail", source=source)
             _enqueue_poll(session, payouts, withdrawal, now)
             return "progress"
@@ -166,7 +166,7 @@ def apply_result(
     withdrawal.rail_ref = result.rail_ref or withdrawal.rail_ref
     if succeeded:
         holds.post(session, withdrawal, now=now)
-        set_status(withdrawal, WithdrawalStatus.PAID, now)
+        transition(withdrawal, WithdrawalStatus.PAID, now)
         record_event(
             session, withdrawal, "paid", now=now, actor="rail", source=source,
             rail_ref=result.rail_ref,
@@ -177,8 +177,8 @@ def apply_result(
             kind=NoticeKind.PAYOUT_ARRIVED,
             title="提现到账",
             body=(
-                f"提现 {withdrawal.payout_id} 已到账 {yuan(withdrawal.amount_fen)}"
-                f"（手续费 {yuan(withdrawal.fee_fen)}）。"
+                f"提现 {withdrawal.payout_id} 已到账 {Money(withdrawal.amount_fen).format()}"
+                f"（手续费 {Money(withdrawal.fee_fen).format()}）。"
             ),
             ref=withdrawal.payout_id,
             now=now,
@@ -290,7 +290,7 @@ def requeue_send(session: Session, *, withdrawal_id: int, now: datetime) -> bool
     withdrawal = locked(session, withdrawal_id)
     if withdrawal.state is not WithdrawalStatus.SENT:
         return False
-    set_status(withdrawal, WithdrawalStatus.QUEUED, now)
+    transition(withdrawal, WithdrawalStatus.QUEUED, now)
     record_event(session, withdrawal, "requeued", now=now, reason="rail does not know the payout")
     enqueue_send(session, withdrawal, now=now)
     return True
