@@ -9,7 +9,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import NotRequired, Protocol, TypedDict, Unpack
 
 from sqlalchemy import Table, func, select, update
 from sqlalchemy.orm import Session
@@ -43,18 +43,21 @@ class NoticeKind(enum.StrEnum):
     """A reconciliation run found differences (to finance)."""
 
 
+class NoticeContent(TypedDict):
+    """What a notice says, passed to ``Notifier.notify`` as keyword arguments."""
+
+    owner_ref: str
+    """Whose inbox: ``seller:12``, ``staff:finance`` …"""
+    kind: NoticeKind
+    title: str
+    body: str
+    now: datetime
+    ref: NotRequired[str | None]
+    """What it is about (a payout id, an order id), if anything."""
+
+
 class Notifier(Protocol):
-    def notify(
-        self,
-        session: Session,
-        *,
-        owner_ref: str,
-        kind: NoticeKind,
-        title: str,
-        body: str,
-        now: datetime,
-        ref: str | None = None,
-    ) -> None:
+    def notify(self, session: Session, **notice: Unpack[NoticeContent]) -> None:
         """Record a notice in the caller's transaction."""
         ...
 
@@ -125,26 +128,17 @@ class InboxNotifier:
     a failed send with backoff (notices.tasks).
     """
 
-    def notify(
-        self,
-        session: Session,
-        *,
-        owner_ref: str,
-        kind: NoticeKind,
-        title: str,
-        body: str,
-        now: datetime,
-        ref: str | None = None,
-    ) -> None:
+    def notify(self, session: Session, **notice: Unpack[NoticeContent]) -> None:
+        owner_ref, kind, now = notice["owner_ref"], notice["kind"], notice["now"]
         defer_insert(
             session,
             _NOTICES,
             {
                 "owner_ref": owner_ref,
                 "kind": kind.value,
-                "title": title,
-                "body": body,
-                "ref": ref,
+                "title": notice["title"],
+                "body": notice["body"],
+                "ref": notice.get("ref"),
                 "read": False,
                 "created_at": now,
                 # Due with the notice's own commit: a worker texts it afterwards (notices.tasks).

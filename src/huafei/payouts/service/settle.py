@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from huafei.core.db import insert_ignoring_conflicts
 from huafei.core.money import Money
 from huafei.jobs.service import enqueue
-from huafei.notices.service import FINANCE_INBOX, NoticeKind
+from huafei.notices.service import FINANCE_INBOX, NoticeKind, Notifier
 from huafei.payouts.config import Payouts
 from huafei.payouts.models import (
     PayoutMethod,
@@ -141,49 +141,24 @@ def apply_result(
     ``duplicate``: already applied; ``conflict``: the rail contradicts us (finance is told);
     ``ignored``: nothing to do.
     """
-    status = withdrawal.state
     if result.status is PayoutStatus.UNKNOWN:
         return "ignored"
     if result.status is PayoutStatus.PROCESSING:
-        if status is WithdrawalStatus.SENDING:
-            withdrawal.rail_ref = result.rail_ref
-            withdrawal.sent_at = now
-            transition(withdrawal, WithdrawalStatus.SENT, now)
-            record_event(session, withdrawal, "sent", now=now, actor="rail", source=source)
-            _enqueue_poll(session, payouts, withdrawal, now)
-            return "progress"
-        return "ignored"
+        return _record_progress(
+            session, payouts, withdrawal, result.rail_ref, now=now, source=source
+        )
     succeeded = result.status is PayoutStatus.SUCCEEDED
-    if status.final:
-        agrees = (status is WithdrawalStatus.PAID) == succeeded
-        if agrees:
-            return "duplicate"
-        return _conflict(session, payouts, withdrawal, result, now, source, "status")
-    if result.amount_fen is not None and result.amount_fen != withdrawal.amount_fen:
-        return _conflict(session, payouts, withdrawal, result, now, source, "amount")
-    if status not in (WithdrawalStatus.SENDING, WithdrawalStatus.SENT, WithdrawalStatus.QUEUED):
-        return _conflict(session, payouts, withdrawal, result, now, source, "unsent")
+    if withdrawal.state.final and (withdrawal.state is WithdrawalStatus.PAID) == succeeded:
+        return "duplicate"
+    what = _contradiction(withdrawal, result)
+    if what is not None:
+        return _conflict(
+            session, withdrawal, result, what=what, source=source, notifier=payouts.notifier,
+            now=now,
+        )  # fmt: skip
     withdrawal.rail_ref = result.rail_ref or withdrawal.rail_ref
     if succeeded:
-        holds.post(session, withdrawal, now=now)
-        transition(withdrawal, WithdrawalStatus.PAID, now)
-        record_event(
-            session, withdrawal, "paid", now=now, actor="rail", source=source,
-            rail_ref=result.rail_ref,
-        )  # fmt: skip
-        payouts.notifier.notify(
-            session,
-            owner_ref=withdrawal.owner_ref,
-            kind=NoticeKind.PAYOUT_ARRIVED,
-            title="提现到账",
-            body=(
-                f"提现 {withdrawal.payout_id} 已到账 {Money(withdrawal.amount_fen).format()}"
-                f"（手续费 {Money(withdrawal.fee_fen).format()}）。"
-            ),
-            ref=withdrawal.payout_id,
-            now=now,
-        )
-        session.flush()
+        _record_paid(session, payouts.notifier, withdrawal, result.rail_ref, now=now, source=source)
         return "paid"
     refund(
         session, withdrawal, WithdrawalStatus.FAILED, now=now, notifier=payouts.notifier,
@@ -193,20 +168,86 @@ def apply_result(
     return "failed"
 
 
-def _conflict(
+def _record_progress(
     session: Session,
     payouts: Payouts,
     withdrawal: Withdrawal,
-    result: PayoutResult,
+    rail_ref: str | None,
+    *,
     now: datetime,
     source: str,
-    what: str,
 ) -> str:
+    """The rail has the payout (``processing``): a withdrawal still ``sending`` is ``sent``."""
+    if withdrawal.state is not WithdrawalStatus.SENDING:
+        return "ignored"
+    withdrawal.rail_ref = rail_ref
+    withdrawal.sent_at = now
+    transition(withdrawal, WithdrawalStatus.SENT, now)
+    record_event(session, withdrawal, "sent", now=now, actor="rail", source=source)
+    _enqueue_poll(session, payouts, withdrawal, now)
+    return "progress"
+
+
+def _contradiction(withdrawal: Withdrawal, result: PayoutResult) -> str | None:
+    """What a final result contradicts in our record (``status``: we finished otherwise;
+    ``amount``; ``unsent``: we never sent it), or None when it can be applied."""
+    status = withdrawal.state
+    if status.final:
+        return "status"
+    if result.amount_fen is not None and result.amount_fen != withdrawal.amount_fen:
+        return "amount"
+    if status not in (WithdrawalStatus.SENDING, WithdrawalStatus.SENT, WithdrawalStatus.QUEUED):
+        return "unsent"
+    return None
+
+
+def _record_paid(
+    session: Session,
+    notifier: Notifier,
+    withdrawal: Withdrawal,
+    rail_ref: str | None,
+    *,
+    now: datetime,
+    source: str,
+) -> None:
+    """The rail paid: post the holds, mark it paid, tell the owner."""
+    holds.post(session, withdrawal, now=now)
+    transition(withdrawal, WithdrawalStatus.PAID, now)
+    record_event(
+        session, withdrawal, "paid", now=now, actor="rail", source=source, rail_ref=rail_ref
+    )
+    notifier.notify(
+        session,
+        owner_ref=withdrawal.owner_ref,
+        kind=NoticeKind.PAYOUT_ARRIVED,
+        title="提现到账",
+        body=(
+            f"提现 {withdrawal.payout_id} 已到账 {Money(withdrawal.amount_fen).format()}"
+            f"（手续费 {Money(withdrawal.fee_fen).format()}）。"
+        ),
+        ref=withdrawal.payout_id,
+        now=now,
+    )
+    session.flush()
+
+
+def _conflict(
+    session: Session,
+    withdrawal: Withdrawal,
+    result: PayoutResult,
+    *,
+    what: str,
+    source: str,
+    notifier: Notifier,
+    now: datetime,
+) -> str:
+    """Record that the rail's result (from ``source``) contradicts us in ``what`` and tell
+    finance; nothing else changes."""
     record_event(
         session, withdrawal, "result_conflict", now=now, actor="rail", source=source, what=what,
         rail_status=result.status.value, rail_amount_fen=result.amount_fen,
     )  # fmt: skip
-    payouts.notifier.notify(
+    notifier.notify(
         session,
         owner_ref=FINANCE_INBOX,
         kind=NoticeKind.RECONCILIATION,
