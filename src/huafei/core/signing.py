@@ -39,6 +39,7 @@ def _key(secret: Secret) -> bytes:
 
 
 def unix_seconds(moment: datetime) -> int:
+    """A moment as the timestamp header carries it: whole unix seconds."""
     return int(moment.timestamp())
 
 

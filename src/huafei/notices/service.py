@@ -100,6 +100,7 @@ def wants_sms(session: Session, owner_ref: str, kind: NoticeKind) -> bool:
 
 
 def preferences(session: Session, owner_ref: str) -> dict[str, bool]:
+    """Whether the owner gets each kind of notice by SMS too (defaults filled in)."""
     chosen = {
         p.kind: p.sms
         for p in session.scalars(
@@ -110,6 +111,7 @@ def preferences(session: Session, owner_ref: str) -> dict[str, bool]:
 
 
 def set_preferences(session: Session, owner_ref: str, sms: dict[NoticeKind, bool]) -> None:
+    """Record the owner's SMS choice for the kinds given (the others stay as they are)."""
     session.info.get(_SESSION_CACHE, {}).pop(owner_ref, None)
     for kind, enabled in sms.items():
         row = session.get(NoticePreference, (owner_ref, kind.value))
@@ -172,6 +174,7 @@ def list_notices(
 
 
 def unread_count(session: Session, owner_ref: str) -> int:
+    """How many of the owner's notices are unread."""
     write_deferred(session, _NOTICES)
     return int(
         session.scalar(

@@ -36,6 +36,7 @@ def locked(session: Session, withdrawal_id: int) -> Withdrawal:
 
 
 def locked_by_payout_id(session: Session, payout_id: str) -> Withdrawal | None:
+    """The withdrawal a rail knows by ``payout_id``, row-locked like ``locked``; None if none."""
     return session.scalars(
         select(Withdrawal)
         .where(Withdrawal.payout_id == payout_id)
@@ -54,6 +55,7 @@ def record_event(
     staff_id: int | None = None,
     **detail: object,
 ) -> None:
+    """Add a step to the withdrawal's history (``withdrawal_events``) with who took it."""
     session.add(
         WithdrawalEvent(
             withdrawal_id=withdrawal.id,
@@ -68,6 +70,7 @@ def record_event(
 
 
 def enqueue_send(session: Session, withdrawal: Withdrawal, *, now: datetime) -> None:
+    """Queue the send job of the withdrawal's next attempt (once per attempt)."""
     enqueue(
         session,
         SEND_JOB,

@@ -27,14 +27,17 @@ from huafei.wallets.reasons import Reason
 
 
 def hold_id(withdrawal_id: int) -> str:
+    """The id of the pending transfer that holds the amount."""
     return f"withdrawal:{withdrawal_id}:hold"
 
 
 def fee_hold_id(withdrawal_id: int) -> str:
+    """The id of the pending transfer that holds the fee."""
     return f"withdrawal:{withdrawal_id}:fee-hold"
 
 
 def payout_transfer_id(withdrawal_id: int) -> str:
+    """The id of the transfer that pays the amount out (held → escrow)."""
     return f"withdrawal:{withdrawal_id}:payout"
 
 

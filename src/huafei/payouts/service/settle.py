@@ -266,6 +266,7 @@ def _conflict(
 def apply_queried(
     session: Session, *, payouts: Payouts, withdrawal_id: int, result: PayoutResult, now: datetime
 ) -> str:
+    """Apply the rail's answer to a query (a poll or a later send attempt)."""
     withdrawal = locked(session, withdrawal_id)
     return apply_result(
         session, payouts=payouts, withdrawal=withdrawal, result=result, now=now, source="query"
@@ -338,6 +339,7 @@ def requeue_send(session: Session, *, withdrawal_id: int, now: datetime) -> bool
 
 
 def send_state(session: Session, withdrawal_id: int) -> tuple[WithdrawalStatus, str, RailName]:
+    """The withdrawal's status, payout id and rail, read without a lock."""
     withdrawal = session.get(Withdrawal, withdrawal_id)
     if withdrawal is None:  # pragma: no cover - jobs are enqueued with their withdrawal
         raise LookupError(f"withdrawal {withdrawal_id} not found")
