@@ -149,13 +149,14 @@ class ProviderAdapter:
         self.client.close()
 
 
-@dataclass(frozen=True, slots=True)
-class ProviderRefusal:
+class ProviderRefusal(Exception):
     """Why a provider (a sandbox) refuses a request: the HTTP status and the answer's fields."""
 
-    status: int
-    code: str
-    message: str
+    def __init__(self, status: int, code: str, message: str) -> None:
+        self.status = status
+        self.code = code
+        self.message = message
+        super().__init__(f"{status} {code}: {message}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,14 +168,17 @@ class SignedRequestReader:
     clock: Clock
     max_body: int
 
-    def read(self, model: type[M], body: bytes, headers: Mapping[str, str]) -> M | ProviderRefusal:
+    def read(self, model: type[M], body: bytes, headers: Mapping[str, str]) -> M:
+        """The body as ``model``; ``ProviderRefusal`` when too large, unsigned or invalid."""
         if len(body) > self.max_body:
-            return ProviderRefusal(413, "too_large", "request too large")
+            raise ProviderRefusal(413, "too_large", "request too large")
         if PROVIDER_SIGNING.refusal(self.secrets, headers, body, now=self.clock.now()) is not None:
-            return ProviderRefusal(401, "bad_signature", "key, signature or timestamp not valid")
+            raise ProviderRefusal(401, "bad_signature", "key, signature or timestamp not valid")
         try:
             return model.model_validate_json(body)
         except ValidationError as exc:
             # Field names only: never echo a value (a name, an ID number, a sign-in code).
             fields = sorted({".".join(str(p) for p in e["loc"]) for e in exc.errors()})
-            return ProviderRefusal(400, "invalid_request", "invalid fields: " + ", ".join(fields))
+            raise ProviderRefusal(
+                400, "invalid_request", "invalid fields: " + ", ".join(fields)
+            ) from None

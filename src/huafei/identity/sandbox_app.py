@@ -97,9 +97,10 @@ def create_identity_sandbox_app(sandbox: IdentitySandbox) -> FastAPI:
 
     @app.post("/verifications", summary="Name + ID against the register, selfie liveness")
     async def verify(request: Request) -> Response:
-        parsed = sandbox.requests.read(_VerifyBody, await request.body(), request.headers)
-        if isinstance(parsed, ProviderRefusal):
-            return _error(parsed.status, parsed.code, parsed.message)
+        try:
+            parsed = sandbox.requests.read(_VerifyBody, await request.body(), request.headers)
+        except ProviderRefusal as refused:
+            return _error(refused.status, refused.code, refused.message)
         answer = sandbox.verify(parsed)
         if answer is None:
             return _error(503, "unavailable", "the register did not answer")

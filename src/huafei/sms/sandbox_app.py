@@ -114,9 +114,10 @@ def create_sms_sandbox_app(sandbox: SmsSandbox) -> FastAPI:
     async def send(request: Request) -> Response:
         if sandbox.switches.fail_status is not None:
             return _error(sandbox.switches.fail_status, "unavailable", "provider unavailable")
-        parsed = sandbox.requests.read(_SendBody, await request.body(), request.headers)
-        if isinstance(parsed, ProviderRefusal):
-            return _error(parsed.status, parsed.code, parsed.message)
+        try:
+            parsed = sandbox.requests.read(_SendBody, await request.body(), request.headers)
+        except ProviderRefusal as refused:
+            return _error(refused.status, refused.code, refused.message)
         return JSONResponse(sandbox.send(parsed))
 
     @app.get("/control/messages", summary="What the sandbox sent, newest first")
