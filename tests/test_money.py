@@ -54,6 +54,36 @@ class TestFormat:
     def test_en(self) -> None:
         assert Money(123456).format("en") == "CN¥1,234.56"
 
+    @pytest.mark.parametrize(
+        ("fen", "plain", "yuan"),
+        [
+            (0, "0.00", "0.00"),
+            (1, "0.01", "0.01"),
+            (150, "1.50", "1.50"),
+            (123456, "1234.56", "1234.56"),
+            (-150, "-1.50", "-1.50"),
+            (10**14, "1000000000000.00", "1000000000000.00"),
+        ],
+    )
+    def test_plain_text_and_yuan_decimal(self, fen: int, plain: str, yuan: str) -> None:
+        money = Money(fen)
+        assert money.plain() == plain
+        assert money.yuan == Decimal(yuan)
+        assert money.yuan.as_tuple().exponent == -2
+        assert str(money) == f"{plain} CNY"
+
+    @given(st.integers(min_value=0, max_value=10**14))
+    def test_plain_text_and_yuan_round_trip(self, fen: int) -> None:
+        money = Money(fen)
+        assert Money.parse(money.plain()) == money
+        assert Money.from_yuan(money.yuan) == money
+
+    def test_from_yuan_refuses_fractions_of_a_fen(self) -> None:
+        assert Money.from_yuan(500) == Money(50_000)
+        assert Money.from_yuan("12.3") == Money(1230)
+        with pytest.raises(InvalidAmount):
+            Money.from_yuan("0.001")
+
     def test_arithmetic_keeps_currency(self) -> None:
         assert Money(100) + Money(250) == Money(350)
         assert Money(100) * 3 == Money(300)

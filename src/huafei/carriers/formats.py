@@ -16,8 +16,8 @@ from typing import Any
 
 from huafei.carriers.errors import FaceValueNotSold
 from huafei.carriers.gateway import Carrier
+from huafei.core.money import Money
 
-FEN_PER_YUAN = 100
 _DIGITS = re.compile(r"[0-9]+")
 
 
@@ -51,7 +51,9 @@ def _load(document: dict[str, Any]) -> dict[Carrier, CarrierCards]:
     table: dict[Carrier, CarrierCards] = {}
     for key, entry in document["carriers"].items():
         carrier = Carrier(key)
-        faces = tuple(sorted(int(yuan) * FEN_PER_YUAN for yuan in entry["face_values_yuan"]))
+        faces = tuple(
+            sorted(Money.from_yuan(int(value)).fen for value in entry["face_values_yuan"])
+        )
         formats = tuple(
             CardFormat(carrier, f["name"], int(f["serial_length"]), int(f["pin_length"]))
             for f in entry["formats"]
@@ -88,8 +90,7 @@ def require_face_value(carrier: Carrier, face_value_fen: int) -> None:
     if face_value_fen not in sold:
         raise FaceValueNotSold(
             f"{CARRIER_CARDS[carrier].name} sells cards of "
-            + ", ".join(str(face // FEN_PER_YUAN) for face in sold)
-            + " yuan",
+            + ", ".join(Money(face).format() for face in sold),
             carrier=carrier.value,
             face_value_fen=face_value_fen,
             face_values_fen=list(sold),

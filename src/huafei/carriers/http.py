@@ -2,7 +2,8 @@
 
 The three sandboxes speak the same protocol as this client, so development, tests and
 production differ only in ``HUAFEI_CARRIER_BASE_URL`` and the secrets. Requests are JSON POSTs
-signed like callbacks (``carriers/signing.py``); see docs/sandboxes.md for the endpoints.
+signed like callbacks (``carriers/signing.py``, docs/signing.md); see docs/sandboxes.md for the
+endpoints.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import json
 import logging
 import threading
 from collections.abc import Callable, Mapping
+from dataclasses import fields
 from http import HTTPStatus
 from typing import Any, TypeVar
 
@@ -118,12 +120,15 @@ class HttpCarrierGateway:
             raise GatewayError(f"{self.carrier}: unreadable query answer: {exc.detail}") from None
 
     def parse_callback(self, headers: dict[str, str], body: bytes) -> ConsumptionResult:
-        if not signing.verify(
-            self._secret,
-            headers,
-            body,
-            now=self._clock.now(),
-            window_seconds=self.callback_window_seconds,
+        if (
+            signing.CARRIER_SIGNING.refusal(
+                self._secret,
+                headers,
+                body,
+                now=self._clock.now(),
+                window_seconds=self.callback_window_seconds,
+            )
+            is not None
         ):
             raise BadCallbackSignature(carrier=self.carrier.value)
         try:
@@ -151,42 +156,28 @@ class HttpCarrierGateway:
         return self._decode(data, lambda answer: fen(answer, "balance_fen"), "balance query")
 
     def transfer_balance(self, request: BalanceTransferRequest) -> BalanceTransferResult:
-        data = self._post(
-            TRANSFER_PATH,
-            {
-                "transfer_id": request.transfer_id,
-                "from_phone": request.from_phone,
-                "to_phone": request.to_phone,
-                "amount_fen": request.amount_fen,
-                "service_password": request.service_password,
-            },
-        )
-        result = self._decode(data, decode_transfer, "transfer")
-        answered = (result.transfer_id, result.from_phone, result.to_phone, result.amount_fen)
-        asked = (request.transfer_id, request.from_phone, request.to_phone, request.amount_fen)
-        if answered != asked:
-            raise GatewayError(f"{self.carrier}: the channel answered for another transfer")
-        return result
+        return self._balance_operation(TRANSFER_PATH, request, decode_transfer, "transfer")
 
     def direct_topup(self, request: TopUpRequest) -> TopUpResult:
-        data = self._post(
-            TOPUP_PATH,
-            {
-                "topup_id": request.topup_id,
-                "phone": request.phone,
-                "amount_fen": request.amount_fen,
-            },
-        )
-        result = self._decode(data, decode_topup, "top-up")
-        if (result.topup_id, result.phone, result.amount_fen) != (
-            request.topup_id,
-            request.phone,
-            request.amount_fen,
-        ):
-            raise GatewayError(f"{self.carrier}: the channel answered for another top-up")
-        return result
+        return self._balance_operation(TOPUP_PATH, request, decode_topup, "top-up")
 
     # -- plumbing ---------------------------------------------------------------------------------
+    def _balance_operation(
+        self,
+        path: str,
+        request: BalanceTransferRequest | TopUpRequest,
+        decode: Callable[[Mapping[str, Any]], T],
+        what: str,
+    ) -> T:
+        """Send every field of ``request``; the answer must be for it (the same id, numbers and
+        amount), or the channel mixed up two operations."""
+        sent = {item.name: getattr(request, item.name) for item in fields(request)}
+        result = self._decode(self._post(path, sent), decode, what)
+        for name, value in sent.items():
+            if hasattr(result, name) and getattr(result, name) != value:
+                raise GatewayError(f"{self.carrier}: the channel answered for another {what}")
+        return result
+
     def _decode(
         self, data: dict[str, Any], decode: Callable[[Mapping[str, Any]], T], what: str
     ) -> T:

@@ -418,7 +418,10 @@ class CarrierSandbox:
 
     # -- the channel ------------------------------------------------------------------------------
     def verify_request(self, headers: dict[str, str], body: bytes) -> bool:
-        return signing.verify(self._secret, headers, body, now=self.clock.now())
+        return (
+            signing.CARRIER_SIGNING.refusal(self._secret, headers, body, now=self.clock.now())
+            is None
+        )
 
     def submit(
         self,

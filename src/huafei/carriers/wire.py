@@ -5,7 +5,8 @@ Shared by the HTTP gateway (which reads them) and the sandboxes (which write the
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import fields
 from datetime import datetime
 from typing import Any
 
@@ -109,49 +110,35 @@ def refusal(data: Mapping[str, Any]) -> ChannelRefused | None:
 
 
 def encode_transfer(result: BalanceTransferResult) -> dict[str, Any]:
-    return {
-        "ok": True,
-        "transfer_id": result.transfer_id,
-        "channel_ref": result.channel_ref,
-        "from_phone": result.from_phone,
-        "to_phone": result.to_phone,
-        "amount_fen": result.amount_fen,
-        "from_balance_fen": result.from_balance_fen,
-        "completed_at": result.completed_at.isoformat(),
-    }
+    return _encode_success(result)
 
 
 def decode_transfer(data: Mapping[str, Any]) -> BalanceTransferResult:
-    return BalanceTransferResult(
-        transfer_id=required_str(data, "transfer_id"),
-        channel_ref=required_str(data, "channel_ref"),
-        from_phone=required_str(data, "from_phone"),
-        to_phone=required_str(data, "to_phone"),
-        amount_fen=fen(data, "amount_fen"),
-        from_balance_fen=fen(data, "from_balance_fen"),
-        completed_at=required_time(data, "completed_at"),
-    )
+    return BalanceTransferResult(**_decode_fields(data, _TRANSFER_FIELDS))
 
 
 def encode_topup(result: TopUpResult) -> dict[str, Any]:
-    return {
-        "ok": True,
-        "topup_id": result.topup_id,
-        "channel_ref": result.channel_ref,
-        "phone": result.phone,
-        "amount_fen": result.amount_fen,
-        "completed_at": result.completed_at.isoformat(),
-    }
+    return _encode_success(result)
 
 
 def decode_topup(data: Mapping[str, Any]) -> TopUpResult:
-    return TopUpResult(
-        topup_id=required_str(data, "topup_id"),
-        channel_ref=required_str(data, "channel_ref"),
-        phone=required_str(data, "phone"),
-        amount_fen=fen(data, "amount_fen"),
-        completed_at=required_time(data, "completed_at"),
-    )
+    return TopUpResult(**_decode_fields(data, _TOPUP_FIELDS))
+
+
+def _encode_success(result: BalanceTransferResult | TopUpResult) -> dict[str, Any]:
+    """``{"ok": true, …}`` with every field of the result, times in ISO 8601."""
+    document: dict[str, Any] = {"ok": True}
+    for item in fields(result):
+        value = getattr(result, item.name)
+        document[item.name] = value.isoformat() if isinstance(value, datetime) else value
+    return document
+
+
+def _decode_fields(
+    data: Mapping[str, Any], decoders: Mapping[str, Callable[[Mapping[str, Any], str], Any]]
+) -> dict[str, Any]:
+    """Each field read by its decoder, in order (the first bad one is named)."""
+    return {name: decode(data, name) for name, decode in decoders.items()}
 
 
 def fen(data: Mapping[str, Any], name: str) -> int:
@@ -174,3 +161,22 @@ def required_time(data: Mapping[str, Any], name: str) -> datetime:
     if value is None:
         raise MalformedCallback(f"{name} is missing")
     return value
+
+
+#: How each field of a balance answer is read (the order of the result's fields).
+_TRANSFER_FIELDS = {
+    "transfer_id": required_str,
+    "channel_ref": required_str,
+    "from_phone": required_str,
+    "to_phone": required_str,
+    "amount_fen": fen,
+    "from_balance_fen": fen,
+    "completed_at": required_time,
+}
+_TOPUP_FIELDS = {
+    "topup_id": required_str,
+    "channel_ref": required_str,
+    "phone": required_str,
+    "amount_fen": fen,
+    "completed_at": required_time,
+}

@@ -27,6 +27,7 @@ from huafei.carriers.sandbox_cards import SandboxCardKind
 from huafei.composition.container import Container, build_container
 from huafei.core.errors import HuafeiError
 from huafei.core.logging import configure_logging
+from huafei.core.money import Money
 from huafei.core.settings import Settings
 from huafei.payouts.models import RailName
 
@@ -653,10 +654,10 @@ def sandbox_issue_cards(
         cards = issue_cards(
             settings.sandbox_card_secret.get_secret_value(),
             carrier,
-            face * 100,
+            Money.from_yuan(face).fen,
             count,
             kind=kind,
-            actual_face_value_fen=actual_face * 100 if actual_face else None,
+            actual_face_value_fen=Money.from_yuan(actual_face).fen if actual_face else None,
             start=start,
         )
     except CardIssueError as exc:
@@ -758,7 +759,7 @@ def orders_resolve(
             session,
             order_id,
             consumed=consumed,
-            actual_face_value_fen=actual_face * 100 if actual_face else None,
+            actual_face_value_fen=Money.from_yuan(actual_face).fen if actual_face else None,
             reason=reason,
             actor=actor.label[:64],
             now=now,

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from huafei.core.errors import HuafeiError
+from huafei.core.keyed_settings import decode_base64, parse_keyed_secrets
 
 NONCE_BYTES = 12
 
@@ -55,13 +56,10 @@ class Keyring:
         """``spec`` is ``id:base64key,id:base64key``; empty means development keys, which raise
         ``DevelopmentKeyRefused`` unless ``allow_development``. A malformed spec raises
         ``ValueError`` naming the key (never its value)."""
-        keys: dict[str, bytes] = {}
-        for part in filter(None, (p.strip() for p in spec.split(","))):
-            key_id, _, encoded = part.partition(":")
-            key = _b64(encoded, f"key {key_id!r}")
+        keys = parse_keyed_secrets(spec, describe=lambda key_id: f"key {key_id!r}")
+        for key_id, key in keys.items():
             if len(key) not in (16, 24, 32):
                 raise ValueError(f"key {key_id!r} must be 16, 24 or 32 bytes")
-            keys[key_id] = key
         development: list[str] = []
         if not keys:
             keys = {"dev1": _derive("enc", "dev1")}
@@ -71,7 +69,7 @@ class Keyring:
         if active not in keys:
             raise ValueError(f"active key {active!r} is not in the keyring")
         if lookup:
-            lookup_key = _b64(lookup, "the lookup key")
+            lookup_key = decode_base64(lookup, "the lookup key")
             if len(lookup_key) < 16:
                 raise ValueError("the lookup key must be at least 16 bytes")
         else:
@@ -121,13 +119,6 @@ class Keyring:
         """A keyed hash of the parts, for duplicate detection and lookups."""
         message = "\x1f".join(parts).encode()
         return hmac.new(self.lookup_key, message, hashlib.sha256).hexdigest()
-
-
-def _b64(encoded: str, what: str) -> bytes:
-    try:
-        return base64.b64decode(encoded, validate=True)
-    except ValueError:
-        raise ValueError(f"{what} is not valid base64") from None
 
 
 def mask(value: str, *, keep_start: int = 4, keep_end: int = 4, fill: str = "*") -> str:

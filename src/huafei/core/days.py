@@ -1,4 +1,4 @@
-"""Beijing time: statements, daily limits and business days run on it."""
+"""Beijing time: statements, daily limits, ages and working days run on it (defined here only)."""
 
 from __future__ import annotations
 

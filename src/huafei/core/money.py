@@ -1,5 +1,15 @@
 """Money in integer fen and exact decimal rates. No float ever touches an amount.
 
+``Money`` is also the one way to show an amount:
+
+* ``Money.format()`` — for people: ``¥1,234.56`` (``CN¥1,234.56`` in English), Babel's
+  currency format in the reader's locale; pages, notices, error messages;
+* ``Money.plain()`` — for machines: ``1234.56``, no symbol, no grouping; API fields, CSV
+  exports, the rails' statement files;
+* ``Money.yuan`` — the amount in yuan as an exact ``Decimal`` with two places (``1234.56``);
+  XLSX cells and anything that computes in yuan. "yuan" means this and nothing else; an amount
+  given in yuan becomes ``Money`` with ``Money.from_yuan``.
+
 Rounding policy: applying a rate rounds **down** to the fen (``ROUND_FLOOR`` on a non-negative
 amount), so a computed payout is never more than the exact product and is in the platform's
 disfavour by less than one fen only on the fee side, which is computed as the complement.
@@ -51,7 +61,8 @@ class Money:
 
     # -- construction ---------------------------------------------------------------------------
     @classmethod
-    def yuan(cls, amount: int | str | Decimal, currency: str = CNY) -> Money:
+    def from_yuan(cls, amount: int | str | Decimal, currency: str = CNY) -> Money:
+        """``Money.from_yuan(500)`` is ¥500.00; more than two decimals is ``InvalidAmount``."""
         value = Decimal(amount) * FEN_PER_YUAN
         if value != value.to_integral_value():
             raise InvalidAmount(f"{amount} has more than two decimal places")
@@ -116,16 +127,21 @@ class Money:
         return self.fen != 0
 
     # -- presentation ---------------------------------------------------------------------------
-    def to_decimal(self) -> Decimal:
-        """The amount in yuan as an exact decimal."""
+    @property
+    def yuan(self) -> Decimal:
+        """The amount in yuan as an exact decimal with two places: ``Decimal("1234.50")``."""
         return Decimal(self.fen).scaleb(-2)
+
+    def plain(self) -> str:
+        """``1234.50``: the amount in yuan with two decimals, no symbol, no grouping."""
+        return format(self.yuan, "f")
 
     def format(self, locale: str = "zh_CN") -> str:
         """``¥1,234.56`` in zh-CN, ``CN¥1,234.56`` in English."""
         return _format(self.fen, self.currency, locale)
 
     def __str__(self) -> str:
-        return f"{self.to_decimal():.2f} {self.currency}"
+        return f"{self.plain()} {self.currency}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,4 +200,4 @@ class Rate:
 @lru_cache(maxsize=4096)
 def _format(fen: int, currency: str, locale: str) -> str:
     # Notices format the same few amounts over and over; Babel's formatting is not cheap.
-    return format_currency(Decimal(fen).scaleb(-2), currency, locale=locale)
+    return format_currency(Money(fen, currency).yuan, currency, locale=locale)

@@ -1,22 +1,39 @@
-"""A signed JSON client for the platform's outside providers (SMS, real-name + liveness).
+"""The protocol of the platform's outside providers (SMS, real-name + liveness), both sides.
 
-Each adapter (``sms.http``, ``identity.adapters``) wraps one and turns ``ProviderFailed`` into
-its own typed error. Requests are signed as ``core.provider_signing`` describes; the client
-never logs a body (they hold phone numbers, names and ID numbers).
+The platform POSTs signed JSON: the one signing scheme (``core.signing``, docs/signing.md) with a
+key id, i.e. ``X-Huafei-Key`` (the platform's key id at the provider), ``X-Huafei-Timestamp``
+(unix seconds) and ``X-Huafei-Signature``. The provider accepts a request when the key is known,
+the signature matches and the timestamp is within 300 s of its clock; each body carries a
+``request_id`` the provider is idempotent on, so a replay inside the window does nothing twice.
+
+Each adapter (``sms.http``, ``identity.adapters``) is a ``ProviderAdapter`` and turns
+``ProviderFailed`` into its own typed error; the sandboxes read requests with
+``SignedRequestReader``. Neither side ever logs a body (they hold phone numbers, names and ID
+numbers).
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from typing import Any
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar, TypeVar
 
 import httpx
+from pydantic import BaseModel, ValidationError
 
-from huafei.core import provider_signing
 from huafei.core.clock import Clock
+from huafei.core.signing import Secret, SigningScheme
 
 log = logging.getLogger(__name__)
+M = TypeVar("M", bound=BaseModel)
+
+PROVIDER_SIGNING = SigningScheme(
+    key_header="X-Huafei-Key",
+    timestamp_header="X-Huafei-Timestamp",
+    signature_header="X-Huafei-Signature",
+)
 
 
 class ProviderFailed(Exception):
@@ -59,9 +76,8 @@ class SignedJsonClient:
 
     def post(self, path: str, payload: dict[str, Any]) -> dict[str, Any]:
         body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
-        timestamp = int(self._clock.now().timestamp())
-        headers = provider_signing.signed_headers(
-            self._key_id, self._secret, body, timestamp=timestamp
+        headers = PROVIDER_SIGNING.signed_headers(
+            self._secret, body, timestamp=self._clock.now(), key_id=self._key_id
         )
         headers["Content-Type"] = "application/json"
         try:
@@ -96,3 +112,73 @@ class SignedJsonClient:
             extra={"provider": self.provider, "reason": reason, "http_status": http_status},
         )
         return ProviderFailed(self.provider, reason, http_status=http_status)
+
+
+class ProviderAdapter:
+    """The base of an adapter that speaks to one provider through a ``SignedJsonClient``."""
+
+    #: the provider's name in logs and errors (``sms``, ``identity``)
+    provider: ClassVar[str]
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        key_id: str,
+        secret: str,
+        clock: Clock,
+        timeout_seconds: float = 10.0,
+    ) -> None:
+        self.client = SignedJsonClient(
+            self.provider,
+            base_url=base_url,
+            key_id=key_id,
+            secret=secret,
+            clock=clock,
+            timeout_seconds=timeout_seconds,
+        )
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.client.base_url!r})"
+
+    @property
+    def base_url(self) -> str:
+        return self.client.base_url
+
+    def close(self) -> None:
+        self.client.close()
+
+
+class ProviderRefusal(Exception):
+    """Why a provider (a sandbox) refuses a request: the HTTP status and the answer's fields."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        self.status = status
+        self.code = code
+        self.message = message
+        super().__init__(f"{status} {code}: {message}")
+
+
+@dataclass(frozen=True, slots=True)
+class SignedRequestReader:
+    """The provider's side (the sandboxes): a request's body, if signed, fresh and valid."""
+
+    #: the secrets of the callers' key ids
+    secrets: Mapping[str, Secret]
+    clock: Clock
+    max_body: int
+
+    def read(self, model: type[M], body: bytes, headers: Mapping[str, str]) -> M:
+        """The body as ``model``; ``ProviderRefusal`` when too large, unsigned or invalid."""
+        if len(body) > self.max_body:
+            raise ProviderRefusal(413, "too_large", "request too large")
+        if PROVIDER_SIGNING.refusal(self.secrets, headers, body, now=self.clock.now()) is not None:
+            raise ProviderRefusal(401, "bad_signature", "key, signature or timestamp not valid")
+        try:
+            return model.model_validate_json(body)
+        except ValidationError as exc:
+            # Field names only: never echo a value (a name, an ID number, a sign-in code).
+            fields = sorted({".".join(str(p) for p in e["loc"]) for e in exc.errors()})
+            raise ProviderRefusal(
+                400, "invalid_request", "invalid fields: " + ", ".join(fields)
+            ) from None

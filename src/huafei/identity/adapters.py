@@ -18,8 +18,7 @@ from typing import Protocol
 
 from huafei.carriers.gateway import Carrier, CarrierGateway, GatewayError
 from huafei.carriers.sandbox_numbers import service_password_matches
-from huafei.core.clock import Clock
-from huafei.core.provider_http import ProviderFailed, SignedJsonClient
+from huafei.core.provider_http import ProviderAdapter, ProviderFailed
 from huafei.identity.errors import IdentityProviderUnavailable
 from huafei.identity.validation import parse_mobile
 
@@ -83,40 +82,17 @@ class SandboxIdentityVerifier:
         return VerificationResult(name_matches_id=True, liveness_passed=False, reference=reference)
 
 
-class HttpIdentityVerifier:
+class HttpIdentityVerifier(ProviderAdapter):
     """The real-name + liveness provider over HTTP (the identity sandbox speaks it too).
 
     ``POST {HUAFEI_IDENTITY_BASE_URL}/verifications`` with ``{"request_id", "real_name",
-    "id_number", "selfie_token"}``, signed as ``core.provider_signing`` describes; the answer is
+    "id_number", "selfie_token"}``, signed as ``core.provider_http`` describes; the answer is
     ``{"request_id", "reference", "name_matches_id", "liveness_passed"}``. No answer, a 5xx, a
     refused request or an unreadable answer is ``IdentityProviderUnavailable``: nothing is
     recorded and the seller may try again.
     """
 
-    def __init__(
-        self,
-        base_url: str,
-        *,
-        key_id: str,
-        secret: str,
-        clock: Clock,
-        timeout_seconds: float = 10.0,
-    ) -> None:
-        self.client = SignedJsonClient(
-            "identity",
-            base_url=base_url,
-            key_id=key_id,
-            secret=secret,
-            clock=clock,
-            timeout_seconds=timeout_seconds,
-        )
-
-    def __repr__(self) -> str:
-        return f"HttpIdentityVerifier({self.client.base_url!r})"
-
-    @property
-    def base_url(self) -> str:
-        return self.client.base_url
+    provider = "identity"
 
     def verify(self, real_name: str, id_number: str, selfie_token: str) -> VerificationResult:
         request_id = uuid.uuid4().hex
@@ -147,9 +123,6 @@ class HttpIdentityVerifier:
         return VerificationResult(
             name_matches_id=name_matches, liveness_passed=liveness, reference=reference
         )
-
-    def close(self) -> None:
-        self.client.close()
 
 
 class ServicePasswordChecker(Protocol):

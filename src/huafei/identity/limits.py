@@ -28,6 +28,7 @@ from typing import Any
 from sqlalchemy import Table, case, func, select
 from sqlalchemy.orm import Session
 
+from huafei.core.days import BEIJING
 from huafei.core.db import bulk_insert
 from huafei.core.money import InvalidAmount, Money
 from huafei.identity.errors import (
@@ -37,7 +38,6 @@ from huafei.identity.errors import (
     UnknownLimitFlow,
 )
 from huafei.identity.models import KycLimit, KycLimitUsage, Seller
-from huafei.identity.policy import BEIJING
 
 _USAGES: Table = KycLimitUsage.__table__  # type: ignore[assignment]
 
@@ -75,25 +75,27 @@ class LimitRow:
             Window.LIFETIME: self.lifetime_fen,
         }[window]
 
-
-def _yuan(amount: int) -> int:
-    return amount * 100
+    @classmethod
+    def in_yuan(cls, tier: int, flow: Flow, *sizes: int | None) -> LimitRow:
+        """A row with its per-order, daily, annual and lifetime sizes given in whole yuan."""
+        fen = [None if size is None else Money.from_yuan(size).fen for size in sizes]
+        return cls(tier, flow, *fen)
 
 
 #: The defaults the migration seeds (docs/identity.md gives the reasoning and sources).
 DEFAULT_LIMITS: tuple[LimitRow, ...] = (
     # L1 ≈ PBoC type Ⅰ: one remote channel, ¥1,000 over the account's life.
-    LimitRow(1, Flow.CARD_SALE, _yuan(500), _yuan(1_000), _yuan(1_000), _yuan(1_000)),
-    LimitRow(1, Flow.BALANCE_SALE, 0, 0, 0, 0),
-    LimitRow(1, Flow.WITHDRAWAL, 0, 0, 0, 0),
+    LimitRow.in_yuan(1, Flow.CARD_SALE, 500, 1_000, 1_000, 1_000),
+    LimitRow.in_yuan(1, Flow.BALANCE_SALE, 0, 0, 0, 0),
+    LimitRow.in_yuan(1, Flow.WITHDRAWAL, 0, 0, 0, 0),
     # L2 ≈ type Ⅱ: ¥100,000 a year.
-    LimitRow(2, Flow.CARD_SALE, _yuan(5_000), _yuan(20_000), _yuan(100_000), None),
-    LimitRow(2, Flow.BALANCE_SALE, 0, 0, 0, 0),
-    LimitRow(2, Flow.WITHDRAWAL, _yuan(50_000), _yuan(50_000), None, None),
+    LimitRow.in_yuan(2, Flow.CARD_SALE, 5_000, 20_000, 100_000, None),
+    LimitRow.in_yuan(2, Flow.BALANCE_SALE, 0, 0, 0, 0),
+    LimitRow.in_yuan(2, Flow.WITHDRAWAL, 50_000, 50_000, None, None),
     # L3 ≈ type Ⅲ: ¥200,000 a year.
-    LimitRow(3, Flow.CARD_SALE, _yuan(20_000), _yuan(50_000), _yuan(200_000), None),
-    LimitRow(3, Flow.BALANCE_SALE, _yuan(500), _yuan(500), _yuan(6_000), None),
-    LimitRow(3, Flow.WITHDRAWAL, _yuan(50_000), _yuan(200_000), None, None),
+    LimitRow.in_yuan(3, Flow.CARD_SALE, 20_000, 50_000, 200_000, None),
+    LimitRow.in_yuan(3, Flow.BALANCE_SALE, 500, 500, 6_000, None),
+    LimitRow.in_yuan(3, Flow.WITHDRAWAL, 50_000, 200_000, None, None),
 )
 
 

@@ -6,10 +6,7 @@ Documented in docs/identity.md; change them there and here together.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta, timezone
-
-#: Beijing time (no daylight saving since 1991): calendar days and years of limits and ages.
-BEIJING = timezone(timedelta(hours=8), "Asia/Shanghai")
+from datetime import timedelta
 
 # -- SMS sign-in codes ---------------------------------------------------------------------------
 SMS_CODE_DIGITS = 6

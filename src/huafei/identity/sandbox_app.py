@@ -23,8 +23,8 @@ from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from huafei.core import provider_signing
 from huafei.core.clock import Clock
+from huafei.core.provider_http import ProviderRefusal, SignedRequestReader
 from huafei.identity.adapters import SandboxIdentityVerifier, sandbox_selfie_token
 from huafei.identity.errors import IdentityProviderUnavailable
 
@@ -50,8 +50,8 @@ class IdentitySandbox:
     """Answers verifications by the selfie token; remembers answers by request id."""
 
     def __init__(self, secrets: Mapping[str, str], clock: Clock) -> None:
-        self.secrets = dict(secrets)
         self.clock = clock
+        self.requests = SignedRequestReader(dict(secrets), clock, _MAX_BODY)
         self._verifier = SandboxIdentityVerifier()
         self._lock = threading.Lock()
         self._answers: dict[str, dict[str, Any]] = {}
@@ -97,19 +97,10 @@ def create_identity_sandbox_app(sandbox: IdentitySandbox) -> FastAPI:
 
     @app.post("/verifications", summary="Name + ID against the register, selfie liveness")
     async def verify(request: Request) -> Response:
-        body = await request.body()
-        if len(body) > _MAX_BODY:
-            return _error(413, "too_large", "request too large")
-        if not provider_signing.verify(
-            sandbox.secrets, dict(request.headers), body, now=sandbox.clock.now()
-        ):
-            return _error(401, "bad_signature", "key, signature or timestamp not valid")
         try:
-            parsed = _VerifyBody.model_validate_json(body)
-        except ValidationError as exc:
-            # Field names only: never echo a name or an ID number.
-            fields = sorted({".".join(str(p) for p in e["loc"]) for e in exc.errors()})
-            return _error(400, "invalid_request", "invalid fields: " + ", ".join(fields))
+            parsed = sandbox.requests.read(_VerifyBody, await request.body(), request.headers)
+        except ProviderRefusal as refused:
+            return _error(refused.status, refused.code, refused.message)
         answer = sandbox.verify(parsed)
         if answer is None:
             return _error(503, "unavailable", "the register did not answer")

@@ -17,9 +17,10 @@ from phonenumbers import carrier as phone_carriers
 
 from huafei.carriers.gateway import Carrier
 from huafei.core.crypto import mask
+from huafei.core.days import local_day
 from huafei.core.text import TextRefused, digits_text
 from huafei.identity import errors
-from huafei.identity.policy import BEIJING, PASSWORD_MAX_LENGTH
+from huafei.identity.policy import PASSWORD_MAX_LENGTH
 
 # -- mobile numbers -------------------------------------------------------------------------------
 _CARRIER_NAMES = {
@@ -170,7 +171,7 @@ def parse_id_number(text: str, *, now: datetime) -> IdNumber:
         raise errors.InvalidIdNumber(
             "The first two digits are not a mainland region code.", reason="region"
         )
-    today = now.astimezone(BEIJING).date()
+    today = local_day(now)
     try:
         born = date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
     except ValueError:

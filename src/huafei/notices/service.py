@@ -9,7 +9,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import NotRequired, Protocol, TypedDict, Unpack
 
 from sqlalchemy import Table, func, select, update
 from sqlalchemy.orm import Session
@@ -43,18 +43,21 @@ class NoticeKind(enum.StrEnum):
     """A reconciliation run found differences (to finance)."""
 
 
+class NoticeContent(TypedDict):
+    """What a notice says, passed to ``Notifier.notify`` as keyword arguments."""
+
+    owner_ref: str
+    """Whose inbox: ``seller:12``, ``staff:finance`` …"""
+    kind: NoticeKind
+    title: str
+    body: str
+    now: datetime
+    ref: NotRequired[str | None]
+    """What it is about (a payout id, an order id), if anything."""
+
+
 class Notifier(Protocol):
-    def notify(
-        self,
-        session: Session,
-        *,
-        owner_ref: str,
-        kind: NoticeKind,
-        title: str,
-        body: str,
-        now: datetime,
-        ref: str | None = None,
-    ) -> None:
+    def notify(self, session: Session, **notice: Unpack[NoticeContent]) -> None:
         """Record a notice in the caller's transaction."""
         ...
 
@@ -97,6 +100,7 @@ def wants_sms(session: Session, owner_ref: str, kind: NoticeKind) -> bool:
 
 
 def preferences(session: Session, owner_ref: str) -> dict[str, bool]:
+    """Whether the owner gets each kind of notice by SMS too (defaults filled in)."""
     chosen = {
         p.kind: p.sms
         for p in session.scalars(
@@ -107,6 +111,7 @@ def preferences(session: Session, owner_ref: str) -> dict[str, bool]:
 
 
 def set_preferences(session: Session, owner_ref: str, sms: dict[NoticeKind, bool]) -> None:
+    """Record the owner's SMS choice for the kinds given (the others stay as they are)."""
     session.info.get(_SESSION_CACHE, {}).pop(owner_ref, None)
     for kind, enabled in sms.items():
         row = session.get(NoticePreference, (owner_ref, kind.value))
@@ -125,26 +130,17 @@ class InboxNotifier:
     a failed send with backoff (notices.tasks).
     """
 
-    def notify(
-        self,
-        session: Session,
-        *,
-        owner_ref: str,
-        kind: NoticeKind,
-        title: str,
-        body: str,
-        now: datetime,
-        ref: str | None = None,
-    ) -> None:
+    def notify(self, session: Session, **notice: Unpack[NoticeContent]) -> None:
+        owner_ref, kind, now = notice["owner_ref"], notice["kind"], notice["now"]
         defer_insert(
             session,
             _NOTICES,
             {
                 "owner_ref": owner_ref,
                 "kind": kind.value,
-                "title": title,
-                "body": body,
-                "ref": ref,
+                "title": notice["title"],
+                "body": notice["body"],
+                "ref": notice.get("ref"),
                 "read": False,
                 "created_at": now,
                 # Due with the notice's own commit: a worker texts it afterwards (notices.tasks).
@@ -178,6 +174,7 @@ def list_notices(
 
 
 def unread_count(session: Session, owner_ref: str) -> int:
+    """How many of the owner's notices are unread."""
     write_deferred(session, _NOTICES)
     return int(
         session.scalar(

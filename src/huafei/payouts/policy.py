@@ -14,6 +14,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+from huafei.core.money import Money, Rate
 from huafei.payouts.models import MethodKind
 
 
@@ -34,12 +35,12 @@ class FeeRule:
     def describe(self) -> str:
         parts = []
         if self.fixed_fen:
-            parts.append(f"¥{Decimal(self.fixed_fen).scaleb(-2):.2f}")
+            parts.append(Money(self.fixed_fen).format())
         if self.rate:
-            text = f"{(self.rate * 100).normalize():f}%"
+            text = Rate(self.rate).as_percent()
             if self.min_fen:
-                text += f" (min ¥{Decimal(self.min_fen).scaleb(-2):.2f}"
-                text += f", max ¥{Decimal(self.max_fen).scaleb(-2):.2f})" if self.max_fen else ")"
+                text += f" (min {Money(self.min_fen).format()}"
+                text += f", max {Money(self.max_fen).format()})" if self.max_fen else ")"
             parts.append(text)
         return " + ".join(parts) or "free"
 

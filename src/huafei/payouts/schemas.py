@@ -11,9 +11,9 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from huafei.core.money import Money
 from huafei.core.types import Fen, Id, SecretText, Text
 from huafei.payouts.models import MethodKind, Withdrawal
-from huafei.wallets.schemas import yuan
 
 
 class MethodIn(BaseModel):
@@ -102,8 +102,8 @@ class WithdrawalOut(BaseModel):
         return cls(
             id=w.id, payout_id=w.payout_id, status=w.status, method_id=w.method_id, rail=w.rail,
             currency=w.currency, amount_fen=w.amount_fen, fee_fen=w.fee_fen,
-            total_fen=w.total_fen, amount=yuan(w.amount_fen), fee=yuan(w.fee_fen),
-            total=yuan(w.total_fen), review_reason=w.review_reason,
+            total_fen=w.total_fen, amount=Money(w.amount_fen).plain(), fee=Money(w.fee_fen).plain(),
+            total=Money(w.total_fen).plain(), review_reason=w.review_reason,
             approvals_required=w.approvals_required, failure_code=w.failure_code,
             failure_reason=w.failure_reason, created_at=w.created_at, completed_at=w.completed_at,
         )  # fmt: skip

@@ -83,7 +83,7 @@ class QuoteOut(BaseModel):
             total_face_value_fen=view.total_face.fen,
             total_payout_fen=view.total_payout.fen,
             total_fee_fen=view.total_fee.fen,
-            total_payout_yuan=f"{view.total_payout.to_decimal():.2f}",
+            total_payout_yuan=view.total_payout.plain(),
             quote_id=view.quote_id,
             expires_at=view.expires_at,
         )

@@ -211,7 +211,8 @@ def price_in_version(
     entry = _entry(session, version.id, carrier, face_value_fen, lane)
     if entry is None:
         raise errors.CardTypeNotOffered(
-            f"{carrier} ¥{face_value_fen // 100} ({lane} lane) is not bought on {profile.code}",
+            f"{carrier} {Money(face_value_fen).format()} ({lane} lane) is not bought on "
+            f"{profile.code}",
             carrier=carrier,
             face_value_fen=face_value_fen,
             lane=lane.value,

@@ -5,12 +5,12 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable
-from decimal import Decimal
 
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
 from huafei.core.days import BEIJING
+from huafei.core.money import Money
 from huafei.wallets.service import StatementRow
 
 HEADERS = {
@@ -21,19 +21,15 @@ HEADERS = {
 }  # fmt: skip
 
 
-def _yuan(fen: int) -> Decimal:
-    return Decimal(fen).scaleb(-2).quantize(Decimal("0.01"))
-
-
 def _cells(row: StatementRow) -> list[object]:
     return [
         row.at.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M:%S"),
         row.transfer_id,
         row.reason,
         row.ref or "",
-        _yuan(row.available_change_fen),
-        _yuan(row.held_change_fen),
-        _yuan(row.pending_change_fen),
+        Money(row.available_change_fen),
+        Money(row.held_change_fen),
+        Money(row.pending_change_fen),
         row.memo,
     ]
 
@@ -43,7 +39,7 @@ def statement_csv(rows: Iterable[StatementRow], *, locale: str = "zh") -> bytes:
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(HEADERS.get(locale, HEADERS["zh"]))
     for row in rows:
-        writer.writerow([f"{c:.2f}" if isinstance(c, Decimal) else c for c in _cells(row)])
+        writer.writerow([c.plain() if isinstance(c, Money) else c for c in _cells(row)])
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
 
@@ -57,7 +53,7 @@ def statement_xlsx(rows: Iterable[StatementRow], *, owner_ref: str, locale: str 
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     for entry in rows:
-        sheet.append(_cells(entry))
+        sheet.append([c.yuan if isinstance(c, Money) else c for c in _cells(entry)])
         for column in (5, 6, 7):
             sheet.cell(row=sheet.max_row, column=column).number_format = "#,##0.00"
     for letter, width in zip("ABCDEFGH", (20, 34, 16, 22, 14, 14, 14, 24), strict=True):

@@ -7,10 +7,11 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response
 
+from huafei.core.money import Money
 from huafei.core.types import Moment, Text
 from huafei.identity.deps import SellerContext, SellerCtx
 from huafei.wallets import export
-from huafei.wallets.schemas import Balances, StatementPageOut, StatementRowOut, yuan
+from huafei.wallets.schemas import Balances, StatementPageOut, StatementRowOut
 from huafei.wallets.service import (
     all_statement_rows,
     get_balances,
@@ -41,8 +42,8 @@ def balances(ctx: SellerCtx) -> Balances:
     return Balances(
         owner_ref=b.owner_ref, currency=b.currency, pending_fen=b.pending_fen,
         available_fen=b.available_fen, held_fen=b.held_fen, total_fen=b.total_fen,
-        pending=yuan(b.pending_fen), available=yuan(b.available_fen), held=yuan(b.held_fen),
-        total=yuan(b.total_fen),
+        pending=Money(b.pending_fen).plain(), available=Money(b.available_fen).plain(),
+        held=Money(b.held_fen).plain(), total=Money(b.total_fen).plain(),
     )  # fmt: skip
 
 

@@ -1,19 +1,13 @@
 """Response shapes of the wallet routes: balances and the statement.
 
-Amounts go out as integer fen plus a yuan string for display (``yuan``, which the payout routes
-use too).
+Amounts go out as integer fen plus ``Money.plain()`` text for display (``"1234.50"``).
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal
 
 from pydantic import BaseModel
-
-
-def yuan(fen: int) -> str:
-    return f"{Decimal(fen).scaleb(-2):.2f}"
 
 
 class Balances(BaseModel):

@@ -26,7 +26,6 @@ import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 import chinese_calendar
 import holidays
@@ -34,11 +33,11 @@ from holidays.countries.china import China
 from sqlalchemy import delete, extract, select
 from sqlalchemy.orm import Session
 
+from huafei.core.days import BEIJING, local_day
 from huafei.core.errors import ValidationFailed
 from huafei.workdays.models import DayOverride
 
 log = logging.getLogger(__name__)
-CHINA = ZoneInfo("Asia/Shanghai")
 
 
 class DaySource(enum.StrEnum):
@@ -238,11 +237,11 @@ class WorkingDays:
         T is the China-local date of ``moment`` when that is a working day; a transaction on a
         weekend or holiday counts from the next working day, as banks count it.
         """
-        local = moment.astimezone(CHINA).date()
+        local = local_day(moment)
         trade_day, first = self._walk(local, 0)
         target, rest = self._walk(trade_day, working_days)
         return SettlementTime(
-            datetime.combine(target, time(0, 0), tzinfo=CHINA), weakest((first, rest))
+            datetime.combine(target, time(0, 0), tzinfo=BEIJING), weakest((first, rest))
         )
 
     def settlement_time(self, moment: datetime, working_days: int) -> datetime:

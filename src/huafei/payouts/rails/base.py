@@ -7,7 +7,8 @@ and never pays twice.
 
 Wire format (both directions):
 
-* requests to the rail and callbacks from it carry ``X-Rail-Timestamp`` (unix seconds) and
+* requests to the rail and callbacks from it are signed with the platform's one scheme
+  (``core.signing``, docs/signing.md): ``X-Rail-Timestamp`` (unix seconds) and
   ``X-Rail-Signature`` = hex HMAC-SHA256 over ``f"{timestamp}.{raw body}"`` under the rail's
   shared secret; a timestamp outside the window (default 300 s) is refused;
 * callback body: JSON ``{"notification_id", "payout_id", "rail_ref", "status", "amount_fen",
@@ -17,10 +18,8 @@ Wire format (both directions):
 
 from __future__ import annotations
 
-import base64
 import enum
 import hashlib
-import hmac
 import json
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
@@ -28,6 +27,8 @@ from datetime import date, datetime
 from typing import Any, Protocol
 
 from huafei.core.errors import HuafeiError
+from huafei.core.keyed_settings import parse_keyed_secrets
+from huafei.core.signing import SigningScheme
 from huafei.payouts.models import RailName
 
 TIMESTAMP_HEADER = "X-Rail-Timestamp"
@@ -149,28 +150,20 @@ class PayoutRail(Protocol):
 
 
 # -- signing --------------------------------------------------------------------------------------
-def signature(secret: bytes, timestamp: str, body: bytes) -> str:
-    return hmac.new(secret, timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+RAIL_SIGNING = SigningScheme(timestamp_header=TIMESTAMP_HEADER, signature_header=SIGNATURE_HEADER)
 
 
 def signed_headers(secret: bytes, body: bytes, now: datetime) -> dict[str, str]:
-    timestamp = str(int(now.timestamp()))
-    return {TIMESTAMP_HEADER: timestamp, SIGNATURE_HEADER: signature(secret, timestamp, body)}
+    return RAIL_SIGNING.signed_headers(secret, body, timestamp=now)
 
 
 def verify_signature(
     secret: bytes, headers: Mapping[str, str], body: bytes, *, now: datetime, window_seconds: int
 ) -> None:
     """Raise ``BadRailSignature`` unless the message is signed with ``secret`` and fresh."""
-    lower = {k.lower(): v for k, v in headers.items()}
-    timestamp = lower.get(TIMESTAMP_HEADER.lower(), "")
-    given = lower.get(SIGNATURE_HEADER.lower(), "")
-    if not timestamp.isdigit() or not given:
-        raise BadRailSignature("timestamp or signature header missing")
-    if abs(int(now.timestamp()) - int(timestamp)) > window_seconds:
-        raise BadRailSignature("timestamp outside the accepted window (replay?)")
-    if not hmac.compare_digest(signature(secret, timestamp, body), given):
-        raise BadRailSignature("signature does not match")
+    refusal = RAIL_SIGNING.refusal(secret, headers, body, now=now, window_seconds=window_seconds)
+    if refusal is not None:
+        raise BadRailSignature(refusal)
 
 
 def canonical_json(data: Mapping[str, Any]) -> bytes:
@@ -180,21 +173,13 @@ def canonical_json(data: Mapping[str, Any]) -> bytes:
 def configured_rail_secrets(spec: str) -> dict[RailName, bytes]:
     """The secrets ``bank:base64,alipay:base64,…`` names; ``ValueError`` for an unknown rail or
     bad base64 (the message names the rail, never the secret)."""
-    given: dict[RailName, bytes] = {}
-    for part in filter(None, (p.strip() for p in spec.split(","))):
-        name, _, encoded = part.partition(":")
-        try:
-            rail = RailName(name)
-        except ValueError:
-            raise ValueError(f"unknown rail {name!r}") from None
-        try:
-            secret = base64.b64decode(encoded, validate=True)
-        except ValueError:
-            raise ValueError(f"the {name} secret is not valid base64") from None
+    given = parse_keyed_secrets(
+        spec, describe=lambda name: f"the {name} secret", known=set(RailName), kind="rail"
+    )
+    for name, secret in given.items():
         if not secret:
             raise ValueError(f"the {name} secret is empty")
-        given[rail] = secret
-    return given
+    return {RailName(name): secret for name, secret in given.items()}
 
 
 def development_rail_secret(rail: RailName) -> bytes:

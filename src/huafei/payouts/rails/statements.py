@@ -19,7 +19,6 @@ import io
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal
 
 from huafei.core.days import BEIJING
 from huafei.core.errors import HuafeiError
@@ -45,10 +44,6 @@ class StatementEntry:
     account_masked: str = ""
     name_masked: str = ""
     reason: str = ""
-
-
-def yuan(fen: int) -> str:
-    return f"{Decimal(fen).scaleb(-2):.2f}"
 
 
 def _fen(text: str) -> int:
@@ -115,11 +110,11 @@ def _render_bank(day: date, rows: list[StatementEntry]) -> bytes:
         lines.append(
             [
                 at.strftime("%Y%m%d"), at.strftime("%H%M%S"), e.payout_id, e.rail_ref,
-                e.account_masked, e.name_masked, yuan(e.amount_fen), "0.00", "CNY",
+                e.account_masked, e.name_masked, Money(e.amount_fen).plain(), "0.00", "CNY",
                 _BANK_STATUS[e.status], e.reason,
             ]
         )  # fmt: skip
-    lines.append([f"合计笔数：{len(rows)}", f"成功金额：{yuan(total)}"])
+    lines.append([f"合计笔数：{len(rows)}", f"成功金额：{Money(total).plain()}"])
     return _csv_text(lines).encode("gb18030")
 
 
@@ -173,10 +168,10 @@ def _render_alipay(day: date, rows: list[StatementEntry]) -> bytes:
         body.append(
             [
                 e.rail_ref, e.payout_id, "单笔转账", at, at, e.account_masked, e.name_masked,
-                yuan(e.amount_fen), "0.00", _ALIPAY_STATUS[e.status], e.reason, "提现",
+                Money(e.amount_fen).plain(), "0.00", _ALIPAY_STATUS[e.status], e.reason, "提现",
             ]
         )  # fmt: skip
-    tail = f"{_ALIPAY_END}\r\n#交易合计：{len(rows)}笔，成功金额：{yuan(total)}元\r\n"
+    tail = f"{_ALIPAY_END}\r\n#交易合计：{len(rows)}笔，成功金额：{Money(total).plain()}元\r\n"
     return (head + _csv_text(body) + tail).encode("gb18030")
 
 
@@ -212,11 +207,11 @@ def _render_wechat(rows: list[StatementEntry]) -> bytes:
         at = _local(e.booked_at).strftime("%Y-%m-%d %H:%M:%S")
         values = [
             at, MERCHANT_ID, e.payout_id, e.payout_id, e.rail_ref, e.account_masked,
-            yuan(e.amount_fen), _WECHAT_STATUS[e.status], e.reason,
+            Money(e.amount_fen).plain(), _WECHAT_STATUS[e.status], e.reason,
         ]  # fmt: skip
         body.append([f"`{v}" for v in values])
     body.append(["总笔数", "总成功金额"])
-    body.append([f"`{len(rows)}", f"`{yuan(total)}"])
+    body.append([f"`{len(rows)}", f"`{Money(total).plain()}"])
     return _csv_text(body).encode("utf-8")
 
 
@@ -251,10 +246,10 @@ def _render_ecny(day: date, rows: list[StatementEntry]) -> bytes:
         at = _local(e.booked_at).strftime("%Y%m%d%H%M%S")
         reason = e.reason.replace("|", "/")
         lines.append(
-            f"D|{index}|{e.payout_id}|{e.rail_ref}|{e.account_masked}|{yuan(e.amount_fen)}|"
+            f"D|{index}|{e.payout_id}|{e.rail_ref}|{e.account_masked}|{Money(e.amount_fen).plain()}|"
             f"{_ECNY_STATUS[e.status]}|{at}|{reason}"
         )
-    lines.append(f"T|{len(rows)}|{yuan(total)}")
+    lines.append(f"T|{len(rows)}|{Money(total).plain()}")
     return ("\n".join(lines) + "\n").encode("utf-8")
 
 

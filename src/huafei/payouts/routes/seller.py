@@ -15,7 +15,6 @@ from huafei.payouts import schemas
 from huafei.payouts.deps import PayoutIdempotent, PayoutsDep
 from huafei.payouts.service import methods, withdrawals
 from huafei.sms.deps import Sms
-from huafei.wallets.schemas import yuan
 from huafei.web.idempotency import json_fingerprint
 
 router = APIRouter(prefix="/api/v1", tags=["payouts"])
@@ -102,8 +101,8 @@ def quote(body: schemas.QuoteIn, ctx: SellerCtx, payouts: PayoutsDep) -> schemas
         refusal=None if refused is None else schemas.QuoteRefusal(
             code=refused.code, detail=refused.detail, extra=refused.extra
         ),
-        amount=yuan(q.amount_fen), fee=yuan(q.fee_fen),
-        total=yuan(q.total_fen),
+        amount=Money(q.amount_fen).plain(), fee=Money(q.fee_fen).plain(),
+        total=Money(q.total_fen).plain(),
     )  # fmt: skip
 
 

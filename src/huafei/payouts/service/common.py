@@ -15,6 +15,7 @@ from huafei.payouts import errors
 from huafei.payouts.models import Withdrawal, WithdrawalEvent, WithdrawalStatus
 from huafei.payouts.seams import release_withdrawal_usage
 from huafei.payouts.service import holds
+from huafei.payouts.state import transition
 
 SEND_JOB = "payouts.send"
 POLL_JOB = "payouts.poll"
@@ -35,6 +36,7 @@ def locked(session: Session, withdrawal_id: int) -> Withdrawal:
 
 
 def locked_by_payout_id(session: Session, payout_id: str) -> Withdrawal | None:
+    """The withdrawal a rail knows by ``payout_id``, row-locked like ``locked``; None if none."""
     return session.scalars(
         select(Withdrawal)
         .where(Withdrawal.payout_id == payout_id)
@@ -53,6 +55,7 @@ def record_event(
     staff_id: int | None = None,
     **detail: object,
 ) -> None:
+    """Add a step to the withdrawal's history (``withdrawal_events``) with who took it."""
     session.add(
         WithdrawalEvent(
             withdrawal_id=withdrawal.id,
@@ -66,14 +69,8 @@ def record_event(
     session.flush()
 
 
-def set_status(withdrawal: Withdrawal, status: WithdrawalStatus, now: datetime) -> None:
-    withdrawal.status = status.value
-    withdrawal.updated_at = now
-    if status.final:
-        withdrawal.completed_at = now
-
-
 def enqueue_send(session: Session, withdrawal: Withdrawal, *, now: datetime) -> None:
+    """Queue the send job of the withdrawal's next attempt (once per attempt)."""
     enqueue(
         session,
         SEND_JOB,
@@ -82,10 +79,6 @@ def enqueue_send(session: Session, withdrawal: Withdrawal, *, now: datetime) -> 
         dedupe_key=f"{SEND_JOB}:{withdrawal.id}:{withdrawal.send_attempts}",
         max_attempts=50,
     )
-
-
-def yuan(fen: int) -> str:
-    return Money(fen).format("zh_CN")
 
 
 def refund(
@@ -103,7 +96,7 @@ def refund(
     """End a withdrawal without paying: release the holds, record why, tell the owner."""
     holds.release(session, withdrawal, now=now)
     release_withdrawal_usage(session, withdrawal_id=withdrawal.id, now=now)
-    set_status(withdrawal, status, now)
+    transition(withdrawal, status, now)
     withdrawal.failure_code = code[:64]
     withdrawal.failure_reason = reason[:255]
     record_event(
@@ -121,8 +114,9 @@ def refund(
         kind=NoticeKind.PAYOUT_FAILED,
         title=titles.get(status, "提现失败"),
         body=(
-            f"提现 {withdrawal.payout_id}（{yuan(withdrawal.amount_fen)}）未能完成：{reason}。"
-            f"金额及手续费共 {yuan(withdrawal.total_fen)} 已退回可用余额。"
+            f"提现 {withdrawal.payout_id}（{Money(withdrawal.amount_fen).format()}）"
+            f"未能完成：{reason}。"
+            f"金额及手续费共 {Money(withdrawal.total_fen).format()} 已退回可用余额。"
         ),
         ref=withdrawal.payout_id,
         now=now,

@@ -27,14 +27,17 @@ from huafei.wallets.reasons import Reason
 
 
 def hold_id(withdrawal_id: int) -> str:
+    """The id of the pending transfer that holds the amount."""
     return f"withdrawal:{withdrawal_id}:hold"
 
 
 def fee_hold_id(withdrawal_id: int) -> str:
+    """The id of the pending transfer that holds the fee."""
     return f"withdrawal:{withdrawal_id}:fee-hold"
 
 
 def payout_transfer_id(withdrawal_id: int) -> str:
+    """The id of the transfer that pays the amount out (held → escrow)."""
     return f"withdrawal:{withdrawal_id}:payout"
 
 
@@ -44,33 +47,27 @@ def hold(session: Session, withdrawal: Withdrawal, *, now: datetime) -> None:
     wallet = ensure_wallet(session, withdrawal.owner_ref, now=now)
     fee_revenue = ensure_account(session, Code.FEE_REVENUE, PLATFORM, now=now)
     available = wallet[Code.WALLET_AVAILABLE]
+    held = wallet[Code.WALLET_HELD]
     transfers = [
         NewTransfer(
-            id=hold_id(withdrawal.id),
+            id=transfer_id,
             debit_account_id=available.id,
-            credit_account_id=wallet[Code.WALLET_HELD].id,
-            amount=withdrawal.amount_fen,
+            credit_account_id=credit_id,
+            amount=amount,
             currency=withdrawal.currency,
             kind=TransferKind.PENDING,
-            code=Reason.WITHDRAWAL_HOLD,
+            code=code,
             ref=withdrawal.payout_id,
-            memo="withdrawal held",
+            memo=memo,
         )
-    ]
-    if withdrawal.fee_fen:
-        transfers.append(
-            NewTransfer(
-                id=fee_hold_id(withdrawal.id),
-                debit_account_id=available.id,
-                credit_account_id=fee_revenue.id,
-                amount=withdrawal.fee_fen,
-                currency=withdrawal.currency,
-                kind=TransferKind.PENDING,
-                code=Reason.WITHDRAWAL_FEE_HOLD,
-                ref=withdrawal.payout_id,
-                memo="withdrawal fee held",
-            )
+        for transfer_id, credit_id, amount, code, memo in (
+            (hold_id(withdrawal.id), held.id, withdrawal.amount_fen, Reason.WITHDRAWAL_HOLD,
+             "withdrawal held"),
+            (fee_hold_id(withdrawal.id), fee_revenue.id, withdrawal.fee_fen,
+             Reason.WITHDRAWAL_FEE_HOLD, "withdrawal fee held"),
         )
+        if amount  # no fee, no fee hold
+    ]  # fmt: skip
     try:
         transfer_all(session, transfers, now=now)
     except ExceedsCredits:
@@ -84,33 +81,41 @@ def hold(session: Session, withdrawal: Withdrawal, *, now: datetime) -> None:
         ) from None
 
 
+#: what a step does to the amount's hold and to the fee's: transfer id suffix, reason, memo
+_Step = tuple[str, Reason, str]
+
+
+def _end_holds(
+    withdrawal: Withdrawal, kind: TransferKind, amount_step: _Step, fee_step: _Step
+) -> list[NewTransfer]:
+    """Post or void (``kind``) the amount's hold and, if there is a fee, the fee's."""
+    steps = [(hold_id(withdrawal.id), amount_step)]
+    if withdrawal.fee_fen:
+        steps.append((fee_hold_id(withdrawal.id), fee_step))
+    return [
+        NewTransfer(
+            id=f"withdrawal:{withdrawal.id}:{suffix}",
+            kind=kind,
+            pending_id=pending_id,
+            currency=withdrawal.currency,
+            code=code,
+            ref=withdrawal.payout_id,
+            memo=memo,
+        )
+        for pending_id, (suffix, code, memo) in steps
+    ]
+
+
 def post(session: Session, withdrawal: Withdrawal, *, now: datetime) -> None:
     """The rail paid: post the holds and pay the amount out of the wallet and escrow."""
     wallet = ensure_wallet(session, withdrawal.owner_ref, now=now)
     escrow = ensure_account(session, Code.ESCROW, PLATFORM, now=now)
-    transfers = [
-        NewTransfer(
-            id=f"withdrawal:{withdrawal.id}:post",
-            kind=TransferKind.POST_PENDING,
-            pending_id=hold_id(withdrawal.id),
-            currency=withdrawal.currency,
-            code=Reason.WITHDRAWAL_POST,
-            ref=withdrawal.payout_id,
-            memo="withdrawal confirmed by the rail",
-        )
-    ]
-    if withdrawal.fee_fen:
-        transfers.append(
-            NewTransfer(
-                id=f"withdrawal:{withdrawal.id}:fee",
-                kind=TransferKind.POST_PENDING,
-                pending_id=fee_hold_id(withdrawal.id),
-                currency=withdrawal.currency,
-                code=Reason.WITHDRAWAL_FEE,
-                ref=withdrawal.payout_id,
-                memo="withdrawal fee",
-            )
-        )
+    transfers = _end_holds(
+        withdrawal,
+        TransferKind.POST_PENDING,
+        ("post", Reason.WITHDRAWAL_POST, "withdrawal confirmed by the rail"),
+        ("fee", Reason.WITHDRAWAL_FEE, "withdrawal fee"),
+    )
     transfers.append(
         NewTransfer(
             id=payout_transfer_id(withdrawal.id),
@@ -128,27 +133,10 @@ def post(session: Session, withdrawal: Withdrawal, *, now: datetime) -> None:
 
 def release(session: Session, withdrawal: Withdrawal, *, now: datetime) -> None:
     """Nothing was paid: void both holds; amount and fee are available again."""
-    transfers = [
-        NewTransfer(
-            id=f"withdrawal:{withdrawal.id}:release",
-            kind=TransferKind.VOID_PENDING,
-            pending_id=hold_id(withdrawal.id),
-            currency=withdrawal.currency,
-            code=Reason.WITHDRAWAL_RELEASE,
-            ref=withdrawal.payout_id,
-            memo="withdrawal returned",
-        )
-    ]
-    if withdrawal.fee_fen:
-        transfers.append(
-            NewTransfer(
-                id=f"withdrawal:{withdrawal.id}:fee-release",
-                kind=TransferKind.VOID_PENDING,
-                pending_id=fee_hold_id(withdrawal.id),
-                currency=withdrawal.currency,
-                code=Reason.WITHDRAWAL_FEE_RELEASE,
-                ref=withdrawal.payout_id,
-                memo="withdrawal fee returned",
-            )
-        )
+    transfers = _end_holds(
+        withdrawal,
+        TransferKind.VOID_PENDING,
+        ("release", Reason.WITHDRAWAL_RELEASE, "withdrawal returned"),
+        ("fee-release", Reason.WITHDRAWAL_FEE_RELEASE, "withdrawal fee returned"),
+    )
     transfer_all(session, transfers, now=now)

@@ -25,8 +25,9 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from huafei.core.db import insert_ignoring_conflicts
+from huafei.core.money import Money
 from huafei.jobs.service import enqueue
-from huafei.notices.service import FINANCE_INBOX, NoticeKind
+from huafei.notices.service import FINANCE_INBOX, NoticeKind, Notifier
 from huafei.payouts.config import Payouts
 from huafei.payouts.models import (
     PayoutMethod,
@@ -44,10 +45,9 @@ from huafei.payouts.service.common import (
     locked_by_payout_id,
     record_event,
     refund,
-    set_status,
-    yuan,
 )
 from huafei.payouts.service.methods import reveal
+from huafei.payouts.state import transition
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +70,7 @@ def begin_send(
         raise LookupError(f"payout method {withdrawal.method_id} vanished")
     account = reveal(method, payouts.keyring)
     withdrawal.send_attempts += 1
-    set_status(withdrawal, WithdrawalStatus.SENDING, now)
+    transition(withdrawal, WithdrawalStatus.SENDING, now)
     record_event(session, withdrawal, "send_attempt", now=now, attempt=withdrawal.send_attempts)
     session.flush()
     return SendPlan(
@@ -114,7 +114,7 @@ def record_ack(
     if ack.accepted:
         withdrawal.rail_ref = ack.rail_ref
         withdrawal.sent_at = now
-        set_status(withdrawal, WithdrawalStatus.SENT, now)
+        transition(withdrawal, WithdrawalStatus.SENT, now)
         record_event(session, withdrawal, "sent", now=now, actor="rail", rail_ref=ack.rail_ref)
         _enqueue_poll(session, payouts, withdrawal, now)
     else:
@@ -141,49 +141,24 @@ def apply_result(
     ``duplicate``: already applied; ``conflict``: the rail contradicts us (finance is told);
     ``ignored``: nothing to do.
     """
-    status = withdrawal.state
     if result.status is PayoutStatus.UNKNOWN:
         return "ignored"
     if result.status is PayoutStatus.PROCESSING:
-        if status is WithdrawalStatus.SENDING:
-            withdrawal.rail_ref = result.rail_ref
-            withdrawal.sent_at = now
-            set_status(withdrawal, WithdrawalStatus.SENT, now)
-            record_event(session, withdrawal, "sent", now=now, actor="rail", source=source)
-            _enqueue_poll(session, payouts, withdrawal, now)
-            return "progress"
-        return "ignored"
+        return _record_progress(
+            session, payouts, withdrawal, result.rail_ref, now=now, source=source
+        )
     succeeded = result.status is PayoutStatus.SUCCEEDED
-    if status.final:
-        agrees = (status is WithdrawalStatus.PAID) == succeeded
-        if agrees:
-            return "duplicate"
-        return _conflict(session, payouts, withdrawal, result, now, source, "status")
-    if result.amount_fen is not None and result.amount_fen != withdrawal.amount_fen:
-        return _conflict(session, payouts, withdrawal, result, now, source, "amount")
-    if status not in (WithdrawalStatus.SENDING, WithdrawalStatus.SENT, WithdrawalStatus.QUEUED):
-        return _conflict(session, payouts, withdrawal, result, now, source, "unsent")
+    if withdrawal.state.final and (withdrawal.state is WithdrawalStatus.PAID) == succeeded:
+        return "duplicate"
+    what = _contradiction(withdrawal, result)
+    if what is not None:
+        return _conflict(
+            session, withdrawal, result, what=what, source=source, notifier=payouts.notifier,
+            now=now,
+        )  # fmt: skip
     withdrawal.rail_ref = result.rail_ref or withdrawal.rail_ref
     if succeeded:
-        holds.post(session, withdrawal, now=now)
-        set_status(withdrawal, WithdrawalStatus.PAID, now)
-        record_event(
-            session, withdrawal, "paid", now=now, actor="rail", source=source,
-            rail_ref=result.rail_ref,
-        )  # fmt: skip
-        payouts.notifier.notify(
-            session,
-            owner_ref=withdrawal.owner_ref,
-            kind=NoticeKind.PAYOUT_ARRIVED,
-            title="提现到账",
-            body=(
-                f"提现 {withdrawal.payout_id} 已到账 {yuan(withdrawal.amount_fen)}"
-                f"（手续费 {yuan(withdrawal.fee_fen)}）。"
-            ),
-            ref=withdrawal.payout_id,
-            now=now,
-        )
-        session.flush()
+        _record_paid(session, payouts.notifier, withdrawal, result.rail_ref, now=now, source=source)
         return "paid"
     refund(
         session, withdrawal, WithdrawalStatus.FAILED, now=now, notifier=payouts.notifier,
@@ -193,20 +168,86 @@ def apply_result(
     return "failed"
 
 
-def _conflict(
+def _record_progress(
     session: Session,
     payouts: Payouts,
     withdrawal: Withdrawal,
-    result: PayoutResult,
+    rail_ref: str | None,
+    *,
     now: datetime,
     source: str,
-    what: str,
 ) -> str:
+    """The rail has the payout (``processing``): a withdrawal still ``sending`` is ``sent``."""
+    if withdrawal.state is not WithdrawalStatus.SENDING:
+        return "ignored"
+    withdrawal.rail_ref = rail_ref
+    withdrawal.sent_at = now
+    transition(withdrawal, WithdrawalStatus.SENT, now)
+    record_event(session, withdrawal, "sent", now=now, actor="rail", source=source)
+    _enqueue_poll(session, payouts, withdrawal, now)
+    return "progress"
+
+
+def _contradiction(withdrawal: Withdrawal, result: PayoutResult) -> str | None:
+    """What a final result contradicts in our record (``status``: we finished otherwise;
+    ``amount``; ``unsent``: we never sent it), or None when it can be applied."""
+    status = withdrawal.state
+    if status.final:
+        return "status"
+    if result.amount_fen is not None and result.amount_fen != withdrawal.amount_fen:
+        return "amount"
+    if status not in (WithdrawalStatus.SENDING, WithdrawalStatus.SENT, WithdrawalStatus.QUEUED):
+        return "unsent"
+    return None
+
+
+def _record_paid(
+    session: Session,
+    notifier: Notifier,
+    withdrawal: Withdrawal,
+    rail_ref: str | None,
+    *,
+    now: datetime,
+    source: str,
+) -> None:
+    """The rail paid: post the holds, mark it paid, tell the owner."""
+    holds.post(session, withdrawal, now=now)
+    transition(withdrawal, WithdrawalStatus.PAID, now)
+    record_event(
+        session, withdrawal, "paid", now=now, actor="rail", source=source, rail_ref=rail_ref
+    )
+    notifier.notify(
+        session,
+        owner_ref=withdrawal.owner_ref,
+        kind=NoticeKind.PAYOUT_ARRIVED,
+        title="提现到账",
+        body=(
+            f"提现 {withdrawal.payout_id} 已到账 {Money(withdrawal.amount_fen).format()}"
+            f"（手续费 {Money(withdrawal.fee_fen).format()}）。"
+        ),
+        ref=withdrawal.payout_id,
+        now=now,
+    )
+    session.flush()
+
+
+def _conflict(
+    session: Session,
+    withdrawal: Withdrawal,
+    result: PayoutResult,
+    *,
+    what: str,
+    source: str,
+    notifier: Notifier,
+    now: datetime,
+) -> str:
+    """Record that the rail's result (from ``source``) contradicts us in ``what`` and tell
+    finance; nothing else changes."""
     record_event(
         session, withdrawal, "result_conflict", now=now, actor="rail", source=source, what=what,
         rail_status=result.status.value, rail_amount_fen=result.amount_fen,
     )  # fmt: skip
-    payouts.notifier.notify(
+    notifier.notify(
         session,
         owner_ref=FINANCE_INBOX,
         kind=NoticeKind.RECONCILIATION,
@@ -225,6 +266,7 @@ def _conflict(
 def apply_queried(
     session: Session, *, payouts: Payouts, withdrawal_id: int, result: PayoutResult, now: datetime
 ) -> str:
+    """Apply the rail's answer to a query (a poll or a later send attempt)."""
     withdrawal = locked(session, withdrawal_id)
     return apply_result(
         session, payouts=payouts, withdrawal=withdrawal, result=result, now=now, source="query"
@@ -290,13 +332,14 @@ def requeue_send(session: Session, *, withdrawal_id: int, now: datetime) -> bool
     withdrawal = locked(session, withdrawal_id)
     if withdrawal.state is not WithdrawalStatus.SENT:
         return False
-    set_status(withdrawal, WithdrawalStatus.QUEUED, now)
+    transition(withdrawal, WithdrawalStatus.QUEUED, now)
     record_event(session, withdrawal, "requeued", now=now, reason="rail does not know the payout")
     enqueue_send(session, withdrawal, now=now)
     return True
 
 
 def send_state(session: Session, withdrawal_id: int) -> tuple[WithdrawalStatus, str, RailName]:
+    """The withdrawal's status, payout id and rail, read without a lock."""
     withdrawal = session.get(Withdrawal, withdrawal_id)
     if withdrawal is None:  # pragma: no cover - jobs are enqueued with their withdrawal
         raise LookupError(f"withdrawal {withdrawal_id} not found")

@@ -39,10 +39,9 @@ from huafei.payouts.service.common import (
     locked,
     record_event,
     refund,
-    set_status,
-    yuan,
 )
 from huafei.payouts.service.methods import get_method
+from huafei.payouts.state import transition
 from huafei.wallets.service import get_balances
 
 
@@ -187,7 +186,7 @@ def request_withdrawal(
     fee = profile.fees[method.method_kind].fee(amount_fen)
     if expected_fee_fen is not None and expected_fee_fen != fee:
         raise errors.FeeChanged(
-            f"the fee is now {yuan(fee)}", fee_fen=fee, expected_fee_fen=expected_fee_fen
+            f"the fee is now {Money(fee).format()}", fee_fen=fee, expected_fee_fen=expected_fee_fen
         )
     attempt = WithdrawalAttempt(
         owner_ref=owner_ref,
@@ -207,7 +206,7 @@ def request_withdrawal(
     review_reasons = []
     if amount_fen > payouts.approval_threshold_fen:
         review_reasons.append(
-            f"over the approval threshold of {yuan(payouts.approval_threshold_fen)}"
+            f"over the approval threshold of {Money(payouts.approval_threshold_fen).format()}"
         )
     if decision.verdict is RiskVerdict.REVIEW:
         review_reasons.append("risk review: " + "; ".join(decision.reasons))
@@ -271,8 +270,8 @@ def request_withdrawal(
         kind=NoticeKind.BALANCE_CHANGE,
         title="余额变动",
         body=(
-            f"提现 {withdrawal.payout_id} 已受理：冻结 {yuan(withdrawal.total_fen)}"
-            f"（到账 {yuan(amount_fen)}，手续费 {yuan(fee)}）。"
+            f"提现 {withdrawal.payout_id} 已受理：冻结 {Money(withdrawal.total_fen).format()}"
+            f"（到账 {Money(amount_fen).format()}，手续费 {Money(fee).format()}）。"
             + ("大额提现需财务审核。" if needs_approval else "")
         ),
         ref=withdrawal.payout_id,
@@ -341,7 +340,7 @@ def approve_withdrawal(
         select(func.count()).where(WithdrawalApproval.withdrawal_id == withdrawal.id)
     )
     if int(approvals or 0) >= withdrawal.approvals_required:
-        set_status(withdrawal, WithdrawalStatus.QUEUED, now)
+        transition(withdrawal, WithdrawalStatus.QUEUED, now)
         enqueue_send(session, withdrawal, now=now)
         record_event(session, withdrawal, "queued", now=now)
     withdrawal.updated_at = now
