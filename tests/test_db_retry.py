@@ -13,8 +13,8 @@ from sqlalchemy import select
 from factories import make_accounts
 from huafei.container import build_container
 from huafei.core.settings import Settings
+from huafei.ledger import NewTransfer, get_account, transfer
 from huafei.ledger.models import Account, AccountType
-from huafei.ledger.service import NewTransfer, get_account, transfer
 from huafei.web.app import create_app
 
 

@@ -49,9 +49,9 @@ from huafei.core.settings import Settings
 from huafei.identity.models import Seller
 from huafei.invariants import check_everything
 from huafei.jobs.models import Job
+from huafei.ledger import pending_state
 from huafei.ledger.chart import WALLET_CODES
 from huafei.ledger.models import Account, Transfer, TransferKind
-from huafei.ledger.service import pending_state
 from huafei.migrations import upgrade
 from huafei.orders.models import Order, OrderState
 from huafei.payouts.models import MethodKind, Withdrawal, WithdrawalStatus

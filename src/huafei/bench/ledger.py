@@ -23,9 +23,9 @@ from sqlalchemy.engine import make_url
 from huafei.core.clock import SystemClock
 from huafei.core.db import Database
 from huafei.invariants import check_everything
+from huafei.ledger import NewTransfer
 from huafei.ledger.batcher import TransferBatcher
 from huafei.ledger.chart import PLATFORM, Code, ensure_account
-from huafei.ledger.service import NewTransfer
 from huafei.migrations import upgrade
 
 #: The other side of each transfer: a pool of seller wallets (the escrow account is the hot one).

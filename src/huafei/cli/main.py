@@ -353,7 +353,7 @@ def ledger_check() -> None:
 @ledger_app.command("expire")
 def ledger_expire() -> None:
     """Expire pending transfers whose timeout has passed (safe to run twice)."""
-    from huafei.ledger.service import expire_pending_transfers
+    from huafei.ledger import expire_pending_transfers
 
     container = _container()
     now = container.clock.now()

@@ -34,8 +34,8 @@ from huafei.carriers.gateway import ConsumptionStatus
 from huafei.core.money import Money, Rate
 from huafei.identity import limits
 from huafei.jobs.service import enqueue, move_queued
+from huafei.ledger import NewTransfer, TransferQueue
 from huafei.ledger.chart import PLATFORM, Code, account_id
-from huafei.ledger.service import NewTransfer, TransferQueue
 from huafei.notices.service import NoticeKind, Notifier
 from huafei.orders.models import Order, OrderState
 from huafei.orders.state import transition

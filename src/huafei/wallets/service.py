@@ -23,9 +23,9 @@ from sqlalchemy.orm import Session
 from huafei.core.errors import ValidationFailed
 from huafei.core.money import CNY
 from huafei.core.types import MAX_INT64, moment_in_range
+from huafei.ledger import TRANSFERS, find_account
 from huafei.ledger.chart import WALLET_CODES, Code
 from huafei.ledger.models import Account, TransferKind
-from huafei.ledger.service import TRANSFERS, find_account
 from huafei.wallets import reasons
 
 OWNER_KINDS = ("seller", "enterprise", "partner", "distributor")

@@ -33,8 +33,8 @@ from sqlalchemy.orm import Session
 from huafei.core.days import day_end, day_start, local_day
 from huafei.core.db import insert_ignoring_conflicts
 from huafei.core.money import Money
+from huafei.ledger import get_transfer, pending_state, transfers_by_ref
 from huafei.ledger.models import TransferKind
-from huafei.ledger.service import get_transfer, pending_state, transfers_by_ref
 from huafei.notices.service import FINANCE_INBOX, NoticeKind
 from huafei.payouts import errors
 from huafei.payouts.config import Payouts

@@ -1,4 +1,4 @@
-"""Ledger operations: accounts, transfers (single, linked, two-phase), balances, statements.
+"""The ledger's write path: transfers (single, linked, two-phase) applied in batches.
 
 ``create_transfers`` is the one write path. It takes a batch, locks each account it touches once
 (in id order, so concurrent batches cannot deadlock each other), applies the transfers to the
@@ -9,19 +9,16 @@ It only flushes; the caller's unit of work commits.
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from huafei.core.db import insert_ignoring_conflicts
-from huafei.core.money import CNY
 from huafei.ledger import errors
-from huafei.ledger.models import Account, AccountType, Transfer, TransferKind
+from huafei.ledger.models import Account, TransferKind
+from huafei.ledger.records import MAX_ID_LENGTH, NewTransfer, TransferRecord, TransferResult
 from huafei.ledger.store import LedgerStore
 
 # Enum members bound to module names: attribute access on an Enum class is a descriptor call,
@@ -31,131 +28,6 @@ _PENDING = TransferKind.PENDING
 _POST = TransferKind.POST_PENDING
 _VOID = TransferKind.VOID_PENDING
 _EXPIRE = TransferKind.EXPIRE_PENDING
-
-ACCOUNTS: Table = Account.__table__  # type: ignore[assignment]
-TRANSFERS: Table = Transfer.__table__  # type: ignore[assignment]
-MAX_ID_LENGTH = 80
-
-
-# -- values -------------------------------------------------------------------------------------
-@dataclass(frozen=True, slots=True)
-class NewTransfer:
-    """A transfer to create. ``id`` is chosen by the caller and makes the request idempotent.
-
-    For ``post_pending``/``void_pending`` the accounts may be left 0 (taken from the pending
-    transfer) and ``amount`` ``None`` (the full pending amount). ``linked`` chains this transfer
-    with the next one in the batch: the chain succeeds or fails as a whole.
-    """
-
-    id: str
-    debit_account_id: int = 0
-    credit_account_id: int = 0
-    amount: int | None = None
-    kind: TransferKind = TransferKind.SINGLE
-    pending_id: str | None = None
-    timeout_seconds: int | None = None
-    currency: str = CNY
-    code: int = 0
-    ref: str | None = None
-    memo: str = ""
-    linked: bool = False
-
-
-def transfer_digest(
-    transfer_id: str,
-    debit_account_id: int,
-    credit_account_id: int,
-    amount: int,
-    currency: str,
-    kind: str,
-    pending_id: str | None,
-) -> str:
-    text = (
-        f"{transfer_id}|{debit_account_id}|{credit_account_id}|{amount}|{currency}|{kind}|"
-        f"{pending_id or ''}"
-    )
-    return hashlib.sha256(text.encode()).hexdigest()[:32]
-
-
-@dataclass(slots=True)
-class TransferRecord:
-    """A stored transfer. Not frozen only because frozen dataclasses are slow to build and this
-    is built once per transfer on the hot path; nothing mutates one."""
-
-    id: str
-    debit_account_id: int
-    credit_account_id: int
-    amount: int
-    currency: str
-    code: int
-    kind: TransferKind
-    pending_id: str | None
-    timeout_at: datetime | None
-    ref: str | None
-    memo: str
-    created_at: datetime
-
-    @classmethod
-    def from_row(cls, row: Any) -> TransferRecord:
-        return cls(
-            id=row.id,
-            debit_account_id=row.debit_account_id,
-            credit_account_id=row.credit_account_id,
-            amount=row.amount,
-            currency=row.currency,
-            code=row.code,
-            kind=TransferKind(row.kind),
-            pending_id=row.pending_id,
-            timeout_at=row.timeout_at,
-            ref=row.ref,
-            memo=row.memo,
-            created_at=row.created_at,
-        )
-
-    def digest(self) -> str:
-        """A fingerprint of the immutable fields; ``ledger check`` names a row edited by hand."""
-        return transfer_digest(
-            self.id,
-            self.debit_account_id,
-            self.credit_account_id,
-            self.amount,
-            self.currency,
-            self.kind.value,
-            self.pending_id,
-        )
-
-    def matches(self, new: NewTransfer) -> bool:
-        """Whether a retried request asks for exactly this transfer."""
-        timeout = None
-        if self.timeout_at is not None:
-            timeout = int((self.timeout_at - self.created_at).total_seconds())
-        return (
-            new.kind == self.kind
-            and new.pending_id == self.pending_id
-            and new.debit_account_id in (0, self.debit_account_id)
-            and new.credit_account_id in (0, self.credit_account_id)
-            and new.amount in (None, self.amount)
-            and (new.amount is not None or self.kind.resolves_pending)
-            and new.currency == self.currency
-            and new.code == self.code
-            and new.ref == self.ref
-            and new.memo == self.memo
-            and (new.timeout_seconds or None) == timeout
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class TransferResult:
-    """What happened to one transfer of a batch: a record (new or existing) or an error."""
-
-    id: str
-    record: TransferRecord | None = None
-    error: errors.LedgerError | None = None
-    created: bool = False
-
-    @property
-    def ok(self) -> bool:
-        return self.error is None
 
 
 @dataclass(slots=True)
@@ -199,66 +71,6 @@ class _Batch:
     created: list[TransferRecord] = field(default_factory=list)
 
 
-# -- accounts -----------------------------------------------------------------------------------
-def create_account(
-    session: Session,
-    *,
-    code: int,
-    type: AccountType,  # noqa: A002 - the ledger's own word for it
-    owner_ref: str,
-    name: str,
-    now: datetime,
-    currency: str = CNY,
-    debits_must_not_exceed_credits: bool = False,
-    credits_must_not_exceed_debits: bool = False,
-) -> Account:
-    """Create an account, or return the existing one with the same code, owner and currency."""
-    insert_ignoring_conflicts(
-        session,
-        ACCOUNTS,
-        [
-            {
-                "code": code,
-                "type": type.value,
-                "currency": currency,
-                "owner_ref": owner_ref,
-                "name": name,
-                "debits_must_not_exceed_credits": debits_must_not_exceed_credits,
-                "credits_must_not_exceed_debits": credits_must_not_exceed_debits,
-                "debits_pending": 0,
-                "debits_posted": 0,
-                "credits_pending": 0,
-                "credits_posted": 0,
-                "created_at": now,
-            }
-        ],
-    )
-    account = session.scalars(
-        select(Account).where(
-            Account.code == code, Account.owner_ref == owner_ref, Account.currency == currency
-        )
-    ).one()
-    return account
-
-
-def get_account(session: Session, account_id: int) -> Account:
-    account = session.get(Account, account_id, populate_existing=True)
-    if account is None:
-        raise errors.AccountNotFound(f"account {account_id} does not exist", account_id=account_id)
-    return account
-
-
-def find_account(
-    session: Session, *, code: int, owner_ref: str, currency: str = CNY
-) -> Account | None:
-    return session.scalars(
-        select(Account)
-        .where(Account.code == code, Account.owner_ref == owner_ref, Account.currency == currency)
-        .execution_options(populate_existing=True)
-    ).one_or_none()
-
-
-# -- transfers ----------------------------------------------------------------------------------
 def create_transfers(
     session: Session, transfers: Sequence[NewTransfer], *, now: datetime
 ) -> list[TransferResult]:
@@ -496,6 +308,20 @@ def _validate_and_apply(batch: _Batch, new: NewTransfer) -> TransferRecord:
         debit.debits_posted += amount
         credit.credits_posted += amount
     debit.dirty = credit.dirty = True
+    return _created(batch, new, debit, credit, amount, timeout_at=timeout_at)
+
+
+def _created(
+    batch: _Batch,
+    new: NewTransfer,
+    debit: _AccountState,
+    credit: _AccountState,
+    amount: int,
+    *,
+    pending_id: str | None = None,
+    timeout_at: datetime | None = None,
+) -> TransferRecord:
+    """The record of ``new``, applied to the batch's balances."""
     return TransferRecord(
         id=new.id,
         debit_account_id=debit.id,
@@ -504,7 +330,7 @@ def _validate_and_apply(batch: _Batch, new: NewTransfer) -> TransferRecord:
         currency=new.currency,
         code=new.code,
         kind=new.kind,
-        pending_id=None,
+        pending_id=pending_id,
         timeout_at=timeout_at,
         ref=new.ref,
         memo=new.memo,
@@ -543,6 +369,31 @@ def _check_limits(
 
 
 def _resolve_pending(batch: _Batch, new: NewTransfer) -> TransferRecord:
+    pending = _open_pending(batch, new)
+    amount = _resolution_amount(pending, new)
+    debit = _account(batch, pending.debit_account_id)
+    credit = _account(batch, pending.credit_account_id)
+    if new.kind is _POST:
+        # Posting moves the amount from pending to posted; it cannot newly break a limit that the
+        # pending transfer respected, but check anyway against the current balances.
+        _check_limits(
+            debit,
+            credit,
+            add_debit_posted=amount,
+            add_credit_posted=amount,
+            release_pending=pending.amount,
+        )
+        debit.debits_posted += amount
+        credit.credits_posted += amount
+    debit.debits_pending -= pending.amount
+    credit.credits_pending -= pending.amount
+    debit.dirty = credit.dirty = True
+    # ``new.currency`` is the pending transfer's (``_resolution_amount`` checked it).
+    return _created(batch, new, debit, credit, amount, pending_id=pending.id)
+
+
+def _open_pending(batch: _Batch, new: NewTransfer) -> TransferRecord:
+    """The pending transfer ``new`` resolves, still open and resolvable by ``new``'s kind."""
     if new.pending_id is None:
         raise errors.PendingTransferNotFound("post, void and expire need a pending id")
     pending = batch.pendings.get(new.pending_id)
@@ -562,6 +413,11 @@ def _resolve_pending(batch: _Batch, new: NewTransfer) -> TransferRecord:
         raise errors.PendingTransferExpired(f"{pending.id} has expired", pending_id=pending.id)
     if new.kind is _EXPIRE and not expired:
         raise errors.PendingTransferMismatch(f"{pending.id} has not reached its timeout")
+    return pending
+
+
+def _resolution_amount(pending: TransferRecord, new: NewTransfer) -> int:
+    """What ``new`` moves of ``pending``: its fields must agree with the pending transfer's."""
     if new.debit_account_id not in (0, pending.debit_account_id) or new.credit_account_id not in (
         0,
         pending.credit_account_id,
@@ -581,37 +437,7 @@ def _resolve_pending(batch: _Batch, new: NewTransfer) -> TransferRecord:
         )
     if new.kind is not _POST and amount != pending.amount:
         raise errors.ExceedsPendingAmount("void and expire release the full pending amount")
-    debit = _account(batch, pending.debit_account_id)
-    credit = _account(batch, pending.credit_account_id)
-    if new.kind is _POST:
-        # Posting moves the amount from pending to posted; it cannot newly break a limit that the
-        # pending transfer respected, but check anyway against the current balances.
-        _check_limits(
-            debit,
-            credit,
-            add_debit_posted=amount,
-            add_credit_posted=amount,
-            release_pending=pending.amount,
-        )
-        debit.debits_posted += amount
-        credit.credits_posted += amount
-    debit.debits_pending -= pending.amount
-    credit.credits_pending -= pending.amount
-    debit.dirty = credit.dirty = True
-    return TransferRecord(
-        id=new.id,
-        debit_account_id=debit.id,
-        credit_account_id=credit.id,
-        amount=amount,
-        currency=pending.currency,
-        code=new.code,
-        kind=new.kind,
-        pending_id=pending.id,
-        timeout_at=None,
-        ref=new.ref,
-        memo=new.memo,
-        created_at=batch.now,
-    )
+    return amount
 
 
 def _write(session: Session, store: LedgerStore, batch: _Batch) -> None:
@@ -649,190 +475,3 @@ def _write(session: Session, store: LedgerStore, batch: _Batch) -> None:
         for obj in list(session.identity_map.values()):
             if isinstance(obj, Account) and obj.id in dirty_ids:
                 session.expire(obj)
-
-
-# -- reading ------------------------------------------------------------------------------------
-def get_transfer(session: Session, transfer_id: str) -> TransferRecord | None:
-    row = session.execute(select(TRANSFERS).where(TRANSFERS.c.id == transfer_id)).one_or_none()
-    return TransferRecord.from_row(row) if row is not None else None
-
-
-def transfers_by_ref(session: Session, ref: str) -> list[TransferRecord]:
-    rows = session.execute(
-        select(TRANSFERS).where(TRANSFERS.c.ref == ref).order_by(TRANSFERS.c.created_at)
-    )
-    return [TransferRecord.from_row(row) for row in rows]
-
-
-def pending_state(session: Session, pending_id: str) -> TransferKind | None:
-    """``pending`` while open, else the kind of the transfer that resolved it; None if unknown."""
-    pending = get_transfer(session, pending_id)
-    if pending is None or pending.kind is not TransferKind.PENDING:
-        return None
-    kind = session.scalar(select(TRANSFERS.c.kind).where(TRANSFERS.c.pending_id == pending_id))
-    return TransferKind(kind) if kind else TransferKind.PENDING
-
-
-@dataclass(frozen=True, slots=True)
-class Balances:
-    debits_pending: int
-    debits_posted: int
-    credits_pending: int
-    credits_posted: int
-
-
-def balance_as_of(session: Session, account_id: int, at: datetime) -> Balances:
-    """The account's four balances as they stood at ``at`` (inclusive), from its transfers."""
-    get_account(session, account_id)
-    t = TRANSFERS
-    r = TRANSFERS.alias("resolution")
-    posted_kinds = (TransferKind.SINGLE.value, TransferKind.POST_PENDING.value)
-
-    def posted(column: Any) -> int:
-        return int(
-            session.scalar(
-                select(func.coalesce(func.sum(t.c.amount), 0)).where(
-                    column == account_id, t.c.kind.in_(posted_kinds), t.c.created_at <= at
-                )
-            )
-            or 0
-        )
-
-    def pending(column: Any) -> int:
-        return int(
-            session.scalar(
-                select(func.coalesce(func.sum(t.c.amount), 0))
-                .select_from(t.outerjoin(r, and_(r.c.pending_id == t.c.id, r.c.created_at <= at)))
-                .where(
-                    column == account_id,
-                    t.c.kind == TransferKind.PENDING.value,
-                    t.c.created_at <= at,
-                    r.c.id.is_(None),
-                )
-            )
-            or 0
-        )
-
-    return Balances(
-        debits_pending=pending(t.c.debit_account_id),
-        debits_posted=posted(t.c.debit_account_id),
-        credits_pending=pending(t.c.credit_account_id),
-        credits_posted=posted(t.c.credit_account_id),
-    )
-
-
-@dataclass(frozen=True, slots=True)
-class StatementLine:
-    transfer: TransferRecord
-    side: str  # "debit" or "credit": the side this account is on
-    posted_change: int  # signed change of the account's normal-side posted balance
-    pending_change: int  # signed change of what is held pending against/for the account
-
-
-@dataclass(frozen=True, slots=True)
-class StatementPage:
-    lines: list[StatementLine]
-    next_cursor: str | None
-
-
-def statement(
-    session: Session,
-    account_id: int,
-    *,
-    cursor: str | None = None,
-    limit: int = 50,
-    since: datetime | None = None,
-    until: datetime | None = None,
-) -> StatementPage:
-    """Transfers touching the account, oldest first, in pages of ``limit``.
-
-    ``cursor`` is the opaque ``next_cursor`` of the previous page (keyset pagination on time and
-    id, so pages stay stable while new transfers arrive).
-    """
-    account = get_account(session, account_id)
-    limit = max(1, min(limit, 1000))
-    t = TRANSFERS
-    query = select(t).where(
-        or_(t.c.debit_account_id == account_id, t.c.credit_account_id == account_id)
-    )
-    if since is not None:
-        query = query.where(t.c.created_at >= since)
-    if until is not None:
-        query = query.where(t.c.created_at < until)
-    if cursor:
-        at_text, _, last_id = cursor.partition("|")
-        at = datetime.fromisoformat(at_text)
-        query = query.where(or_(t.c.created_at > at, and_(t.c.created_at == at, t.c.id > last_id)))
-    rows = list(session.execute(query.order_by(t.c.created_at, t.c.id).limit(limit + 1)))
-    more = len(rows) > limit
-    lines = [_statement_line(account, TransferRecord.from_row(row)) for row in rows[:limit]]
-    next_cursor = None
-    if more and lines:
-        last = lines[-1].transfer
-        next_cursor = f"{last.created_at.isoformat()}|{last.id}"
-    return StatementPage(lines, next_cursor)
-
-
-def _statement_line(account: Account, record: TransferRecord) -> StatementLine:
-    side = "debit" if record.debit_account_id == account.id else "credit"
-    sign = 1 if (side == "debit") == account.account_type.debit_normal else -1
-    kind = record.kind
-    posted = sign * record.amount if kind.moves_posted else 0
-    if kind is TransferKind.PENDING:
-        pending = record.amount
-    elif kind.resolves_pending:
-        pending = -record.amount  # the amount released (for a partial post, see the pending)
-    else:
-        pending = 0
-    return StatementLine(record, side, posted, pending)
-
-
-# -- expiry -------------------------------------------------------------------------------------
-def expire_pending_transfers(session: Session, *, now: datetime, limit: int = 500) -> int:
-    """Expire pending transfers whose timeout has passed. Safe to run twice or concurrently:
-    each expiry has a deterministic id and at most one transfer may resolve a pending one."""
-    r = TRANSFERS.alias("resolution")
-    t = TRANSFERS
-    due = session.execute(
-        select(t.c.id, t.c.currency)
-        .select_from(t.outerjoin(r, r.c.pending_id == t.c.id))
-        .where(
-            t.c.kind == TransferKind.PENDING.value,
-            t.c.timeout_at.is_not(None),
-            t.c.timeout_at <= now,
-            r.c.id.is_(None),
-        )
-        .order_by(t.c.timeout_at)
-        .limit(limit)
-    ).all()
-    results = create_transfers(
-        session,
-        [
-            NewTransfer(
-                id=expiry_id(row.id),
-                kind=TransferKind.EXPIRE_PENDING,
-                pending_id=row.id,
-                currency=row.currency,
-                memo="expired",
-            )
-            for row in due
-        ],
-        now=now,
-    )
-    return sum(1 for result in results if result.created)
-
-
-def expiry_id(pending_id: str) -> str:
-    """The expiry of a pending transfer has one id, so two expiry runs cannot both write it."""
-    candidate = f"expire:{pending_id}"
-    if len(candidate) <= MAX_ID_LENGTH:
-        return candidate
-    return "expire:" + hashlib.sha256(pending_id.encode()).hexdigest()
-
-
-def accounts_by_owner(session: Session, owner_refs: Iterable[str]) -> list[Account]:
-    return list(
-        session.scalars(
-            select(Account).where(Account.owner_ref.in_(list(owner_refs))).order_by(Account.id)
-        )
-    )
