@@ -145,45 +145,16 @@ def apply_result(
     if result.status is PayoutStatus.UNKNOWN:
         return "ignored"
     if result.status is PayoutStatus.PROCESSING:
-        if status is WithdrawalStatus.SENDING:
-            withdrawal.rail_ref = result.rail_ref
-            withdrawal.sent_at = now
-            set_status(withdrawal, WithdrawalStatus.SENT, now)
-            record_event(session, withdrawal, "sent", now=now, actor="rail", source=source)
-            _enqueue_poll(session, payouts, withdrawal, now)
-            return "progress"
-        return "ignored"
+        return _apply_progress(session, payouts, withdrawal, result, now=now, source=source)
     succeeded = result.status is PayoutStatus.SUCCEEDED
-    if status.final:
-        agrees = (status is WithdrawalStatus.PAID) == succeeded
-        if agrees:
-            return "duplicate"
-        return _conflict(session, payouts, withdrawal, result, now, source, "status")
-    if result.amount_fen is not None and result.amount_fen != withdrawal.amount_fen:
-        return _conflict(session, payouts, withdrawal, result, now, source, "amount")
-    if status not in (WithdrawalStatus.SENDING, WithdrawalStatus.SENT, WithdrawalStatus.QUEUED):
-        return _conflict(session, payouts, withdrawal, result, now, source, "unsent")
+    if status.final and (status is WithdrawalStatus.PAID) == succeeded:
+        return "duplicate"
+    contradiction = _contradiction(withdrawal, result)
+    if contradiction is not None:
+        return _conflict(session, payouts, withdrawal, result, now, source, contradiction)
     withdrawal.rail_ref = result.rail_ref or withdrawal.rail_ref
     if succeeded:
-        holds.post(session, withdrawal, now=now)
-        set_status(withdrawal, WithdrawalStatus.PAID, now)
-        record_event(
-            session, withdrawal, "paid", now=now, actor="rail", source=source,
-            rail_ref=result.rail_ref,
-        )  # fmt: skip
-        payouts.notifier.notify(
-            session,
-            owner_ref=withdrawal.owner_ref,
-            kind=NoticeKind.PAYOUT_ARRIVED,
-            title="提现到账",
-            body=(
-                f"提现 {withdrawal.payout_id} 已到账 {yuan(withdrawal.amount_fen)}"
-                f"（手续费 {yuan(withdrawal.fee_fen)}）。"
-            ),
-            ref=withdrawal.payout_id,
-            now=now,
-        )
-        session.flush()
+        _pay(session, payouts, withdrawal, result, now=now, source=source)
         return "paid"
     refund(
         session, withdrawal, WithdrawalStatus.FAILED, now=now, notifier=payouts.notifier,
@@ -191,6 +162,70 @@ def apply_result(
     )  # fmt: skip
     session.flush()
     return "failed"
+
+
+def _apply_progress(
+    session: Session,
+    payouts: Payouts,
+    withdrawal: Withdrawal,
+    result: PayoutResult,
+    *,
+    now: datetime,
+    source: str,
+) -> str:
+    """The rail has the payout (no outcome yet): a withdrawal still sending is sent."""
+    if withdrawal.state is not WithdrawalStatus.SENDING:
+        return "ignored"
+    withdrawal.rail_ref = result.rail_ref
+    withdrawal.sent_at = now
+    set_status(withdrawal, WithdrawalStatus.SENT, now)
+    record_event(session, withdrawal, "sent", now=now, actor="rail", source=source)
+    _enqueue_poll(session, payouts, withdrawal, now)
+    return "progress"
+
+
+def _contradiction(withdrawal: Withdrawal, result: PayoutResult) -> str | None:
+    """What in a final result contradicts our record (a final record that disagrees, another
+    amount, a withdrawal never sent), or None."""
+    status = withdrawal.state
+    if status.final:
+        return "status"
+    if result.amount_fen is not None and result.amount_fen != withdrawal.amount_fen:
+        return "amount"
+    if status not in (WithdrawalStatus.SENDING, WithdrawalStatus.SENT, WithdrawalStatus.QUEUED):
+        return "unsent"
+    return None
+
+
+def _pay(
+    session: Session,
+    payouts: Payouts,
+    withdrawal: Withdrawal,
+    result: PayoutResult,
+    *,
+    now: datetime,
+    source: str,
+) -> None:
+    """The rail paid: the hold is posted and the owner told."""
+    holds.post(session, withdrawal, now=now)
+    set_status(withdrawal, WithdrawalStatus.PAID, now)
+    record_event(
+        session, withdrawal, "paid", now=now, actor="rail", source=source,
+        rail_ref=result.rail_ref,
+    )  # fmt: skip
+    payouts.notifier.notify(
+        session,
+        owner_ref=withdrawal.owner_ref,
+        kind=NoticeKind.PAYOUT_ARRIVED,
+        title="提现到账",
+        body=(
+            f"提现 {withdrawal.payout_id} 已到账 {yuan(withdrawal.amount_fen)}"
+            f"（手续费 {yuan(withdrawal.fee_fen)}）。"
+        ),
+        ref=withdrawal.payout_id,
+        now=now,
+    )
+    session.flush()
 
 
 def _conflict(
