@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import os
-import platform
 import re
 import shutil
 import statistics
@@ -17,9 +16,9 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from huafei.bench.common import ensure_postgres_database, machine, percentile
 from huafei.core.clock import SystemClock
 from huafei.core.db import Database
 from huafei.invariants import check_everything
@@ -30,47 +29,6 @@ from huafei.migrations import upgrade
 
 #: The other side of each transfer: a pool of seller wallets (the escrow account is the hot one).
 WALLETS = 16
-
-
-def ensure_postgres_database(url: str, *, fresh: bool = False) -> None:
-    """Create the database named in ``url`` if it does not exist.
-
-    With ``fresh``, a benchmark's own database (its name starts with ``huafei_bench``) is dropped
-    first, so every run starts from the same empty state; any other database is left alone.
-    """
-    parsed = make_url(url)
-    admin = create_engine(
-        parsed.set(drivername="postgresql+psycopg", database="postgres"),
-        isolation_level="AUTOCOMMIT",
-    )
-    with admin.connect() as connection:
-        if fresh and (parsed.database or "").startswith("huafei_bench"):
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)'))
-        exists = connection.execute(
-            text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": parsed.database}
-        ).scalar()
-        if not exists:
-            connection.execute(text(f'CREATE DATABASE "{parsed.database}"'))
-    admin.dispose()
-
-
-def machine() -> dict[str, Any]:
-    cpu = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {"cpus": os.cpu_count(), "cpu": cpu, "python": platform.python_version()}
-
-
-def percentile(values: list[float], fraction: float) -> float:
-    if not values:
-        return 0.0
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
 def run_ledger_bench(

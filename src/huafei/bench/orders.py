@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import math
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -26,23 +25,21 @@ from typing import Any
 
 import httpx
 from sqlalchemy import func, select, text
-from sqlalchemy.orm import Session
 
-from huafei.bench.ledger import ensure_postgres_database, machine, percentile
+from huafei.bench.common import (
+    ensure_postgres_database,
+    free_port,
+    machine,
+    make_sellers,
+    percentile,
+    wait_healthy,
+    wait_started,
+)
 from huafei.carriers.gateway import Carrier
 from huafei.carriers.sandbox_cards import issue_cards
 from huafei.core.clock import SystemClock
 from huafei.core.db import Database
 from huafei.core.settings import Settings
-from huafei.identity.models import (
-    ID_NUMBER_CONTEXT,
-    REAL_NAME_CONTEXT,
-    SERVICE_PASSWORD_CONTEXT,
-    Seller,
-)
-from huafei.identity.service import sessions
-from huafei.identity.service.kyc import id_number_hash
-from huafei.identity.service.oplog import Origin
 from huafei.invariants import check_everything
 from huafei.migrations import upgrade
 from huafei.orders.models import Order, OrderState
@@ -52,79 +49,6 @@ from huafei.rates.service import current_agreement
 FACE_FEN = 10_000
 #: cards one seller submits in a run; the L3 daily card-sale limit is ¥50,000 (500 × ¥100)
 CARDS_PER_SELLER = 400
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _make_sellers(db: Database, count: int, run_id: str) -> list[str]:
-    """Verified (L3) sellers with an open session each, as if they had signed up and passed KYC."""
-    clock = SystemClock()
-    now = clock.now()
-    keyring = Settings().keyring()
-    base = int(uuid.UUID(int=int(run_id, 16)).int % 10**7)
-
-    def work(session: Session) -> list[str]:
-        tokens = []
-        for index in range(count):
-            seller = Seller(
-                phone=f"137{(base + index) % 10**8:08d}",
-                carrier="cmcc",
-                tier=3,
-                real_name_enc=keyring.encrypt("测试卖家", context=REAL_NAME_CONTEXT),
-                id_number_enc=keyring.encrypt(f"bench-{run_id}-{index}", context=ID_NUMBER_CONTEXT),
-                id_number_hash=id_number_hash(keyring, f"bench-{run_id}-{index}"),
-                verification_ref="bench",
-                l2_verified_at=now,
-                service_password_enc=keyring.encrypt(
-                    f"bench-{index}", context=SERVICE_PASSWORD_CONTEXT
-                ),
-                l3_verified_at=now,
-                created_at=now,
-                updated_at=now,
-            )
-            session.add(seller)
-            session.flush()
-            tokens.append(
-                sessions.open_session(
-                    session,
-                    kind=sessions.SessionKind.BEARER,
-                    origin=Origin(ip="127.0.0.1"),
-                    now=now,
-                    seller_id=seller.id,
-                ).token
-            )
-        return tokens
-
-    return db.run(work)
-
-
-def _wait_healthy(url: str, process: subprocess.Popen[bytes], timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError("the platform process exited while starting")
-        try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError("the platform did not become healthy")
-
-
-def _wait_started(log: Path, process: subprocess.Popen[bytes], timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError("a worker exited while starting")
-        if b"started" in log.read_bytes():
-            return
-        time.sleep(0.1)
-    raise RuntimeError("a worker did not start")
 
 
 def run_orders_bench(
@@ -150,14 +74,14 @@ def run_orders_bench(
     run_id = uuid.uuid4().hex[:8]
     # Enough sellers for 1,000 cards a second, whatever the client count.
     per_client = max(1, math.ceil(seconds * 1000 / (clients * CARDS_PER_SELLER)))
-    tokens = _make_sellers(db, clients * per_client, run_id)
+    tokens = make_sellers(db, clients * per_client, run_id)
     warm_id = uuid.uuid4().hex[:8]
     warm_per_client = max(1, math.ceil(warmup * 1000 / (clients * CARDS_PER_SELLER)))
-    warm_tokens = _make_sellers(db, clients * warm_per_client, warm_id) if warmup else []
+    warm_tokens = make_sellers(db, clients * warm_per_client, warm_id) if warmup else []
     current = db.run(lambda s: current_agreement(s, SystemClock().now()))
     agreement = {"version": current.version, "sha256": current.sha256}
-    sandbox_port = _free_port()
-    ports = [_free_port() for _ in range(servers)]
+    sandbox_port = free_port()
+    ports = [free_port() for _ in range(servers)]
     bases = [f"http://127.0.0.1:{port}" for port in ports]
     env = {
         **os.environ,
@@ -198,13 +122,13 @@ def run_orders_bench(
         for index in range(servers):
             start(["serve"], server_env(index), f"orders-serve-{index}.log")
         for index, base in enumerate([f"http://127.0.0.1:{sandbox_port}", *bases]):
-            _wait_healthy(base, processes[index])
+            wait_healthy(base, processes[index])
         for index in range(workers):
             start(["worker"], server_env(index % servers), f"orders-worker-{index}.log")
         # Load starts once every worker has loaded the platform and is claiming work, as in
         # production, where workers run before traffic arrives.
         for index in range(workers):
-            _wait_started(logs / f"orders-worker-{index}.log", processes[1 + servers + index])
+            wait_started(logs / f"orders-worker-{index}.log", processes[1 + servers + index])
         secret = Settings().sandbox_card_secret.get_secret_value()
         if warmup:
             # The same load for a while first, not counted: the processes warm up and the

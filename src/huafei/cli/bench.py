@@ -82,7 +82,8 @@ def bench_chaos(
 ) -> None:
     """Servers, workers and sandboxes killed at random and PostgreSQL restarted while sellers
     sell cards and withdraw; then every invariant is checked. Exit 1 if one fails."""
-    from huafei.bench.chaos import Options, render, run_chaos
+    from huafei.bench.chaos import render, run_chaos
+    from huafei.bench.chaos_state import Options
 
     settings = Settings()
     configure_logging("WARNING", json=settings.log_json)
