@@ -170,9 +170,7 @@ def _withdrawal_check(
     return {"ok": not problems, "withdrawals": dict(statuses), "problems": problems[:20]}
 
 
-def _money_check(
-    session: Session, orders: Sequence[Any], withdrawals: list[Withdrawal]
-) -> Check:
+def _money_check(session: Session, orders: Sequence[Any], withdrawals: list[Withdrawal]) -> Check:
     wallets = int(
         session.scalar(
             select(
