@@ -87,43 +87,12 @@ def issue_sign_in_code(
     purpose: str = SIGN_IN_PURPOSE,
 ) -> CodeIssued | Refused:
     """A new 6-digit code for ``number`` and ``purpose`` (older live ones stop working)."""
-    actor = Actor.anonymous(origin)
-    latest = session.scalars(
-        select(SmsCode)
-        .where(SmsCode.phone == number.phone, SmsCode.purpose == purpose)
-        .order_by(SmsCode.id.desc())
-        .limit(1)
-    ).one_or_none()
-    if latest is not None and utc(latest.created_at) + SMS_RESEND_AFTER > now:
-        wait = utc(latest.created_at) + SMS_RESEND_AFTER - now
-        seconds = max(1, int(wait.total_seconds() + 0.999))
-        raise errors.SmsResendTooSoon(
-            f"A code was sent less than a minute ago; ask again in {seconds} s.",
-            retry_after_seconds=seconds,
-        )
-    for scope, rule, value in (
-        ("number", SMS_PER_NUMBER_RULE, number.phone),
-        ("ip", SMS_PER_IP_RULE, origin.ip or "unknown"),
-    ):
-        decision = limiter.hit(rule, f"sms_{scope}", _limiter_key(keyring, scope, value))
-        if not decision.allowed:
-            oplog.record(
-                session,
-                actor,
-                "auth.sms_code.rate_limited",
-                now=now,
-                target=f"phone:{number.masked}",
-                outcome="refused",
-                detail={"cap": scope},
-            )
-            return Refused(
-                errors.SmsRateLimited(
-                    f"Too many codes requested for this {scope}; "
-                    f"try again in {decision.retry_after_seconds} s.",
-                    scope=scope,
-                    retry_after_seconds=decision.retry_after_seconds,
-                )
-            )
+    _refuse_early_resend(session, number=number, purpose=purpose, now=now)
+    refused = _sms_rate_limited(
+        session, number=number, keyring=keyring, limiter=limiter, origin=origin, now=now
+    )
+    if refused is not None:
+        return refused
     session.execute(
         update(SmsCode)
         .where(
@@ -146,13 +115,75 @@ def issue_sign_in_code(
             expires_at=now + SMS_CODE_TTL,
         )
     )
-    oplog.record(session, actor, "auth.sms_code.sent", now=now, target=f"phone:{number.masked}")
+    oplog.record(
+        session,
+        Actor.anonymous(origin),
+        "auth.sms_code.sent",
+        now=now,
+        target=f"phone:{number.masked}",
+    )
     return CodeIssued(
         phone=number.phone,
         code=code,
         expires_at=now + SMS_CODE_TTL,
         resend_after=now + SMS_RESEND_AFTER,
     )
+
+
+def _refuse_early_resend(
+    session: Session, *, number: MobileNumber, purpose: str, now: datetime
+) -> None:
+    """Raise ``SmsResendTooSoon`` when the last code for the number was sent a moment ago."""
+    latest = session.scalars(
+        select(SmsCode)
+        .where(SmsCode.phone == number.phone, SmsCode.purpose == purpose)
+        .order_by(SmsCode.id.desc())
+        .limit(1)
+    ).one_or_none()
+    if latest is not None and utc(latest.created_at) + SMS_RESEND_AFTER > now:
+        wait = utc(latest.created_at) + SMS_RESEND_AFTER - now
+        seconds = max(1, int(wait.total_seconds() + 0.999))
+        raise errors.SmsResendTooSoon(
+            f"A code was sent less than a minute ago; ask again in {seconds} s.",
+            retry_after_seconds=seconds,
+        )
+
+
+def _sms_rate_limited(
+    session: Session,
+    *,
+    number: MobileNumber,
+    keyring: Keyring,
+    limiter: RateLimiter,
+    origin: Origin,
+    now: datetime,
+) -> Refused | None:
+    """Count the code against the number's and the address's caps; the refusal of one that is
+    full (logged), or None."""
+    for scope, rule, value in (
+        ("number", SMS_PER_NUMBER_RULE, number.phone),
+        ("ip", SMS_PER_IP_RULE, origin.ip or "unknown"),
+    ):
+        decision = limiter.hit(rule, f"sms_{scope}", _limiter_key(keyring, scope, value))
+        if not decision.allowed:
+            oplog.record(
+                session,
+                Actor.anonymous(origin),
+                "auth.sms_code.rate_limited",
+                now=now,
+                target=f"phone:{number.masked}",
+                outcome="refused",
+                detail={"cap": scope},
+            )
+            return Refused(
+                errors.SmsRateLimited(
+                    f"Too many codes requested for this {scope}; "
+                    f"try again in {decision.retry_after_seconds} s.",
+                    scope=scope,
+                    retry_after_seconds=decision.retry_after_seconds,
+                )
+            )
+    return None
 
 
 def ip_refusal(limiter: RateLimiter, keyring: Keyring, origin: Origin) -> Refused | None:
@@ -235,19 +266,37 @@ def confirm_action_code(
     """Check a code sent to confirm an action (``purpose``): None when right (the code is used
     up), else the refusal — returned, not raised, so the wrong try is counted when the caller
     commits. Five wrong tries exhaust the code."""
-    live = _live_code(session, phone, purpose)
+    failure = _check_code(_live_code(session, phone, purpose), keyring, phone, code, now=now)
+    return Refused(failure.error) if failure is not None else None
+
+
+@dataclass(frozen=True, slots=True)
+class _CodeFailure:
+    error: errors.IdentityError
+    reason: str
+    guess: bool
+    """A wrong guess at a live code (the others cannot be guessed)."""
+
+
+def _check_code(
+    live: SmsCode | None, keyring: Keyring, phone: str, code: str, *, now: datetime
+) -> _CodeFailure | None:
+    """None when ``code`` is the live code's (it is used up now), else why not; a wrong try is
+    counted, and the last one allowed exhausts the code."""
     if live is None:
-        return Refused(errors.SmsCodeNotRequested())
+        return _CodeFailure(errors.SmsCodeNotRequested(), "no_code", guess=False)
     if utc(live.expires_at) <= now:
-        return Refused(errors.SmsCodeExpired())
+        return _CodeFailure(errors.SmsCodeExpired(), "expired", guess=False)
     if not secrets.compare_digest(live.code_hash, _code_hash(keyring, phone, code.strip())):
         live.attempts += 1
         left = SMS_CODE_MAX_ATTEMPTS - live.attempts
         if left <= 0:
             live.status = SmsCodeStatus.EXHAUSTED.value
-            return Refused(errors.SmsCodeAttemptsExhausted())
-        return Refused(
-            errors.SmsCodeWrong(f"The code is not right; {left} tries left.", attempts_left=left)
+            return _CodeFailure(errors.SmsCodeAttemptsExhausted(), "attempts_exhausted", guess=True)
+        return _CodeFailure(
+            errors.SmsCodeWrong(f"The code is not right; {left} tries left.", attempts_left=left),
+            "wrong_code",
+            guess=True,
         )
     live.status = SmsCodeStatus.USED.value
     live.used_at = now
@@ -274,63 +323,27 @@ def sign_in_with_code(
     if lock is not None:
         return Refused(lock)
 
-    def fail(error: errors.IdentityError, reason: str, *, guess: bool) -> Refused:
+    failure = _check_code(
+        _live_code(session, number.phone, SIGN_IN_PURPOSE), keyring, number.phone, code, now=now
+    )
+    if failure is not None:
         # Only a wrong guess at a live code counts towards the number's lockout: a code that
         # was never sent, was used or has expired cannot be guessed, and counting it would let
         # anyone keep the seller locked out without a single code being sent.
         return _fail_sign_in(
             session,
-            key=key if guess else None,
+            key=key if failure.guess else None,
             policy=SELLER_SIGN_IN_LOCKOUT,
             number=number,
-            error=error,
-            reason=reason,
+            error=failure.error,
+            reason=failure.reason,
             keyring=keyring,
             limiter=limiter,
             origin=origin,
             now=now,
         )
-
-    live = _live_code(session, number.phone, SIGN_IN_PURPOSE)
-    if live is None:
-        return fail(errors.SmsCodeNotRequested(), "no_code", guess=False)
-    if utc(live.expires_at) <= now:
-        return fail(errors.SmsCodeExpired(), "expired", guess=False)
-    if not secrets.compare_digest(live.code_hash, _code_hash(keyring, number.phone, code.strip())):
-        live.attempts += 1
-        left = SMS_CODE_MAX_ATTEMPTS - live.attempts
-        if left <= 0:
-            live.status = SmsCodeStatus.EXHAUSTED.value
-            return fail(errors.SmsCodeAttemptsExhausted(), "attempts_exhausted", guess=True)
-        return fail(
-            errors.SmsCodeWrong(f"The code is not right; {left} tries left.", attempts_left=left),
-            "wrong_code",
-            guess=True,
-        )
-    live.status = SmsCodeStatus.USED.value
-    live.used_at = now
     throttle.clear_failures(session, key)
-
-    seller = session.scalars(select(Seller).where(Seller.phone == number.phone)).one_or_none()
-    new_seller = seller is None
-    if seller is None:
-        seller = Seller(
-            phone=number.phone,
-            carrier=number.carrier.value,
-            tier=Tier.L1.value,
-            created_at=now,
-            updated_at=now,
-        )
-        session.add(seller)
-        session.flush()
-        oplog.record(
-            session,
-            seller_actor(seller, origin),
-            "seller.signed_up",
-            now=now,
-            target=f"seller:{seller.id}",
-            detail={"carrier": seller.carrier},
-        )
+    seller, new_seller = _seller_of(session, number, origin=origin, now=now)
     opened = sessions.open_session(session, kind=kind, origin=origin, now=now, seller_id=seller.id)
     oplog.record(
         session,
@@ -341,6 +354,33 @@ def sign_in_with_code(
         detail={"method": "sms_code", "session_id": opened.record.id, "kind": kind.value},
     )
     return SignedIn(seller=seller, opened=opened, new_seller=new_seller)
+
+
+def _seller_of(
+    session: Session, number: MobileNumber, *, origin: Origin, now: datetime
+) -> tuple[Seller, bool]:
+    """The number's seller, signed up now (tier 1) when new; and whether it is new."""
+    seller = session.scalars(select(Seller).where(Seller.phone == number.phone)).one_or_none()
+    if seller is not None:
+        return seller, False
+    seller = Seller(
+        phone=number.phone,
+        carrier=number.carrier.value,
+        tier=Tier.L1.value,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(seller)
+    session.flush()
+    oplog.record(
+        session,
+        seller_actor(seller, origin),
+        "seller.signed_up",
+        now=now,
+        target=f"seller:{seller.id}",
+        detail={"carrier": seller.carrier},
+    )
+    return seller, True
 
 
 def sign_in_with_password(
