@@ -142,8 +142,31 @@ def wallet_statement(
     if not accounts:
         return WalletStatementPage([], None)
     role = {account.id: code for code, account in accounts.items()}
-    ids = list(role)
     limit = max(1, min(limit, 1000))
+    raw = _statement_transfers(
+        session, list(role), cursor=cursor, limit=limit, since=since, until=until
+    )
+    more = len(raw) > limit
+    raw = raw[:limit]
+    rows = [row for row in (_statement_row(r, role, locale) for r in raw) if row is not None]
+    next_cursor = None
+    if more and raw:
+        last = raw[-1]
+        next_cursor = f"{last.created_at.isoformat()}|{last.seq}"
+    return WalletStatementPage(rows, next_cursor)
+
+
+def _statement_transfers(
+    session: Session,
+    ids: list[int],
+    *,
+    cursor: str | None,
+    limit: int,
+    since: datetime | None,
+    until: datetime | None,
+) -> list[Any]:
+    """Up to ``limit`` + 1 transfers touching the accounts ``ids`` (one more: is there a next
+    page?), each with the amount of the pending transfer it resolves."""
     t = TRANSFERS
     p = TRANSFERS.alias("pending")
     query = (
@@ -161,40 +184,34 @@ def wallet_statement(
             or_(t.c.created_at > at, and_(t.c.created_at == at, t.c.seq > last_seq))
         )
     # Insertion order breaks ties: a hold's transfers were written in the order they happened.
-    raw = list(session.execute(query.order_by(t.c.created_at, t.c.seq).limit(limit + 1)))
-    more = len(raw) > limit
-    raw = raw[:limit]
-    rows = []
-    for row in raw:
-        changes = {Code.WALLET_PENDING: 0, Code.WALLET_AVAILABLE: 0, Code.WALLET_HELD: 0}
-        for account_id in {row.debit_account_id, row.credit_account_id} & set(ids):
-            code = role[account_id]
-            dp, d_posted, _cp, c_posted = _deltas(row, account_id, row.pending_amount or 0)
-            if code is Code.WALLET_AVAILABLE:
-                changes[Code.WALLET_AVAILABLE] += c_posted - d_posted - dp
-                changes[Code.WALLET_HELD] += dp
-            else:
-                changes[code] += c_posted - d_posted
-        if not any(changes.values()):
-            continue  # e.g. a hold posted in full: nothing the owner sees changes
-        rows.append(
-            StatementRow(
-                transfer_id=row.id,
-                at=row.created_at,
-                reason_code=row.code,
-                reason=reasons.label(row.code, row.memo, locale=locale),
-                ref=row.ref,
-                memo=row.memo,
-                pending_change_fen=changes[Code.WALLET_PENDING],
-                available_change_fen=changes[Code.WALLET_AVAILABLE],
-                held_change_fen=changes[Code.WALLET_HELD],
-            )
-        )
-    next_cursor = None
-    if more and raw:
-        last = raw[-1]
-        next_cursor = f"{last.created_at.isoformat()}|{last.seq}"
-    return WalletStatementPage(rows, next_cursor)
+    return list(session.execute(query.order_by(t.c.created_at, t.c.seq).limit(limit + 1)))
+
+
+def _statement_row(row: Any, role: dict[int, Code], locale: str) -> StatementRow | None:
+    """What the transfer changed in the owner's pending, available and held balances; None when
+    it changed nothing the owner sees (e.g. a hold posted in full)."""
+    changes = {Code.WALLET_PENDING: 0, Code.WALLET_AVAILABLE: 0, Code.WALLET_HELD: 0}
+    for account_id in {row.debit_account_id, row.credit_account_id} & set(role):
+        code = role[account_id]
+        dp, d_posted, _cp, c_posted = _deltas(row, account_id, row.pending_amount or 0)
+        if code is Code.WALLET_AVAILABLE:
+            changes[Code.WALLET_AVAILABLE] += c_posted - d_posted - dp
+            changes[Code.WALLET_HELD] += dp
+        else:
+            changes[code] += c_posted - d_posted
+    if not any(changes.values()):
+        return None
+    return StatementRow(
+        transfer_id=row.id,
+        at=row.created_at,
+        reason_code=row.code,
+        reason=reasons.label(row.code, row.memo, locale=locale),
+        ref=row.ref,
+        memo=row.memo,
+        pending_change_fen=changes[Code.WALLET_PENDING],
+        available_change_fen=changes[Code.WALLET_AVAILABLE],
+        held_change_fen=changes[Code.WALLET_HELD],
+    )
 
 
 def all_statement_rows(

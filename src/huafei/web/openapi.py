@@ -86,21 +86,26 @@ PROBLEM_DESCRIPTIONS = {
 _UNSAFE = frozenset({"post", "put", "patch", "delete"})
 
 
+#: authentication dependencies → who they let in (compared by identity: a dependency may be an
+#: unhashable object)
+_PRINCIPALS: tuple[tuple[Callable[..., Any], str], ...] = (
+    (identity_deps.current_seller, "seller"),
+    (identity_deps.current_staff, "staff"),
+    (identity_deps.current_partner, "partner"),
+    (identity_deps.current_partner_caller, "partner"),
+)
+#: dependencies made by a factory (``require_permission("…")``), by the factory's name
+_PRINCIPAL_FACTORIES = (("require_permission.", "staff"), ("require_scope.", "partner"))
+
+
 def _principal(call: Callable[..., Any] | None) -> str | None:
     if call is None:
         return None
-    if call is identity_deps.current_seller:
-        return "seller"
-    if call is identity_deps.current_staff:
-        return "staff"
-    if call in (identity_deps.current_partner, identity_deps.current_partner_caller):
-        return "partner"
+    for known, who in _PRINCIPALS:
+        if call is known:
+            return who
     qualname = getattr(call, "__qualname__", "")
-    if qualname.startswith("require_permission."):
-        return "staff"
-    if qualname.startswith("require_scope."):
-        return "partner"
-    return None
+    return next((who for prefix, who in _PRINCIPAL_FACTORIES if qualname.startswith(prefix)), None)
 
 
 def _calls(dependant: Dependant) -> Iterator[Callable[..., Any] | None]:
