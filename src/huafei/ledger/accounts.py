@@ -57,6 +57,7 @@ def create_account(
 
 
 def get_account(session: Session, account_id: int) -> Account:
+    """An account by id, read afresh; ``AccountNotFound`` when there is none."""
     account = session.get(Account, account_id, populate_existing=True)
     if account is None:
         raise errors.AccountNotFound(f"account {account_id} does not exist", account_id=account_id)
@@ -66,6 +67,7 @@ def get_account(session: Session, account_id: int) -> Account:
 def find_account(
     session: Session, *, code: int, owner_ref: str, currency: str = CNY
 ) -> Account | None:
+    """The account of a code, owner and currency, read afresh; None when there is none."""
     return session.scalars(
         select(Account)
         .where(Account.code == code, Account.owner_ref == owner_ref, Account.currency == currency)
@@ -74,6 +76,7 @@ def find_account(
 
 
 def accounts_by_owner(session: Session, owner_refs: Iterable[str]) -> list[Account]:
+    """Every account of the owners, in id order."""
     return list(
         session.scalars(
             select(Account).where(Account.owner_ref.in_(list(owner_refs))).order_by(Account.id)

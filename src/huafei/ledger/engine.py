@@ -137,6 +137,7 @@ class TransferQueue:
         self._transfers: list[NewTransfer] = []
 
     def add_chain(self, transfers: Sequence[NewTransfer]) -> None:
+        """Add transfers that succeed or fail together."""
         if not transfers:
             return
         self._transfers += [replace(t, linked=True) for t in transfers[:-1]]
@@ -146,6 +147,7 @@ class TransferQueue:
         return len(self._transfers)
 
     def flush(self, session: Session, *, now: datetime) -> list[TransferRecord]:
+        """Create every queued chain in one batch; raises the first real error."""
         transfers, self._transfers = self._transfers, []
         if not transfers:
             return []

@@ -16,11 +16,13 @@ from huafei.ledger.records import TRANSFERS, TransferRecord
 
 
 def get_transfer(session: Session, transfer_id: str) -> TransferRecord | None:
+    """A stored transfer by id, or None."""
     row = session.execute(select(TRANSFERS).where(TRANSFERS.c.id == transfer_id)).one_or_none()
     return TransferRecord.from_row(row) if row is not None else None
 
 
 def transfers_by_ref(session: Session, ref: str) -> list[TransferRecord]:
+    """The transfers of a reference (an order, a withdrawal), oldest first."""
     rows = session.execute(
         select(TRANSFERS).where(TRANSFERS.c.ref == ref).order_by(TRANSFERS.c.created_at)
     )
@@ -38,6 +40,8 @@ def pending_state(session: Session, pending_id: str) -> TransferKind | None:
 
 @dataclass(frozen=True, slots=True)
 class Balances:
+    """An account's four balances, in fen."""
+
     debits_pending: int
     debits_posted: int
     credits_pending: int
@@ -86,6 +90,8 @@ def balance_as_of(session: Session, account_id: int, at: datetime) -> Balances:
 
 @dataclass(frozen=True, slots=True)
 class StatementLine:
+    """A transfer as one account's statement shows it."""
+
     transfer: TransferRecord
     side: str  # "debit" or "credit": the side this account is on
     posted_change: int  # signed change of the account's normal-side posted balance
@@ -94,6 +100,8 @@ class StatementLine:
 
 @dataclass(frozen=True, slots=True)
 class StatementPage:
+    """A page of a statement, and the cursor of the next page (None on the last)."""
+
     lines: list[StatementLine]
     next_cursor: str | None
 

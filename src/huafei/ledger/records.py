@@ -54,6 +54,7 @@ def transfer_digest(
     kind: str,
     pending_id: str | None,
 ) -> str:
+    """The digest stored with a transfer over its immutable fields."""
     text = (
         f"{transfer_id}|{debit_account_id}|{credit_account_id}|{amount}|{currency}|{kind}|"
         f"{pending_id or ''}"
@@ -81,6 +82,7 @@ class TransferRecord:
 
     @classmethod
     def from_row(cls, row: Any) -> TransferRecord:
+        """A record from a row of ``ledger_transfers``."""
         return cls(
             id=row.id,
             debit_account_id=row.debit_account_id,
@@ -139,4 +141,5 @@ class TransferResult:
 
     @property
     def ok(self) -> bool:
+        """The transfer was created or already existed as asked."""
         return self.error is None

@@ -25,6 +25,8 @@ FINANCE_INBOX = "staff:finance"
 
 
 class NoticeKind(enum.StrEnum):
+    """What a notice is about; each kind has a default for its SMS copy."""
+
     BALANCE_CHANGE = "balance_change"
     """余额变动: money was held, released or moved in a wallet."""
     PAYOUT_ARRIVED = "payout_arrived"
@@ -44,6 +46,8 @@ class NoticeKind(enum.StrEnum):
 
 
 class Notifier(Protocol):
+    """Where services send notices (the in-app inbox, and SMS by preference)."""
+
     def notify(
         self,
         session: Session,
@@ -97,6 +101,7 @@ def wants_sms(session: Session, owner_ref: str, kind: NoticeKind) -> bool:
 
 
 def preferences(session: Session, owner_ref: str) -> dict[str, bool]:
+    """Whether the owner wants an SMS copy, by notice kind (the defaults where not chosen)."""
     chosen = {
         p.kind: p.sms
         for p in session.scalars(
@@ -107,6 +112,7 @@ def preferences(session: Session, owner_ref: str) -> dict[str, bool]:
 
 
 def set_preferences(session: Session, owner_ref: str, sms: dict[NoticeKind, bool]) -> None:
+    """Record the owner's SMS choices for the given kinds."""
     session.info.get(_SESSION_CACHE, {}).pop(owner_ref, None)
     for kind, enabled in sms.items():
         row = session.get(NoticePreference, (owner_ref, kind.value))
@@ -136,6 +142,8 @@ class InboxNotifier:
         now: datetime,
         ref: str | None = None,
     ) -> None:
+        """Write the notice when the unit of work commits; its SMS copy is due now when the
+        owner wants one."""
         defer_insert(
             session,
             _NOTICES,
@@ -156,6 +164,8 @@ class InboxNotifier:
 
 @dataclass(frozen=True, slots=True)
 class NoticeView:
+    """A notice as the owner's inbox shows it."""
+
     id: int
     kind: str
     title: str
@@ -178,6 +188,7 @@ def list_notices(
 
 
 def unread_count(session: Session, owner_ref: str) -> int:
+    """How many of the owner's notices are unread."""
     write_deferred(session, _NOTICES)
     return int(
         session.scalar(

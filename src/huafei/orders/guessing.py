@@ -33,6 +33,7 @@ class GuessingPolicy:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> GuessingPolicy:
+        """The policy the settings configure."""
         return cls(
             max_failures=settings.guessing_max_failures,
             window=timedelta(minutes=settings.guessing_window_minutes),
@@ -49,6 +50,8 @@ def check_guessing(
     now: datetime,
     policy: GuessingPolicy,
 ) -> None:
+    """Raise ``TooManyFailedCards`` while the account, the device or the network address is
+    paused for failed cards."""
     since = now - policy.window
     subjects = [
         (column, value, what, threshold)

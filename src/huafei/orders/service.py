@@ -178,6 +178,7 @@ def claim_queued(session: Session, limit: int) -> list[int]:
 
 
 def get_order(session: Session, order_id: int, *, owner_ref: str | None = None) -> Order:
+    """An order by id (the owner's only, when given); ``OrderNotFound`` otherwise."""
     order = session.get(Order, order_id)
     if order is None or (owner_ref is not None and order.owner_ref != owner_ref):
         raise errors.OrderNotFound(f"order {order_id} does not exist", order_id=order_id)
@@ -185,6 +186,7 @@ def get_order(session: Session, order_id: int, *, owner_ref: str | None = None) 
 
 
 def lock_order(session: Session, order_id: int) -> Order | None:
+    """An order locked for this unit of work, or None."""
     return session.scalars(
         select(Order).where(Order.id == order_id).with_for_update()
     ).one_or_none()
@@ -203,6 +205,7 @@ def lock_orders(session: Session, order_ids: Iterable[int]) -> dict[int, Order]:
 
 
 def timeline(session: Session, order_id: int) -> list[OrderEvent]:
+    """The order's events, oldest first."""
     write_events(session)
     return list(
         session.scalars(
@@ -221,6 +224,8 @@ def list_orders(
     before_id: int | None = None,
     limit: int = 50,
 ) -> list[Order]:
+    """Orders newest first, filtered by owner, states, batch and a serial or order number;
+    keyset paging with ``before_id``, at most 200."""
     query = select(Order)
     if owner_ref is not None:
         query = query.where(Order.owner_ref == owner_ref)
@@ -254,6 +259,7 @@ def cancel(session: Session, order_id: int, *, owner_ref: str, now: datetime) ->
 
 
 def batch_progress(session: Session, batch_id: int, *, owner_ref: str) -> dict[str, int]:
+    """How many of the batch's orders are in each state; ``OrderNotFound`` for another owner's."""
     batch = session.get(OrderBatch, batch_id)
     if batch is None or batch.owner_ref != owner_ref:
         raise errors.OrderNotFound(f"batch {batch_id} does not exist", batch_id=batch_id)

@@ -32,6 +32,8 @@ OWNER_KINDS = ("seller", "enterprise", "partner", "distributor")
 
 
 class InvalidCursor(ValidationFailed):
+    """A statement cursor that does not parse."""
+
     code = "invalid_cursor"
     title = "The cursor is not one this API gave out"
 
@@ -54,6 +56,8 @@ def parse_cursor(cursor: str) -> tuple[datetime, int]:
 
 @dataclass(frozen=True, slots=True)
 class WalletBalances:
+    """An owner's wallet: pending, available and held, in fen."""
+
     owner_ref: str
     currency: str
     pending_fen: int
@@ -62,6 +66,7 @@ class WalletBalances:
 
     @property
     def total_fen(self) -> int:
+        """Everything the owner has in the wallet."""
         return self.pending_fen + self.available_fen + self.held_fen
 
 
@@ -76,6 +81,7 @@ def wallet_accounts(session: Session, owner_ref: str, currency: str = CNY) -> di
 
 
 def get_balances(session: Session, owner_ref: str, currency: str = CNY) -> WalletBalances:
+    """The owner's wallet balances (zero before the first movement)."""
     accounts = wallet_accounts(session, owner_ref, currency)
     pending = accounts.get(Code.WALLET_PENDING)
     available = accounts.get(Code.WALLET_AVAILABLE)
@@ -91,6 +97,8 @@ def get_balances(session: Session, owner_ref: str, currency: str = CNY) -> Walle
 
 @dataclass(frozen=True, slots=True)
 class StatementRow:
+    """One movement of the owner's wallet, by balance."""
+
     transfer_id: str
     at: datetime
     reason_code: int
@@ -104,6 +112,8 @@ class StatementRow:
 
 @dataclass(frozen=True, slots=True)
 class WalletStatementPage:
+    """A page of a wallet statement and the cursor of the next (None on the last)."""
+
     rows: list[StatementRow]
     next_cursor: str | None
 
@@ -222,6 +232,7 @@ def all_statement_rows(
     until: datetime | None = None,
     locale: str = "zh",
 ) -> Iterator[StatementRow]:
+    """Every row of the owner's statement in the period, page after page (for exports)."""
     cursor = None
     while True:
         page = wallet_statement(

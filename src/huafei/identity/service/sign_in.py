@@ -43,6 +43,8 @@ SMS_TEMPLATE = "【话费回收】验证码 {code}，{minutes} 分钟内有效�
 
 @dataclass(frozen=True, slots=True)
 class CodeIssued:
+    """A code on its way to the SMS sender, and when it expires and may be asked for again."""
+
     phone: str
     code: str
     """Only in memory, on its way to the SMS sender."""
@@ -51,17 +53,21 @@ class CodeIssued:
 
     @property
     def text(self) -> str:
+        """The SMS text carrying the code."""
         return SMS_TEMPLATE.format(code=self.code, minutes=int(SMS_CODE_TTL.total_seconds() // 60))
 
 
 @dataclass(frozen=True, slots=True)
 class SignedIn:
+    """A seller signed in: the seller, the new session, and whether it signed up now."""
+
     seller: Seller
     opened: sessions.OpenedSession
     new_seller: bool
 
 
 def seller_actor(seller: Seller, origin: Origin) -> Actor:
+    """The seller as the operation log records it (the phone number masked)."""
     return Actor(ActorKind.SELLER, mask_phone(seller.phone), seller.id, origin)
 
 
@@ -187,6 +193,7 @@ def _sms_rate_limited(
 
 
 def ip_refusal(limiter: RateLimiter, keyring: Keyring, origin: Origin) -> Refused | None:
+    """The refusal while the address has failed to sign in too often, else None."""
     decision = limiter.check(
         SIGN_IN_FAILURES_PER_IP_RULE, "sign_in_ip", _limiter_key(keyring, "ip", origin.ip or "?")
     )
@@ -202,6 +209,7 @@ def ip_refusal(limiter: RateLimiter, keyring: Keyring, origin: Origin) -> Refuse
 
 
 def count_ip_failure(limiter: RateLimiter, keyring: Keyring, origin: Origin) -> None:
+    """Count a failed sign-in against the address."""
     limiter.hit(
         SIGN_IN_FAILURES_PER_IP_RULE, "sign_in_ip", _limiter_key(keyring, "ip", origin.ip or "?")
     )
@@ -394,6 +402,8 @@ def sign_in_with_password(
     origin: Origin,
     now: datetime,
 ) -> SignedIn | Refused:
+    """Sign in with the optional password; an unknown number, no password and a wrong one
+    fail alike, and count towards the password lockout."""
     refused = ip_refusal(limiter, keyring, origin)
     if refused is not None:
         return refused

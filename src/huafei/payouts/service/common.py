@@ -35,6 +35,7 @@ def locked(session: Session, withdrawal_id: int) -> Withdrawal:
 
 
 def locked_by_payout_id(session: Session, payout_id: str) -> Withdrawal | None:
+    """A withdrawal by payout id, locked and read afresh; None when there is none."""
     return session.scalars(
         select(Withdrawal)
         .where(Withdrawal.payout_id == payout_id)
@@ -53,6 +54,7 @@ def record_event(
     staff_id: int | None = None,
     **detail: object,
 ) -> None:
+    """Add an event to the withdrawal's history."""
     session.add(
         WithdrawalEvent(
             withdrawal_id=withdrawal.id,
@@ -67,6 +69,7 @@ def record_event(
 
 
 def set_status(withdrawal: Withdrawal, status: WithdrawalStatus, now: datetime) -> None:
+    """Move the withdrawal to ``status``; a final one records its completion time."""
     withdrawal.status = status.value
     withdrawal.updated_at = now
     if status.final:
@@ -74,6 +77,7 @@ def set_status(withdrawal: Withdrawal, status: WithdrawalStatus, now: datetime) 
 
 
 def enqueue_send(session: Session, withdrawal: Withdrawal, *, now: datetime) -> None:
+    """Queue the job that sends the withdrawal to its rail (once per send attempt)."""
     enqueue(
         session,
         SEND_JOB,
@@ -85,6 +89,7 @@ def enqueue_send(session: Session, withdrawal: Withdrawal, *, now: datetime) -> 
 
 
 def yuan(fen: int) -> str:
+    """Fen as the owner reads an amount in a notice."""
     return Money(fen).format("zh_CN")
 
 

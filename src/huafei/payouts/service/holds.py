@@ -27,14 +27,17 @@ from huafei.wallets.reasons import Reason
 
 
 def hold_id(withdrawal_id: int) -> str:
+    """The ledger id of a withdrawal's hold on its amount."""
     return f"withdrawal:{withdrawal_id}:hold"
 
 
 def fee_hold_id(withdrawal_id: int) -> str:
+    """The ledger id of a withdrawal's hold on its fee."""
     return f"withdrawal:{withdrawal_id}:fee-hold"
 
 
 def payout_transfer_id(withdrawal_id: int) -> str:
+    """The ledger id of the transfer that pays a withdrawal out."""
     return f"withdrawal:{withdrawal_id}:payout"
 
 

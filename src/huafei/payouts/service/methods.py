@@ -39,6 +39,7 @@ class MethodView:
 
 
 def view(method: PayoutMethod) -> MethodView:
+    """A payout method as its owner sees it (masked)."""
     return MethodView(
         id=method.id,
         kind=method.method_kind,
@@ -184,6 +185,7 @@ def _insert(
 
 
 def list_methods(session: Session, owner_ref: str) -> list[PayoutMethod]:
+    """The owner's active payout methods."""
     return list(
         session.scalars(
             select(PayoutMethod)
@@ -197,6 +199,7 @@ def list_methods(session: Session, owner_ref: str) -> list[PayoutMethod]:
 
 
 def get_method(session: Session, owner_ref: str, method_id: int) -> PayoutMethod:
+    """One of the owner's payout methods; ``PayoutMethodNotFound`` for another's."""
     method = session.get(PayoutMethod, method_id)
     if method is None or method.owner_ref != owner_ref:
         raise errors.PayoutMethodNotFound(f"payout method {method_id} not found")
@@ -215,6 +218,8 @@ def remove_method(session: Session, *, owner_ref: str, method_id: int, now: date
 
 @dataclass(frozen=True, slots=True)
 class PlainAccount:
+    """An account number and holder name in clear, for the rail only."""
+
     number: str
     holder_name: str
 
@@ -256,5 +261,6 @@ def issue_method_code(
 
 
 def method_code_text(issued: CodeIssued, now: datetime) -> str:
+    """The SMS text confirming a new payout method."""
     minutes = int((issued.expires_at - now).total_seconds() // 60)
     return METHOD_CODE_SMS.format(code=issued.code, minutes=minutes)

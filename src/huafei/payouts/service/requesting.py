@@ -26,6 +26,7 @@ from huafei.payouts.service.methods import get_method
 
 
 def active_method(session: Session, owner_ref: str, method_id: int) -> PayoutMethod:
+    """One of the owner's payout methods that is not removed."""
     method = get_method(session, owner_ref, method_id)
     if method.status != MethodStatus.ACTIVE.value:
         raise errors.PayoutMethodNotFound(f"payout method {method_id} was removed")

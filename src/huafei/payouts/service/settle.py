@@ -52,6 +52,8 @@ from huafei.payouts.service.methods import reveal
 
 @dataclass(frozen=True, slots=True)
 class SendPlan:
+    """What a send job hands to the rail, outside any transaction."""
+
     withdrawal_id: int
     rail: RailName
     attempt: int
@@ -260,6 +262,7 @@ def _conflict(
 def apply_queried(
     session: Session, *, payouts: Payouts, withdrawal_id: int, result: PayoutResult, now: datetime
 ) -> str:
+    """Apply a result the rail gave to a query; what happened (``apply_result``)."""
     withdrawal = locked(session, withdrawal_id)
     return apply_result(
         session, payouts=payouts, withdrawal=withdrawal, result=result, now=now, source="query"
@@ -332,6 +335,7 @@ def requeue_send(session: Session, *, withdrawal_id: int, now: datetime) -> bool
 
 
 def send_state(session: Session, withdrawal_id: int) -> tuple[WithdrawalStatus, str, RailName]:
+    """The withdrawal's status, payout id and rail, for a job deciding what to do."""
     withdrawal = session.get(Withdrawal, withdrawal_id)
     if withdrawal is None:  # pragma: no cover - jobs are enqueued with their withdrawal
         raise LookupError(f"withdrawal {withdrawal_id} not found")

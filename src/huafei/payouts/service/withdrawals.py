@@ -71,6 +71,8 @@ def quote_withdrawal(
     amount_fen: int,
     now: datetime,
 ) -> Quote:
+    """What withdrawing ``amount_fen`` by the method would cost and bring, and what it would be
+    refused with now; nothing is written."""
     method, profile, attempt = priced_attempt(
         session, payouts=payouts, owner_ref=owner_ref, method_id=method_id, amount_fen=amount_fen,
         now=now,
@@ -314,6 +316,7 @@ def annotate_withdrawal(
 def get_withdrawal(
     session: Session, withdrawal_id: int, owner_ref: str | None = None
 ) -> Withdrawal:
+    """A withdrawal by id (the owner's only, when given); ``WithdrawalNotFound`` otherwise."""
     withdrawal = session.get(Withdrawal, withdrawal_id)
     if withdrawal is None or (owner_ref is not None and withdrawal.owner_ref != owner_ref):
         raise errors.WithdrawalNotFound(f"withdrawal {withdrawal_id} not found")
@@ -327,6 +330,7 @@ def list_withdrawals(
     status: WithdrawalStatus | None = None,
     limit: int = 50,
 ) -> list[Withdrawal]:
+    """Withdrawals newest first, by owner and status, at most 500."""
     query = select(Withdrawal)
     if owner_ref is not None:
         query = query.where(Withdrawal.owner_ref == owner_ref)
@@ -338,6 +342,7 @@ def list_withdrawals(
 
 
 def history(session: Session, withdrawal_id: int) -> list[WithdrawalEvent]:
+    """The withdrawal's events, oldest first."""
     return list(
         session.scalars(
             select(WithdrawalEvent)
