@@ -8,7 +8,7 @@ retries until the platform answers ``SUCCESS``.
 
 Balances (话费余额) start from ``TEST_NUMBERS`` and change with transfers (话费转赠) and top-ups
 (直充), which are answered synchronously, idempotent on the caller's id, and kept in memory per
-sandbox until ``reset``.
+sandbox until ``reset`` (``CarrierSandbox.book``, ``sandbox_balances.py``).
 
 Switches (``SandboxSwitches``) make the channel misbehave the ways real channels do. The switches
 in force when a card is submitted govern that card's callbacks; ``fail_status`` and
@@ -34,7 +34,6 @@ import urllib3
 from huafei.cards.formats import check_card, face_values_fen
 from huafei.carriers import signing
 from huafei.carriers.gateway import (
-    BalanceTransferResult,
     Carrier,
     ChannelRefused,
     ConsumptionResult,
@@ -44,7 +43,6 @@ from huafei.carriers.gateway import (
     NumberOfAnotherCarrier,
     RequestIdReused,
     SameNumber,
-    TopUpResult,
     UnknownNumber,
     WrongServicePassword,
 )
@@ -116,7 +114,8 @@ class CarrierSandbox:
         self._held: list[Delivery] | None = None
         self._release: int | None = None
         self._refs = itertools.count(1)
-        self._book = BalanceBook(carrier, clock=self.clock, next_ref=self._channel_ref)
+        #: the channel's balances (话费余额): queries, transfers and top-ups
+        self.book = BalanceBook(carrier, clock=self.clock, next_ref=self._channel_ref)
         self._dispatcher = Dispatcher(f"sandbox-{carrier.value}")
         self._client: urllib3.PoolManager | None = None
         self._load_state()
@@ -146,7 +145,7 @@ class CarrierSandbox:
         with self._lock:
             self._switches = self._initial_switches
             self._deliveries.clear()
-            self._book.reset()
+            self.book.reset()
             self._held = self._release = None
             if forget_cards or forget_consumptions:
                 self._consumptions.clear()
@@ -164,11 +163,6 @@ class CarrierSandbox:
     def deliveries(self) -> list[DeliveryRecord]:
         with self._lock:
             return list(self._deliveries)
-
-    @property
-    def balances(self) -> dict[str, int]:
-        """Every number this channel holds a balance for (test numbers and topped-up ones)."""
-        return self._book.balances
 
     def wait_until_idle(self, timeout: float = 5.0) -> bool:
         """Wait until no callback is due or held; False when ``timeout`` ran out first."""
@@ -266,36 +260,6 @@ class CarrierSandbox:
                 occurred_at = record.completed_at or record.accepted_at
                 result = consumption_result(record, record.status, occurred_at, notification=False)
         return encode_result(result)
-
-    def check_service_password(self, phone: str, password: str) -> bool:
-        """A test number of this carrier with its service password (docs/sandboxes.md)."""
-        return self._book.check_service_password(phone, password)
-
-    def query_balance(self, phone: str, service_password: str) -> int:
-        """A number's balance in fen; raises a ``ChannelRefused`` (docs/sandboxes.md)."""
-        return self._book.query_balance(phone, service_password)
-
-    def transfer(
-        self,
-        *,
-        transfer_id: str,
-        from_phone: str,
-        to_phone: str,
-        amount_fen: int,
-        service_password: str,
-    ) -> BalanceTransferResult:
-        """话费转赠, idempotent on ``transfer_id`` (``BalanceBook.transfer``)."""
-        return self._book.transfer(
-            transfer_id=transfer_id,
-            from_phone=from_phone,
-            to_phone=to_phone,
-            amount_fen=amount_fen,
-            service_password=service_password,
-        )
-
-    def topup(self, *, topup_id: str, phone: str, amount_fen: int) -> TopUpResult:
-        """直充, idempotent on ``topup_id`` (``BalanceBook.topup``)."""
-        return self._book.topup(topup_id=topup_id, phone=phone, amount_fen=amount_fen)
 
     # -- inside -----------------------------------------------------------------------------------
     def _channel_ref(self, kind: str) -> str:

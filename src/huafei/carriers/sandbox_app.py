@@ -196,7 +196,7 @@ def _add_channel_routes(app: FastAPI, sandbox: CarrierSandbox) -> None:
     @app.post(PASSWORD_PATH, summary="Check a number's service password (服务密码)")
     async def check_password(request: Request) -> Response:
         def call(body: _PasswordBody) -> dict[str, Any]:
-            return {"matches": sandbox.check_service_password(body.phone, body.password)}
+            return {"matches": sandbox.book.check_service_password(body.phone, body.password)}
 
         return await _signed_call(sandbox, request, _PasswordBody, call)
 
@@ -207,7 +207,7 @@ def _add_balance_routes(app: FastAPI, sandbox: CarrierSandbox) -> None:
     )
     async def query_balance(request: Request) -> Response:
         def call(body: _BalanceQueryBody) -> dict[str, Any]:
-            balance = sandbox.query_balance(body.phone, body.service_password)
+            balance = sandbox.book.query_balance(body.phone, body.service_password)
             return {"ok": True, "balance_fen": balance}
 
         return await _signed_call(sandbox, request, _BalanceQueryBody, call)
@@ -215,7 +215,7 @@ def _add_balance_routes(app: FastAPI, sandbox: CarrierSandbox) -> None:
     @app.post(TRANSFER_PATH, summary="Transfer balance to another number (话费转赠)")
     async def transfer(request: Request) -> Response:
         def call(body: _TransferBody) -> dict[str, Any]:
-            result = sandbox.transfer(
+            result = sandbox.book.transfer(
                 transfer_id=body.transfer_id,
                 from_phone=body.from_phone,
                 to_phone=body.to_phone,
@@ -229,7 +229,7 @@ def _add_balance_routes(app: FastAPI, sandbox: CarrierSandbox) -> None:
     @app.post(TOPUP_PATH, summary="Top up a number (直充)")
     async def topup(request: Request) -> Response:
         def call(body: _TopUpBody) -> dict[str, Any]:
-            result = sandbox.topup(
+            result = sandbox.book.topup(
                 topup_id=body.topup_id, phone=body.phone, amount_fen=body.amount_fen
             )
             return encode_topup(result)
@@ -301,7 +301,7 @@ def _add_record_routes(app: FastAPI, sandbox: CarrierSandbox) -> None:
 
     @app.get("/control/balances", summary="Every balance the channel holds, in fen, by number")
     def balances() -> dict[str, int]:
-        return sandbox.balances
+        return sandbox.book.balances
 
 
 def build_carrier_sandboxes(settings: Settings, clock: Clock) -> dict[Carrier, CarrierSandbox]:

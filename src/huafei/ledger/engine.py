@@ -302,11 +302,11 @@ def _validate_and_apply(batch: _Batch, new: NewTransfer) -> TransferRecord:
         timeout_at = batch.now + timedelta(seconds=new.timeout_seconds)
     amount = new.amount
     if kind is _PENDING:
-        _check_limits(debit, credit, add_debit_pending=amount, add_credit_pending=amount)
+        _check_limits(debit, credit, amount)
         debit.debits_pending += amount
         credit.credits_pending += amount
     else:
-        _check_limits(debit, credit, add_debit_posted=amount, add_credit_posted=amount)
+        _check_limits(debit, credit, amount)
         debit.debits_posted += amount
         credit.credits_posted += amount
     debit.dirty = credit.dirty = True
@@ -341,33 +341,32 @@ def _created(
 
 
 def _check_limits(
-    debit: _AccountState,
-    credit: _AccountState,
-    *,
-    add_debit_pending: int = 0,
-    add_debit_posted: int = 0,
-    add_credit_pending: int = 0,
-    add_credit_posted: int = 0,
-    release_pending: int = 0,
+    debit: _AccountState, credit: _AccountState, amount: int, *, release_pending: int = 0
 ) -> None:
+    """Refuse a transfer of ``amount`` (after releasing ``release_pending`` on both sides) that
+    would break the debit account's or the credit account's limit."""
     if debit.debits_must_not_exceed_credits:
-        debits = debit.debits_pending + debit.debits_posted - release_pending
-        if debits + add_debit_pending + add_debit_posted > debit.credits_posted:
-            available = debit.credits_posted - debits
-            raise errors.ExceedsCredits(
-                f"account {debit.id} has {available} fen available",
-                account_id=debit.id,
-                available=available,
-            )
+        used = debit.debits_pending + debit.debits_posted - release_pending
+        _within(debit.id, used, amount, debit.credits_posted, errors.ExceedsCredits)
     if credit.credits_must_not_exceed_debits:
-        credit_total = credit.credits_pending + credit.credits_posted - release_pending
-        if credit_total + add_credit_pending + add_credit_posted > credit.debits_posted:
-            available = credit.debits_posted - credit_total
-            raise errors.ExceedsDebits(
-                f"account {credit.id} has {available} fen available",
-                account_id=credit.id,
-                available=available,
-            )
+        used = credit.credits_pending + credit.credits_posted - release_pending
+        _within(credit.id, used, amount, credit.debits_posted, errors.ExceedsDebits)
+
+
+def _within(
+    account_id: int,
+    used: int,
+    amount: int,
+    limit: int,
+    error: type[errors.ExceedsCredits | errors.ExceedsDebits],
+) -> None:
+    if used + amount > limit:
+        available = limit - used
+        raise error(
+            f"account {account_id} has {available} fen available",
+            account_id=account_id,
+            available=available,
+        )
 
 
 def _resolve_pending(batch: _Batch, new: NewTransfer) -> TransferRecord:
@@ -378,13 +377,7 @@ def _resolve_pending(batch: _Batch, new: NewTransfer) -> TransferRecord:
     if new.kind is _POST:
         # Posting moves the amount from pending to posted; it cannot newly break a limit that the
         # pending transfer respected, but check anyway against the current balances.
-        _check_limits(
-            debit,
-            credit,
-            add_debit_posted=amount,
-            add_credit_posted=amount,
-            release_pending=pending.amount,
-        )
+        _check_limits(debit, credit, amount, release_pending=pending.amount)
         debit.debits_posted += amount
         credit.credits_posted += amount
     debit.debits_pending -= pending.amount

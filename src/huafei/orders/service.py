@@ -88,16 +88,23 @@ def submit(
     gets the answer it would have got a moment later (``already_submitted``, or its order held
     ``blocked`` when the card is another account's) instead of a database error.
     """
+    require_face_value(submission.carrier, submission.face_value_fen)
+    check_guessing(
+        session,
+        owner_ref=submission.owner_ref,
+        device_id=submission.device_id,
+        ip=submission.ip,
+        now=now,
+        policy=guessing,
+    )
+    profile = rates.get_profile(session, submission.profile_code)
+    rates.check_single_order_limit(profile, submission.face_value_fen)
+    priced = price_submission(session, submission, profile, now)
     for attempt in range(1, LIVE_CARD_RACE_ATTEMPTS + 1):
         try:
             with session.begin_nested():
                 return _submit_once(
-                    session,
-                    submission,
-                    keyring=keyring,
-                    now=now,
-                    quote_ttl=quote_ttl,
-                    guessing=guessing,
+                    session, submission, priced, keyring=keyring, now=now, quote_ttl=quote_ttl
                 )
         except IntegrityError as exc:
             if attempt == LIVE_CARD_RACE_ATTEMPTS or not _live_card_taken(exc):
@@ -114,25 +121,14 @@ def _live_card_taken(exc: IntegrityError) -> bool:
 def _submit_once(
     session: Session,
     submission: Submission,
+    priced: rates.Priced,
     *,
     keyring: Keyring,
     now: datetime,
     quote_ttl: timedelta,
-    guessing: GuessingPolicy,
 ) -> SubmissionResult:
-    """One attempt of ``submit``: check everything, then write the batch and its orders."""
-    require_face_value(submission.carrier, submission.face_value_fen)
-    check_guessing(
-        session,
-        owner_ref=submission.owner_ref,
-        device_id=submission.device_id,
-        ip=submission.ip,
-        now=now,
-        policy=guessing,
-    )
-    profile = rates.get_profile(session, submission.profile_code)
-    rates.check_single_order_limit(profile, submission.face_value_fen)
-    priced = price_submission(session, submission, profile, now)
+    """One attempt of ``submit`` once its checks passed: accept the cards not live already, then
+    write the batch and its orders."""
     accepted, rejected = accept_cards(session, submission, keyring)
     quote, batch = write_batch(
         session,

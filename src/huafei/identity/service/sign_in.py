@@ -94,9 +94,7 @@ def issue_sign_in_code(
 ) -> CodeIssued | Refused:
     """A new 6-digit code for ``number`` and ``purpose`` (older live ones stop working)."""
     _refuse_early_resend(session, number=number, purpose=purpose, now=now)
-    refused = _sms_rate_limited(
-        session, number=number, keyring=keyring, limiter=limiter, origin=origin, now=now
-    )
+    refused = _sms_rate_limited(session, limiter, keyring, number, origin, now)
     if refused is not None:
         return refused
     session.execute(
@@ -121,13 +119,8 @@ def issue_sign_in_code(
             expires_at=now + SMS_CODE_TTL,
         )
     )
-    oplog.record(
-        session,
-        Actor.anonymous(origin),
-        "auth.sms_code.sent",
-        now=now,
-        target=f"phone:{number.masked}",
-    )
+    actor = Actor.anonymous(origin)
+    oplog.record(session, actor, "auth.sms_code.sent", now=now, target=f"phone:{number.masked}")
     return CodeIssued(
         phone=number.phone,
         code=code,
@@ -157,10 +150,9 @@ def _refuse_early_resend(
 
 def _sms_rate_limited(
     session: Session,
-    *,
-    number: MobileNumber,
-    keyring: Keyring,
     limiter: RateLimiter,
+    keyring: Keyring,
+    number: MobileNumber,
     origin: Origin,
     now: datetime,
 ) -> Refused | None:
@@ -213,39 +205,6 @@ def count_ip_failure(limiter: RateLimiter, keyring: Keyring, origin: Origin) -> 
     limiter.hit(
         SIGN_IN_FAILURES_PER_IP_RULE, "sign_in_ip", _limiter_key(keyring, "ip", origin.ip or "?")
     )
-
-
-def _fail_sign_in(
-    session: Session,
-    *,
-    key: str | None,
-    policy: LockoutPolicy,
-    number: MobileNumber,
-    error: errors.IdentityError,
-    reason: str,
-    keyring: Keyring,
-    limiter: RateLimiter,
-    origin: Origin,
-    now: datetime,
-) -> Refused:
-    """Log the failure and count it against the address; against the number's lockout only
-    when ``key`` is given (a guess that could have been right)."""
-    count_ip_failure(limiter, keyring, origin)
-    locked_until = None
-    if key is not None:
-        _, locked_until = throttle.register_failure(session, key, policy, now=now)
-    oplog.record(
-        session,
-        Actor.anonymous(origin),
-        "auth.sign_in.failed",
-        now=now,
-        target=f"phone:{number.masked}",
-        outcome="refused",
-        detail={"principal": "seller", "reason": reason, "locked": locked_until is not None},
-    )
-    if locked_until is not None:
-        return Refused(errors.locked_out(policy.action, locked_until, now))
-    return Refused(error)
 
 
 def _live_code(session: Session, phone: str, purpose: str) -> SmsCode | None:
@@ -323,14 +282,12 @@ def sign_in_with_code(
     now: datetime,
 ) -> SignedIn | Refused:
     """Check the code; the first good code for a new number signs the seller up (tier 1)."""
-    refused = ip_refusal(limiter, keyring, origin)
+    attempt = _SignInAttempt(
+        session, number, SELLER_SIGN_IN_LOCKOUT, keyring=keyring, limiter=limiter, origin=origin
+    )
+    refused = attempt.refused(now)
     if refused is not None:
         return refused
-    key = throttle.throttle_key(keyring, SELLER_SIGN_IN_LOCKOUT, number.phone)
-    lock = throttle.lock_error(session, key, SELLER_SIGN_IN_LOCKOUT, now=now)
-    if lock is not None:
-        return Refused(lock)
-
     failure = _check_code(
         _live_code(session, number.phone, SIGN_IN_PURPOSE), keyring, number.phone, code, now=now
     )
@@ -338,30 +295,9 @@ def sign_in_with_code(
         # Only a wrong guess at a live code counts towards the number's lockout: a code that
         # was never sent, was used or has expired cannot be guessed, and counting it would let
         # anyone keep the seller locked out without a single code being sent.
-        return _fail_sign_in(
-            session,
-            key=key if failure.guess else None,
-            policy=SELLER_SIGN_IN_LOCKOUT,
-            number=number,
-            error=failure.error,
-            reason=failure.reason,
-            keyring=keyring,
-            limiter=limiter,
-            origin=origin,
-            now=now,
-        )
-    throttle.clear_failures(session, key)
+        return attempt.fail(failure.error, failure.reason, guess=failure.guess, now=now)
     seller, new_seller = _seller_of(session, number, origin=origin, now=now)
-    opened = sessions.open_session(session, kind=kind, origin=origin, now=now, seller_id=seller.id)
-    oplog.record(
-        session,
-        seller_actor(seller, origin),
-        "auth.sign_in.succeeded",
-        now=now,
-        target=f"seller:{seller.id}",
-        detail={"method": "sms_code", "session_id": opened.record.id, "kind": kind.value},
-    )
-    return SignedIn(seller=seller, opened=opened, new_seller=new_seller)
+    return attempt.succeed(seller, kind, "sms_code", new_seller=new_seller, now=now)
 
 
 def _seller_of(
@@ -404,40 +340,95 @@ def sign_in_with_password(
 ) -> SignedIn | Refused:
     """Sign in with the optional password; an unknown number, no password and a wrong one
     fail alike, and count towards the password lockout."""
-    refused = ip_refusal(limiter, keyring, origin)
+    # Its own lockout: wrong passwords lock password sign-in, never sign-in by code.
+    attempt = _SignInAttempt(
+        session, number, SELLER_PASSWORD_LOCKOUT, keyring=keyring, limiter=limiter, origin=origin
+    )
+    refused = attempt.refused(now)
     if refused is not None:
         return refused
-    # Its own lockout: wrong passwords lock password sign-in, never sign-in by code.
-    key = throttle.throttle_key(keyring, SELLER_PASSWORD_LOCKOUT, number.phone)
-    lock = throttle.lock_error(session, key, SELLER_PASSWORD_LOCKOUT, now=now)
-    if lock is not None:
-        return Refused(lock)
     seller = session.scalars(select(Seller).where(Seller.phone == number.phone)).one_or_none()
     stored = seller.password_hash if seller is not None else None
     if seller is None or not verify_password(stored, password):
-        return _fail_sign_in(
-            session,
-            key=key,
-            policy=SELLER_PASSWORD_LOCKOUT,
-            number=number,
-            error=errors.InvalidCredentials(),
-            reason="bad_password",
-            keyring=keyring,
-            limiter=limiter,
-            origin=origin,
+        return attempt.fail(errors.InvalidCredentials(), "bad_password", guess=True, now=now)
+    return attempt.succeed(seller, kind, "password", new_seller=False, now=now)
+
+
+class _SignInAttempt:
+    """A seller's sign-in under a lockout policy: refused while the address or the number is
+    locked out; a failure logged and counted; a success opens the session."""
+
+    def __init__(
+        self,
+        session: Session,
+        number: MobileNumber,
+        policy: LockoutPolicy,
+        *,
+        keyring: Keyring,
+        limiter: RateLimiter,
+        origin: Origin,
+    ) -> None:
+        self.session = session
+        self.number = number
+        self.policy = policy
+        self.keyring = keyring
+        self.limiter = limiter
+        self.origin = origin
+        self.key = throttle.throttle_key(keyring, policy, number.phone)
+
+    def refused(self, now: datetime) -> Refused | None:
+        refused = ip_refusal(self.limiter, self.keyring, self.origin)
+        if refused is not None:
+            return refused
+        lock = throttle.lock_error(self.session, self.key, self.policy, now=now)
+        return Refused(lock) if lock is not None else None
+
+    def fail(
+        self, error: errors.IdentityError, reason: str, *, guess: bool, now: datetime
+    ) -> Refused:
+        """Log the failure and count it against the address; against the number's lockout only
+        for a ``guess`` (one that could have been right)."""
+        count_ip_failure(self.limiter, self.keyring, self.origin)
+        locked_until = None
+        if guess:
+            _, locked_until = throttle.register_failure(
+                self.session, self.key, self.policy, now=now
+            )
+        oplog.record(
+            self.session,
+            Actor.anonymous(self.origin),
+            "auth.sign_in.failed",
             now=now,
+            target=f"phone:{self.number.masked}",
+            outcome="refused",
+            detail={"principal": "seller", "reason": reason, "locked": locked_until is not None},
         )
-    throttle.clear_failures(session, key)
-    opened = sessions.open_session(session, kind=kind, origin=origin, now=now, seller_id=seller.id)
-    oplog.record(
-        session,
-        seller_actor(seller, origin),
-        "auth.sign_in.succeeded",
-        now=now,
-        target=f"seller:{seller.id}",
-        detail={"method": "password", "session_id": opened.record.id, "kind": kind.value},
-    )
-    return SignedIn(seller=seller, opened=opened, new_seller=False)
+        if locked_until is not None:
+            return Refused(errors.locked_out(self.policy.action, locked_until, now))
+        return Refused(error)
+
+    def succeed(
+        self,
+        seller: Seller,
+        kind: sessions.SessionKind,
+        method: str,
+        *,
+        new_seller: bool,
+        now: datetime,
+    ) -> SignedIn:
+        throttle.clear_failures(self.session, self.key)
+        opened = sessions.open_session(
+            self.session, kind=kind, origin=self.origin, now=now, seller_id=seller.id
+        )
+        oplog.record(
+            self.session,
+            seller_actor(seller, self.origin),
+            "auth.sign_in.succeeded",
+            now=now,
+            target=f"seller:{seller.id}",
+            detail={"method": method, "session_id": opened.record.id, "kind": kind.value},
+        )
+        return SignedIn(seller=seller, opened=opened, new_seller=new_seller)
 
 
 def set_seller_password(

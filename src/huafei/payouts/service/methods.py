@@ -88,13 +88,9 @@ def add_method(
     a ``Refused`` — the caller commits the counted try before raising it. The code is spent
     only in the unit of work that stores the method.
     """
-    checked = check_new_method(
-        kind=kind,
-        account_no=account_no,
-        holder_name=holder_name,
-        verified_real_name=verified_real_name,
+    checked, lookup = _checked_new(
+        session, owner_ref, kind, account_no, holder_name, verified_real_name, keyring
     )
-    lookup = _refuse_duplicate(session, owner_ref, kind, checked, keyring)
     refusal = sign_in.confirm_action_code(
         session,
         phone=phone,
@@ -122,14 +118,29 @@ def store_method(
     """``add_method`` without the SMS code, for an owner confirmed another way (operator tools,
     tests). Same checks; the account number is stored encrypted, with a keyed hash for duplicate
     detection, and shown masked."""
+    checked, lookup = _checked_new(
+        session, owner_ref, kind, account_no, holder_name, verified_real_name, keyring
+    )
+    return _insert(session, owner_ref, kind, checked, lookup, holder_name, keyring, now)
+
+
+def _checked_new(
+    session: Session,
+    owner_ref: str,
+    kind: MethodKind,
+    account_no: str,
+    holder_name: str,
+    verified_real_name: str | None,
+    keyring: Keyring,
+) -> tuple[CheckedAccount, str]:
+    """The new method's checked fields and account lookup hash; refused when it is on file."""
     checked = check_new_method(
         kind=kind,
         account_no=account_no,
         holder_name=holder_name,
         verified_real_name=verified_real_name,
     )
-    lookup = _refuse_duplicate(session, owner_ref, kind, checked, keyring)
-    return _insert(session, owner_ref, kind, checked, lookup, holder_name, keyring, now)
+    return checked, _refuse_duplicate(session, owner_ref, kind, checked, keyring)
 
 
 def _refuse_duplicate(

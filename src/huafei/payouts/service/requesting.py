@@ -47,20 +47,13 @@ def lock_owner(session: Session, owner_ref: str, now: datetime) -> None:
 
 
 def priced_attempt(
-    session: Session,
-    *,
-    payouts: Payouts,
-    owner_ref: str,
-    method_id: int,
-    amount_fen: int,
-    now: datetime,
-) -> tuple[PayoutMethod, Profile, WithdrawalAttempt]:
-    """The owner's active method, payout profile and the attempt the limits and risk judge."""
-    method = active_method(session, owner_ref, method_id)
-    profile = payouts.policy.profile_for(owner_ref)
+    payouts: Payouts, method: PayoutMethod, amount_fen: int, now: datetime
+) -> tuple[Profile, WithdrawalAttempt]:
+    """The owner's payout profile and the attempt by ``method`` the limits and risk judge."""
+    profile = payouts.policy.profile_for(method.owner_ref)
     fee = profile.fees[method.method_kind].fee(amount_fen)
     attempt = WithdrawalAttempt(
-        owner_ref=owner_ref,
+        owner_ref=method.owner_ref,
         profile=profile.name,
         method_kind=method.method_kind,
         method_id=method.id,
@@ -68,7 +61,7 @@ def priced_attempt(
         fee_fen=fee,
         now=now,
     )
-    return method, profile, attempt
+    return profile, attempt
 
 
 def approval_reasons(session: Session, payouts: Payouts, attempt: WithdrawalAttempt) -> list[str]:

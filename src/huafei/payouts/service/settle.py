@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import update
 from sqlalchemy.orm import Session
@@ -114,11 +115,9 @@ def record_ack(
     if withdrawal.state is not WithdrawalStatus.SENDING:
         return withdrawal  # a callback or query settled it while we waited for the answer
     if ack.accepted:
-        withdrawal.rail_ref = ack.rail_ref
-        withdrawal.sent_at = now
-        set_status(withdrawal, WithdrawalStatus.SENT, now)
-        record_event(session, withdrawal, "sent", now=now, actor="rail", rail_ref=ack.rail_ref)
-        _enqueue_poll(session, payouts, withdrawal, now)
+        _mark_sent(
+            session, payouts, withdrawal, ack.rail_ref, now=now, event={"rail_ref": ack.rail_ref}
+        )
     else:
         refund(
             session, withdrawal, WithdrawalStatus.FAILED, now=now, notifier=payouts.notifier,
@@ -144,19 +143,23 @@ def apply_result(
     ``ignored``: nothing to do.
     """
     status = withdrawal.state
-    if result.status is PayoutStatus.UNKNOWN:
+    if result.status is PayoutStatus.PROCESSING and status is WithdrawalStatus.SENDING:
+        # The rail has the payout, no outcome yet.
+        _mark_sent(session, payouts, withdrawal, result.rail_ref, now=now, event={"source": source})
+        return "progress"
+    if result.status in (PayoutStatus.UNKNOWN, PayoutStatus.PROCESSING):
         return "ignored"
-    if result.status is PayoutStatus.PROCESSING:
-        return _apply_progress(session, payouts, withdrawal, result, now=now, source=source)
     succeeded = result.status is PayoutStatus.SUCCEEDED
     if status.final and (status is WithdrawalStatus.PAID) == succeeded:
         return "duplicate"
     contradiction = _contradiction(withdrawal, result)
     if contradiction is not None:
-        return _conflict(session, payouts, withdrawal, result, now, source, contradiction)
+        return _conflict(
+            session, payouts, withdrawal, result, contradiction, now=now, source=source
+        )
     withdrawal.rail_ref = result.rail_ref or withdrawal.rail_ref
     if succeeded:
-        _pay(session, payouts, withdrawal, result, now=now, source=source)
+        _pay(session, payouts, withdrawal, rail_ref=result.rail_ref, now=now, source=source)
         return "paid"
     refund(
         session, withdrawal, WithdrawalStatus.FAILED, now=now, notifier=payouts.notifier,
@@ -166,24 +169,21 @@ def apply_result(
     return "failed"
 
 
-def _apply_progress(
+def _mark_sent(
     session: Session,
     payouts: Payouts,
     withdrawal: Withdrawal,
-    result: PayoutResult,
+    rail_ref: str | None,
     *,
     now: datetime,
-    source: str,
-) -> str:
-    """The rail has the payout (no outcome yet): a withdrawal still sending is sent."""
-    if withdrawal.state is not WithdrawalStatus.SENDING:
-        return "ignored"
-    withdrawal.rail_ref = result.rail_ref
+    event: dict[str, Any],
+) -> None:
+    """The rail has the payout: the withdrawal is sent, and polled until its result comes."""
+    withdrawal.rail_ref = rail_ref
     withdrawal.sent_at = now
     set_status(withdrawal, WithdrawalStatus.SENT, now)
-    record_event(session, withdrawal, "sent", now=now, actor="rail", source=source)
+    record_event(session, withdrawal, "sent", now=now, actor="rail", **event)
     _enqueue_poll(session, payouts, withdrawal, now)
-    return "progress"
 
 
 def _contradiction(withdrawal: Withdrawal, result: PayoutResult) -> str | None:
@@ -203,8 +203,8 @@ def _pay(
     session: Session,
     payouts: Payouts,
     withdrawal: Withdrawal,
-    result: PayoutResult,
     *,
+    rail_ref: str | None,
     now: datetime,
     source: str,
 ) -> None:
@@ -212,8 +212,7 @@ def _pay(
     holds.post(session, withdrawal, now=now)
     set_status(withdrawal, WithdrawalStatus.PAID, now)
     record_event(
-        session, withdrawal, "paid", now=now, actor="rail", source=source,
-        rail_ref=result.rail_ref,
+        session, withdrawal, "paid", now=now, actor="rail", source=source, rail_ref=rail_ref,
     )  # fmt: skip
     payouts.notifier.notify(
         session,
@@ -235,10 +234,13 @@ def _conflict(
     payouts: Payouts,
     withdrawal: Withdrawal,
     result: PayoutResult,
+    what: str,
+    *,
     now: datetime,
     source: str,
-    what: str,
 ) -> str:
+    """The rail contradicts our record (``what``: status, amount, unsent): recorded, and finance
+    is told; nothing moves."""
     record_event(
         session, withdrawal, "result_conflict", now=now, actor="rail", source=source, what=what,
         rail_status=result.status.value, rail_amount_fen=result.amount_fen,

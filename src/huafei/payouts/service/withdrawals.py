@@ -30,6 +30,7 @@ from huafei.payouts.service.common import (
     yuan,
 )
 from huafei.payouts.service.requesting import (
+    active_method,
     approval_reasons,
     hold_and_record,
     insert_withdrawal,
@@ -73,10 +74,8 @@ def quote_withdrawal(
 ) -> Quote:
     """What withdrawing ``amount_fen`` by the method would cost and bring, and what it would be
     refused with now; nothing is written."""
-    method, profile, attempt = priced_attempt(
-        session, payouts=payouts, owner_ref=owner_ref, method_id=method_id, amount_fen=amount_fen,
-        now=now,
-    )  # fmt: skip
+    method = active_method(session, owner_ref, method_id)
+    profile, attempt = priced_attempt(payouts, method, amount_fen, now)
     rule = profile.fees[method.method_kind]
     fee = attempt.fee_fen
     spent_today, _count = counted_today(session, owner_ref, now)
@@ -144,10 +143,8 @@ def request_withdrawal(
     if existing is not None:
         return existing, False
     lock_owner(session, owner_ref, now)
-    method, profile, attempt = priced_attempt(
-        session, payouts=payouts, owner_ref=owner_ref, method_id=method_id, amount_fen=amount_fen,
-        now=now,
-    )  # fmt: skip
+    method = active_method(session, owner_ref, method_id)
+    profile, attempt = priced_attempt(payouts, method, amount_fen, now)
     fee = attempt.fee_fen
     if expected_fee_fen is not None and expected_fee_fen != fee:
         raise errors.FeeChanged(
