@@ -91,29 +91,12 @@ def post(session: Session, withdrawal: Withdrawal, *, now: datetime) -> None:
     """The rail paid: post the holds and pay the amount out of the wallet and escrow."""
     wallet = ensure_wallet(session, withdrawal.owner_ref, now=now)
     escrow = ensure_account(session, Code.ESCROW, PLATFORM, now=now)
-    transfers = [
-        NewTransfer(
-            id=f"withdrawal:{withdrawal.id}:post",
-            kind=TransferKind.POST_PENDING,
-            pending_id=hold_id(withdrawal.id),
-            currency=withdrawal.currency,
-            code=Reason.WITHDRAWAL_POST,
-            ref=withdrawal.payout_id,
-            memo="withdrawal confirmed by the rail",
-        )
-    ]
-    if withdrawal.fee_fen:
-        transfers.append(
-            NewTransfer(
-                id=f"withdrawal:{withdrawal.id}:fee",
-                kind=TransferKind.POST_PENDING,
-                pending_id=fee_hold_id(withdrawal.id),
-                currency=withdrawal.currency,
-                code=Reason.WITHDRAWAL_FEE,
-                ref=withdrawal.payout_id,
-                memo="withdrawal fee",
-            )
-        )
+    transfers = _resolve_holds(
+        withdrawal,
+        TransferKind.POST_PENDING,
+        amount=("post", Reason.WITHDRAWAL_POST, "withdrawal confirmed by the rail"),
+        fee=("fee", Reason.WITHDRAWAL_FEE, "withdrawal fee"),
+    )
     transfers.append(
         NewTransfer(
             id=payout_transfer_id(withdrawal.id),
@@ -131,27 +114,36 @@ def post(session: Session, withdrawal: Withdrawal, *, now: datetime) -> None:
 
 def release(session: Session, withdrawal: Withdrawal, *, now: datetime) -> None:
     """Nothing was paid: void both holds; amount and fee are available again."""
-    transfers = [
-        NewTransfer(
-            id=f"withdrawal:{withdrawal.id}:release",
-            kind=TransferKind.VOID_PENDING,
-            pending_id=hold_id(withdrawal.id),
-            currency=withdrawal.currency,
-            code=Reason.WITHDRAWAL_RELEASE,
-            ref=withdrawal.payout_id,
-            memo="withdrawal returned",
-        )
-    ]
-    if withdrawal.fee_fen:
-        transfers.append(
-            NewTransfer(
-                id=f"withdrawal:{withdrawal.id}:fee-release",
-                kind=TransferKind.VOID_PENDING,
-                pending_id=fee_hold_id(withdrawal.id),
-                currency=withdrawal.currency,
-                code=Reason.WITHDRAWAL_FEE_RELEASE,
-                ref=withdrawal.payout_id,
-                memo="withdrawal fee returned",
-            )
-        )
+    transfers = _resolve_holds(
+        withdrawal,
+        TransferKind.VOID_PENDING,
+        amount=("release", Reason.WITHDRAWAL_RELEASE, "withdrawal returned"),
+        fee=("fee-release", Reason.WITHDRAWAL_FEE_RELEASE, "withdrawal fee returned"),
+    )
     transfer_all(session, transfers, now=now)
+
+
+def _resolve_holds(
+    withdrawal: Withdrawal,
+    kind: TransferKind,
+    *,
+    amount: tuple[str, int, str],
+    fee: tuple[str, int, str],
+) -> list[NewTransfer]:
+    """Post or void (``kind``) the amount's hold and, when there is a fee, the fee's: each given
+    as (id suffix, reason, memo)."""
+    holds = [(hold_id(withdrawal.id), *amount)]
+    if withdrawal.fee_fen:
+        holds.append((fee_hold_id(withdrawal.id), *fee))
+    return [
+        NewTransfer(
+            id=f"withdrawal:{withdrawal.id}:{suffix}",
+            kind=kind,
+            pending_id=pending_id,
+            currency=withdrawal.currency,
+            code=code,
+            ref=withdrawal.payout_id,
+            memo=memo,
+        )
+        for pending_id, suffix, code, memo in holds
+    ]
