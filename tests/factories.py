@@ -27,8 +27,8 @@ from huafei.identity.service import staff as staff_service
 from huafei.identity.service.kyc import id_number_hash
 from huafei.identity.service.oplog import Actor, Origin
 from huafei.identity.validation import id_check_char, parse_mobile
+from huafei.ledger import create_account
 from huafei.ledger.models import Account, AccountType
-from huafei.ledger.service import create_account
 
 _counter = iter(range(1, 10**9))
 

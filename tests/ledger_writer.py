@@ -6,7 +6,7 @@ import random
 
 from huafei.core.clock import SystemClock
 from huafei.core.db import Database
-from huafei.ledger.service import NewTransfer, create_transfers
+from huafei.ledger import NewTransfer, create_transfers
 
 
 def write(url: str, worker: int, hot: int, wallets: list[int], sink: int, count: int) -> dict:

@@ -36,8 +36,8 @@ from huafei.identity.service.oplog import Actor
 from huafei.identity.service.sessions import Origin
 from huafei.invariants import check_everything
 from huafei.jobs.worker import Worker
+from huafei.ledger import NewTransfer, transfer
 from huafei.ledger.chart import Code, ensure_platform_accounts, ensure_wallet
-from huafei.ledger.service import NewTransfer, transfer
 
 REAL_NAME = "张三"
 

@@ -10,8 +10,8 @@ from fastapi.testclient import TestClient
 
 from factories import latest_sms_code
 from huafei.core.db import Database
+from huafei.ledger import NewTransfer, transfer
 from huafei.ledger.chart import Code, ensure_platform_accounts, ensure_wallet
-from huafei.ledger.service import NewTransfer, transfer
 
 HTML = {"accept": "text/html"}
 

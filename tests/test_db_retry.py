@@ -14,8 +14,8 @@ from factories import make_accounts
 from huafei.composition.app import create_app
 from huafei.composition.container import build_container
 from huafei.core.settings import Settings
+from huafei.ledger import NewTransfer, get_account, transfer
 from huafei.ledger.models import Account, AccountType
-from huafei.ledger.service import NewTransfer, get_account, transfer
 
 
 def test_a_deadlock_in_the_ledger_is_retried(db, clock) -> None:

@@ -10,8 +10,8 @@ from typer.testing import CliRunner
 
 from huafei.cli.main import app
 from huafei.jobs import service as jobs
+from huafei.ledger import NewTransfer, transfer
 from huafei.ledger.chart import Code, ensure_platform_accounts
-from huafei.ledger.service import NewTransfer, transfer
 from huafei.payouts.escrow import escrow_position
 from payouts_harness import running_platform
 

@@ -13,9 +13,9 @@ from huafei.core.idempotency import (
     IdempotencyKeyReused,
     run_idempotent,
 )
+from huafei.ledger import NewTransfer, transfer
 from huafei.ledger.errors import ExceedsCredits
 from huafei.ledger.models import AccountType, Transfer
-from huafei.ledger.service import NewTransfer, transfer
 
 
 @pytest.fixture

@@ -15,8 +15,8 @@ from huafei.jobs import service
 from huafei.jobs.models import Job, JobStatus
 from huafei.jobs.service import RetryLater
 from huafei.jobs.worker import TaskRegistry, Worker
+from huafei.ledger import NewTransfer, create_transfers, pending_state
 from huafei.ledger.models import AccountType, TransferKind
-from huafei.ledger.service import NewTransfer, create_transfers, pending_state
 
 
 def jobs(db) -> list[Job]:

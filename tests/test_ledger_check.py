@@ -10,8 +10,8 @@ from typer.testing import CliRunner
 from factories import make_accounts
 from huafei.cli.main import app
 from huafei.invariants import check_everything
+from huafei.ledger import NewTransfer, create_transfers
 from huafei.ledger.models import AccountType, TransferKind
-from huafei.ledger.service import NewTransfer, create_transfers
 
 
 def populate(db, clock) -> dict[str, int]:

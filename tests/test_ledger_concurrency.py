@@ -8,8 +8,8 @@ import pytest
 
 from factories import make_accounts
 from huafei.invariants import check_everything
+from huafei.ledger import get_account
 from huafei.ledger.models import AccountType
-from huafei.ledger.service import get_account
 from ledger_writer import write
 
 PROCESSES = 6

@@ -12,13 +12,13 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 from factories import make_accounts
 from huafei.core.clock import FrozenClock
 from huafei.invariants import check_everything
-from huafei.ledger.models import AccountType, TransferKind
-from huafei.ledger.service import (
+from huafei.ledger import (
     NewTransfer,
     create_transfers,
     expire_pending_transfers,
     get_account,
 )
+from huafei.ledger.models import AccountType, TransferKind
 
 NAMES = ["escrow", "w1", "w2", "held", "revenue"]
 

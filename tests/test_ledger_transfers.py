@@ -10,12 +10,11 @@ from sqlalchemy import func, select
 from factories import make_accounts
 from huafei.core.clock import FrozenClock
 from huafei.core.db import Database
-from huafei.ledger import errors
-from huafei.ledger.models import AccountType, Transfer, TransferKind
-from huafei.ledger.service import (
+from huafei.ledger import (
     NewTransfer,
     balance_as_of,
     create_transfers,
+    errors,
     expire_pending_transfers,
     get_account,
     pending_state,
@@ -23,6 +22,7 @@ from huafei.ledger.service import (
     transfer,
     transfer_all,
 )
+from huafei.ledger.models import AccountType, Transfer, TransferKind
 
 
 def post(db: Database, clock: FrozenClock, *transfers: NewTransfer):

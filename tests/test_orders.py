@@ -18,9 +18,9 @@ from huafei.cli.main import app as cli
 from huafei.composition.runtime import build_worker
 from huafei.invariants import check_everything
 from huafei.jobs.models import Job
+from huafei.ledger import find_account
 from huafei.ledger.chart import Code
 from huafei.ledger.models import Transfer
-from huafei.ledger.service import find_account
 from huafei.notices.models import Notice
 from huafei.orders.models import Order, OrderEvent, OrderState
 from huafei.orders.state import transition

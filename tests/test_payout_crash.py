@@ -14,8 +14,8 @@ import httpx
 import pytest
 
 from huafei.core.clock import SystemClock
+from huafei.ledger import pending_state, transfers_by_ref
 from huafei.ledger.models import TransferKind
-from huafei.ledger.service import pending_state, transfers_by_ref
 from huafei.payouts.service.holds import hold_id
 from payouts_harness import REAL_NAME, free_port, icbc_card, running_platform, wait_for
 

@@ -63,7 +63,7 @@ def test_the_package_keeps_every_import_contract(package_copy: Path) -> None:
             "Layers: entry points > composition > portal > domains",
         ),
         ("payouts.service.holds", "import huafei.portal.pages", "Layers: entry points"),
-        ("ledger.service", "import huafei.payouts.models", "Layers: entry points"),
+        ("ledger.engine", "import huafei.payouts.models", "Layers: entry points"),
         (
             "payouts.service.common",
             "from huafei.orders.tasks import OrderTasks",

@@ -137,6 +137,11 @@ def _check_production(settings: Settings, problem: _Report) -> None:
     )
     if settings.metrics_token is not None:
         _secret(problem, "metrics_token", _plain(settings.metrics_token), "")
+    _check_production_services(settings, problem)
+
+
+def _check_production_services(settings: Settings, problem: _Report) -> None:
+    """The services production needs: PostgreSQL, Redis and a public https:// address."""
     if settings.is_sqlite:
         problem("database_url", "SQLite in production: use PostgreSQL (postgresql://…)")
     if not settings.redis_url:

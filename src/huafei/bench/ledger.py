@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import os
-import platform
 import re
 import shutil
 import statistics
@@ -13,69 +12,30 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from huafei.bench.common import ensure_postgres_database, machine, percentile
 from huafei.core.clock import SystemClock
 from huafei.core.db import Database
 from huafei.invariants import check_everything
+from huafei.ledger import NewTransfer
 from huafei.ledger.batcher import TransferBatcher
 from huafei.ledger.chart import PLATFORM, Code, ensure_account
-from huafei.ledger.service import NewTransfer
 from huafei.migrations import upgrade
 
 #: The other side of each transfer: a pool of seller wallets (the escrow account is the hot one).
 WALLETS = 16
 
 
-def ensure_postgres_database(url: str, *, fresh: bool = False) -> None:
-    """Create the database named in ``url`` if it does not exist.
-
-    With ``fresh``, a benchmark's own database (its name starts with ``huafei_bench``) is dropped
-    first, so every run starts from the same empty state; any other database is left alone.
-    """
-    parsed = make_url(url)
-    admin = create_engine(
-        parsed.set(drivername="postgresql+psycopg", database="postgres"),
-        isolation_level="AUTOCOMMIT",
-    )
-    with admin.connect() as connection:
-        if fresh and (parsed.database or "").startswith("huafei_bench"):
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)'))
-        exists = connection.execute(
-            text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": parsed.database}
-        ).scalar()
-        if not exists:
-            connection.execute(text(f'CREATE DATABASE "{parsed.database}"'))
-    admin.dispose()
-
-
-def machine() -> dict[str, Any]:
-    cpu = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {"cpus": os.cpu_count(), "cpu": cpu, "python": platform.python_version()}
-
-
-def percentile(values: list[float], fraction: float) -> float:
-    if not values:
-        return 0.0
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
-
-
 def run_ledger_bench(
     url: str, *, clients: int, seconds: float, with_pgbench: bool = True, batchers: int = 2
 ) -> dict[str, Any]:
+    """``clients`` post transfers from the hot account for ``seconds``; the figures."""
     is_postgres = url.startswith("postgresql")
     if is_postgres:
         ensure_postgres_database(url)
@@ -98,73 +58,24 @@ def run_ledger_bench(
     # (inline) rather than sharing the GIL with a batcher thread. PostgreSQL waits on the server,
     # so a batcher thread lets the loop prepare the next batch meanwhile.
     batcher = TransferBatcher(db, clock.now, inline=not is_postgres, threads=batchers)
-    latencies: list[list[float]] = [[] for _ in range(clients)]
-    numbers = itertools.count()
-    failures = [0] * clients
-
-    async def drive() -> float:
-        # Clients are coroutines on one event loop: thousands of them cost nothing, and the only
-        # other busy thread is the batcher, so the GIL is not what is measured.
-        loop = asyncio.get_running_loop()
-        deadline = time.perf_counter() + seconds
-
-        def resolve(future: asyncio.Future[Any], outcome: Any) -> None:
-            if is_postgres:
-                loop.call_soon_threadsafe(future.set_result, outcome)
-            else:
-                future.set_result(outcome)
-
-        async def client(index: int) -> None:
-            while time.perf_counter() < deadline:
-                future: asyncio.Future[Any] = loop.create_future()
-                started = time.perf_counter()
-                batcher.submit(
-                    NewTransfer(
-                        # time-ordered ids, as an order-number or ULID generator gives them
-                        id=f"bench:{run_id}:{next(numbers):012d}",
-                        debit_account_id=hot,
-                        credit_account_id=wallets[index % WALLETS],
-                        amount=100,
-                        code=1,
-                    ),
-                    partial(resolve, future),
-                )
-                result = await future
-                latencies[index].append(time.perf_counter() - started)
-                if isinstance(result, BaseException) or not result.ok:
-                    failures[index] += 1
-
-        async def flusher() -> None:
-            while True:
-                await asyncio.sleep(0)
-                if batcher.flush() == 0:
-                    await asyncio.sleep(0.0005)
-
-        flushing = asyncio.create_task(flusher()) if not is_postgres else None
-        started = time.perf_counter()
-        await asyncio.gather(*(client(i) for i in range(clients)))
-        elapsed = time.perf_counter() - started
-        if flushing is not None:
-            flushing.cancel()
-        return elapsed
-
+    load = _Load(batcher, clients=clients, hot=hot, wallets=wallets, run_id=run_id)
     previous = sys.getswitchinterval()
     sys.setswitchinterval(0.0002)
     try:
-        elapsed = asyncio.run(drive())
+        elapsed = asyncio.run(load.drive(seconds, threaded=is_postgres))
     finally:
         sys.setswitchinterval(previous)
     batcher.close()
-    flat = [value for per_client in latencies for value in per_client]
     with db.session() as session:
         report = check_everything(session)
     db.dispose()
+    flat = [value for per_client in load.latencies for value in per_client]
     figures: dict[str, Any] = {
         "backend": "postgresql" if is_postgres else "sqlite",
         "clients": clients,
         "seconds": round(elapsed, 2),
         "transfers": len(flat),
-        "failed": sum(failures),
+        "failed": sum(load.failures),
         "batches": batcher.batches,
         "transfers_per_second": round(len(flat) / elapsed, 1),
         "latency_p50_ms": round(percentile(flat, 0.50) * 1000, 2),
@@ -181,6 +92,82 @@ def run_ledger_bench(
         if pgbench.get("tps"):
             figures["ratio_to_pgbench"] = round(figures["transfers_per_second"] / pgbench["tps"], 2)
     return figures
+
+
+class _Load:
+    """The clients: coroutines on one event loop, each posting a transfer and waiting for it.
+    Thousands of them cost nothing, and the only other busy thread is the batcher, so the GIL
+    is not what is measured."""
+
+    def __init__(
+        self,
+        batcher: TransferBatcher,
+        *,
+        clients: int,
+        hot: int,
+        wallets: list[int],
+        run_id: str,
+    ) -> None:
+        self.batcher = batcher
+        self.clients = clients
+        self.hot = hot
+        self.wallets = wallets
+        self.run_id = run_id
+        self.latencies: list[list[float]] = [[] for _ in range(clients)]
+        self.failures = [0] * clients
+        self._numbers = itertools.count()
+
+    async def drive(self, seconds: float, *, threaded: bool) -> float:
+        """Post for ``seconds``; the time it took. ``threaded``: the batcher runs on its own
+        thread (else this loop flushes it)."""
+        loop = asyncio.get_running_loop()
+        deadline = time.perf_counter() + seconds
+
+        def resolve(future: asyncio.Future[Any], outcome: Any) -> None:
+            if threaded:
+                loop.call_soon_threadsafe(future.set_result, outcome)
+            else:
+                future.set_result(outcome)
+
+        flushing = None if threaded else asyncio.create_task(self._flusher())
+        started = time.perf_counter()
+        await asyncio.gather(*(self._client(i, deadline, resolve) for i in range(self.clients)))
+        elapsed = time.perf_counter() - started
+        if flushing is not None:
+            flushing.cancel()
+        return elapsed
+
+    async def _client(
+        self,
+        index: int,
+        deadline: float,
+        resolve: Callable[[asyncio.Future[Any], Any], None],
+    ) -> None:
+        loop = asyncio.get_running_loop()
+        while time.perf_counter() < deadline:
+            future: asyncio.Future[Any] = loop.create_future()
+            started = time.perf_counter()
+            self.batcher.submit(
+                NewTransfer(
+                    # time-ordered ids, as an order-number or ULID generator gives them
+                    id=f"bench:{self.run_id}:{next(self._numbers):012d}",
+                    debit_account_id=self.hot,
+                    credit_account_id=self.wallets[index % WALLETS],
+                    amount=100,
+                    code=1,
+                ),
+                partial(resolve, future),
+            )
+            result = await future
+            self.latencies[index].append(time.perf_counter() - started)
+            if isinstance(result, BaseException) or not result.ok:
+                self.failures[index] += 1
+
+    async def _flusher(self) -> None:
+        while True:
+            await asyncio.sleep(0)
+            if self.batcher.flush() == 0:
+                await asyncio.sleep(0.0005)
 
 
 def find_pgbench() -> str | None:

@@ -15,34 +15,32 @@ from __future__ import annotations
 import asyncio
 import math
 import os
-import socket
 import subprocess
 import sys
 import time
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 from sqlalchemy import func, select, text
-from sqlalchemy.orm import Session
 
-from huafei.bench.ledger import ensure_postgres_database, machine, percentile
+from huafei.bench.common import (
+    ensure_postgres_database,
+    free_port,
+    machine,
+    make_sellers,
+    percentile,
+    wait_healthy,
+    wait_started,
+)
 from huafei.carriers.gateway import Carrier
-from huafei.carriers.sandbox_cards import issue_cards
+from huafei.carriers.sandbox_cards import SandboxCard, issue_cards
 from huafei.core.clock import SystemClock
 from huafei.core.db import Database
 from huafei.core.settings import Settings
-from huafei.identity.models import (
-    ID_NUMBER_CONTEXT,
-    REAL_NAME_CONTEXT,
-    SERVICE_PASSWORD_CONTEXT,
-    Seller,
-)
-from huafei.identity.service import sessions
-from huafei.identity.service.kyc import id_number_hash
-from huafei.identity.service.oplog import Origin
 from huafei.invariants import check_everything
 from huafei.migrations import upgrade
 from huafei.orders.models import Order, OrderState
@@ -52,79 +50,6 @@ from huafei.rates.service import current_agreement
 FACE_FEN = 10_000
 #: cards one seller submits in a run; the L3 daily card-sale limit is ¥50,000 (500 × ¥100)
 CARDS_PER_SELLER = 400
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _make_sellers(db: Database, count: int, run_id: str) -> list[str]:
-    """Verified (L3) sellers with an open session each, as if they had signed up and passed KYC."""
-    clock = SystemClock()
-    now = clock.now()
-    keyring = Settings().keyring()
-    base = int(uuid.UUID(int=int(run_id, 16)).int % 10**7)
-
-    def work(session: Session) -> list[str]:
-        tokens = []
-        for index in range(count):
-            seller = Seller(
-                phone=f"137{(base + index) % 10**8:08d}",
-                carrier="cmcc",
-                tier=3,
-                real_name_enc=keyring.encrypt("测试卖家", context=REAL_NAME_CONTEXT),
-                id_number_enc=keyring.encrypt(f"bench-{run_id}-{index}", context=ID_NUMBER_CONTEXT),
-                id_number_hash=id_number_hash(keyring, f"bench-{run_id}-{index}"),
-                verification_ref="bench",
-                l2_verified_at=now,
-                service_password_enc=keyring.encrypt(
-                    f"bench-{index}", context=SERVICE_PASSWORD_CONTEXT
-                ),
-                l3_verified_at=now,
-                created_at=now,
-                updated_at=now,
-            )
-            session.add(seller)
-            session.flush()
-            tokens.append(
-                sessions.open_session(
-                    session,
-                    kind=sessions.SessionKind.BEARER,
-                    origin=Origin(ip="127.0.0.1"),
-                    now=now,
-                    seller_id=seller.id,
-                ).token
-            )
-        return tokens
-
-    return db.run(work)
-
-
-def _wait_healthy(url: str, process: subprocess.Popen[bytes], timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError("the platform process exited while starting")
-        try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError("the platform did not become healthy")
-
-
-def _wait_started(log: Path, process: subprocess.Popen[bytes], timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError("a worker exited while starting")
-        if b"started" in log.read_bytes():
-            return
-        time.sleep(0.1)
-    raise RuntimeError("a worker did not start")
 
 
 def run_orders_bench(
@@ -139,6 +64,7 @@ def run_orders_bench(
     warmup: float = 10.0,
     log_dir: Path | None = None,
 ) -> dict[str, Any]:
+    """The run of the module's docstring; its figures."""
     is_postgres = url.startswith("postgresql")
     if is_postgres:
         # A fresh database each run: a queue table full of a previous run's finished jobs
@@ -147,116 +73,28 @@ def run_orders_bench(
     upgrade(url)
     db = Database(url, pool_size=4)
     db.run(lambda s: install_defaults(s, now=SystemClock().now()))
-    run_id = uuid.uuid4().hex[:8]
-    # Enough sellers for 1,000 cards a second, whatever the client count.
-    per_client = max(1, math.ceil(seconds * 1000 / (clients * CARDS_PER_SELLER)))
-    tokens = _make_sellers(db, clients * per_client, run_id)
-    warm_id = uuid.uuid4().hex[:8]
-    warm_per_client = max(1, math.ceil(warmup * 1000 / (clients * CARDS_PER_SELLER)))
-    warm_tokens = _make_sellers(db, clients * warm_per_client, warm_id) if warmup else []
+    run = _Sellers.make(db, clients=clients, seconds=seconds)
+    warm = _Sellers.make(db, clients=clients, seconds=warmup) if warmup else None
     current = db.run(lambda s: current_agreement(s, SystemClock().now()))
-    agreement = {"version": current.version, "sha256": current.sha256}
-    sandbox_port = _free_port()
-    ports = [_free_port() for _ in range(servers)]
-    bases = [f"http://127.0.0.1:{port}" for port in ports]
-    env = {
-        **os.environ,
-        "HUAFEI_DATABASE_URL": url,
-        "HUAFEI_WORKER_IN_PROCESS": "false",
-        "HUAFEI_CARRIER_BASE_URL": f"http://127.0.0.1:{sandbox_port}/sandbox/carriers",
-        "HUAFEI_SANDBOX_CALLBACK_DELAY_MS": "50",
-        "HUAFEI_LOG_LEVEL": "WARNING",
-        # Not "production": that refuses the sandboxes and SQLite the bench runs on. "test" runs
-        # the same code on the hot path (no development SMS log lines).
-        "HUAFEI_ENV": "test",
-    }
-
-    def server_env(index: int) -> dict[str, str]:
-        # Workers name their server as the callback address: callbacks spread over the servers.
-        return env | {"HUAFEI_PORT": str(ports[index]), "HUAFEI_PUBLIC_BASE_URL": bases[index]}
-
-    logs = log_dir or Path("var/bench/logs")
-    logs.mkdir(parents=True, exist_ok=True)
-    processes: list[subprocess.Popen[bytes]] = []
-
-    def start(args: list[str], environment: dict[str, str], log_name: str) -> None:
-        processes.append(
-            subprocess.Popen(
-                [sys.executable, "-m", "huafei", *args],
-                env=environment,
-                stdout=(logs / log_name).open("wb"),
-                stderr=subprocess.STDOUT,
-            )
-        )
-
+    platform = _Platform(url, servers=servers, workers=workers, logs=log_dir)
     try:
-        start(
-            ["sandbox", "serve", "--port", str(sandbox_port)],
-            server_env(0),
-            "orders-sandbox.log",
+        platform.start()
+        load = _Load(
+            bases=platform.bases,
+            agreement={"version": current.version, "sha256": current.sha256},
+            secret=Settings().sandbox_card_secret.get_secret_value(),
+            clients=clients,
+            cards_per_request=cards_per_request,
+            rate=rate,
         )
-        for index in range(servers):
-            start(["serve"], server_env(index), f"orders-serve-{index}.log")
-        for index, base in enumerate([f"http://127.0.0.1:{sandbox_port}", *bases]):
-            _wait_healthy(base, processes[index])
-        for index in range(workers):
-            start(["worker"], server_env(index % servers), f"orders-worker-{index}.log")
-        # Load starts once every worker has loaded the platform and is claiming work, as in
-        # production, where workers run before traffic arrives.
-        for index in range(workers):
-            _wait_started(logs / f"orders-worker-{index}.log", processes[1 + servers + index])
-        secret = Settings().sandbox_card_secret.get_secret_value()
-        if warmup:
-            # The same load for a while first, not counted: the processes warm up and the
-            # database has rows and statistics, as it has in service. A fresh database's
-            # first plans are made for empty tables, and PostgreSQL keeps a prepared
-            # statement's generic plan (a sequential scan) as the table grows until autovacuum
-            # analyzes it — a minute of load later.
-            warm_started = SystemClock().now()
-            asyncio.run(
-                _drive(
-                    bases,
-                    warm_tokens,
-                    agreement,
-                    secret,
-                    clients=clients,
-                    per_client=warm_per_client,
-                    seconds=warmup,
-                    run_id=warm_id,
-                    cards_per_request=cards_per_request,
-                    rate=rate,
-                )
-            )
-            _drain(db, warm_started, timeout=max(120.0, warmup * 10))
-            if is_postgres:
-                with db.engine.connect() as connection:
-                    connection.execute(text("ANALYZE"))
-                    connection.commit()
+        if warm is not None:
+            _warm_up(db, load, warm, seconds=warmup, analyze=is_postgres)
         started_at = SystemClock().now()
-        submitted, refused, request_errors = asyncio.run(
-            _drive(
-                bases,
-                tokens,
-                agreement,
-                secret,
-                clients=clients,
-                per_client=per_client,
-                seconds=seconds,
-                run_id=run_id,
-                cards_per_request=cards_per_request,
-                rate=rate,
-            )
-        )
+        submitted, refused, request_errors = asyncio.run(_drive(load, run, seconds=seconds))
         ended_at = SystemClock().now()
         _drain(db, started_at, timeout=max(120.0, seconds * 10))
     finally:
-        for process in reversed(processes):
-            process.terminate()
-        for process in reversed(processes):
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        platform.stop()
     figures = _figures(db, started_at, ended_at, submitted, refused)
     with db.session() as session:
         figures["ledger_check_ok"] = check_everything(session).ok
@@ -276,33 +114,138 @@ def run_orders_bench(
     return figures
 
 
+@dataclass(frozen=True)
+class _Sellers:
+    """Sellers enough for 1,000 cards a second for ``seconds``, whatever the client count;
+    each client submits for ``per_client`` of them in turn."""
+
+    run_id: str
+    tokens: list[str]
+    per_client: int
+
+    @classmethod
+    def make(cls, db: Database, *, clients: int, seconds: float) -> _Sellers:
+        run_id = uuid.uuid4().hex[:8]
+        per_client = max(1, math.ceil(seconds * 1000 / (clients * CARDS_PER_SELLER)))
+        return cls(run_id, make_sellers(db, clients * per_client, run_id), per_client)
+
+
+@dataclass(frozen=True)
+class _Load:
+    """Where the clients submit, what, and how fast (``rate`` cards a second; 0: at once)."""
+
+    bases: list[str]
+    agreement: dict[str, str]
+    secret: str
+    clients: int
+    cards_per_request: int
+    rate: float
+
+
+class _Platform:
+    """The processes: the carrier sandboxes, ``servers`` servers and ``workers`` workers."""
+
+    def __init__(self, url: str, *, servers: int, workers: int, logs: Path | None) -> None:
+        self.servers = servers
+        self.workers = workers
+        self.sandbox_port = free_port()
+        ports = [free_port() for _ in range(servers)]
+        self.bases = [f"http://127.0.0.1:{port}" for port in ports]
+        env = {
+            **os.environ,
+            "HUAFEI_DATABASE_URL": url,
+            "HUAFEI_WORKER_IN_PROCESS": "false",
+            "HUAFEI_CARRIER_BASE_URL": f"http://127.0.0.1:{self.sandbox_port}/sandbox/carriers",
+            "HUAFEI_SANDBOX_CALLBACK_DELAY_MS": "50",
+            "HUAFEI_LOG_LEVEL": "WARNING",
+            # Not "production": that refuses the sandboxes and SQLite the bench runs on. "test"
+            # runs the same code on the hot path (no development SMS log lines).
+            "HUAFEI_ENV": "test",
+        }
+        # Workers name their server as the callback address: callbacks spread over the servers.
+        self.envs = [
+            env | {"HUAFEI_PORT": str(port), "HUAFEI_PUBLIC_BASE_URL": base}
+            for port, base in zip(ports, self.bases, strict=True)
+        ]
+        self.logs = logs or Path("var/bench/logs")
+        self.logs.mkdir(parents=True, exist_ok=True)
+        self.processes: list[subprocess.Popen[bytes]] = []
+
+    def _start(self, args: list[str], environment: dict[str, str], log_name: str) -> None:
+        self.processes.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "huafei", *args],
+                env=environment,
+                stdout=(self.logs / log_name).open("wb"),
+                stderr=subprocess.STDOUT,
+            )
+        )
+
+    def start(self) -> None:
+        """Everything started; returns once the servers answer and the workers claim work."""
+        self._start(
+            ["sandbox", "serve", "--port", str(self.sandbox_port)],
+            self.envs[0],
+            "orders-sandbox.log",
+        )
+        for index in range(self.servers):
+            self._start(["serve"], self.envs[index], f"orders-serve-{index}.log")
+        for index, base in enumerate([f"http://127.0.0.1:{self.sandbox_port}", *self.bases]):
+            wait_healthy(base, self.processes[index])
+        for index in range(self.workers):
+            self._start(["worker"], self.envs[index % self.servers], f"orders-worker-{index}.log")
+        # Load starts once every worker has loaded the platform and is claiming work, as in
+        # production, where workers run before traffic arrives.
+        for index in range(self.workers):
+            log = self.logs / f"orders-worker-{index}.log"
+            wait_started(log, self.processes[1 + self.servers + index])
+
+    def stop(self) -> None:
+        """Every process terminated (killed when it takes too long)."""
+        for process in reversed(self.processes):
+            process.terminate()
+        for process in reversed(self.processes):
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+def _warm_up(
+    db: Database, load: _Load, sellers: _Sellers, *, seconds: float, analyze: bool
+) -> None:
+    """The same load for a while first, not counted: the processes warm up and the database has
+    rows and statistics, as it has in service. A fresh database's first plans are made for empty
+    tables, and PostgreSQL keeps a prepared statement's generic plan (a sequential scan) as the
+    table grows until autovacuum analyzes it — a minute of load later."""
+    warm_started = SystemClock().now()
+    asyncio.run(_drive(load, sellers, seconds=seconds))
+    _drain(db, warm_started, timeout=max(120.0, seconds * 10))
+    if analyze:
+        with db.engine.connect() as connection:
+            connection.execute(text("ANALYZE"))
+            connection.commit()
+
+
 async def _drive(
-    bases: list[str],
-    tokens: list[str],
-    agreement: dict[str, str],
-    secret: str,
-    *,
-    clients: int,
-    per_client: int,
-    seconds: float,
-    run_id: str,
-    cards_per_request: int,
-    rate: float,
+    load: _Load, sellers: _Sellers, *, seconds: float
 ) -> tuple[int, int, dict[str, int]]:
+    """The clients submit for ``seconds``: cards submitted, cards refused, request errors."""
     deadline = time.monotonic() + seconds
     counts = {"submitted": 0, "refused": 0}
     errors: dict[str, int] = {}
     # Sequence numbers unique to this run, so cards are fresh even on a reused database.
-    offset = (int(run_id, 16) % 1000) * 10_000_000
+    offset = (int(sellers.run_id, 16) % 1000) * 10_000_000
+    cards_per_request, rate = load.cards_per_request, load.rate
 
     started = time.monotonic()
     # With a rate, client i sends its k-th request at (k × clients + i) × cards a request / rate
     # seconds (an offered load that does not slow down when the platform does).
-    interval = clients * cards_per_request / rate if rate else 0.0
+    interval = load.clients * cards_per_request / rate if rate else 0.0
 
     async def client(index: int, http: httpx.AsyncClient) -> None:
         number = 0
-        mine = tokens[index * per_client : (index + 1) * per_client]
+        mine = sellers.tokens[index * sellers.per_client : (index + 1) * sellers.per_client]
         while time.monotonic() < deadline:
             if interval:
                 due = started + (number // cards_per_request) * interval
@@ -310,33 +253,20 @@ async def _drive(
                 await asyncio.sleep(max(0.0, due - time.monotonic()))
             token = mine[min(number // CARDS_PER_SELLER, len(mine) - 1)]
             cards = issue_cards(
-                secret,
+                load.secret,
                 Carrier.CMCC,
                 FACE_FEN,
                 cards_per_request,
                 start=offset + index * 100_000 + number,
             )
             number += cards_per_request
-            body: dict[str, Any] = {
-                "profile": "third_party",
-                "carrier": "cmcc",
-                "face_value_fen": FACE_FEN,
-                "agreement_version": agreement["version"],
-                "agreement_sha256": agreement["sha256"],
-                "lawful_source_confirmed": True,
-            }
-            if cards_per_request == 1:
-                body |= {"serial": cards[0].serial, "pin": cards[0].pin}
-                path = "/api/v1/orders"
-            else:
-                body["cards"] = "\n".join(f"{c.serial} {c.pin}" for c in cards)
-                path = "/api/v1/orders/batch"
+            path, body = _order_request(cards, load.agreement)
             try:
                 response = await http.post(
-                    f"{bases[index % len(bases)]}{path}",
+                    f"{load.bases[index % len(load.bases)]}{path}",
                     headers={
                         "Authorization": f"Bearer {token}",
-                        "Idempotency-Key": f"{run_id}:{index}:{number}",
+                        "Idempotency-Key": f"{sellers.run_id}:{index}:{number}",
                     },
                     json=body,
                 )
@@ -350,10 +280,27 @@ async def _drive(
             else:
                 counts["refused"] += cards_per_request
 
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    limits = httpx.Limits(max_connections=load.clients, max_keepalive_connections=load.clients)
     async with httpx.AsyncClient(timeout=30, limits=limits) as http:
-        await asyncio.gather(*(client(i, http) for i in range(clients)))
+        await asyncio.gather(*(client(i, http) for i in range(load.clients)))
     return counts["submitted"], counts["refused"], errors
+
+
+def _order_request(
+    cards: list[SandboxCard], agreement: dict[str, str]
+) -> tuple[str, dict[str, Any]]:
+    """The path and body submitting ``cards``: one card alone, more as a batch."""
+    body: dict[str, Any] = {
+        "profile": "third_party",
+        "carrier": "cmcc",
+        "face_value_fen": FACE_FEN,
+        "agreement_version": agreement["version"],
+        "agreement_sha256": agreement["sha256"],
+        "lawful_source_confirmed": True,
+    }
+    if len(cards) == 1:
+        return "/api/v1/orders", body | {"serial": cards[0].serial, "pin": cards[0].pin}
+    return "/api/v1/orders/batch", body | {"cards": "\n".join(f"{c.serial} {c.pin}" for c in cards)}
 
 
 def _drain(db: Database, since: datetime, *, timeout: float) -> None:

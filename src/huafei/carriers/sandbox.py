@@ -8,7 +8,7 @@ retries until the platform answers ``SUCCESS``.
 
 Balances (话费余额) start from ``TEST_NUMBERS`` and change with transfers (话费转赠) and top-ups
 (直充), which are answered synchronously, idempotent on the caller's id, and kept in memory per
-sandbox until ``reset``.
+sandbox until ``reset`` (``CarrierSandbox.book``, ``sandbox_balances.py``).
 
 Switches (``SandboxSwitches``) make the channel misbehave the ways real channels do. The switches
 in force when a card is submitted govern that card's callbacks; ``fail_status`` and
@@ -19,29 +19,21 @@ docs/sandboxes.md describes them.
 from __future__ import annotations
 
 import hashlib
-import heapq
 import itertools
 import json
 import logging
 import threading
-import time
-import uuid
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
-from datetime import datetime
+from dataclasses import replace
 from functools import partial
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any, TextIO
 
 import urllib3
-from pydantic import BaseModel, ConfigDict, Field
 
 from huafei.carriers import signing
 from huafei.carriers.formats import check_card, face_values_fen
 from huafei.carriers.gateway import (
-    BalanceTransferResult,
     Carrier,
     ChannelRefused,
     ConsumptionResult,
@@ -51,17 +43,24 @@ from huafei.carriers.gateway import (
     NumberOfAnotherCarrier,
     RequestIdReused,
     SameNumber,
-    TopUpResult,
     UnknownNumber,
     WrongServicePassword,
 )
+from huafei.carriers.sandbox_balances import BalanceBook
 from huafei.carriers.sandbox_cards import (
     SandboxCard,
     SandboxCardKind,
     issue_cards,
     read_card,
 )
-from huafei.carriers.sandbox_numbers import TEST_NUMBERS, carrier_of, service_password_matches
+from huafei.carriers.sandbox_dispatch import CALLBACK_TIMEOUT_SECONDS, SENDERS, Dispatcher
+from huafei.carriers.sandbox_records import (
+    Consumption,
+    Delivery,
+    DeliveryRecord,
+    SandboxSwitches,
+    consumption_result,
+)
 from huafei.carriers.wire import encode_result
 from huafei.core.clock import Clock, SystemClock
 
@@ -85,213 +84,6 @@ REFUSAL_MESSAGES = {
     RequestIdReused.reason: "流水号重复",
 }
 _WRONG_SECRET = "not-the-shared-secret"  # noqa: S105 - deliberately wrong, signs bad callbacks
-_CALLBACK_TIMEOUT_SECONDS = 5.0
-#: threads sending callbacks concurrently (one carrier)
-_SENDERS = 8
-
-
-class SandboxSwitches(BaseModel):
-    """How the sandbox behaves; every field can be changed by tests at any time."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    callback_delay_ms: int = Field(default=1500, ge=0, le=600_000)
-    """How long consuming a card takes: the result is called back (and queryable) after this."""
-    callback_attempts: int = Field(default=5, ge=1, le=20)
-    """Deliveries of a callback the platform does not acknowledge with ``SUCCESS``."""
-    callback_retry_ms: int = Field(default=200, ge=1, le=600_000)
-    """First pause before redelivering; doubles after each attempt."""
-    duplicate_callbacks: bool = False
-    """Deliver every callback twice (same notification id, same body)."""
-    stale_callback_after_final: bool = False
-    """After the final callback, deliver a ``processing`` one (new id, earlier time)."""
-    swap_callbacks: bool = False
-    """Hold a card's callbacks until the next card's result is ready, then deliver that one
-    first: results of two cards arrive swapped in time (held at most ``swap_wait_ms``)."""
-    swap_wait_ms: int = Field(default=2000, ge=0, le=600_000)
-    lose_callbacks: bool = False
-    """Never deliver the callbacks; only a query tells the result."""
-    bad_signature: bool = False
-    """Sign callbacks with the wrong secret."""
-    timestamp_skew_seconds: int = 0
-    """Added to the callback's timestamp (e.g. -600: a stale, replayed-looking callback)."""
-    slow_response_ms: int = Field(default=0, ge=0, le=600_000)
-    """Every channel request does its work and then answers this late (past a client timeout
-    the request may or may not have been accepted, like a real timeout)."""
-    fail_status: int | None = Field(default=None, ge=500, le=599)
-    """Every channel request answers this HTTP status without doing anything."""
-    reject_reason: str | None = Field(default=None, max_length=200)
-    """Refuse every card with status ``rejected`` and this reason (e.g. product paused)."""
-
-
-@dataclass(frozen=True, slots=True)
-class DeliveryRecord:
-    """One attempt to deliver a callback, as the sandbox saw it."""
-
-    notification_id: str
-    consumption_id: str
-    status: str
-    attempt: int
-    http_status: int | None
-    error: str | None
-    acknowledged: bool
-    """The platform answered ``200 SUCCESS``."""
-
-
-@dataclass
-class _Consumption:
-    consumption_id: str
-    channel_ref: str
-    fingerprint: str
-    callback_url: str
-    outcome: ConsumptionStatus
-    actual_face_value_fen: int | None
-    reason: str | None
-    accepted_at: datetime
-    switches: SandboxSwitches
-    serial: str = ""
-    status: ConsumptionStatus = ConsumptionStatus.PROCESSING
-    completed_at: datetime | None = None
-    called_back: bool = False
-    """The final callback was acknowledged (a restarted sandbox sends the others again)."""
-
-    def to_state(self) -> dict[str, Any]:
-        """What the state file keeps of it (never the PIN: the fingerprint is a hash)."""
-        return {
-            "consumption_id": self.consumption_id,
-            "channel_ref": self.channel_ref,
-            "fingerprint": self.fingerprint,
-            "callback_url": self.callback_url,
-            "serial": self.serial,
-            "outcome": self.outcome.value,
-            "actual_face_value_fen": self.actual_face_value_fen,
-            "reason": self.reason,
-            "accepted_at": self.accepted_at.isoformat(),
-        }
-
-    def to_control(self) -> dict[str, Any]:
-        """The control route's view (``GET …/control/consumptions``)."""
-        return {
-            **self.to_state(),
-            "status": self.status.value,
-            "completed_at": self.completed_at.isoformat() if self.completed_at else None,
-            "called_back": self.called_back,
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class _Delivery:
-    notification_id: str
-    consumption_id: str
-    status: str
-    body: bytes
-    url: str
-    switches: SandboxSwitches
-    attempt: int = 1
-    ordered: bool = True
-    """Sent one at a time in due order (a consumption with several callbacks: duplicates, a stale
-    one after the final, swapped pairs); the others go out concurrently, as a real channel's
-    many senders do."""
-
-
-class _Dispatcher:
-    """A thread running scheduled actions in due order (one at a time, so order is kept).
-
-    An action scheduled with ``ordered=False`` is handed, when due, to a small pool of sender
-    threads instead, so one slow callback does not hold up the others.
-    """
-
-    def __init__(self, name: str, *, senders: int = _SENDERS) -> None:
-        self._name = name
-        self._heap: list[tuple[float, int, Callable[[], None], bool]] = []
-        self._sequence = itertools.count()
-        self._changed = threading.Condition()
-        self._thread: threading.Thread | None = None
-        self._pool = ThreadPoolExecutor(max_workers=senders, thread_name_prefix=f"{name}-send")
-        self._busy = False
-        self._in_flight = 0
-        self._closed = False
-
-    def schedule(
-        self, delay_seconds: float, action: Callable[[], None], *, ordered: bool = True
-    ) -> int:
-        """Run ``action`` after the delay; returns a handle for ``cancel``."""
-        with self._changed:
-            handle = next(self._sequence)
-            if self._closed:
-                return handle
-            due = time.monotonic() + max(0.0, delay_seconds)
-            heapq.heappush(self._heap, (due, handle, action, ordered))
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
-                self._thread.start()
-            self._changed.notify_all()
-            return handle
-
-    def cancel(self, handle: int) -> None:
-        with self._changed:
-            kept = [entry for entry in self._heap if entry[1] != handle]
-            if len(kept) != len(self._heap):
-                heapq.heapify(kept)
-                self._heap = kept
-                self._changed.notify_all()
-
-    def _run(self) -> None:
-        while True:
-            with self._changed:
-                while not self._closed:
-                    if self._heap and self._heap[0][0] <= time.monotonic():
-                        break
-                    timeout = self._heap[0][0] - time.monotonic() if self._heap else None
-                    self._changed.wait(timeout)
-                if self._closed:
-                    return
-                _, _, action, ordered = heapq.heappop(self._heap)
-                if ordered:
-                    self._busy = True
-                else:
-                    self._in_flight += 1
-            if ordered:
-                self._guarded(action)
-                with self._changed:
-                    self._busy = False
-                    self._changed.notify_all()
-            else:
-                self._pool.submit(self._concurrently, action)
-
-    def _concurrently(self, action: Callable[[], None]) -> None:
-        self._guarded(action)
-        with self._changed:
-            self._in_flight -= 1
-            self._changed.notify_all()
-
-    @staticmethod
-    def _guarded(action: Callable[[], None]) -> None:
-        try:
-            action()
-        except Exception:
-            log.exception("sandbox action failed")
-
-    def wait_idle(self, timeout: float) -> bool:
-        with self._changed:
-            return self._changed.wait_for(
-                lambda: not self._heap and not self._busy and not self._in_flight, timeout
-            )
-
-    def clear(self) -> None:
-        with self._changed:
-            self._heap.clear()
-            self._changed.notify_all()
-
-    def close(self) -> None:
-        with self._changed:
-            self._closed = True
-            self._heap.clear()
-            self._changed.notify_all()
-            thread = self._thread
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(timeout=_CALLBACK_TIMEOUT_SECONDS + 1)
-        self._pool.shutdown(wait=False, cancel_futures=True)
 
 
 class CarrierSandbox:
@@ -316,17 +108,15 @@ class CarrierSandbox:
         self._state_path = state_path
         self._state_file: TextIO | None = None
         self._lock = threading.Lock()
-        self._consumptions: dict[str, _Consumption] = {}
+        self._consumptions: dict[str, Consumption] = {}
         self._consumed: set[str] = set()
         self._deliveries: list[DeliveryRecord] = []
-        self._balances = self._initial_balances()
-        # id → (fingerprint of the request, the first answer): successes only, see ``transfer``.
-        self._transfers: dict[str, tuple[str, BalanceTransferResult]] = {}
-        self._topups: dict[str, tuple[str, TopUpResult]] = {}
-        self._held: list[_Delivery] | None = None
+        self._held: list[Delivery] | None = None
         self._release: int | None = None
         self._refs = itertools.count(1)
-        self._dispatcher = _Dispatcher(f"sandbox-{carrier.value}")
+        #: the channel's balances (话费余额): queries, transfers and top-ups
+        self.book = BalanceBook(carrier, clock=self.clock, next_ref=self._channel_ref)
+        self._dispatcher = Dispatcher(f"sandbox-{carrier.value}")
         self._client: urllib3.PoolManager | None = None
         self._load_state()
 
@@ -355,9 +145,7 @@ class CarrierSandbox:
         with self._lock:
             self._switches = self._initial_switches
             self._deliveries.clear()
-            self._balances = self._initial_balances()
-            self._transfers.clear()
-            self._topups.clear()
+            self.book.reset()
             self._held = self._release = None
             if forget_cards or forget_consumptions:
                 self._consumptions.clear()
@@ -375,12 +163,6 @@ class CarrierSandbox:
     def deliveries(self) -> list[DeliveryRecord]:
         with self._lock:
             return list(self._deliveries)
-
-    @property
-    def balances(self) -> dict[str, int]:
-        """Every number this channel holds a balance for (test numbers and topped-up ones)."""
-        with self._lock:
-            return dict(self._balances)
 
     def wait_until_idle(self, timeout: float = 5.0) -> bool:
         """Wait until no callback is due or held; False when ``timeout`` ran out first."""
@@ -446,7 +228,7 @@ class CarrierSandbox:
                 return _ack(accepted=False, channel_ref=None, reason="invalid_card")
             switches = self._switches
             outcome, actual, reason = self._decide(serial, pin, switches)
-            record = _Consumption(
+            record = Consumption(
                 consumption_id=consumption_id,
                 channel_ref=f"{self.carrier.value.upper()}{next(self._refs):012d}",
                 fingerprint=fingerprint,
@@ -479,123 +261,12 @@ class CarrierSandbox:
                 result = ConsumptionResult(consumption_id, ConsumptionStatus.UNKNOWN)
             else:
                 occurred_at = record.completed_at or record.accepted_at
-                result = _result(record, record.status, occurred_at, notification=False)
+                result = consumption_result(record, record.status, occurred_at, notification=False)
         return encode_result(result)
 
-    def check_service_password(self, phone: str, password: str) -> bool:
-        """A test number of this carrier with its service password (docs/sandboxes.md)."""
-        number = TEST_NUMBERS.get(phone)
-        if number is None or number.carrier is not self.carrier:
-            return False
-        return service_password_matches(phone, password)
-
-    def query_balance(self, phone: str, service_password: str) -> int:
-        """A number's balance in fen; raises a ``ChannelRefused`` (docs/sandboxes.md)."""
-        with self._lock:
-            self._authorise(phone, service_password)
-            return self._balances[phone]
-
-    def transfer(
-        self,
-        *,
-        transfer_id: str,
-        from_phone: str,
-        to_phone: str,
-        amount_fen: int,
-        service_password: str,
-    ) -> BalanceTransferResult:
-        """话费转赠, idempotent on ``transfer_id``; raises a ``ChannelRefused``.
-
-        The password is checked on every call, replays included: the answer shows the sender's
-        balance, which only the password's holder may see. Only successes are remembered, so a
-        refused transfer retried with the same id is evaluated afresh (a refusal moved nothing).
-        """
-        fingerprint = f"{from_phone}>{to_phone}:{amount_fen}"
-        with self._lock:
-            if amount_fen <= 0:
-                raise InvalidAmount
-            self._authorise(from_phone, service_password)
-            existing = self._transfers.get(transfer_id)
-            if existing is not None:
-                if existing[0] != fingerprint:
-                    raise RequestIdReused
-                return existing[1]
-            self._require_own_number(to_phone)
-            if to_phone == from_phone:
-                raise SameNumber
-            balance = self._balances[from_phone]
-            if balance < amount_fen:
-                raise InsufficientBalance
-            self._balances[from_phone] = balance - amount_fen
-            self._balances[to_phone] = self._balances.get(to_phone, 0) + amount_fen
-            result = BalanceTransferResult(
-                transfer_id=transfer_id,
-                channel_ref=self._channel_ref("ZZ"),
-                from_phone=from_phone,
-                to_phone=to_phone,
-                amount_fen=amount_fen,
-                from_balance_fen=balance - amount_fen,
-                completed_at=self.clock.now(),
-            )
-            self._transfers[transfer_id] = (fingerprint, result)
-        log.info(
-            "sandbox transferred balance",
-            extra={"carrier": self.carrier.value, "channel_ref": result.channel_ref},
-        )
-        return result
-
-    def topup(self, *, topup_id: str, phone: str, amount_fen: int) -> TopUpResult:
-        """直充 of an amount the carrier sells, idempotent on ``topup_id``; raises a
-        ``ChannelRefused``. Any valid number of this carrier's segments can be topped up: one
-        the sandbox holds no balance for starts at 0."""
-        fingerprint = f"{phone}:{amount_fen}"
-        with self._lock:
-            existing = self._topups.get(topup_id)
-            if existing is not None:
-                if existing[0] != fingerprint:
-                    raise RequestIdReused
-                return existing[1]
-            if amount_fen not in face_values_fen(self.carrier):
-                raise InvalidAmount
-            self._require_own_number(phone)
-            self._balances[phone] = self._balances.get(phone, 0) + amount_fen
-            result = TopUpResult(
-                topup_id=topup_id,
-                channel_ref=self._channel_ref("CZ"),
-                phone=phone,
-                amount_fen=amount_fen,
-                completed_at=self.clock.now(),
-            )
-            self._topups[topup_id] = (fingerprint, result)
-        log.info(
-            "sandbox topped up a number",
-            extra={"carrier": self.carrier.value, "channel_ref": result.channel_ref},
-        )
-        return result
-
     # -- inside -----------------------------------------------------------------------------------
-    def _initial_balances(self) -> dict[str, int]:
-        return {n.phone: n.balance_fen for n in TEST_NUMBERS.values() if n.carrier is self.carrier}
-
     def _channel_ref(self, kind: str) -> str:
         return f"{self.carrier.value.upper()}{kind}{next(self._refs):012d}"
-
-    def _require_own_number(self, phone: str) -> None:
-        """A valid number of this carrier (holds the lock)."""
-        carrier = carrier_of(phone)
-        if carrier is None:
-            raise UnknownNumber
-        if carrier is not self.carrier:
-            raise NumberOfAnotherCarrier
-
-    def _authorise(self, phone: str, service_password: str) -> None:
-        """A number with a balance here and its service password (holds the lock). A number
-        only topped up has no service password, so nothing matches it."""
-        self._require_own_number(phone)
-        if phone not in self._balances:
-            raise UnknownNumber
-        if not service_password_matches(phone, service_password):
-            raise WrongServicePassword
 
     def _decide(
         self, serial: str, pin: str, switches: SandboxSwitches
@@ -612,7 +283,7 @@ class CarrierSandbox:
             return ConsumptionStatus.EXPIRED, None, REASONS[ConsumptionStatus.EXPIRED]
         return ConsumptionStatus.SUCCEEDED, card.actual_face_value_fen, None
 
-    def _complete(self, record: _Consumption) -> None:
+    def _complete(self, record: Consumption) -> None:
         with self._lock:
             record.status = record.outcome
             record.completed_at = self.clock.now()
@@ -620,12 +291,14 @@ class CarrierSandbox:
         if switches.lose_callbacks:
             log.info("sandbox lost a callback on purpose", extra={"ref": record.channel_ref})
             return
-        final = self._delivery(record, _result(record, record.status, record.completed_at))
+        final = self._delivery(
+            record, consumption_result(record, record.status, record.completed_at)
+        )
         batch = [final]
         if switches.duplicate_callbacks:
             batch.append(final)
         if switches.stale_callback_after_final:
-            stale = _result(record, ConsumptionStatus.PROCESSING, record.accepted_at)
+            stale = consumption_result(record, ConsumptionStatus.PROCESSING, record.accepted_at)
             batch.append(self._delivery(record, stale))
         if switches.swap_callbacks:
             with self._lock:
@@ -651,9 +324,9 @@ class CarrierSandbox:
         for delivery in held or []:
             self._dispatcher.schedule(0, partial(self._send, delivery))
 
-    def _delivery(self, record: _Consumption, result: ConsumptionResult) -> _Delivery:
+    def _delivery(self, record: Consumption, result: ConsumptionResult) -> Delivery:
         body = json.dumps(encode_result(result), separators=(",", ":"), ensure_ascii=False)
-        return _Delivery(
+        return Delivery(
             notification_id=result.notification_id or "",
             consumption_id=record.consumption_id,
             status=result.status.value,
@@ -662,7 +335,7 @@ class CarrierSandbox:
             switches=record.switches,
         )
 
-    def _send(self, delivery: _Delivery) -> None:
+    def _send(self, delivery: Delivery) -> None:
         switches = delivery.switches
         timestamp = int(self.clock.now().timestamp()) + switches.timestamp_skew_seconds
         secret = _WRONG_SECRET if switches.bad_signature else self._secret
@@ -711,9 +384,9 @@ class CarrierSandbox:
             if self._client is None:
                 self._client = urllib3.PoolManager(
                     num_pools=4,
-                    maxsize=_SENDERS,
+                    maxsize=SENDERS,
                     retries=False,
-                    timeout=urllib3.Timeout(_CALLBACK_TIMEOUT_SECONDS),
+                    timeout=urllib3.Timeout(CALLBACK_TIMEOUT_SECONDS),
                 )
             return self._client
 
@@ -734,16 +407,13 @@ class CarrierSandbox:
             if line.startswith(prefix):
                 self._consumed.add(line.removeprefix(prefix))
                 continue
-            try:
-                entry = json.loads(line)
-            except ValueError:
-                continue  # a line cut short by a kill mid-write
-            if not isinstance(entry, dict) or entry.get("carrier") != self.carrier.value:
+            entry = self._state_entry(line)
+            if entry is None:
                 continue
             if "called_back" in entry:
                 called_back.add(str(entry["called_back"]))
             elif isinstance(entry.get("consumption"), dict):
-                record = self._restore(entry["consumption"])
+                record = Consumption.from_state(entry["consumption"], self._initial_switches)
                 self._consumptions[record.consumption_id] = record
                 if record.outcome is ConsumptionStatus.SUCCEEDED:
                     self._consumed.add(record.serial)
@@ -754,23 +424,16 @@ class CarrierSandbox:
             if not record.called_back:
                 self._dispatcher.schedule(0, partial(self._complete, record), ordered=False)
 
-    def _restore(self, state: dict[str, Any]) -> _Consumption:
-        accepted_at = datetime.fromisoformat(str(state["accepted_at"]))
-        return _Consumption(
-            consumption_id=str(state["consumption_id"]),
-            channel_ref=str(state["channel_ref"]),
-            fingerprint=str(state["fingerprint"]),
-            callback_url=str(state["callback_url"]),
-            outcome=ConsumptionStatus(state["outcome"]),
-            actual_face_value_fen=state.get("actual_face_value_fen"),
-            reason=state.get("reason"),
-            accepted_at=accepted_at,
-            switches=self._initial_switches,
-            serial=str(state.get("serial", "")),
-            # Consumed while the sandbox was down, at the latest.
-            status=ConsumptionStatus(state["outcome"]),
-            completed_at=accepted_at,
-        )
+    def _state_entry(self, line: str) -> dict[str, Any] | None:
+        """A JSON line of this carrier's, or None (another carrier's, or cut short by a kill
+        mid-write)."""
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            return None
+        if not isinstance(entry, dict) or entry.get("carrier") != self.carrier.value:
+            return None
+        return entry
 
     def _write_state(self, entry: dict[str, Any]) -> None:
         """Append one line to the state file (holds the lock). Flushed at once: a process killed
@@ -787,22 +450,3 @@ class CarrierSandbox:
 
 def _ack(*, accepted: bool, channel_ref: str | None, reason: str | None) -> dict[str, Any]:
     return {"accepted": accepted, "channel_ref": channel_ref, "reason": reason}
-
-
-def _result(
-    record: _Consumption,
-    status: ConsumptionStatus,
-    occurred_at: datetime | None,
-    *,
-    notification: bool = True,
-) -> ConsumptionResult:
-    final = status.final
-    return ConsumptionResult(
-        consumption_id=record.consumption_id,
-        status=status,
-        channel_ref=record.channel_ref,
-        actual_face_value_fen=record.actual_face_value_fen if final else None,
-        reason=record.reason if final else None,
-        notification_id=uuid.uuid4().hex if notification else None,
-        occurred_at=occurred_at,
-    )

@@ -34,8 +34,9 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from huafei.carriers.gateway import Carrier, ChannelRefused
-from huafei.carriers.sandbox import REFUSAL_MESSAGES, CarrierSandbox, SandboxSwitches
+from huafei.carriers.sandbox import REFUSAL_MESSAGES, CarrierSandbox
 from huafei.carriers.sandbox_cards import CardIssueError, SandboxCardKind
+from huafei.carriers.sandbox_records import SandboxSwitches
 from huafei.carriers.wire import (
     BALANCE_QUERY_PATH,
     PASSWORD_PATH,
@@ -127,102 +128,116 @@ def create_carrier_sandbox_app(sandbox: CarrierSandbox) -> FastAPI:
         description="A carrier channel's sandbox for development and tests.",
     )
     app.state.sandbox = sandbox
+    _add_channel_routes(app, sandbox)
+    _add_balance_routes(app, sandbox)
+    _add_switch_routes(app, sandbox)
+    _add_record_routes(app, sandbox)
+    return app
 
-    async def read_signed(request: Request, model: type[M]) -> M | JSONResponse:
-        switches = sandbox.switches
-        if switches.fail_status is not None:
-            return _error(switches.fail_status, "channel_unavailable", "channel unavailable")
-        body = await request.body()
-        if len(body) > _MAX_BODY:
-            return _error(413, "too_large", "request too large")
-        if not sandbox.verify_request(dict(request.headers), body):
-            return _error(401, "bad_signature", "signature or timestamp not valid")
-        try:
-            return model.model_validate_json(body)
-        except ValidationError as exc:
-            return _invalid(exc)
 
-    async def answer(document: dict[str, Any]) -> JSONResponse:
-        delay = sandbox.switches.slow_response_ms
-        if delay:
-            await asyncio.sleep(delay / 1000)
-        return JSONResponse(document)
+async def _read_signed(
+    sandbox: CarrierSandbox, request: Request, model: type[M]
+) -> M | JSONResponse:
+    switches = sandbox.switches
+    if switches.fail_status is not None:
+        return _error(switches.fail_status, "channel_unavailable", "channel unavailable")
+    body = await request.body()
+    if len(body) > _MAX_BODY:
+        return _error(413, "too_large", "request too large")
+    if not sandbox.verify_request(dict(request.headers), body):
+        return _error(401, "bad_signature", "signature or timestamp not valid")
+    try:
+        return model.model_validate_json(body)
+    except ValidationError as exc:
+        return _invalid(exc)
 
+
+async def _signed_call(
+    sandbox: CarrierSandbox,
+    request: Request,
+    model: type[M],
+    call: Callable[[M], dict[str, Any]],
+) -> Response:
+    """A channel request: verified and parsed, ``call`` answers it (late when the switches say
+    so); a refused balance operation is answered ``{"ok": false, …}``."""
+    parsed = await _read_signed(sandbox, request, model)
+    if isinstance(parsed, JSONResponse):
+        return parsed
+    try:
+        document = call(parsed)
+    except ChannelRefused as exc:
+        document = encode_refusal(exc, REFUSAL_MESSAGES.get(exc.reason, exc.title))
+    delay = sandbox.switches.slow_response_ms
+    if delay:
+        await asyncio.sleep(delay / 1000)
+    return JSONResponse(document)
+
+
+def _add_channel_routes(app: FastAPI, sandbox: CarrierSandbox) -> None:
     @app.post(SUBMIT_PATH, summary="Submit a card for consumption (answers at once)")
     async def submit(request: Request) -> Response:
-        parsed = await read_signed(request, _SubmitBody)
-        if isinstance(parsed, JSONResponse):
-            return parsed
-        ack = sandbox.submit(
-            consumption_id=parsed.consumption_id,
-            face_value_fen=parsed.face_value_fen,
-            serial=parsed.serial,
-            pin=parsed.pin,
-            callback_url=parsed.callback_url,
-        )
-        return await answer(ack)
+        def call(body: _SubmitBody) -> dict[str, Any]:
+            return sandbox.submit(
+                consumption_id=body.consumption_id,
+                face_value_fen=body.face_value_fen,
+                serial=body.serial,
+                pin=body.pin,
+                callback_url=body.callback_url,
+            )
+
+        return await _signed_call(sandbox, request, _SubmitBody, call)
 
     @app.post(QUERY_PATH, summary="A consumption's state")
     async def query(request: Request) -> Response:
-        parsed = await read_signed(request, _QueryBody)
-        if isinstance(parsed, JSONResponse):
-            return parsed
-        return await answer(sandbox.query(parsed.consumption_id))
+        return await _signed_call(
+            sandbox, request, _QueryBody, lambda body: sandbox.query(body.consumption_id)
+        )
 
     @app.post(PASSWORD_PATH, summary="Check a number's service password (服务密码)")
     async def check_password(request: Request) -> Response:
-        parsed = await read_signed(request, _PasswordBody)
-        if isinstance(parsed, JSONResponse):
-            return parsed
-        matches = sandbox.check_service_password(parsed.phone, parsed.password)
-        return await answer({"matches": matches})
+        def call(body: _PasswordBody) -> dict[str, Any]:
+            return {"matches": sandbox.book.check_service_password(body.phone, body.password)}
 
-    def refused(error: ChannelRefused) -> dict[str, Any]:
-        return encode_refusal(error, REFUSAL_MESSAGES.get(error.reason, error.title))
+        return await _signed_call(sandbox, request, _PasswordBody, call)
 
+
+def _add_balance_routes(app: FastAPI, sandbox: CarrierSandbox) -> None:
     @app.post(
         BALANCE_QUERY_PATH, summary="A number's balance (话费余额), with its service password"
     )
     async def query_balance(request: Request) -> Response:
-        parsed = await read_signed(request, _BalanceQueryBody)
-        if isinstance(parsed, JSONResponse):
-            return parsed
-        try:
-            balance = sandbox.query_balance(parsed.phone, parsed.service_password)
-        except ChannelRefused as exc:
-            return await answer(refused(exc))
-        return await answer({"ok": True, "balance_fen": balance})
+        def call(body: _BalanceQueryBody) -> dict[str, Any]:
+            balance = sandbox.book.query_balance(body.phone, body.service_password)
+            return {"ok": True, "balance_fen": balance}
+
+        return await _signed_call(sandbox, request, _BalanceQueryBody, call)
 
     @app.post(TRANSFER_PATH, summary="Transfer balance to another number (话费转赠)")
     async def transfer(request: Request) -> Response:
-        parsed = await read_signed(request, _TransferBody)
-        if isinstance(parsed, JSONResponse):
-            return parsed
-        try:
-            result = sandbox.transfer(
-                transfer_id=parsed.transfer_id,
-                from_phone=parsed.from_phone,
-                to_phone=parsed.to_phone,
-                amount_fen=parsed.amount_fen,
-                service_password=parsed.service_password,
+        def call(body: _TransferBody) -> dict[str, Any]:
+            result = sandbox.book.transfer(
+                transfer_id=body.transfer_id,
+                from_phone=body.from_phone,
+                to_phone=body.to_phone,
+                amount_fen=body.amount_fen,
+                service_password=body.service_password,
             )
-        except ChannelRefused as exc:
-            return await answer(refused(exc))
-        return await answer(encode_transfer(result))
+            return encode_transfer(result)
+
+        return await _signed_call(sandbox, request, _TransferBody, call)
 
     @app.post(TOPUP_PATH, summary="Top up a number (直充)")
     async def topup(request: Request) -> Response:
-        parsed = await read_signed(request, _TopUpBody)
-        if isinstance(parsed, JSONResponse):
-            return parsed
-        try:
-            result = sandbox.topup(
-                topup_id=parsed.topup_id, phone=parsed.phone, amount_fen=parsed.amount_fen
+        def call(body: _TopUpBody) -> dict[str, Any]:
+            result = sandbox.book.topup(
+                topup_id=body.topup_id, phone=body.phone, amount_fen=body.amount_fen
             )
-        except ChannelRefused as exc:
-            return await answer(refused(exc))
-        return await answer(encode_topup(result))
+            return encode_topup(result)
 
+        return await _signed_call(sandbox, request, _TopUpBody, call)
+
+
+def _add_switch_routes(app: FastAPI, sandbox: CarrierSandbox) -> None:
     @app.get("/control/switches", summary="The switches in force")
     def get_switches() -> dict[str, Any]:
         return sandbox.switches.model_dump()
@@ -254,6 +269,8 @@ def create_carrier_sandbox_app(sandbox: CarrierSandbox) -> FastAPI:
         )
         return JSONResponse(switches.model_dump())
 
+
+def _add_record_routes(app: FastAPI, sandbox: CarrierSandbox) -> None:
     @app.post("/control/cards", summary="Issue test cards the sandbox honours")
     async def issue(request: Request) -> Response:
         try:
@@ -284,9 +301,7 @@ def create_carrier_sandbox_app(sandbox: CarrierSandbox) -> FastAPI:
 
     @app.get("/control/balances", summary="Every balance the channel holds, in fen, by number")
     def balances() -> dict[str, int]:
-        return sandbox.balances
-
-    return app
+        return sandbox.book.balances
 
 
 def build_carrier_sandboxes(settings: Settings, clock: Clock) -> dict[Carrier, CarrierSandbox]:

@@ -84,6 +84,7 @@ class CallbackInbox:
     def record(
         self, carrier: Carrier, result: ConsumptionResult, *, body: bytes, now: datetime
     ) -> Future[None]:
+        """Queue a verified callback's inbox row; the future is done once its group commits."""
         row = _inbox_row(carrier, result, body=body, now=now)
         done: Future[None] = Future()
         with self._lock:
@@ -96,6 +97,7 @@ class CallbackInbox:
         return done
 
     def close(self) -> None:
+        """Stop the writer thread once it has written what is queued."""
         with self._lock:
             if self._thread is not None:
                 self._queue.put(None)
@@ -192,6 +194,7 @@ def hand_to_job(session: Session, inbox_id: int, *, now: datetime) -> None:
 
 
 def get_notification(session: Session, inbox_id: int) -> CarrierNotification:
+    """An inbox entry by id; ``NotificationNotFound`` when there is none."""
     notification = session.get(CarrierNotification, inbox_id)
     if notification is None:
         raise NotificationNotFound(f"inbox entry {inbox_id} does not exist", inbox_id=inbox_id)

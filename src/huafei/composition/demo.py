@@ -6,9 +6,9 @@ from sqlalchemy.orm import Session
 
 from huafei.composition.container import Container
 from huafei.core.models import get_flag, set_flag
+from huafei.ledger import NewTransfer, transfer_all
 from huafei.ledger.chart import Code, ensure_platform_accounts, ensure_wallet
 from huafei.ledger.models import TransferKind
-from huafei.ledger.service import NewTransfer, transfer_all
 from huafei.rates.defaults import install_defaults
 
 DEMO_FLAG = "demo_data_loaded_at"

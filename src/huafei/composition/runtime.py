@@ -12,7 +12,7 @@ from huafei.core.clock import Clock
 from huafei.identity.service.housekeeping import purge_expired
 from huafei.jobs.service import purge_done
 from huafei.jobs.worker import TaskRegistry, Worker
-from huafei.ledger.service import expire_pending_transfers
+from huafei.ledger import expire_pending_transfers
 from huafei.notices.tasks import NoticeTasks, register_notice_tasks
 from huafei.orders.tasks import OrderTasks, register_order_tasks
 from huafei.payouts.tasks import PayoutTasks, register_payout_tasks

@@ -98,55 +98,76 @@ def run_idempotent(
         raise IdempotencyKeyRequired
     if len(key) > MAX_KEY_LENGTH:
         raise IdempotencyKeyRequired(f"the key is longer than {MAX_KEY_LENGTH} characters")
-    fingerprint = request_fingerprint(method, path, body)
+    run = _KeyedRequest(
+        clock,
+        principal=principal,
+        key=key,
+        method=method,
+        path=path,
+        fingerprint=request_fingerprint(method, path, body),
+    )
+    try:
+        return db.run(lambda session: run.first_or_replay(session, handler))
+    except IntegrityError:
+        # Another request with this key committed first: answer as its retry would be answered.
+        record = db.run(run.stored)
+        if record is None:
+            raise
+        return db.run(lambda _session: run.replay(record))
 
-    def stored(session: Session) -> IdempotencyRecord | None:
+
+@dataclass(frozen=True, slots=True)
+class _KeyedRequest:
+    """One request with its key: run for the first time, or answered from its record."""
+
+    clock: Clock
+    principal: str
+    key: str
+    method: str
+    path: str
+    fingerprint: str
+
+    def stored(self, session: Session) -> IdempotencyRecord | None:
         return session.scalars(
             select(IdempotencyRecord).where(
-                IdempotencyRecord.principal == principal, IdempotencyRecord.key == key
+                IdempotencyRecord.principal == self.principal, IdempotencyRecord.key == self.key
             )
         ).one_or_none()
 
-    def replay(record: IdempotencyRecord) -> IdempotentResponse:
-        if record.request_hash != fingerprint:
+    def replay(self, record: IdempotencyRecord) -> IdempotentResponse:
+        if record.request_hash != self.fingerprint:
             raise IdempotencyKeyReused(
-                f"key {key!r} was first used for {record.method} {record.path} with another body"
+                f"key {self.key!r} was first used for {record.method} {record.path} "
+                "with another body"
             )
         return IdempotentResponse(
             record.status_code, json.loads(record.response_body), replayed=True
         )
 
-    def work(session: Session) -> IdempotentResponse:
-        record = stored(session)
+    def first_or_replay(
+        self, session: Session, handler: Callable[[Session], tuple[int, Any]]
+    ) -> IdempotentResponse:
+        record = self.stored(session)
         if record is not None:
-            return replay(record)
+            return self.replay(record)
         try:
             with session.begin_nested():
                 status_code, payload = handler(session)
             kept = payload
         except HuafeiError as error:
-            status_code, payload = error.status, error.to_problem(instance=path)
+            status_code, payload = error.status, error.to_problem(instance=self.path)
             kept = stored_problem(payload)
         session.add(
             IdempotencyRecord(
-                principal=principal,
-                key=key,
-                method=method,
-                path=path,
-                request_hash=fingerprint,
+                principal=self.principal,
+                key=self.key,
+                method=self.method,
+                path=self.path,
+                request_hash=self.fingerprint,
                 status_code=status_code,
                 response_body=json.dumps(kept, ensure_ascii=False, default=str),
-                created_at=clock.now(),
+                created_at=self.clock.now(),
             )
         )
         session.flush()
         return IdempotentResponse(status_code, payload, replayed=False)
-
-    try:
-        return db.run(work)
-    except IntegrityError:
-        # Another request with this key committed first: answer as its retry would be answered.
-        record = db.run(stored)
-        if record is None:
-            raise
-        return db.run(lambda _session: replay(record))

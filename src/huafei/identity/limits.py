@@ -273,16 +273,7 @@ def record_usages(
     kind = _flow(flow)
     tier = _tier_of(session, seller_id, lock=True)
     # ref → (seller, flow, amount) of the usages recorded already (and of the new ones, below)
-    existing: dict[str, tuple[int, str, int]] = (
-        {}
-        if new_refs
-        else {
-            usage.ref: (usage.seller_id, usage.flow, usage.amount_fen)
-            for usage in session.scalars(
-                select(KycLimitUsage).where(KycLimitUsage.ref.in_({ref for ref, _ in usages}))
-            )
-        }
-    )
+    existing = {} if new_refs else _recorded(session, {ref for ref, _ in usages})
     row: LimitRow | None = None
     used: dict[Window, int] = {}
     added: list[dict[str, Any]] = []
@@ -313,6 +304,14 @@ def record_usages(
         )
     # Nobody reads the new rows' ids.
     bulk_insert(session, _USAGES, added)
+
+
+def _recorded(session: Session, refs: set[str]) -> dict[str, tuple[int, str, int]]:
+    """The usages recorded under ``refs``: ref → (seller, flow, amount)."""
+    return {
+        usage.ref: (usage.seller_id, usage.flow, usage.amount_fen)
+        for usage in session.scalars(select(KycLimitUsage).where(KycLimitUsage.ref.in_(refs)))
+    }
 
 
 def release_usage(session: Session, *, ref: str, now: datetime | None = None) -> bool:

@@ -50,6 +50,8 @@ def enqueue(
 
 @dataclass(frozen=True, slots=True)
 class NewJob:
+    """A job to enqueue (``enqueue_many``)."""
+
     kind: str
     payload: Mapping[str, Any] | None = None
     run_at: datetime | None = None
@@ -81,6 +83,8 @@ def enqueue_many(session: Session, jobs: Sequence[NewJob], *, now: datetime) -> 
 
 @dataclass(frozen=True, slots=True)
 class ClaimedJob:
+    """A job a worker claimed, with what its handler needs."""
+
     id: int
     kind: str
     payload: dict[str, Any]
@@ -194,6 +198,7 @@ def move_queued(session: Session, dedupe_key: str, *, run_at: datetime) -> bool:
 
 
 def purge_done(session: Session, *, before: datetime) -> int:
+    """Delete the jobs finished before ``before``; how many."""
     result = session.execute(
         delete(Job).where(Job.status == JobStatus.DONE.value, Job.finished_at < before)
     )
@@ -201,6 +206,7 @@ def purge_done(session: Session, *, before: datetime) -> int:
 
 
 def counts(session: Session) -> dict[str, int]:
+    """How many jobs there are by status."""
     rows = session.execute(select(Job.status, func.count()).group_by(Job.status))
     return {str(row[0]): int(row[1]) for row in rows}
 

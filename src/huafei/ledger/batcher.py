@@ -15,7 +15,8 @@ from concurrent.futures import Future
 from datetime import datetime
 
 from huafei.core.db import Database
-from huafei.ledger.service import NewTransfer, TransferResult, create_transfers
+from huafei.ledger.engine import create_transfers
+from huafei.ledger.records import NewTransfer, TransferResult
 
 Callback = Callable[[TransferResult | BaseException], None]
 

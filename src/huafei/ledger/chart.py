@@ -15,8 +15,8 @@ from weakref import WeakKeyDictionary
 from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session
 
+from huafei.ledger.accounts import create_account
 from huafei.ledger.models import Account, AccountType
-from huafei.ledger.service import create_account
 
 PLATFORM = "platform"
 

@@ -24,7 +24,7 @@ from sqlalchemy import Row, and_, func, select
 from sqlalchemy.orm import Session
 
 from huafei.ledger.models import TransferKind
-from huafei.ledger.service import ACCOUNTS, TRANSFERS, transfer_digest
+from huafei.ledger.records import ACCOUNTS, TRANSFERS, transfer_digest
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,6 +25,8 @@ FINANCE_INBOX = "staff:finance"
 
 
 class NoticeKind(enum.StrEnum):
+    """What a notice is about; each kind has a default for its SMS copy."""
+
     BALANCE_CHANGE = "balance_change"
     """余额变动: money was held, released or moved in a wallet."""
     PAYOUT_ARRIVED = "payout_arrived"
@@ -57,6 +59,8 @@ class NoticeContent(TypedDict):
 
 
 class Notifier(Protocol):
+    """Where services send notices (the in-app inbox, and SMS by preference)."""
+
     def notify(self, session: Session, **notice: Unpack[NoticeContent]) -> None:
         """Record a notice in the caller's transaction."""
         ...
@@ -131,6 +135,7 @@ class InboxNotifier:
     """
 
     def notify(self, session: Session, **notice: Unpack[NoticeContent]) -> None:
+        """Write the notice (and its SMS copy's due time) at the caller's commit."""
         owner_ref, kind, now = notice["owner_ref"], notice["kind"], notice["now"]
         defer_insert(
             session,
@@ -152,6 +157,8 @@ class InboxNotifier:
 
 @dataclass(frozen=True, slots=True)
 class NoticeView:
+    """A notice as the owner's inbox shows it."""
+
     id: int
     kind: str
     title: str

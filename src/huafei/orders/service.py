@@ -11,144 +11,60 @@ workers' queue) — all in the caller's transaction, so nothing is half-saved.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import Table, case, func, or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from huafei.cards.parser import LineError, ParsedCard, parse_batch, parse_card
-from huafei.cards.secrets import seal_card
 from huafei.carriers.formats import require_face_value
-from huafei.carriers.gateway import Carrier
 from huafei.core.crypto import Keyring
-from huafei.core.db import bulk_insert
-from huafei.core.settings import Settings
 from huafei.identity import limits
 from huafei.orders import errors
-from huafei.orders.models import ACTIVE_STATES, Order, OrderBatch, OrderEvent, OrderState
-from huafei.orders.state import record_created, record_passed, transition, write_events
+from huafei.orders.guessing import GuessingPolicy, check_guessing
+from huafei.orders.models import Order, OrderBatch, OrderEvent, OrderState
+from huafei.orders.state import transition, write_events
+from huafei.orders.submission import (
+    Submission,
+    SubmissionResult,
+    accept_cards,
+    monthly_volume,
+    price_submission,
+    record_first_events,
+    write_batch,
+    write_orders,
+)
 from huafei.rates import service as rates
-from huafei.rates.models import Lane, Quote
+from huafei.rates.models import Quote
 
-_ORDERS: Table = Order.__table__  # type: ignore[assignment]
+__all__ = [
+    "CARD_SALE",
+    "CONSUME_JOB",
+    "LIVE_CARD_INDEX",
+    "LIVE_CARD_RACE_ATTEMPTS",
+    "GuessingPolicy",
+    "Submission",
+    "SubmissionResult",
+    "batch_progress",
+    "cancel",
+    "claim_queued",
+    "expire_held",
+    "get_order",
+    "list_orders",
+    "lock_order",
+    "lock_orders",
+    "monthly_volume",
+    "submit",
+    "timeline",
+]
 
 CONSUME_JOB = "orders.consume"
 CARD_SALE = "card_sale"
-#: failure reasons that count as a guessed or stolen card
-GUESS_REASONS = ("wrong_pin", "used", "expired")
 #: the partial unique index that keeps one live order per card
 LIVE_CARD_INDEX = "uq_orders_live_fingerprint"
 #: a submission that lost the race for a card's live slot is made again this often at most (each
 #: time it lost to a submission that committed in between, so the card is live by then)
 LIVE_CARD_RACE_ATTEMPTS = 3
-
-
-@dataclass(frozen=True, slots=True)
-class GuessingPolicy:
-    """``max_failures`` failed cards from one seller or one device within ``window`` pause its
-    submissions until ``window`` has passed since the oldest of them.
-
-    A network address is a much weaker signal — many sellers share one behind a carrier's or an
-    office's NAT — so it pauses only at ``max_failures_per_address``: one seller's bad cards
-    must not stop everyone behind the same address.
-    """
-
-    max_failures: int = 5
-    window: timedelta = timedelta(hours=1)
-    max_failures_per_address: int = 50
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> GuessingPolicy:
-        return cls(
-            max_failures=settings.guessing_max_failures,
-            window=timedelta(minutes=settings.guessing_window_minutes),
-            max_failures_per_address=settings.guessing_max_failures_per_address,
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class Submission:
-    owner_ref: str
-    seller_id: int | None
-    profile_code: str
-    carrier: Carrier
-    face_value_fen: int
-    lane: Lane
-    agreement_version: str
-    agreement_sha256: str
-    lawful_source_confirmed: bool
-    cards_text: str | None = None
-    serial: str | None = None
-    pin: str | None = None
-    ip: str = ""
-    device_id: str = ""
-
-
-@dataclass
-class SubmissionResult:
-    batch: OrderBatch
-    quote: Quote
-    priced: rates.Priced
-    orders: list[Order]
-    rejected: list[LineError] = field(default_factory=list)
-
-
-def _actor(owner_ref: str) -> str:
-    return owner_ref
-
-
-def check_guessing(
-    session: Session,
-    *,
-    owner_ref: str,
-    device_id: str,
-    ip: str,
-    now: datetime,
-    policy: GuessingPolicy,
-) -> None:
-    since = now - policy.window
-    subjects = [
-        (column, value, what, threshold)
-        for column, value, what, threshold in (
-            (Order.owner_ref, owner_ref, "account", policy.max_failures),
-            (Order.device_id, device_id, "device", policy.max_failures),
-            (Order.ip, ip, "network address", policy.max_failures_per_address),
-        )
-        if value
-    ]
-    if not subjects:
-        return
-    # One look for the account, the device and the address together.
-    figures = session.execute(
-        select(
-            *(
-                expression
-                for column, value, _, _ in subjects
-                for expression in (
-                    func.count(case((column == value, 1))),
-                    func.min(case((column == value, Order.updated_at))),
-                )
-            )
-        ).where(
-            or_(*(column == value for column, value, _, _ in subjects)),
-            Order.state == OrderState.FAILED.value,
-            Order.failure_reason.in_(GUESS_REASONS),
-            Order.updated_at >= since,
-        )
-    ).one()
-    for index, (_, _, what, threshold) in enumerate(subjects):
-        count, oldest = figures[2 * index], figures[2 * index + 1]
-        if count and count >= threshold:
-            until = (oldest or now) + policy.window
-            raise errors.TooManyFailedCards(
-                f"{count} cards from this {what} failed in the last hour; "
-                f"submissions are paused until {until.isoformat()}",
-                failed_cards=int(count),
-                retry_after_seconds=max(1, int((until - now).total_seconds())),
-                paused_until=until.isoformat(),
-            )
 
 
 def submit(
@@ -160,7 +76,11 @@ def submit(
     quote_ttl: timedelta,
     guessing: GuessingPolicy,
 ) -> SubmissionResult:
-    """Check and store a submission (see the module's docstring).
+    """Check and store a submission (see the module's docstring) in the caller's unit of work.
+
+    Returns the batch, its locked quote and price, its orders (queued, or blocked when the card
+    is live in another account's order) and the lines refused; raises ``BatchRejected`` when no
+    card can be accepted, or the typed error of the first check that fails.
 
     Two submissions of the same card at the same moment both find it not live and both insert
     it; the partial unique index lets the first commit and refuses the second. The loser's
@@ -168,16 +88,23 @@ def submit(
     gets the answer it would have got a moment later (``already_submitted``, or its order held
     ``blocked`` when the card is another account's) instead of a database error.
     """
+    require_face_value(submission.carrier, submission.face_value_fen)
+    check_guessing(
+        session,
+        owner_ref=submission.owner_ref,
+        device_id=submission.device_id,
+        ip=submission.ip,
+        now=now,
+        policy=guessing,
+    )
+    profile = rates.get_profile(session, submission.profile_code)
+    rates.check_single_order_limit(profile, submission.face_value_fen)
+    priced = price_submission(session, submission, profile, now)
     for attempt in range(1, LIVE_CARD_RACE_ATTEMPTS + 1):
         try:
             with session.begin_nested():
                 return _submit_once(
-                    session,
-                    submission,
-                    keyring=keyring,
-                    now=now,
-                    quote_ttl=quote_ttl,
-                    guessing=guessing,
+                    session, submission, priced, keyring=keyring, now=now, quote_ttl=quote_ttl
                 )
         except IntegrityError as exc:
             if attempt == LIVE_CARD_RACE_ATTEMPTS or not _live_card_taken(exc):
@@ -194,150 +121,26 @@ def _live_card_taken(exc: IntegrityError) -> bool:
 def _submit_once(
     session: Session,
     submission: Submission,
+    priced: rates.Priced,
     *,
     keyring: Keyring,
     now: datetime,
     quote_ttl: timedelta,
-    guessing: GuessingPolicy,
 ) -> SubmissionResult:
-    carrier = submission.carrier
-    require_face_value(carrier, submission.face_value_fen)
-    check_guessing(
+    """One attempt of ``submit`` once its checks passed: accept the cards not live already, then
+    write the batch and its orders."""
+    accepted, rejected = accept_cards(session, submission, keyring)
+    quote, batch = write_batch(
         session,
-        owner_ref=submission.owner_ref,
-        device_id=submission.device_id,
-        ip=submission.ip,
+        submission,
+        priced,
+        accepted=accepted,
+        rejected=rejected,
         now=now,
-        policy=guessing,
+        quote_ttl=quote_ttl,
     )
-    profile = rates.get_profile(session, submission.profile_code)
-    rates.check_single_order_limit(profile, submission.face_value_fen)
-    priced = rates.price(
-        session,
-        profile_code=profile.code,
-        carrier=carrier.value,
-        face_value_fen=submission.face_value_fen,
-        lane=submission.lane,
-        at=now,
-        # Only a tiered (阶梯式) profile's rate depends on the month's volume.
-        monthly_volume_fen=(
-            monthly_volume(session, submission.owner_ref, now)
-            if profile.rate_model == "tiered"
-            else 0
-        ),
-    )
-
-    if submission.cards_text is not None:
-        parsed = parse_batch(submission.cards_text, carrier)
-        cards, rejected = list(parsed.cards), list(parsed.errors)
-    else:
-        cards, rejected = [parse_card(carrier, submission.serial or "", submission.pin or "")], []
-
-    sealed = [(card, seal_card(keyring, carrier, card.serial, card.pin)) for card in cards]
-    live = _live_owners(session, [s.fingerprint for _, s in sealed])
-    accepted: list[tuple[ParsedCard, str, str, bool]] = []
-    for card, seal in sealed:
-        owner = live.get(seal.fingerprint)
-        if owner == submission.owner_ref:
-            rejected.append(
-                LineError(card.line, "already_submitted", "this card is already in a live order")
-            )
-            continue
-        # The same card from another account: keep it, blocked, for the risk officer.
-        accepted.append((card, seal.pin_ciphertext, seal.fingerprint, owner is not None))
-    if not accepted:
-        raise errors.BatchRejected(
-            "no card of the batch can be accepted",
-            rejected=[{"line": e.line, "code": e.code, "message": e.message} for e in rejected],
-        )
-
-    acceptance = rates.accept_agreement(
-        session,
-        owner_ref=submission.owner_ref,
-        version=submission.agreement_version,
-        sha256=submission.agreement_sha256,
-        lawful_source_confirmed=submission.lawful_source_confirmed,
-        now=now,
-        ip=submission.ip,
-        device=submission.device_id,
-    )
-    quote = rates.lock_quote(
-        session, owner_ref=submission.owner_ref, priced=priced, now=now, ttl=quote_ttl
-    )
-    batch = OrderBatch(
-        owner_ref=submission.owner_ref,
-        profile_code=profile.code,
-        carrier=carrier.value,
-        face_value_fen=submission.face_value_fen,
-        lane=submission.lane.value,
-        quote_id=quote.id,
-        agreement_acceptance_id=acceptance.id,
-        card_count=len(accepted),
-        rejected_lines=len(rejected),
-        ip=submission.ip[:64],
-        device_id=submission.device_id[:128],
-        created_at=now,
-    )
-    session.add(batch)
-    session.flush()
-    placeholders = [f"pending:{batch.id}:{card.line}" for card, *_ in accepted]
-    # One bulk insert and then one read, rather than the ORM's multi-row INSERT … RETURNING,
-    # whose long text the driver would parse again for every batch.
-    bulk_insert(
-        session,
-        _ORDERS,
-        [
-            {
-                "batch_id": batch.id,
-                "owner_ref": submission.owner_ref,
-                "line": card.line,
-                "profile_code": profile.code,
-                "carrier": carrier.value,
-                "face_value_fen": submission.face_value_fen,
-                "lane": submission.lane.value,
-                "serial": card.serial,
-                "pin_enc": pin_enc,
-                "fingerprint": fingerprint,
-                # A card live in another account's order never holds the card's live slot: it
-                # is stored blocked at once, for the risk officer. The others pass the first
-                # line of risk control (above) and are stored queued; their timeline shows both
-                # steps.
-                "state": (OrderState.BLOCKED if cross_seller else OrderState.QUEUED).value,
-                "rate_version_id": quote.rate_version_id,
-                "rate": quote.rate,
-                "quoted_payout_fen": quote.payout_fen,
-                # Until a worker hands the card to its channel and names it ``hf<order id>``.
-                "consumption_id": placeholder,
-                "ip": submission.ip[:64],
-                "device_id": submission.device_id[:128],
-                "created_at": now,
-                "updated_at": now,
-            }
-            for placeholder, (card, pin_enc, fingerprint, cross_seller) in zip(
-                placeholders, accepted, strict=True
-            )
-        ],
-    )
-    stored = {
-        order.consumption_id: order
-        for order in session.scalars(select(Order).where(Order.consumption_id.in_(placeholders)))
-    }
-    orders = [stored[placeholder] for placeholder in placeholders]
-    actor = _actor(submission.owner_ref)
-    queued: list[Order] = []
-    for order, (*_, cross_seller) in zip(orders, accepted, strict=True):
-        if cross_seller:
-            record_created(
-                session,
-                order,
-                actor="risk",
-                now=now,
-                reason="the same card was submitted by another account",
-            )
-            continue
-        record_created(session, order, actor=actor, now=now, state=OrderState.SUBMITTED)
-        record_passed(session, order, OrderState.SUBMITTED, actor="risk", now=now, reason="allowed")
-        queued.append(order)
+    orders = write_orders(session, submission, batch, quote, accepted, now=now)
+    queued = record_first_events(session, submission, orders, accepted, now=now)
     if submission.seller_id is not None:
         limits.record_usages(
             session,
@@ -370,31 +173,8 @@ def claim_queued(session: Session, limit: int) -> list[int]:
     )
 
 
-def _live_owners(session: Session, fingerprints: list[str]) -> dict[str, str]:
-    if not fingerprints:
-        return {}
-    rows = session.execute(
-        select(Order.fingerprint, Order.owner_ref).where(
-            Order.fingerprint.in_(fingerprints), Order.state.in_(ACTIVE_STATES)
-        )
-    )
-    return {str(row[0]): str(row[1]) for row in rows}
-
-
-def monthly_volume(session: Session, owner_ref: str, now: datetime) -> int:
-    """Face value the seller had consumed this calendar month (for tiered rates)."""
-    start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    total = session.scalar(
-        select(func.coalesce(func.sum(Order.actual_face_value_fen), 0)).where(
-            Order.owner_ref == owner_ref,
-            Order.consumed_at >= start,
-            Order.state.in_((OrderState.SETTLING.value, OrderState.SETTLED.value)),
-        )
-    )
-    return int(total or 0)
-
-
 def get_order(session: Session, order_id: int, *, owner_ref: str | None = None) -> Order:
+    """An order by id (the owner's only, when given); ``OrderNotFound`` otherwise."""
     order = session.get(Order, order_id)
     if order is None or (owner_ref is not None and order.owner_ref != owner_ref):
         raise errors.OrderNotFound(f"order {order_id} does not exist", order_id=order_id)
@@ -402,6 +182,7 @@ def get_order(session: Session, order_id: int, *, owner_ref: str | None = None) 
 
 
 def lock_order(session: Session, order_id: int) -> Order | None:
+    """An order locked for this unit of work, or None."""
     return session.scalars(
         select(Order).where(Order.id == order_id).with_for_update()
     ).one_or_none()
@@ -420,6 +201,7 @@ def lock_orders(session: Session, order_ids: Iterable[int]) -> dict[int, Order]:
 
 
 def timeline(session: Session, order_id: int) -> list[OrderEvent]:
+    """The order's events, oldest first."""
     write_events(session)
     return list(
         session.scalars(
@@ -438,6 +220,8 @@ def list_orders(
     before_id: int | None = None,
     limit: int = 50,
 ) -> list[Order]:
+    """Orders newest first, filtered by owner, states, batch and a serial or order number;
+    keyset paging with ``before_id``, at most 200."""
     query = select(Order)
     if owner_ref is not None:
         query = query.where(Order.owner_ref == owner_ref)
@@ -471,6 +255,7 @@ def cancel(session: Session, order_id: int, *, owner_ref: str, now: datetime) ->
 
 
 def batch_progress(session: Session, batch_id: int, *, owner_ref: str) -> dict[str, int]:
+    """How many of the batch's orders are in each state; ``OrderNotFound`` for another owner's."""
     batch = session.get(OrderBatch, batch_id)
     if batch is None or batch.owner_ref != owner_ref:
         raise errors.OrderNotFound(f"batch {batch_id} does not exist", batch_id=batch_id)

@@ -34,8 +34,8 @@ from huafei.carriers.gateway import ConsumptionStatus
 from huafei.core.money import Money, Rate
 from huafei.identity import limits
 from huafei.jobs.service import enqueue, move_queued
+from huafei.ledger import NewTransfer, TransferQueue
 from huafei.ledger.chart import PLATFORM, Code, account_id
-from huafei.ledger.service import NewTransfer, TransferQueue
 from huafei.notices.service import NoticeKind, Notifier
 from huafei.orders.models import Order, OrderState
 from huafei.orders.state import transition
@@ -103,6 +103,24 @@ def credit_consumed(
     """
     queue = TransferQueue() if ledger is None else ledger
     payout = payout_for(session, order, actual_face_value_fen)
+    _record_consumed(session, order, payout, actual_face_value_fen, now=now, actor=actor)
+    queue.add_chain(_consumption_chain(session, order, payout, now=now))
+    _notify_credited(session, order, payout, actual_face_value_fen, now=now, notifier=notifier)
+    _schedule_settlement(session, order, now=now, actor=actor, notifier=notifier, ledger=queue)
+    if ledger is None:
+        queue.flush(session, now=now)
+
+
+def _record_consumed(
+    session: Session,
+    order: Order,
+    payout: Payout,
+    actual_face_value_fen: int,
+    *,
+    now: datetime,
+    actor: str,
+) -> None:
+    """The order's figures, and its move to succeeded (or face-value mismatch)."""
     mismatch = actual_face_value_fen != order.face_value_fen
     order.actual_face_value_fen = actual_face_value_fen
     order.payout_fen = payout.payout_fen
@@ -121,59 +139,55 @@ def credit_consumed(
             else ""
         ),
     )
+
+
+def _consumption_chain(
+    session: Session, order: Order, payout: Payout, *, now: datetime
+) -> list[NewTransfer]:
+    """The linked chain of the module's docstring: fee, owed, carrier, escrow (a leg of
+    nothing is left out)."""
     platform = {
         code: account_id(session, code, PLATFORM, now=now)
         for code in (Code.CARRIER_RECEIVABLE, Code.SPREAD_REVENUE, Code.OWN_FUNDS, Code.ESCROW)
     }
     pending = account_id(session, Code.WALLET_PENDING, order.owner_ref, now=now)
     ref = f"order:{order.id}"
+
+    def leg(name: str, debit: int, credit: int, amount: int, memo: str) -> NewTransfer:
+        return NewTransfer(f"{ref}:{name}", debit, credit, amount, ref=ref, memo=memo)
+
+    receivable, own_funds = platform[Code.CARRIER_RECEIVABLE], platform[Code.OWN_FUNDS]
     chain = []
     if payout.fee_fen > 0:
         chain.append(
-            NewTransfer(
-                f"{ref}:fee",
-                platform[Code.CARRIER_RECEIVABLE],
-                platform[Code.SPREAD_REVENUE],
-                payout.fee_fen,
-                ref=ref,
-                memo="spread",
-            )
+            leg("fee", receivable, platform[Code.SPREAD_REVENUE], payout.fee_fen, "spread")
         )
     if payout.payout_fen > 0:
-        chain.append(
-            NewTransfer(
-                f"{ref}:owed",
-                platform[Code.CARRIER_RECEIVABLE],
-                pending,
-                payout.payout_fen,
-                ref=ref,
-                memo="card consumed",
-            )
-        )
+        chain.append(leg("owed", receivable, pending, payout.payout_fen, "card consumed"))
     chain.append(
-        NewTransfer(
-            f"{ref}:carrier",
-            platform[Code.OWN_FUNDS],
-            platform[Code.CARRIER_RECEIVABLE],
-            payout.face_value_fen,
-            ref=ref,
-            memo="carrier channel settlement",
-        )
+        leg("carrier", own_funds, receivable, payout.face_value_fen, "carrier channel settlement")
     )
     if payout.payout_fen > 0:
+        escrow = platform[Code.ESCROW]
         chain.append(
-            NewTransfer(
-                f"{ref}:escrow",
-                platform[Code.ESCROW],
-                platform[Code.OWN_FUNDS],
-                payout.payout_fen,
-                ref=ref,
-                memo="client money into escrow",
-            )
+            leg("escrow", escrow, own_funds, payout.payout_fen, "client money into escrow")
         )
-    queue.add_chain(chain)
+    return chain
+
+
+def _notify_credited(
+    session: Session,
+    order: Order,
+    payout: Payout,
+    actual_face_value_fen: int,
+    *,
+    now: datetime,
+    notifier: Notifier,
+) -> None:
+    """Tell the seller: the balance change, and first the adjustment of a face-value mismatch."""
+    ref = f"order:{order.id}"
     payout_text = Money(payout.payout_fen).format()
-    if mismatch:
+    if actual_face_value_fen != order.face_value_fen:
         notifier.notify(
             session,
             owner_ref=order.owner_ref,
@@ -196,6 +210,19 @@ def credit_consumed(
         now=now,
         ref=ref,
     )
+
+
+def _schedule_settlement(
+    session: Session,
+    order: Order,
+    *,
+    now: datetime,
+    actor: str,
+    notifier: Notifier,
+    ledger: TransferQueue,
+) -> None:
+    """The order moves to settling with its settlement time: settled at once when that time has
+    come (a real-time profile), else a settle job at that time."""
     profile = _profile(session, order.profile_code)
     if profile is None or profile.settlement == Settlement.REALTIME:
         settle_at = now
@@ -206,7 +233,7 @@ def credit_consumed(
     order.settle_at = settle_at
     transition(session, order, OrderState.SETTLING, actor=actor, now=now)
     if settle_at <= now:
-        make_available(session, order, now=now, actor=actor, notifier=notifier, ledger=queue)
+        make_available(session, order, now=now, actor=actor, notifier=notifier, ledger=ledger)
     else:
         enqueue(
             session,
@@ -216,8 +243,6 @@ def credit_consumed(
             run_at=settle_at,
             dedupe_key=f"settle:{order.id}",
         )
-    if ledger is None:
-        queue.flush(session, now=now)
 
 
 def fail_consumption(

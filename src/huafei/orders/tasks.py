@@ -60,7 +60,7 @@ from huafei.core.db import Database
 from huafei.identity import limits
 from huafei.jobs.service import RetryLater
 from huafei.jobs.worker import TaskRegistry
-from huafei.ledger.service import TransferQueue
+from huafei.ledger import TransferQueue
 from huafei.notices.service import Notifier
 from huafei.orders.conflicts import hold_conflict
 from huafei.orders.models import Order, OrderState, consumption_id_for

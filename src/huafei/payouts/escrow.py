@@ -21,10 +21,10 @@ from huafei.core.db import Database
 from huafei.core.metrics import Metrics
 from huafei.core.models import get_flag, set_flag
 from huafei.core.money import Money
+from huafei.ledger import NewTransfer, transfer
 from huafei.ledger.chart import PLATFORM, WALLET_CODES, Code, ensure_account
 from huafei.ledger.check import CheckReport
 from huafei.ledger.models import Account
-from huafei.ledger.service import NewTransfer, transfer
 from huafei.notices.service import FINANCE_INBOX, NoticeKind, Notifier
 from huafei.payouts import errors
 from huafei.payouts.models import RevenueSweep

@@ -34,6 +34,7 @@ ANY_FACE = 0  # a rate entry for every face value of the carrier (fixed-ratio pr
 
 # -- profiles -----------------------------------------------------------------------------------
 def get_profile(session: Session, code: str) -> ChannelProfile:
+    """An active channel profile; ``ProfileNotFound`` otherwise."""
     profile = session.get(ChannelProfile, code)
     if profile is None or not profile.active:
         raise errors.ProfileNotFound(f"channel profile {code!r} does not exist", profile=code)
@@ -41,6 +42,7 @@ def get_profile(session: Session, code: str) -> ChannelProfile:
 
 
 def list_profiles(session: Session) -> list[ChannelProfile]:
+    """The active channel profiles, by code."""
     return list(
         session.scalars(
             select(ChannelProfile).where(ChannelProfile.active).order_by(ChannelProfile.code)
@@ -51,6 +53,8 @@ def list_profiles(session: Session) -> list[ChannelProfile]:
 # -- rate cards ---------------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class RateLine:
+    """One rate of a rate card: carrier, face value and lane."""
+
     carrier: str
     face_value_fen: int
     lane: Lane
@@ -59,11 +63,14 @@ class RateLine:
 
 @dataclass(frozen=True, slots=True)
 class TierLine:
+    """A tiered profile's bonus from a month's volume."""
+
     min_volume_fen: int
     rate_bonus: Decimal
 
 
 def current_version(session: Session, profile_code: str, at: datetime) -> RateCardVersion:
+    """The profile's rate card version in force at ``at``."""
     version = session.scalars(
         select(RateCardVersion)
         .where(RateCardVersion.profile_code == profile_code, RateCardVersion.effective_at <= at)
@@ -171,6 +178,7 @@ class Priced:
 
     @property
     def face_value(self) -> Money:
+        """The face value as ``Money``."""
         return Money(self.face_value_fen)
 
 
@@ -228,6 +236,8 @@ def price_in_version(
 
 @dataclass(frozen=True, slots=True)
 class QuoteView:
+    """A price shown to a seller: per card, the totals of ``count`` cards, the locked quote."""
+
     priced: Priced
     count: int
     total_face: Money
@@ -264,6 +274,7 @@ def preview(
 
 
 def check_single_order_limit(profile: ChannelProfile, face_value_fen: int) -> None:
+    """Raise ``OverSingleOrderLimit`` for a face value above the profile's single-order limit."""
     if face_value_fen > profile.single_order_limit_fen:
         raise errors.OverSingleOrderLimit(
             f"one order on {profile.code} may be at most "
@@ -301,6 +312,7 @@ def lock_quote(
 
 
 def valid_quote(session: Session, quote_id: str, *, owner_ref: str, now: datetime) -> Quote:
+    """The owner's quote while it is locked; ``QuoteNotFound`` or ``QuoteExpired`` otherwise."""
     quote = session.get(Quote, quote_id)
     if quote is None or quote.owner_ref != owner_ref:
         raise errors.QuoteNotFound(f"quote {quote_id} does not exist")
@@ -311,6 +323,8 @@ def valid_quote(session: Session, quote_id: str, *, owner_ref: str, now: datetim
 
 @dataclass(frozen=True, slots=True)
 class RateTableRow:
+    """One line of the published rate table."""
+
     profile_code: str
     carrier: str
     face_value_fen: int
@@ -356,6 +370,7 @@ def rate_table(
 def rate_history(
     session: Session, profile_code: str
 ) -> list[tuple[RateCardVersion, list[RateEntry]]]:
+    """Every rate card version of the profile, newest first, with its rates."""
     get_profile(session, profile_code)
     versions = session.scalars(
         select(RateCardVersion)
@@ -379,12 +394,14 @@ def rate_history(
 
 # -- agreement ----------------------------------------------------------------------------------
 def agreement_hash(body: str) -> str:
+    """The SHA-256 a seller's acceptance names the agreement text by."""
     return hashlib.sha256(body.encode("utf-8")).hexdigest()
 
 
 def publish_agreement(
     session: Session, *, version: str, title: str, body: str, effective_at: datetime
 ) -> AgreementVersion:
+    """A new agreement version, in force from ``effective_at``."""
     agreement = AgreementVersion(
         version=version,
         title=title,
@@ -398,6 +415,7 @@ def publish_agreement(
 
 
 def current_agreement(session: Session, at: datetime) -> AgreementVersion:
+    """The agreement in force at ``at``."""
     agreement = session.scalars(
         select(AgreementVersion)
         .where(AgreementVersion.effective_at <= at)
@@ -410,6 +428,7 @@ def current_agreement(session: Session, at: datetime) -> AgreementVersion:
 
 
 def get_agreement(session: Session, version: str) -> AgreementVersion:
+    """An agreement version; ``AgreementNotFound`` otherwise."""
     agreement = session.get(AgreementVersion, version)
     if agreement is None:
         raise errors.AgreementNotFound(f"agreement {version!r} does not exist")

@@ -23,15 +23,17 @@ from sqlalchemy.orm import Session
 from huafei.core.errors import ValidationFailed
 from huafei.core.money import CNY
 from huafei.core.types import MAX_INT64, moment_in_range
+from huafei.ledger import TRANSFERS, find_account
 from huafei.ledger.chart import WALLET_CODES, Code
 from huafei.ledger.models import Account, TransferKind
-from huafei.ledger.service import TRANSFERS, find_account
 from huafei.wallets import reasons
 
 OWNER_KINDS = ("seller", "enterprise", "partner", "distributor")
 
 
 class InvalidCursor(ValidationFailed):
+    """A statement cursor that does not parse."""
+
     code = "invalid_cursor"
     title = "The cursor is not one this API gave out"
 
@@ -54,6 +56,8 @@ def parse_cursor(cursor: str) -> tuple[datetime, int]:
 
 @dataclass(frozen=True, slots=True)
 class WalletBalances:
+    """An owner's wallet: pending, available and held, in fen."""
+
     owner_ref: str
     currency: str
     pending_fen: int
@@ -62,6 +66,7 @@ class WalletBalances:
 
     @property
     def total_fen(self) -> int:
+        """Everything the owner has in the wallet."""
         return self.pending_fen + self.available_fen + self.held_fen
 
 
@@ -76,6 +81,7 @@ def wallet_accounts(session: Session, owner_ref: str, currency: str = CNY) -> di
 
 
 def get_balances(session: Session, owner_ref: str, currency: str = CNY) -> WalletBalances:
+    """The owner's wallet balances (zero before the first movement)."""
     accounts = wallet_accounts(session, owner_ref, currency)
     pending = accounts.get(Code.WALLET_PENDING)
     available = accounts.get(Code.WALLET_AVAILABLE)
@@ -91,6 +97,8 @@ def get_balances(session: Session, owner_ref: str, currency: str = CNY) -> Walle
 
 @dataclass(frozen=True, slots=True)
 class StatementRow:
+    """One movement of the owner's wallet, by balance."""
+
     transfer_id: str
     at: datetime
     reason_code: int
@@ -104,6 +112,8 @@ class StatementRow:
 
 @dataclass(frozen=True, slots=True)
 class WalletStatementPage:
+    """A page of a wallet statement and the cursor of the next (None on the last)."""
+
     rows: list[StatementRow]
     next_cursor: str | None
 
@@ -142,8 +152,31 @@ def wallet_statement(
     if not accounts:
         return WalletStatementPage([], None)
     role = {account.id: code for code, account in accounts.items()}
-    ids = list(role)
     limit = max(1, min(limit, 1000))
+    raw = _statement_transfers(
+        session, list(role), cursor=cursor, limit=limit, since=since, until=until
+    )
+    more = len(raw) > limit
+    raw = raw[:limit]
+    rows = [row for row in (_statement_row(r, role, locale) for r in raw) if row is not None]
+    next_cursor = None
+    if more and raw:
+        last = raw[-1]
+        next_cursor = f"{last.created_at.isoformat()}|{last.seq}"
+    return WalletStatementPage(rows, next_cursor)
+
+
+def _statement_transfers(
+    session: Session,
+    ids: list[int],
+    *,
+    cursor: str | None,
+    limit: int,
+    since: datetime | None,
+    until: datetime | None,
+) -> list[Any]:
+    """Up to ``limit`` + 1 transfers touching the accounts ``ids`` (one more: is there a next
+    page?), each with the amount of the pending transfer it resolves."""
     t = TRANSFERS
     p = TRANSFERS.alias("pending")
     query = (
@@ -161,40 +194,34 @@ def wallet_statement(
             or_(t.c.created_at > at, and_(t.c.created_at == at, t.c.seq > last_seq))
         )
     # Insertion order breaks ties: a hold's transfers were written in the order they happened.
-    raw = list(session.execute(query.order_by(t.c.created_at, t.c.seq).limit(limit + 1)))
-    more = len(raw) > limit
-    raw = raw[:limit]
-    rows = []
-    for row in raw:
-        changes = {Code.WALLET_PENDING: 0, Code.WALLET_AVAILABLE: 0, Code.WALLET_HELD: 0}
-        for account_id in {row.debit_account_id, row.credit_account_id} & set(ids):
-            code = role[account_id]
-            dp, d_posted, _cp, c_posted = _deltas(row, account_id, row.pending_amount or 0)
-            if code is Code.WALLET_AVAILABLE:
-                changes[Code.WALLET_AVAILABLE] += c_posted - d_posted - dp
-                changes[Code.WALLET_HELD] += dp
-            else:
-                changes[code] += c_posted - d_posted
-        if not any(changes.values()):
-            continue  # e.g. a hold posted in full: nothing the owner sees changes
-        rows.append(
-            StatementRow(
-                transfer_id=row.id,
-                at=row.created_at,
-                reason_code=row.code,
-                reason=reasons.label(row.code, row.memo, locale=locale),
-                ref=row.ref,
-                memo=row.memo,
-                pending_change_fen=changes[Code.WALLET_PENDING],
-                available_change_fen=changes[Code.WALLET_AVAILABLE],
-                held_change_fen=changes[Code.WALLET_HELD],
-            )
-        )
-    next_cursor = None
-    if more and raw:
-        last = raw[-1]
-        next_cursor = f"{last.created_at.isoformat()}|{last.seq}"
-    return WalletStatementPage(rows, next_cursor)
+    return list(session.execute(query.order_by(t.c.created_at, t.c.seq).limit(limit + 1)))
+
+
+def _statement_row(row: Any, role: dict[int, Code], locale: str) -> StatementRow | None:
+    """What the transfer changed in the owner's pending, available and held balances; None when
+    it changed nothing the owner sees (e.g. a hold posted in full)."""
+    changes = {Code.WALLET_PENDING: 0, Code.WALLET_AVAILABLE: 0, Code.WALLET_HELD: 0}
+    for account_id in {row.debit_account_id, row.credit_account_id} & set(role):
+        code = role[account_id]
+        dp, d_posted, _cp, c_posted = _deltas(row, account_id, row.pending_amount or 0)
+        if code is Code.WALLET_AVAILABLE:
+            changes[Code.WALLET_AVAILABLE] += c_posted - d_posted - dp
+            changes[Code.WALLET_HELD] += dp
+        else:
+            changes[code] += c_posted - d_posted
+    if not any(changes.values()):
+        return None
+    return StatementRow(
+        transfer_id=row.id,
+        at=row.created_at,
+        reason_code=row.code,
+        reason=reasons.label(row.code, row.memo, locale=locale),
+        ref=row.ref,
+        memo=row.memo,
+        pending_change_fen=changes[Code.WALLET_PENDING],
+        available_change_fen=changes[Code.WALLET_AVAILABLE],
+        held_change_fen=changes[Code.WALLET_HELD],
+    )
 
 
 def all_statement_rows(
@@ -205,6 +232,7 @@ def all_statement_rows(
     until: datetime | None = None,
     locale: str = "zh",
 ) -> Iterator[StatementRow]:
+    """Every row of the owner's statement in the period, page after page (for exports)."""
     cursor = None
     while True:
         page = wallet_statement(

@@ -57,24 +57,47 @@ HtmlErrors = Callable[[Request, int, str], Response | None]
 
 
 def problem_response(status: int, problem: dict[str, Any]) -> JSONResponse:
+    """A problem document as a response (``application/problem+json``)."""
     return JSONResponse(problem, status_code=status, media_type=PROBLEM_JSON)
+
+
+def _problem(
+    request: Request, status: int, code: str, title: str, detail: str, **more: Any
+) -> dict[str, Any]:
+    return {
+        "type": f"/problems/{code}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "code": code,
+        "instance": request.url.path,
+        **more,
+    }
 
 
 def install_problem_handlers(app: FastAPI, html_errors: HtmlErrors | None = None) -> None:
     """Problem documents for every error; ``html_errors`` may answer a browser with a page
     instead (an unknown address, an error outside the portal's own page routes)."""
+    handlers = _ProblemHandlers(html_errors)
+    app.exception_handler(HuafeiError)(handlers.huafei)
+    app.exception_handler(RequestValidationError)(handlers.validation)
+    app.exception_handler(StarletteHTTPException)(handlers.http)
+    app.exception_handler(Exception)(handlers.unexpected)
 
-    def page(request: Request, status: int, code: str) -> Response | None:
-        return html_errors(request, status, code) if html_errors else None
 
-    @app.exception_handler(HuafeiError)
-    async def _huafei(request: Request, exc: HuafeiError) -> Response:
-        return page(request, exc.status, exc.code) or problem_response(
+class _ProblemHandlers:
+    def __init__(self, html_errors: HtmlErrors | None) -> None:
+        self.html_errors = html_errors
+
+    def page(self, request: Request, status: int, code: str) -> Response | None:
+        return self.html_errors(request, status, code) if self.html_errors else None
+
+    async def huafei(self, request: Request, exc: HuafeiError) -> Response:
+        return self.page(request, exc.status, exc.code) or problem_response(
             exc.status, exc.to_problem(instance=request.url.path)
         )
 
-    @app.exception_handler(RequestValidationError)
-    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def validation(self, request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = [
             {
                 "loc": [str(part) for part in error.get("loc", ())],
@@ -83,67 +106,56 @@ def install_problem_handlers(app: FastAPI, html_errors: HtmlErrors | None = None
             }
             for error in exc.errors()
         ]
+        detail = "; ".join(f"{'.'.join(e['loc'])}: {e['msg']}" for e in errors)
         return problem_response(
             422,
-            {
-                "type": "/problems/validation_failed",
-                "title": "The request is not valid",
-                "status": 422,
-                "detail": "; ".join(f"{'.'.join(e['loc'])}: {e['msg']}" for e in errors),
-                "code": "validation_failed",
-                "instance": request.url.path,
-                "errors": errors,
-            },
+            _problem(
+                request,
+                422,
+                "validation_failed",
+                "The request is not valid",
+                detail,
+                errors=errors,
+            ),
         )
 
-    @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+    async def http(self, request: Request, exc: StarletteHTTPException) -> Response:
         code = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized"}.get(
             exc.status_code, f"http_{exc.status_code}"
         )
-        response = page(request, exc.status_code, code) or problem_response(
-            exc.status_code,
-            {
-                "type": f"/problems/{code}",
-                "title": str(exc.detail),
-                "status": exc.status_code,
-                "detail": str(exc.detail),
-                "code": code,
-                "instance": request.url.path,
-            },
+        status, detail = exc.status_code, str(exc.detail)
+        response = self.page(request, status, code) or problem_response(
+            status, _problem(request, status, code, detail, detail)
         )
         # e.g. ``Allow`` on a 405: which methods the address does answer
         response.headers.update(exc.headers or {})
         return response
 
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> Response:
+    async def unexpected(self, request: Request, exc: Exception) -> Response:
         if is_retryable(exc):
             # The database is restarting or too contended even after the unit of work's own
             # retries: nothing was committed, and the same request (its key) may come again.
             log.warning("database unavailable", extra={"path": request.url.path})
-            response = page(request, 503, "database_unavailable") or problem_response(
+            response = self.page(request, 503, "database_unavailable") or problem_response(
                 503,
-                {
-                    "type": "/problems/database_unavailable",
-                    "title": "Service unavailable",
-                    "status": 503,
-                    "detail": "The database is not answering; nothing was done. Try again.",
-                    "code": "database_unavailable",
-                    "instance": request.url.path,
-                },
+                _problem(
+                    request,
+                    503,
+                    "database_unavailable",
+                    "Service unavailable",
+                    "The database is not answering; nothing was done. Try again.",
+                ),
             )
             response.headers["Retry-After"] = "2"
             return response
         log.error("unhandled error", exc_info=exc, extra={"path": request.url.path})
-        return page(request, 500, "internal_error") or problem_response(
+        return self.page(request, 500, "internal_error") or problem_response(
             500,
-            {
-                "type": "/problems/internal_error",
-                "title": "Internal error",
-                "status": 500,
-                "detail": "Something went wrong on our side; the request id identifies it.",
-                "code": "internal_error",
-                "instance": request.url.path,
-            },
+            _problem(
+                request,
+                500,
+                "internal_error",
+                "Internal error",
+                "Something went wrong on our side; the request id identifies it.",
+            ),
         )

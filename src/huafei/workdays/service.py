@@ -55,6 +55,7 @@ class DaySource(enum.StrEnum):
 
     @property
     def fallback(self) -> bool:
+        """An answer from a fallback calendar, which may change when an arrangement is loaded."""
         return self in FALLBACK_SOURCES
 
 
@@ -79,6 +80,7 @@ class FallbackCalendar:
         self._years: dict[int, holidays.HolidayBase | None] = {}
 
     def is_working_day(self, day: date) -> tuple[bool, DaySource]:
+        """Whether ``day`` is a working day by the holiday rules (or Monday to Friday)."""
         calendar = self._calendar(day.year)
         if calendar is None:
             return day.weekday() < 5, DaySource.WEEKDAYS
@@ -112,12 +114,16 @@ DEFAULT_FALLBACK = FallbackCalendar()
 
 
 class ArrangementInvalid(ValidationFailed):
+    """A holiday arrangement file that cannot be loaded."""
+
     code = "calendar_arrangement_invalid"
     title = "The holiday arrangement file is not valid"
 
 
 @dataclass(frozen=True, slots=True)
 class ArrangementDay:
+    """One day of a holiday arrangement: a holiday or a swapped working day."""
+
     day: date
     is_working_day: bool
     name: str
@@ -165,6 +171,8 @@ def load_arrangement(
 
 @dataclass(frozen=True, slots=True)
 class SettlementTime:
+    """When a payout settles and the weakest calendar that decided it."""
+
     at: datetime
     """00:00 China time on the settlement day."""
     source: DaySource
@@ -204,6 +212,7 @@ class WorkingDays:
         return self.fallback.is_working_day(day)
 
     def is_working_day(self, day: date) -> bool:
+        """Whether ``day`` is a working day."""
         return self.answer(day)[0]
 
     def _walk(self, start: date, count: int) -> tuple[date, DaySource]:

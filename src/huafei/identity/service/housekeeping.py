@@ -25,12 +25,15 @@ THROTTLES_KEPT = timedelta(days=2)
 
 @dataclass(frozen=True, slots=True)
 class Purged:
+    """How many rows a purge removed, by table."""
+
     sms_codes: int
     sessions: int
     throttles: int
 
 
 def purge_expired(session: Session, *, now: datetime) -> Purged:
+    """Delete the SMS codes, sessions and lockout counters that can no longer matter."""
     codes = session.execute(
         delete(SmsCode).where(SmsCode.expires_at < now - max(SMS_CODES_KEPT, SMS_RESEND_AFTER))
     )

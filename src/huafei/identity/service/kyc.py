@@ -34,6 +34,8 @@ from huafei.identity.validation import parse_id_number, parse_real_name
 
 @dataclass(frozen=True, slots=True)
 class RealNameClaim:
+    """The real name and ID number a seller claims, to be verified (L2)."""
+
     seller_id: int
     real_name: str
     id_number: str
@@ -179,6 +181,8 @@ def complete_service_password(
     origin: Origin,
     now: datetime,
 ) -> Seller | Refused:
+    """Record the carrier's answer on the seller's service password: a match verifies the
+    seller (L3); a mismatch counts towards the lockout and is returned as the refusal."""
     seller = _seller(session, seller_id, for_update=True)
     actor = seller_actor(seller, origin)
     if seller.tier >= Tier.L3:

@@ -20,6 +20,8 @@ from huafei.identity.models import OperationLogEntry
 
 
 class ActorKind(enum.StrEnum):
+    """Who did something recorded in the operation log."""
+
     ANONYMOUS = "anonymous"
     SELLER = "seller"
     STAFF = "staff"
@@ -39,6 +41,8 @@ class Origin:
 
 @dataclass(frozen=True, slots=True)
 class Actor:
+    """Who acted, as the operation log records it: kind, label, id and where from."""
+
     kind: ActorKind
     label: str
     id: int | None = None
@@ -46,10 +50,12 @@ class Actor:
 
     @classmethod
     def anonymous(cls, origin: Origin) -> Actor:
+        """Someone not signed in, known only by where the request came from."""
         return cls(ActorKind.ANONYMOUS, "anonymous", None, origin)
 
     @classmethod
     def system(cls, label: str, origin: Origin | None = None) -> Actor:
+        """The platform itself (the CLI, a job), named by ``label``."""
         return cls(ActorKind.SYSTEM, label, None, origin or Origin())
 
 

@@ -29,12 +29,15 @@ KEY_PREFIX = "hfk"
 
 @dataclass(frozen=True, slots=True)
 class IssuedKey:
+    """A new partner API key: its stored record and the full key."""
+
     record: PartnerApiKey
     key: str
     """The full key, shown once."""
 
 
 def partner_actor(partner: Partner, key: PartnerApiKey, origin: Origin) -> Actor:
+    """The partner using one of its keys, as the operation log records it."""
     return Actor(ActorKind.PARTNER, f"{partner.name[:60]} ({key.key_id})", partner.id, origin)
 
 
@@ -43,6 +46,7 @@ def _secret_hash(secret: str) -> str:
 
 
 def parse_scopes(scopes: list[str]) -> str:
+    """The scopes as stored (sorted, space-separated); ``UnknownScope`` for none or unknown."""
     known = {s.value for s in Scope}
     unknown = sorted(set(scopes) - known)
     if unknown or not scopes:
@@ -53,6 +57,7 @@ def parse_scopes(scopes: list[str]) -> str:
 
 
 def get_partner(session: Session, partner_id: int) -> Partner:
+    """A partner by id; ``PartnerNotFound`` when there is none."""
     partner = session.get(Partner, partner_id)
     if partner is None:
         raise errors.PartnerNotFound
@@ -60,12 +65,14 @@ def get_partner(session: Session, partner_id: int) -> Partner:
 
 
 def list_partners(session: Session) -> list[tuple[Partner, list[PartnerApiKey]]]:
+    """Every partner with its keys, oldest first."""
     partners = list(session.scalars(select(Partner).order_by(Partner.id)))
     keys = list(session.scalars(select(PartnerApiKey).order_by(PartnerApiKey.id)))
     return [(p, [k for k in keys if k.partner_id == p.id]) for p in partners]
 
 
 def create_partner(session: Session, *, name: str, actor: Actor, now: datetime) -> Partner:
+    """A new active partner with a unique name (2 to 120 characters); logged."""
     clean = " ".join((name or "").split())
     if not 2 <= len(clean) <= 120:
         raise errors.InvalidPartnerName
@@ -94,6 +101,7 @@ def _new_key(partner_id: int, scopes: str, now: datetime) -> IssuedKey:
 def issue_api_key(
     session: Session, *, partner_id: int, scopes: list[str], actor: Actor, now: datetime
 ) -> IssuedKey:
+    """A new key for the partner with the given scopes; the full key is in the answer only."""
     partner = get_partner(session, partner_id)
     issued = _new_key(partner.id, parse_scopes(scopes), now)
     session.add(issued.record)
@@ -152,6 +160,7 @@ def rotate_api_key(
 def revoke_api_key(
     session: Session, *, partner_id: int, key_id: str, actor: Actor, now: datetime
 ) -> PartnerApiKey:
+    """Revoke one of the partner's keys (``ApiKeyInactive`` when it was already); logged."""
     key = _key_of(session, partner_id, key_id)
     if key.revoked_at is not None:
         raise errors.ApiKeyInactive
@@ -169,6 +178,7 @@ def revoke_api_key(
 
 
 def split_key(presented: str) -> tuple[str, str] | None:
+    """A presented key's id and secret, or None when it is not shaped like one of ours."""
     prefix, _, rest = presented.strip().partition("_")
     key_id, _, secret = rest.partition("_")
     if prefix != KEY_PREFIX or not key_id or not secret or len(key_id) > 24:

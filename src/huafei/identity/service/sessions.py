@@ -30,6 +30,8 @@ TOKEN_PREFIX = "hfs_"  # noqa: S105 - a prefix that makes leaked tokens recognis
 
 
 class SessionKind(enum.StrEnum):
+    """How the client holds its session."""
+
     COOKIE = "cookie"
     """A browser: HttpOnly cookie plus a CSRF token for unsafe methods."""
     BEARER = "bearer"
@@ -38,24 +40,30 @@ class SessionKind(enum.StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class OpenedSession:
+    """A new session: its stored record and the token for the client."""
+
     record: AuthSession
     token: str
     """Given to the client once; never stored."""
 
 
 def hash_token(token: str) -> str:
+    """What is stored of a session token (its SHA-256)."""
     return hashlib.sha256(token.encode()).hexdigest()
 
 
 def csrf_token_for(keyring: Keyring, token: str) -> str:
+    """The CSRF token that goes with a cookie session's token."""
     return keyring.lookup_hash("csrf", token)
 
 
 def csrf_matches(keyring: Keyring, token: str, presented: str | None) -> bool:
+    """Whether ``presented`` is the CSRF token of the session ``token``."""
     return presented is not None and hmac.compare_digest(csrf_token_for(keyring, token), presented)
 
 
 def policy_for(principal: str, kind: str) -> SessionPolicy:
+    """The idle and absolute timeouts of a principal's session of ``kind``."""
     return SESSION_POLICIES[(principal, kind)]
 
 
@@ -68,6 +76,7 @@ def open_session(
     seller_id: int | None = None,
     staff_id: int | None = None,
 ) -> OpenedSession:
+    """A new session for the seller or the staff member, with its policy's timeouts."""
     principal = "seller" if seller_id is not None else "staff"
     policy = policy_for(principal, kind.value)
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
@@ -89,10 +98,12 @@ def open_session(
 
 
 def idle_expires_at(record: AuthSession) -> datetime:
+    """When the session ends if it is not used again."""
     return utc(record.last_seen_at) + timedelta(seconds=record.idle_timeout_seconds)
 
 
 def is_active(record: AuthSession, now: datetime) -> bool:
+    """Not revoked, and neither its absolute nor its idle timeout has passed."""
     return (
         record.revoked_at is None and now < utc(record.expires_at) and now < idle_expires_at(record)
     )

@@ -43,6 +43,8 @@ SMS_TEMPLATE = "【话费回收】验证码 {code}，{minutes} 分钟内有效�
 
 @dataclass(frozen=True, slots=True)
 class CodeIssued:
+    """A code on its way to the SMS sender, and when it expires and may be asked for again."""
+
     phone: str
     code: str
     """Only in memory, on its way to the SMS sender."""
@@ -51,17 +53,21 @@ class CodeIssued:
 
     @property
     def text(self) -> str:
+        """The SMS text carrying the code."""
         return SMS_TEMPLATE.format(code=self.code, minutes=int(SMS_CODE_TTL.total_seconds() // 60))
 
 
 @dataclass(frozen=True, slots=True)
 class SignedIn:
+    """A seller signed in: the seller, the new session, and whether it signed up now."""
+
     seller: Seller
     opened: sessions.OpenedSession
     new_seller: bool
 
 
 def seller_actor(seller: Seller, origin: Origin) -> Actor:
+    """The seller as the operation log records it (the phone number masked)."""
     return Actor(ActorKind.SELLER, mask_phone(seller.phone), seller.id, origin)
 
 
@@ -87,43 +93,10 @@ def issue_sign_in_code(
     purpose: str = SIGN_IN_PURPOSE,
 ) -> CodeIssued | Refused:
     """A new 6-digit code for ``number`` and ``purpose`` (older live ones stop working)."""
-    actor = Actor.anonymous(origin)
-    latest = session.scalars(
-        select(SmsCode)
-        .where(SmsCode.phone == number.phone, SmsCode.purpose == purpose)
-        .order_by(SmsCode.id.desc())
-        .limit(1)
-    ).one_or_none()
-    if latest is not None and utc(latest.created_at) + SMS_RESEND_AFTER > now:
-        wait = utc(latest.created_at) + SMS_RESEND_AFTER - now
-        seconds = max(1, int(wait.total_seconds() + 0.999))
-        raise errors.SmsResendTooSoon(
-            f"A code was sent less than a minute ago; ask again in {seconds} s.",
-            retry_after_seconds=seconds,
-        )
-    for scope, rule, value in (
-        ("number", SMS_PER_NUMBER_RULE, number.phone),
-        ("ip", SMS_PER_IP_RULE, origin.ip or "unknown"),
-    ):
-        decision = limiter.hit(rule, f"sms_{scope}", _limiter_key(keyring, scope, value))
-        if not decision.allowed:
-            oplog.record(
-                session,
-                actor,
-                "auth.sms_code.rate_limited",
-                now=now,
-                target=f"phone:{number.masked}",
-                outcome="refused",
-                detail={"cap": scope},
-            )
-            return Refused(
-                errors.SmsRateLimited(
-                    f"Too many codes requested for this {scope}; "
-                    f"try again in {decision.retry_after_seconds} s.",
-                    scope=scope,
-                    retry_after_seconds=decision.retry_after_seconds,
-                )
-            )
+    _refuse_early_resend(session, number=number, purpose=purpose, now=now)
+    refused = _sms_rate_limited(session, limiter, keyring, number, origin, now)
+    if refused is not None:
+        return refused
     session.execute(
         update(SmsCode)
         .where(
@@ -146,6 +119,7 @@ def issue_sign_in_code(
             expires_at=now + SMS_CODE_TTL,
         )
     )
+    actor = Actor.anonymous(origin)
     oplog.record(session, actor, "auth.sms_code.sent", now=now, target=f"phone:{number.masked}")
     return CodeIssued(
         phone=number.phone,
@@ -155,7 +129,63 @@ def issue_sign_in_code(
     )
 
 
+def _refuse_early_resend(
+    session: Session, *, number: MobileNumber, purpose: str, now: datetime
+) -> None:
+    """Raise ``SmsResendTooSoon`` when the last code for the number was sent a moment ago."""
+    latest = session.scalars(
+        select(SmsCode)
+        .where(SmsCode.phone == number.phone, SmsCode.purpose == purpose)
+        .order_by(SmsCode.id.desc())
+        .limit(1)
+    ).one_or_none()
+    if latest is not None and utc(latest.created_at) + SMS_RESEND_AFTER > now:
+        wait = utc(latest.created_at) + SMS_RESEND_AFTER - now
+        seconds = max(1, int(wait.total_seconds() + 0.999))
+        raise errors.SmsResendTooSoon(
+            f"A code was sent less than a minute ago; ask again in {seconds} s.",
+            retry_after_seconds=seconds,
+        )
+
+
+def _sms_rate_limited(
+    session: Session,
+    limiter: RateLimiter,
+    keyring: Keyring,
+    number: MobileNumber,
+    origin: Origin,
+    now: datetime,
+) -> Refused | None:
+    """Count the code against the number's and the address's caps; the refusal of one that is
+    full (logged), or None."""
+    for scope, rule, value in (
+        ("number", SMS_PER_NUMBER_RULE, number.phone),
+        ("ip", SMS_PER_IP_RULE, origin.ip or "unknown"),
+    ):
+        decision = limiter.hit(rule, f"sms_{scope}", _limiter_key(keyring, scope, value))
+        if not decision.allowed:
+            oplog.record(
+                session,
+                Actor.anonymous(origin),
+                "auth.sms_code.rate_limited",
+                now=now,
+                target=f"phone:{number.masked}",
+                outcome="refused",
+                detail={"cap": scope},
+            )
+            return Refused(
+                errors.SmsRateLimited(
+                    f"Too many codes requested for this {scope}; "
+                    f"try again in {decision.retry_after_seconds} s.",
+                    scope=scope,
+                    retry_after_seconds=decision.retry_after_seconds,
+                )
+            )
+    return None
+
+
 def ip_refusal(limiter: RateLimiter, keyring: Keyring, origin: Origin) -> Refused | None:
+    """The refusal while the address has failed to sign in too often, else None."""
     decision = limiter.check(
         SIGN_IN_FAILURES_PER_IP_RULE, "sign_in_ip", _limiter_key(keyring, "ip", origin.ip or "?")
     )
@@ -171,42 +201,10 @@ def ip_refusal(limiter: RateLimiter, keyring: Keyring, origin: Origin) -> Refuse
 
 
 def count_ip_failure(limiter: RateLimiter, keyring: Keyring, origin: Origin) -> None:
+    """Count a failed sign-in against the address."""
     limiter.hit(
         SIGN_IN_FAILURES_PER_IP_RULE, "sign_in_ip", _limiter_key(keyring, "ip", origin.ip or "?")
     )
-
-
-def _fail_sign_in(
-    session: Session,
-    *,
-    key: str | None,
-    policy: LockoutPolicy,
-    number: MobileNumber,
-    error: errors.IdentityError,
-    reason: str,
-    keyring: Keyring,
-    limiter: RateLimiter,
-    origin: Origin,
-    now: datetime,
-) -> Refused:
-    """Log the failure and count it against the address; against the number's lockout only
-    when ``key`` is given (a guess that could have been right)."""
-    count_ip_failure(limiter, keyring, origin)
-    locked_until = None
-    if key is not None:
-        _, locked_until = throttle.register_failure(session, key, policy, now=now)
-    oplog.record(
-        session,
-        Actor.anonymous(origin),
-        "auth.sign_in.failed",
-        now=now,
-        target=f"phone:{number.masked}",
-        outcome="refused",
-        detail={"principal": "seller", "reason": reason, "locked": locked_until is not None},
-    )
-    if locked_until is not None:
-        return Refused(errors.locked_out(policy.action, locked_until, now))
-    return Refused(error)
 
 
 def _live_code(session: Session, phone: str, purpose: str) -> SmsCode | None:
@@ -235,19 +233,37 @@ def confirm_action_code(
     """Check a code sent to confirm an action (``purpose``): None when right (the code is used
     up), else the refusal — returned, not raised, so the wrong try is counted when the caller
     commits. Five wrong tries exhaust the code."""
-    live = _live_code(session, phone, purpose)
+    failure = _check_code(_live_code(session, phone, purpose), keyring, phone, code, now=now)
+    return Refused(failure.error) if failure is not None else None
+
+
+@dataclass(frozen=True, slots=True)
+class _CodeFailure:
+    error: errors.IdentityError
+    reason: str
+    guess: bool
+    """A wrong guess at a live code (the others cannot be guessed)."""
+
+
+def _check_code(
+    live: SmsCode | None, keyring: Keyring, phone: str, code: str, *, now: datetime
+) -> _CodeFailure | None:
+    """None when ``code`` is the live code's (it is used up now), else why not; a wrong try is
+    counted, and the last one allowed exhausts the code."""
     if live is None:
-        return Refused(errors.SmsCodeNotRequested())
+        return _CodeFailure(errors.SmsCodeNotRequested(), "no_code", guess=False)
     if utc(live.expires_at) <= now:
-        return Refused(errors.SmsCodeExpired())
+        return _CodeFailure(errors.SmsCodeExpired(), "expired", guess=False)
     if not secrets.compare_digest(live.code_hash, _code_hash(keyring, phone, code.strip())):
         live.attempts += 1
         left = SMS_CODE_MAX_ATTEMPTS - live.attempts
         if left <= 0:
             live.status = SmsCodeStatus.EXHAUSTED.value
-            return Refused(errors.SmsCodeAttemptsExhausted())
-        return Refused(
-            errors.SmsCodeWrong(f"The code is not right; {left} tries left.", attempts_left=left)
+            return _CodeFailure(errors.SmsCodeAttemptsExhausted(), "attempts_exhausted", guess=True)
+        return _CodeFailure(
+            errors.SmsCodeWrong(f"The code is not right; {left} tries left.", attempts_left=left),
+            "wrong_code",
+            guess=True,
         )
     live.status = SmsCodeStatus.USED.value
     live.used_at = now
@@ -266,81 +282,49 @@ def sign_in_with_code(
     now: datetime,
 ) -> SignedIn | Refused:
     """Check the code; the first good code for a new number signs the seller up (tier 1)."""
-    refused = ip_refusal(limiter, keyring, origin)
+    attempt = _SignInAttempt(
+        session, number, SELLER_SIGN_IN_LOCKOUT, keyring=keyring, limiter=limiter, origin=origin
+    )
+    refused = attempt.refused(now)
     if refused is not None:
         return refused
-    key = throttle.throttle_key(keyring, SELLER_SIGN_IN_LOCKOUT, number.phone)
-    lock = throttle.lock_error(session, key, SELLER_SIGN_IN_LOCKOUT, now=now)
-    if lock is not None:
-        return Refused(lock)
-
-    def fail(error: errors.IdentityError, reason: str, *, guess: bool) -> Refused:
+    failure = _check_code(
+        _live_code(session, number.phone, SIGN_IN_PURPOSE), keyring, number.phone, code, now=now
+    )
+    if failure is not None:
         # Only a wrong guess at a live code counts towards the number's lockout: a code that
         # was never sent, was used or has expired cannot be guessed, and counting it would let
         # anyone keep the seller locked out without a single code being sent.
-        return _fail_sign_in(
-            session,
-            key=key if guess else None,
-            policy=SELLER_SIGN_IN_LOCKOUT,
-            number=number,
-            error=error,
-            reason=reason,
-            keyring=keyring,
-            limiter=limiter,
-            origin=origin,
-            now=now,
-        )
+        return attempt.fail(failure.error, failure.reason, guess=failure.guess, now=now)
+    seller, new_seller = _seller_of(session, number, origin=origin, now=now)
+    return attempt.succeed(seller, kind, "sms_code", new_seller=new_seller, now=now)
 
-    live = _live_code(session, number.phone, SIGN_IN_PURPOSE)
-    if live is None:
-        return fail(errors.SmsCodeNotRequested(), "no_code", guess=False)
-    if utc(live.expires_at) <= now:
-        return fail(errors.SmsCodeExpired(), "expired", guess=False)
-    if not secrets.compare_digest(live.code_hash, _code_hash(keyring, number.phone, code.strip())):
-        live.attempts += 1
-        left = SMS_CODE_MAX_ATTEMPTS - live.attempts
-        if left <= 0:
-            live.status = SmsCodeStatus.EXHAUSTED.value
-            return fail(errors.SmsCodeAttemptsExhausted(), "attempts_exhausted", guess=True)
-        return fail(
-            errors.SmsCodeWrong(f"The code is not right; {left} tries left.", attempts_left=left),
-            "wrong_code",
-            guess=True,
-        )
-    live.status = SmsCodeStatus.USED.value
-    live.used_at = now
-    throttle.clear_failures(session, key)
 
+def _seller_of(
+    session: Session, number: MobileNumber, *, origin: Origin, now: datetime
+) -> tuple[Seller, bool]:
+    """The number's seller, signed up now (tier 1) when new; and whether it is new."""
     seller = session.scalars(select(Seller).where(Seller.phone == number.phone)).one_or_none()
-    new_seller = seller is None
-    if seller is None:
-        seller = Seller(
-            phone=number.phone,
-            carrier=number.carrier.value,
-            tier=Tier.L1.value,
-            created_at=now,
-            updated_at=now,
-        )
-        session.add(seller)
-        session.flush()
-        oplog.record(
-            session,
-            seller_actor(seller, origin),
-            "seller.signed_up",
-            now=now,
-            target=f"seller:{seller.id}",
-            detail={"carrier": seller.carrier},
-        )
-    opened = sessions.open_session(session, kind=kind, origin=origin, now=now, seller_id=seller.id)
+    if seller is not None:
+        return seller, False
+    seller = Seller(
+        phone=number.phone,
+        carrier=number.carrier.value,
+        tier=Tier.L1.value,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(seller)
+    session.flush()
     oplog.record(
         session,
         seller_actor(seller, origin),
-        "auth.sign_in.succeeded",
+        "seller.signed_up",
         now=now,
         target=f"seller:{seller.id}",
-        detail={"method": "sms_code", "session_id": opened.record.id, "kind": kind.value},
+        detail={"carrier": seller.carrier},
     )
-    return SignedIn(seller=seller, opened=opened, new_seller=new_seller)
+    return seller, True
 
 
 def sign_in_with_password(
@@ -354,40 +338,97 @@ def sign_in_with_password(
     origin: Origin,
     now: datetime,
 ) -> SignedIn | Refused:
-    refused = ip_refusal(limiter, keyring, origin)
+    """Sign in with the optional password; an unknown number, no password and a wrong one
+    fail alike, and count towards the password lockout."""
+    # Its own lockout: wrong passwords lock password sign-in, never sign-in by code.
+    attempt = _SignInAttempt(
+        session, number, SELLER_PASSWORD_LOCKOUT, keyring=keyring, limiter=limiter, origin=origin
+    )
+    refused = attempt.refused(now)
     if refused is not None:
         return refused
-    # Its own lockout: wrong passwords lock password sign-in, never sign-in by code.
-    key = throttle.throttle_key(keyring, SELLER_PASSWORD_LOCKOUT, number.phone)
-    lock = throttle.lock_error(session, key, SELLER_PASSWORD_LOCKOUT, now=now)
-    if lock is not None:
-        return Refused(lock)
     seller = session.scalars(select(Seller).where(Seller.phone == number.phone)).one_or_none()
     stored = seller.password_hash if seller is not None else None
     if seller is None or not verify_password(stored, password):
-        return _fail_sign_in(
-            session,
-            key=key,
-            policy=SELLER_PASSWORD_LOCKOUT,
-            number=number,
-            error=errors.InvalidCredentials(),
-            reason="bad_password",
-            keyring=keyring,
-            limiter=limiter,
-            origin=origin,
+        return attempt.fail(errors.InvalidCredentials(), "bad_password", guess=True, now=now)
+    return attempt.succeed(seller, kind, "password", new_seller=False, now=now)
+
+
+class _SignInAttempt:
+    """A seller's sign-in under a lockout policy: refused while the address or the number is
+    locked out; a failure logged and counted; a success opens the session."""
+
+    def __init__(
+        self,
+        session: Session,
+        number: MobileNumber,
+        policy: LockoutPolicy,
+        *,
+        keyring: Keyring,
+        limiter: RateLimiter,
+        origin: Origin,
+    ) -> None:
+        self.session = session
+        self.number = number
+        self.policy = policy
+        self.keyring = keyring
+        self.limiter = limiter
+        self.origin = origin
+        self.key = throttle.throttle_key(keyring, policy, number.phone)
+
+    def refused(self, now: datetime) -> Refused | None:
+        refused = ip_refusal(self.limiter, self.keyring, self.origin)
+        if refused is not None:
+            return refused
+        lock = throttle.lock_error(self.session, self.key, self.policy, now=now)
+        return Refused(lock) if lock is not None else None
+
+    def fail(
+        self, error: errors.IdentityError, reason: str, *, guess: bool, now: datetime
+    ) -> Refused:
+        """Log the failure and count it against the address; against the number's lockout only
+        for a ``guess`` (one that could have been right)."""
+        count_ip_failure(self.limiter, self.keyring, self.origin)
+        locked_until = None
+        if guess:
+            _, locked_until = throttle.register_failure(
+                self.session, self.key, self.policy, now=now
+            )
+        oplog.record(
+            self.session,
+            Actor.anonymous(self.origin),
+            "auth.sign_in.failed",
             now=now,
+            target=f"phone:{self.number.masked}",
+            outcome="refused",
+            detail={"principal": "seller", "reason": reason, "locked": locked_until is not None},
         )
-    throttle.clear_failures(session, key)
-    opened = sessions.open_session(session, kind=kind, origin=origin, now=now, seller_id=seller.id)
-    oplog.record(
-        session,
-        seller_actor(seller, origin),
-        "auth.sign_in.succeeded",
-        now=now,
-        target=f"seller:{seller.id}",
-        detail={"method": "password", "session_id": opened.record.id, "kind": kind.value},
-    )
-    return SignedIn(seller=seller, opened=opened, new_seller=False)
+        if locked_until is not None:
+            return Refused(errors.locked_out(self.policy.action, locked_until, now))
+        return Refused(error)
+
+    def succeed(
+        self,
+        seller: Seller,
+        kind: sessions.SessionKind,
+        method: str,
+        *,
+        new_seller: bool,
+        now: datetime,
+    ) -> SignedIn:
+        throttle.clear_failures(self.session, self.key)
+        opened = sessions.open_session(
+            self.session, kind=kind, origin=self.origin, now=now, seller_id=seller.id
+        )
+        oplog.record(
+            self.session,
+            seller_actor(seller, self.origin),
+            "auth.sign_in.succeeded",
+            now=now,
+            target=f"seller:{seller.id}",
+            detail={"method": method, "session_id": opened.record.id, "kind": kind.value},
+        )
+        return SignedIn(seller=seller, opened=opened, new_seller=new_seller)
 
 
 def set_seller_password(

@@ -29,6 +29,8 @@ from huafei.identity.validation import check_password, parse_username
 
 @dataclass(frozen=True, slots=True)
 class CreatedStaff:
+    """A new staff account and its TOTP secret (with its provisioning URI)."""
+
     staff: Staff
     totp_secret: str
     """Shown once, to be put in an authenticator app."""
@@ -37,15 +39,19 @@ class CreatedStaff:
 
 @dataclass(frozen=True, slots=True)
 class StaffSignedIn:
+    """A staff member signed in, with the new session."""
+
     staff: Staff
     opened: sessions.OpenedSession
 
 
 def staff_actor(staff: Staff, origin: Origin) -> Actor:
+    """The staff member as the operation log records it."""
     return Actor(ActorKind.STAFF, staff.username, staff.id, origin)
 
 
 def parse_role(role: str) -> StaffRole:
+    """A role by name; ``UnknownRole`` for any other."""
     try:
         return StaffRole(role)
     except ValueError:
@@ -55,6 +61,7 @@ def parse_role(role: str) -> StaffRole:
 
 
 def get_staff(session: Session, staff_id: int) -> Staff:
+    """A staff account by id; ``StaffNotFound`` when there is none."""
     staff = session.get(Staff, staff_id)
     if staff is None:
         raise errors.StaffNotFound
@@ -62,6 +69,7 @@ def get_staff(session: Session, staff_id: int) -> Staff:
 
 
 def list_staff(session: Session) -> list[Staff]:
+    """Every staff account, oldest first."""
     return list(session.scalars(select(Staff).order_by(Staff.id)))
 
 
@@ -75,6 +83,8 @@ def create_staff(
     actor: Actor,
     now: datetime,
 ) -> CreatedStaff:
+    """A new active staff account with a fresh TOTP secret; refused for a taken username, an
+    unknown role or a short password. Logged."""
     name = parse_username(username)
     parsed_role = parse_role(role)
     check_password(password, min_length=STAFF_PASSWORD_MIN_LENGTH)
@@ -208,6 +218,8 @@ def change_staff_password(
     origin: Origin,
     now: datetime,
 ) -> Staff | Refused:
+    """Change the staff member's password (the current one is asked for); other sessions are
+    signed out."""
     check_password(new_password, min_length=STAFF_PASSWORD_MIN_LENGTH)
     staff = get_staff(session, staff_id)
     actor = staff_actor(staff, origin)

@@ -21,6 +21,7 @@ from huafei.identity.policy import LockoutPolicy
 
 
 def throttle_key(keyring: Keyring, policy: LockoutPolicy, identifier: str) -> str:
+    """The key of an identifier's lockout counter for the policy's action (a keyed hash)."""
     return keyring.lookup_hash("throttle", policy.action, identifier)
 
 
@@ -74,6 +75,7 @@ def register_failure(
 
 
 def clear_failures(session: Session, key: str) -> None:
+    """Forget the key's failures (after a success)."""
     row = session.get(AuthThrottle, key)
     if row is not None:
         session.delete(row)

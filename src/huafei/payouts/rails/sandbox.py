@@ -22,15 +22,12 @@ Each sandbox writes its daily statement file in the rail's format (``statements`
 
 from __future__ import annotations
 
-import enum
 import hashlib
 import json
 import logging
 import threading
 import time
-import uuid
-from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -54,71 +51,21 @@ from huafei.payouts.rails.base import (
     signed_headers,
     verify_signature,
 )
+from huafei.payouts.rails.sandbox_records import (
+    FAILURES,
+    FailureMode,
+    Rule,
+    SandboxPayout,
+    mask_account,
+    restore,
+    to_state,
+)
 
 log = logging.getLogger(__name__)
 
 RAILS_PREFIX = "/sandbox/rails"
 
 CALLBACK_SCHEDULE = (0.0, 0.5, 2.0, 5.0, 15.0, 60.0)
-
-
-class FailureMode(enum.StrEnum):
-    ACCOUNT_FROZEN = "account_frozen"
-    NAME_MISMATCH = "name_mismatch"
-    LIMIT_EXCEEDED = "limit_exceeded"
-    TIMEOUT = "timeout"
-    DUPLICATE_RESULT = "duplicate_result"
-    LOST_RESULT = "lost_result"
-
-
-_FAILURES = {
-    FailureMode.ACCOUNT_FROZEN: ("ACCOUNT_FROZEN", "收款账户已冻结 / the payee account is frozen"),
-    FailureMode.NAME_MISMATCH: (
-        "NAME_MISMATCH",
-        "收款户名与账号不符 / name does not match account",
-    ),
-    FailureMode.LIMIT_EXCEEDED: ("LIMIT_EXCEEDED", "超过渠道单笔限额 / over the rail's limit"),
-}
-
-
-@dataclass
-class _Rule:
-    mode: FailureMode
-    remaining: int
-    delay_seconds: float
-
-
-@dataclass
-class _Payout:
-    payout_id: str
-    fingerprint: str
-    amount_fen: int
-    account_no: str
-    account_name: str
-    notify_url: str
-    rail_ref: str
-    accepted_at: datetime
-    modes: set[FailureMode]
-    status: PayoutStatus = PayoutStatus.PROCESSING
-    code: str | None = None
-    reason: str | None = None
-    finished_at: datetime | None = None
-    refused: bool = False
-    submissions: int = 1
-    callbacks_delivered: int = 0
-    notification_id: str = field(default_factory=lambda: uuid.uuid4().hex)
-
-    def result(self) -> PayoutResult:
-        return PayoutResult(
-            payout_id=self.payout_id,
-            status=self.status,
-            rail_ref=self.rail_ref,
-            amount_fen=self.amount_fen,
-            code=self.code,
-            reason=self.reason,
-            notification_id=self.notification_id,
-            finished_at=self.finished_at,
-        )
 
 
 class FailureSwitch(BaseModel):
@@ -150,8 +97,8 @@ class RailSandbox:
         self.window_seconds = window_seconds
         self.settle_seconds = settle_seconds
         self._lock = threading.Lock()
-        self._payouts: dict[str, _Payout] = {}
-        self._rules: list[_Rule] = []
+        self._payouts: dict[str, SandboxPayout] = {}
+        self._rules: list[Rule] = []
         self._sequence = 0
         self._state_path = state_path
         self._state_file: TextIO | None = None
@@ -165,7 +112,7 @@ class RailSandbox:
             return
         for line in self._state_path.read_text(encoding="utf-8").splitlines():
             try:
-                payout = _restore(json.loads(line))
+                payout = restore(json.loads(line))
             except (ValueError, KeyError, TypeError):
                 continue  # a line cut short by a kill mid-write
             self._payouts[payout.payout_id] = payout
@@ -188,7 +135,7 @@ class RailSandbox:
         timer.daemon = True
         timer.start()
 
-    def _write_state(self, payout: _Payout) -> None:
+    def _write_state(self, payout: SandboxPayout) -> None:
         """Append the payout as it is now (holds the lock); flushed before the rail answers, so
         a process killed right after keeps it."""
         if self._state_path is None:
@@ -196,7 +143,7 @@ class RailSandbox:
         if self._state_file is None:
             self._state_path.parent.mkdir(parents=True, exist_ok=True)
             self._state_file = self._state_path.open("a", encoding="utf-8")
-        self._state_file.write(json.dumps(_to_state(payout), ensure_ascii=False) + "\n")
+        self._state_file.write(json.dumps(to_state(payout), ensure_ascii=False) + "\n")
         self._state_file.flush()
 
     def close(self) -> None:
@@ -206,7 +153,7 @@ class RailSandbox:
                 self._state_file = None
 
     # -- the rail's behaviour ---------------------------------------------------------------------
-    def _take_rules(self) -> list[_Rule]:
+    def _take_rules(self) -> list[Rule]:
         """Every switched-on failure applies to the next payout (they combine: a ``timeout``
         and a ``lost_result`` together make a payout whose answer and callback never come)."""
         taken = []
@@ -233,7 +180,7 @@ class RailSandbox:
             self._sequence += 1
             rules = self._take_rules()
             modes = {rule.mode for rule in rules}
-            payout = _Payout(
+            payout = SandboxPayout(
                 payout_id=payout_id,
                 fingerprint=fingerprint,
                 amount_fen=int(order["amount_fen"]),
@@ -248,7 +195,7 @@ class RailSandbox:
             if FailureMode.LIMIT_EXCEEDED in modes:
                 payout.refused = True
                 payout.status = PayoutStatus.FAILED
-                payout.code, payout.reason = _FAILURES[FailureMode.LIMIT_EXCEEDED]
+                payout.code, payout.reason = FAILURES[FailureMode.LIMIT_EXCEEDED]
                 payout.finished_at = now
                 self._write_state(payout)
                 return 200, self._ack(payout), 0.0
@@ -258,7 +205,7 @@ class RailSandbox:
         return 200, self._ack(payout), delay
 
     @staticmethod
-    def _ack(payout: _Payout) -> dict[str, Any]:
+    def _ack(payout: SandboxPayout) -> dict[str, Any]:
         if payout.refused:
             return {"accepted": False, "code": payout.code, "reason": payout.reason}
         return {"accepted": True, "rail_ref": payout.rail_ref}
@@ -278,7 +225,7 @@ class RailSandbox:
             )
             if failure is not None:
                 payout.status = PayoutStatus.FAILED
-                payout.code, payout.reason = _FAILURES[failure]
+                payout.code, payout.reason = FAILURES[failure]
             else:
                 payout.status = PayoutStatus.SUCCEEDED
             payout.finished_at = self.clock.now()
@@ -327,7 +274,7 @@ class RailSandbox:
                     amount_fen=p.amount_fen,
                     status="succeeded" if p.status is PayoutStatus.SUCCEEDED else "failed",
                     booked_at=p.finished_at,
-                    account_masked=_mask_account(p.account_no),
+                    account_masked=mask_account(p.account_no),
                     name_masked=mask_name(p.account_name),
                     reason=p.reason or "",
                 )
@@ -345,7 +292,7 @@ class RailSandbox:
     # -- test switches ----------------------------------------------------------------------------
     def switch(self, mode: FailureMode, *, count: int = 1, delay_seconds: float = 3.0) -> None:
         with self._lock:
-            self._rules.append(_Rule(mode, count, delay_seconds))
+            self._rules.append(Rule(mode, count, delay_seconds))
 
     def reset(self) -> None:
         with self._lock:
@@ -384,8 +331,13 @@ class RailSandbox:
         return None
 
     def app(self) -> FastAPI:
+        """The sandbox as an HTTP service: the rail's signed endpoints and the test switches."""
         app = FastAPI(title=f"{self.rail} rail sandbox", docs_url=None, redoc_url=None)
+        self._add_rail_routes(app)
+        self._add_control_routes(app)
+        return app
 
+    def _add_rail_routes(self, app: FastAPI) -> None:
         @app.post("/payouts")
         async def submit(request: Request) -> Response:
             body = await request.body()
@@ -416,6 +368,7 @@ class RailSandbox:
                 return refused
             return Response(self.statement(day), media_type="application/octet-stream")
 
+    def _add_control_routes(self, app: FastAPI) -> None:
         @app.post("/_control/failures")
         def failures(switch: FailureSwitch) -> dict[str, str]:
             self.switch(switch.mode, count=switch.count, delay_seconds=switch.delay_seconds)
@@ -434,54 +387,6 @@ class RailSandbox:
         @app.get("/_control/payouts")
         def payouts() -> list[dict[str, Any]]:
             return self.snapshot()
-
-        return app
-
-
-def _to_state(payout: _Payout) -> dict[str, Any]:
-    return {
-        "payout_id": payout.payout_id,
-        "fingerprint": payout.fingerprint,
-        "amount_fen": payout.amount_fen,
-        # Masked as the statement shows them: the sandbox's file is no store of personal data.
-        "account_no": _mask_account(payout.account_no),
-        "account_name": mask_name(payout.account_name),
-        "notify_url": payout.notify_url,
-        "rail_ref": payout.rail_ref,
-        "accepted_at": payout.accepted_at.isoformat(),
-        "modes": sorted(mode.value for mode in payout.modes),
-        "status": payout.status.value,
-        "code": payout.code,
-        "reason": payout.reason,
-        "finished_at": payout.finished_at.isoformat() if payout.finished_at else None,
-        "refused": payout.refused,
-        "submissions": payout.submissions,
-        "callbacks_delivered": payout.callbacks_delivered,
-        "notification_id": payout.notification_id,
-    }
-
-
-def _restore(state: dict[str, Any]) -> _Payout:
-    finished = state.get("finished_at")
-    return _Payout(
-        payout_id=str(state["payout_id"]),
-        fingerprint=str(state["fingerprint"]),
-        amount_fen=int(state["amount_fen"]),
-        account_no=str(state["account_no"]),
-        account_name=str(state["account_name"]),
-        notify_url=str(state["notify_url"]),
-        rail_ref=str(state["rail_ref"]),
-        accepted_at=datetime.fromisoformat(str(state["accepted_at"])),
-        modes={FailureMode(mode) for mode in state.get("modes", [])},
-        status=PayoutStatus(state["status"]),
-        code=state.get("code"),
-        reason=state.get("reason"),
-        finished_at=datetime.fromisoformat(finished) if finished else None,
-        refused=bool(state.get("refused")),
-        submissions=int(state.get("submissions", 1)),
-        callbacks_delivered=int(state.get("callbacks_delivered", 0)),
-        notification_id=str(state["notification_id"]),
-    )
 
 
 def build_rail_sandboxes(
@@ -539,12 +444,3 @@ async def _sleep(seconds: float) -> None:
     import anyio
 
     await anyio.sleep(seconds)
-
-
-def _mask_account(account_no: str) -> str:
-    if "@" in account_no:
-        local, _, domain = account_no.partition("@")
-        return f"{local[:1]}***@{domain}"
-    if len(account_no) <= 8:
-        return "*" * len(account_no)
-    return account_no[:4] + "*" * (len(account_no) - 8) + account_no[-4:]

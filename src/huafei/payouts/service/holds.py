@@ -17,10 +17,10 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from huafei.core.money import Money
+from huafei.ledger import NewTransfer, transfer_all
 from huafei.ledger.chart import PLATFORM, Code, ensure_account, ensure_wallet
 from huafei.ledger.errors import ExceedsCredits
 from huafei.ledger.models import TransferKind
-from huafei.ledger.service import NewTransfer, transfer_all
 from huafei.payouts import errors
 from huafei.payouts.models import Withdrawal
 from huafei.wallets.reasons import Reason

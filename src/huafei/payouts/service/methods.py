@@ -39,6 +39,7 @@ class MethodView:
 
 
 def view(method: PayoutMethod) -> MethodView:
+    """A payout method as its owner sees it (masked)."""
     return MethodView(
         id=method.id,
         kind=method.method_kind,
@@ -87,13 +88,9 @@ def add_method(
     a ``Refused`` — the caller commits the counted try before raising it. The code is spent
     only in the unit of work that stores the method.
     """
-    checked = check_new_method(
-        kind=kind,
-        account_no=account_no,
-        holder_name=holder_name,
-        verified_real_name=verified_real_name,
+    checked, lookup = _checked_new(
+        session, owner_ref, kind, account_no, holder_name, verified_real_name, keyring
     )
-    lookup = _refuse_duplicate(session, owner_ref, kind, checked, keyring)
     refusal = sign_in.confirm_action_code(
         session,
         phone=phone,
@@ -121,14 +118,29 @@ def store_method(
     """``add_method`` without the SMS code, for an owner confirmed another way (operator tools,
     tests). Same checks; the account number is stored encrypted, with a keyed hash for duplicate
     detection, and shown masked."""
+    checked, lookup = _checked_new(
+        session, owner_ref, kind, account_no, holder_name, verified_real_name, keyring
+    )
+    return _insert(session, owner_ref, kind, checked, lookup, holder_name, keyring, now)
+
+
+def _checked_new(
+    session: Session,
+    owner_ref: str,
+    kind: MethodKind,
+    account_no: str,
+    holder_name: str,
+    verified_real_name: str | None,
+    keyring: Keyring,
+) -> tuple[CheckedAccount, str]:
+    """The new method's checked fields and account lookup hash; refused when it is on file."""
     checked = check_new_method(
         kind=kind,
         account_no=account_no,
         holder_name=holder_name,
         verified_real_name=verified_real_name,
     )
-    lookup = _refuse_duplicate(session, owner_ref, kind, checked, keyring)
-    return _insert(session, owner_ref, kind, checked, lookup, holder_name, keyring, now)
+    return checked, _refuse_duplicate(session, owner_ref, kind, checked, keyring)
 
 
 def _refuse_duplicate(
@@ -184,6 +196,7 @@ def _insert(
 
 
 def list_methods(session: Session, owner_ref: str) -> list[PayoutMethod]:
+    """The owner's active payout methods."""
     return list(
         session.scalars(
             select(PayoutMethod)
@@ -197,6 +210,7 @@ def list_methods(session: Session, owner_ref: str) -> list[PayoutMethod]:
 
 
 def get_method(session: Session, owner_ref: str, method_id: int) -> PayoutMethod:
+    """One of the owner's payout methods; ``PayoutMethodNotFound`` for another's."""
     method = session.get(PayoutMethod, method_id)
     if method is None or method.owner_ref != owner_ref:
         raise errors.PayoutMethodNotFound(f"payout method {method_id} not found")
@@ -215,6 +229,8 @@ def remove_method(session: Session, *, owner_ref: str, method_id: int, now: date
 
 @dataclass(frozen=True, slots=True)
 class PlainAccount:
+    """An account number and holder name in clear, for the rail only."""
+
     number: str
     holder_name: str
 
@@ -256,5 +272,6 @@ def issue_method_code(
 
 
 def method_code_text(issued: CodeIssued, now: datetime) -> str:
+    """The SMS text confirming a new payout method."""
     minutes = int((issued.expires_at - now).total_seconds() // 60)
     return METHOD_CODE_SMS.format(code=issued.code, minutes=minutes)

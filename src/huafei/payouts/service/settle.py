@@ -52,6 +52,8 @@ from huafei.payouts.state import transition
 
 @dataclass(frozen=True, slots=True)
 class SendPlan:
+    """What a send job hands the rail, decided (and committed) before the call."""
+
     withdrawal_id: int
     rail: RailName
     attempt: int

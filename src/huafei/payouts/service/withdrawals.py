@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -10,37 +9,32 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from huafei.core.days import BEIJING
 from huafei.core.errors import HuafeiError
 from huafei.core.idempotency import MAX_KEY_LENGTH, IdempotencyKeyRequired
 from huafei.core.money import Money
-from huafei.ledger.chart import Code, ensure_wallet
-from huafei.ledger.models import Account
-from huafei.notices.service import NoticeKind
 from huafei.payouts import errors
 from huafei.payouts.config import Payouts
 from huafei.payouts.models import (
-    MethodStatus,
-    PayoutMethod,
     Withdrawal,
     WithdrawalApproval,
     WithdrawalEvent,
     WithdrawalStatus,
 )
-from huafei.payouts.seams import (
-    RiskVerdict,
-    WithdrawalAttempt,
-    counted_today,
-    record_withdrawal_usage,
-)
-from huafei.payouts.service import holds
+from huafei.payouts.seams import counted_today
 from huafei.payouts.service.common import (
     enqueue_send,
     locked,
     record_event,
     refund,
 )
-from huafei.payouts.service.methods import get_method
+from huafei.payouts.service.requesting import (
+    active_method,
+    approval_reasons,
+    hold_and_record,
+    insert_withdrawal,
+    lock_owner,
+    priced_attempt,
+)
 from huafei.payouts.state import transition
 from huafei.wallets.service import get_balances
 
@@ -68,13 +62,6 @@ class Quote:
     balance), or None. Risk control is not asked: it decides on the request itself."""
 
 
-def _active_method(session: Session, owner_ref: str, method_id: int) -> PayoutMethod:
-    method = get_method(session, owner_ref, method_id)
-    if method.status != MethodStatus.ACTIVE.value:
-        raise errors.PayoutMethodNotFound(f"payout method {method_id} was removed")
-    return method
-
-
 def quote_withdrawal(
     session: Session,
     *,
@@ -84,21 +71,14 @@ def quote_withdrawal(
     amount_fen: int,
     now: datetime,
 ) -> Quote:
-    method = _active_method(session, owner_ref, method_id)
-    profile = payouts.policy.profile_for(owner_ref)
+    """What withdrawing ``amount_fen`` by the method would cost and bring, and what it would be
+    refused with now; nothing is written."""
+    method = active_method(session, owner_ref, method_id)
+    profile, attempt = priced_attempt(payouts, method, amount_fen, now)
     rule = profile.fees[method.method_kind]
-    fee = rule.fee(amount_fen)
+    fee = attempt.fee_fen
     spent_today, _count = counted_today(session, owner_ref, now)
     available_fen = get_balances(session, owner_ref).available_fen
-    attempt = WithdrawalAttempt(
-        owner_ref=owner_ref,
-        profile=profile.name,
-        method_kind=method.method_kind,
-        method_id=method.id,
-        amount_fen=amount_fen,
-        fee_fen=fee,
-        now=now,
-    )
     refused: HuafeiError | None = None
     try:
         # The request's own checks, in its order; they only read.
@@ -130,19 +110,6 @@ def quote_withdrawal(
     )
 
 
-def _new_payout_id(now: datetime) -> str:
-    """``HFW`` + Beijing date + 12 random hex digits: unguessable, sortable by day, 23 chars."""
-    return f"HFW{now.astimezone(BEIJING):%Y%m%d}{secrets.token_hex(6).upper()}"
-
-
-def _lock_owner(session: Session, owner_ref: str, now: datetime) -> None:
-    """Serialise one owner's withdrawal requests so two cannot both pass the daily limit."""
-    wallet = ensure_wallet(session, owner_ref, now=now)
-    session.execute(
-        select(Account.id).where(Account.id == wallet[Code.WALLET_AVAILABLE].id).with_for_update()
-    )
-
-
 #: The length of ``Withdrawal.idempotency_key``: every key the edge accepts.
 WITHDRAWAL_KEY_LENGTH = MAX_KEY_LENGTH
 
@@ -165,6 +132,44 @@ def request_withdrawal(
     or, above the approval threshold (or on a risk review), waits for finance approval. The same
     idempotency key returns the first withdrawal; with other parameters it is a conflict.
     """
+    existing = _earlier_request(
+        session,
+        owner_ref=owner_ref,
+        idempotency_key=idempotency_key,
+        method_id=method_id,
+        amount_fen=amount_fen,
+    )
+    if existing is not None:
+        return existing, False
+    lock_owner(session, owner_ref, now)
+    method = active_method(session, owner_ref, method_id)
+    profile, attempt = priced_attempt(payouts, method, amount_fen, now)
+    fee = attempt.fee_fen
+    if expected_fee_fen is not None and expected_fee_fen != fee:
+        raise errors.FeeChanged(
+            f"the fee is now {Money(fee).format()}", fee_fen=fee, expected_fee_fen=expected_fee_fen
+        )
+    payouts.limits.check(session, attempt)
+    review_reasons = approval_reasons(session, payouts, attempt)
+    needs_approval = bool(review_reasons)
+    withdrawal = insert_withdrawal(
+        session,
+        payouts,
+        method,
+        profile,
+        attempt,
+        idempotency_key=idempotency_key,
+        requested_by_staff_id=requested_by_staff_id,
+        review_reasons=review_reasons,
+    )
+    hold_and_record(session, payouts, withdrawal, needs_approval=needs_approval, now=now)
+    return withdrawal, True
+
+
+def _earlier_request(
+    session: Session, *, owner_ref: str, idempotency_key: str, method_id: int, amount_fen: int
+) -> Withdrawal | None:
+    """The withdrawal an earlier request with this key made, if it asked for the same."""
     if not 0 < len(idempotency_key) <= WITHDRAWAL_KEY_LENGTH:
         raise IdempotencyKeyRequired(
             f"a withdrawal's Idempotency-Key has 1 to {WITHDRAWAL_KEY_LENGTH} characters"
@@ -174,110 +179,13 @@ def request_withdrawal(
             Withdrawal.owner_ref == owner_ref, Withdrawal.idempotency_key == idempotency_key
         )
     ).one_or_none()
-    if existing is not None:
-        if existing.method_id != method_id or existing.amount_fen != amount_fen:
-            raise errors.IdempotencyConflict(
-                "this idempotency key was used for another withdrawal", withdrawal_id=existing.id
-            )
-        return existing, False
-    _lock_owner(session, owner_ref, now)
-    method = _active_method(session, owner_ref, method_id)
-    profile = payouts.policy.profile_for(owner_ref)
-    fee = profile.fees[method.method_kind].fee(amount_fen)
-    if expected_fee_fen is not None and expected_fee_fen != fee:
-        raise errors.FeeChanged(
-            f"the fee is now {Money(fee).format()}", fee_fen=fee, expected_fee_fen=expected_fee_fen
-        )
-    attempt = WithdrawalAttempt(
-        owner_ref=owner_ref,
-        profile=profile.name,
-        method_kind=method.method_kind,
-        method_id=method.id,
-        amount_fen=amount_fen,
-        fee_fen=fee,
-        now=now,
-    )
-    payouts.limits.check(session, attempt)
-    decision = payouts.risk.assess(session, attempt)
-    if decision.verdict is RiskVerdict.BLOCK:
-        raise errors.WithdrawalRefused(
-            "risk control refused this withdrawal", reasons=list(decision.reasons)
-        )
-    review_reasons = []
-    if amount_fen > payouts.approval_threshold_fen:
-        review_reasons.append(
-            f"over the approval threshold of {Money(payouts.approval_threshold_fen).format()}"
-        )
-    if decision.verdict is RiskVerdict.REVIEW:
-        review_reasons.append("risk review: " + "; ".join(decision.reasons))
-    needs_approval = bool(review_reasons)
-    withdrawal = Withdrawal(
-        payout_id=_new_payout_id(now),
-        owner_ref=owner_ref,
-        method_id=method.id,
-        rail=method.method_kind.rail.value,
-        profile=profile.name,
-        amount_fen=amount_fen,
-        fee_fen=fee,
-        currency=payouts.policy.currency,
-        status=(
-            WithdrawalStatus.AWAITING_APPROVAL if needs_approval else WithdrawalStatus.QUEUED
-        ).value,
-        idempotency_key=idempotency_key,
-        requested_by_staff_id=requested_by_staff_id,
-        approvals_required=max(1, payouts.approvals_required) if needs_approval else 0,
-        review_reason="; ".join(review_reasons)[:255] or None,
-        send_attempts=0,
-        created_at=now,
-        updated_at=now,
-    )
-    session.add(withdrawal)
-    try:
-        with session.begin_nested():
-            session.flush()
-    except IntegrityError:
+    if existing is not None and (
+        existing.method_id != method_id or existing.amount_fen != amount_fen
+    ):
         raise errors.IdempotencyConflict(
-            "a request with this idempotency key is in progress"
-        ) from None
-    holds.hold(session, withdrawal, now=now)
-    record_withdrawal_usage(
-        session,
-        owner_ref=owner_ref,
-        withdrawal_id=withdrawal.id,
-        amount_fen=amount_fen,
-        now=now,
-    )
-    record_event(
-        session,
-        withdrawal,
-        "requested",
-        now=now,
-        actor="staff" if requested_by_staff_id is not None else "owner",
-        staff_id=requested_by_staff_id,
-        amount_fen=amount_fen,
-        fee_fen=fee,
-        method_id=method.id,
-    )
-    if needs_approval:
-        record_event(
-            session, withdrawal, "awaiting_approval", now=now, reason=withdrawal.review_reason
+            "this idempotency key was used for another withdrawal", withdrawal_id=existing.id
         )
-    else:
-        enqueue_send(session, withdrawal, now=now)
-    payouts.notifier.notify(
-        session,
-        owner_ref=owner_ref,
-        kind=NoticeKind.BALANCE_CHANGE,
-        title="余额变动",
-        body=(
-            f"提现 {withdrawal.payout_id} 已受理：冻结 {Money(withdrawal.total_fen).format()}"
-            f"（到账 {Money(amount_fen).format()}，手续费 {Money(fee).format()}）。"
-            + ("大额提现需财务审核。" if needs_approval else "")
-        ),
-        ref=withdrawal.payout_id,
-        now=now,
-    )
-    return withdrawal, True
+    return existing
 
 
 def staff_who_touched(session: Session, withdrawal: Withdrawal) -> set[int]:
@@ -302,6 +210,17 @@ def staff_who_touched(session: Session, withdrawal: Withdrawal) -> set[int]:
     return {s for s in touched if s is not None}
 
 
+def _locked_awaiting_approval(session: Session, withdrawal_id: int) -> Withdrawal:
+    """The withdrawal, locked; refused unless it waits for finance."""
+    withdrawal = locked(session, withdrawal_id)
+    if withdrawal.state is not WithdrawalStatus.AWAITING_APPROVAL:
+        raise errors.InvalidTransition(
+            f"withdrawal {withdrawal_id} is {withdrawal.status}, not awaiting approval",
+            status=withdrawal.status,
+        )
+    return withdrawal
+
+
 def approve_withdrawal(
     session: Session,
     *,
@@ -312,12 +231,7 @@ def approve_withdrawal(
 ) -> Withdrawal:
     """Record a finance approval. Four eyes: the approver must be someone who has not touched
     the request (requested, annotated or approved it). With enough approvals it is sent."""
-    withdrawal = locked(session, withdrawal_id)
-    if withdrawal.state is not WithdrawalStatus.AWAITING_APPROVAL:
-        raise errors.InvalidTransition(
-            f"withdrawal {withdrawal_id} is {withdrawal.status}, not awaiting approval",
-            status=withdrawal.status,
-        )
+    withdrawal = _locked_awaiting_approval(session, withdrawal_id)
     if staff_id in staff_who_touched(session, withdrawal):
         raise errors.FourEyesViolation(
             "you already touched this withdrawal; another finance staff member must approve it",
@@ -358,12 +272,7 @@ def reject_withdrawal(
     now: datetime,
 ) -> Withdrawal:
     """Finance refuses the withdrawal: the holds are released and the owner is told why."""
-    withdrawal = locked(session, withdrawal_id)
-    if withdrawal.state is not WithdrawalStatus.AWAITING_APPROVAL:
-        raise errors.InvalidTransition(
-            f"withdrawal {withdrawal_id} is {withdrawal.status}, not awaiting approval",
-            status=withdrawal.status,
-        )
+    withdrawal = _locked_awaiting_approval(session, withdrawal_id)
     refund(
         session, withdrawal, WithdrawalStatus.REJECTED, now=now, notifier=payouts.notifier,
         code="REJECTED_BY_FINANCE", reason=reason or "未通过财务审核", actor="staff",
@@ -403,6 +312,7 @@ def annotate_withdrawal(
 def get_withdrawal(
     session: Session, withdrawal_id: int, owner_ref: str | None = None
 ) -> Withdrawal:
+    """A withdrawal by id (the owner's only, when given); ``WithdrawalNotFound`` otherwise."""
     withdrawal = session.get(Withdrawal, withdrawal_id)
     if withdrawal is None or (owner_ref is not None and withdrawal.owner_ref != owner_ref):
         raise errors.WithdrawalNotFound(f"withdrawal {withdrawal_id} not found")
@@ -416,6 +326,7 @@ def list_withdrawals(
     status: WithdrawalStatus | None = None,
     limit: int = 50,
 ) -> list[Withdrawal]:
+    """Withdrawals newest first, by owner and status, at most 500."""
     query = select(Withdrawal)
     if owner_ref is not None:
         query = query.where(Withdrawal.owner_ref == owner_ref)
@@ -427,6 +338,7 @@ def list_withdrawals(
 
 
 def history(session: Session, withdrawal_id: int) -> list[WithdrawalEvent]:
+    """The withdrawal's events, oldest first."""
     return list(
         session.scalars(
             select(WithdrawalEvent)
