@@ -21,7 +21,7 @@ from huafei.core.db import Database
 from huafei.migrations import upgrade
 from huafei.models import metadata
 
-pytest_plugins = ["live"]  # the `live_app` fixture: the platform over real HTTP
+pytest_plugins = ["live"]  # `live_app`, `held_port`: the platform and its processes over HTTP
 
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/postgres"
 PG_URL = os.environ.get("HUAFEI_TEST_POSTGRES_URL", DEFAULT_PG)
