@@ -10,7 +10,7 @@ It only flushes; the caller's unit of work commits.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -828,11 +828,3 @@ def expiry_id(pending_id: str) -> str:
     if len(candidate) <= MAX_ID_LENGTH:
         return candidate
     return "expire:" + hashlib.sha256(pending_id.encode()).hexdigest()
-
-
-def accounts_by_owner(session: Session, owner_refs: Iterable[str]) -> list[Account]:
-    return list(
-        session.scalars(
-            select(Account).where(Account.owner_ref.in_(list(owner_refs))).order_by(Account.id)
-        )
-    )
