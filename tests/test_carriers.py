@@ -1,7 +1,8 @@
 """Carrier channels end to end over real HTTP: the gateway, the sandboxes, the callback inbox.
 
-Every test runs the platform with ``live_app`` (uvicorn on a free port, sandboxes mounted): the
-gateway POSTs to the sandbox, the sandbox POSTs its signed result back to the platform.
+Every test runs the platform with ``live_app`` (uvicorn on a port of its own, sandboxes
+mounted): the gateway POSTs to the sandbox, the sandbox POSTs its signed result back to the
+platform.
 """
 
 from __future__ import annotations

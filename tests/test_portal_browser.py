@@ -1,9 +1,9 @@
 """The whole seller journey and the finance approval in a real browser, phone-sized.
 
-The platform runs as in production — uvicorn on a free port, the carrier and rail sandboxes
-mounted, a worker in a background thread — and Debian's chromium drives the pages a seller and
-two finance staff use. Every step is screenshotted to ``var/artifacts/screenshots/`` and checked
-with axe-core (no serious or critical violation).
+The platform runs as in production — uvicorn on a port of its own, the carrier and rail
+sandboxes mounted, a worker in a background thread — and Debian's chromium drives the pages a
+seller and two finance staff use. Every step is screenshotted to ``var/artifacts/screenshots/``
+and checked with axe-core (no serious or critical violation).
 
 These run on SQLite only: they exercise the pages, not the database (the API and service tests
 cover both backends), and one browser run keeps the suite's time on two cores.
