@@ -14,24 +14,18 @@ from pathlib import Path
 
 import pytest
 
-from factories import make_accounts
+from factories import make_ledger_accounts
 from huafei.core.clock import FrozenClock
 from huafei.core.db import Database
 from huafei.ledger import errors
 from huafei.ledger.batcher import TransferBatcher
-from huafei.ledger.models import AccountType
 from huafei.ledger.service import NewTransfer, TransferResult, get_account
 from waiting import wait_for
 
 
 @pytest.fixture
 def accounts(db: Database, clock: FrozenClock) -> dict[str, int]:
-    return make_accounts(
-        db,
-        clock.now(),
-        escrow={"type": AccountType.ASSET},
-        wallet={"type": AccountType.LIABILITY, "code": 2002, "no_overdraft": True},
-    )
+    return make_ledger_accounts(db, clock.now(), "escrow", "wallet")
 
 
 def credited(db: Database, account_id: int) -> int:

@@ -14,9 +14,9 @@ from collections.abc import Callable
 import pytest
 from sqlalchemy.engine import make_url
 
-from factories import make_accounts
+from factories import make_ledger_accounts
 from huafei.ledger.check import check_ledger
-from huafei.ledger.models import AccountType, TransferKind
+from huafei.ledger.models import TransferKind
 from huafei.ledger.service import NewTransfer, create_transfers
 
 Accounts = dict[str, int]
@@ -27,14 +27,7 @@ Expected = Callable[[Accounts], set[str]]
 @pytest.fixture
 def accounts(db, clock) -> Accounts:
     """A sound ledger: 1,000 fen in, a hold of 300 posted for 200, a hold of 100 voided."""
-    accounts = make_accounts(
-        db,
-        clock.now(),
-        escrow={"type": AccountType.ASSET},
-        wallet={"type": AccountType.LIABILITY, "code": 2002, "no_overdraft": True},
-        held={"type": AccountType.LIABILITY, "code": 2003, "no_overdraft": True},
-        bank={"type": AccountType.ASSET, "code": 1002, "no_negative": True},
-    )
+    accounts = make_ledger_accounts(db, clock.now(), "escrow", "wallet", "held", "bank")
     pending = TransferKind.PENDING
     results = db.run(
         lambda s: create_transfers(

@@ -9,23 +9,23 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from factories import make_accounts
+from factories import make_ledger_accounts
 from huafei.core.clock import FrozenClock
 from huafei.core.db import Database
 from huafei.ledger import errors
-from huafei.ledger.models import AccountType, Transfer, TransferKind
+from huafei.ledger.models import Transfer, TransferKind
 from huafei.ledger.service import (
     MAX_ID_LENGTH,
     NewTransfer,
     TransferQueue,
     balance_as_of,
-    create_transfers,
     expire_pending_transfers,
     expiry_id,
     get_account,
     pending_state,
     statement,
 )
+from test_ledger_transfers import balances, post
 
 POST, VOID, EXPIRE = (
     TransferKind.POST_PENDING,
@@ -34,34 +34,14 @@ POST, VOID, EXPIRE = (
 )
 
 
-def post(db: Database, clock: FrozenClock, *transfers: NewTransfer):
-    return db.run(lambda s: create_transfers(s, list(transfers), now=clock.now()))
-
-
-def balances(db: Database, account_id: int) -> tuple[int, int, int, int]:
-    def read(session):
-        a = get_account(session, account_id)
-        return (a.debits_pending, a.debits_posted, a.credits_pending, a.credits_posted)
-
-    return db.run(read)
-
-
 def transfer_ids(db: Database) -> list[str]:
     return db.run(lambda s: sorted(s.scalars(select(Transfer.id))))
 
 
 @pytest.fixture
 def accounts(db: Database, clock: FrozenClock) -> dict[str, int]:
-    return make_accounts(
-        db,
-        clock.now(),
-        escrow={"type": AccountType.ASSET},
-        wallet={"type": AccountType.LIABILITY, "code": 2002, "no_overdraft": True},
-        held={"type": AccountType.LIABILITY, "code": 2003, "no_overdraft": True},
-        revenue={"type": AccountType.REVENUE, "code": 4001},
-        bank={"type": AccountType.ASSET, "code": 1002, "no_negative": True},
-        equity={"type": AccountType.EQUITY, "code": 3001},
-    )
+    names = ("escrow", "wallet", "held", "revenue", "bank", "equity")
+    return make_ledger_accounts(db, clock.now(), *names)
 
 
 @pytest.fixture

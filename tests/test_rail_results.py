@@ -68,11 +68,19 @@ def finance_titles(platform) -> list[str]:
         return [n.title for n in list_notices(session, FINANCE_INBOX)]
 
 
-def paid_withdrawal(platform) -> dict:
+def sent_withdrawal(platform, *, lost_result: bool) -> dict:
+    """¥100 withdrawn from ¥500 and handed to the bank rail, whose own result may be lost."""
     platform.fund(SELLER, 50_000)
     card = platform.add_card(SELLER)
+    if lost_result:
+        platform.switch("lost_result")
     withdrawal = platform.withdraw(SELLER, card["id"], "100").json()
     platform.worker.run_until_idle()
+    return dict(withdrawal)
+
+
+def paid_withdrawal(platform) -> dict:
+    withdrawal = sent_withdrawal(platform, lost_result=False)
     return platform.wait_status(SELLER, withdrawal["id"], "paid")
 
 
@@ -96,11 +104,7 @@ def test_the_same_result_again_is_a_duplicate(platform, clock) -> None:
 
 
 def test_another_amount_is_a_conflict_and_the_hold_stays(platform, clock) -> None:
-    platform.fund(SELLER, 50_000)
-    card = platform.add_card(SELLER)
-    platform.switch("lost_result")  # the rail's own result never arrives
-    withdrawal = platform.withdraw(SELLER, card["id"], "100").json()
-    platform.worker.run_until_idle()
+    withdrawal = sent_withdrawal(platform, lost_result=True)
     assert platform.withdrawal(SELLER, withdrawal["id"])["status"] == "sent"
     deliver(platform, clock, withdrawal["payout_id"], "short", "succeeded", 9_999)
     assert outcome(platform, "short") == "conflict"
@@ -122,11 +126,7 @@ def test_a_result_for_a_payout_never_sent_is_a_conflict(platform, clock) -> None
 
 
 def test_a_processing_result_changes_nothing(platform, clock) -> None:
-    platform.fund(SELLER, 50_000)
-    card = platform.add_card(SELLER)
-    platform.switch("lost_result")
-    withdrawal = platform.withdraw(SELLER, card["id"], "100").json()
-    platform.worker.run_until_idle()
+    withdrawal = sent_withdrawal(platform, lost_result=True)
     deliver(platform, clock, withdrawal["payout_id"], "still", "processing", 10_000)
     assert outcome(platform, "still") == "ignored"
     assert platform.withdrawal(SELLER, withdrawal["id"])["status"] == "sent"
