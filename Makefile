@@ -29,12 +29,14 @@ $(STAMP): requirements.lock pyproject.toml
 run: $(STAMP) ## Run the platform: migrate SQLite, load demo data once, serve on :8000
 	$(BIN)/huafei run
 
-test: $(STAMP) ## Lint, type-check and run the whole suite (SQLite, and PostgreSQL when it answers)
+test: $(STAMP) ## Lint, type-check, run the whole suite (SQLite, and PostgreSQL when it answers) with coverage
 	$(BIN)/ruff check src tests
 	$(BIN)/ruff format --check src tests
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-logo --no-cache
-	$(BIN)/pytest -n $(PYTEST_WORKERS) -p no:cacheprovider
+	rm -rf var/coverage
+	$(BIN)/pytest -n $(PYTEST_WORKERS) -p no:cacheprovider --cov --cov-report=term-missing:skip-covered --cov-report=html
+	$(BIN)/coverage report --include='src/huafei/ledger/*' --fail-under=100
 	@cat var/test-backends.txt
 
 lint: $(STAMP) ## Ruff lint and format check, mypy --strict, the import contracts

@@ -21,7 +21,7 @@ from huafei.core.db import Database
 from huafei.migrations import upgrade
 from huafei.models import metadata
 
-pytest_plugins = ["live"]  # the `live_app` fixture: the platform over real HTTP
+pytest_plugins = ["live"]  # `live_app`, `held_port`: the platform and its processes over HTTP
 
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/postgres"
 PG_URL = os.environ.get("HUAFEI_TEST_POSTGRES_URL", DEFAULT_PG)
@@ -147,6 +147,31 @@ def database_url(
     template: PostgresTemplate = request.getfixturevalue("postgres_template")
     template.reset()
     yield template.url
+
+
+@pytest.fixture(params=BACKENDS)
+def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A database of each backend with nothing in it, not even migrated.
+
+    On PostgreSQL, a schema of its own in the worker's database, which the URL makes the search
+    path (creating and dropping a whole database costs a checkpoint: seconds)."""
+    backend = request.param
+    _backends_used.add(backend)
+    if backend == "sqlite":
+        yield f"sqlite:///{tmp_path / 'empty.sqlite3'}"
+        return
+    template: PostgresTemplate = request.getfixturevalue("postgres_template")
+    schema = f"empty_{uuid.uuid4().hex[:8]}"
+    engine = create_engine(template.url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    url = make_url(template.url).update_query_dict({"options": f"-csearch_path={schema}"})
+    try:
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with engine.connect() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        engine.dispose()
 
 
 @pytest.fixture

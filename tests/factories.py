@@ -69,6 +69,22 @@ def make_accounts(db: Database, now: datetime, **kinds: dict[str, object]) -> di
     return db.run(work)
 
 
+#: Accounts the ledger tests name, each as the chart would set it up.
+LEDGER_TEST_ACCOUNTS: dict[str, dict[str, object]] = {
+    "escrow": {"type": AccountType.ASSET},
+    "wallet": {"type": AccountType.LIABILITY, "code": 2002, "no_overdraft": True},
+    "held": {"type": AccountType.LIABILITY, "code": 2003, "no_overdraft": True},
+    "revenue": {"type": AccountType.REVENUE, "code": 4001},
+    "bank": {"type": AccountType.ASSET, "code": 1002, "no_negative": True},
+    "equity": {"type": AccountType.EQUITY, "code": 3001},
+}
+
+
+def make_ledger_accounts(db: Database, now: datetime, *names: str) -> dict[str, int]:
+    """The named accounts of ``LEDGER_TEST_ACCOUNTS``, created in one transaction."""
+    return make_accounts(db, now, **{name: LEDGER_TEST_ACCOUNTS[name] for name in names})
+
+
 # -- identity -------------------------------------------------------------------------------------
 _phones = iter(range(1, 10**7))
 _id_sequence = iter(range(1, 10**6))

@@ -1,29 +1,23 @@
-"""A running platform for payout tests: the app served by uvicorn on a free port (so the rail
-sandboxes can call back over real HTTP), a worker, and small helpers a user's story needs."""
+"""A running platform for payout tests: the app served over real HTTP by the live harness (so the
+rail sandboxes can call back), a worker, and small helpers a user's story needs."""
 
 from __future__ import annotations
 
 import re
-import socket
-import threading
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
-import uvicorn
 
 from factories import make_id_number
-from huafei.composition.app import create_app
-from huafei.composition.container import Container, build_container
+from huafei.composition.container import Container
 from huafei.composition.runtime import build_registry
 from huafei.core.clock import Clock, FrozenClock
 from huafei.core.db import Database
-from huafei.core.settings import Settings
 from huafei.identity.models import (
     ID_NUMBER_CONTEXT,
     REAL_NAME_CONTEXT,
@@ -38,14 +32,10 @@ from huafei.invariants import check_everything
 from huafei.jobs.worker import Worker
 from huafei.ledger import NewTransfer, transfer
 from huafei.ledger.chart import Code, ensure_platform_accounts, ensure_wallet
+from live import serve_live
+from waiting import wait_for
 
 REAL_NAME = "张三"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def luhn_complete(prefix: str, length: int) -> str:
@@ -64,17 +54,6 @@ def luhn_complete(prefix: str, length: int) -> str:
 
 def icbc_card() -> str:
     return luhn_complete("622202", 19)
-
-
-def wait_for(predicate: Callable[[], Any], *, timeout: float = 10.0, interval: float = 0.02) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout} s")
-        time.sleep(interval)
 
 
 @dataclass
@@ -239,10 +218,10 @@ class Platform:
         return dict(response.json())
 
     def wait_status(self, owner_ref: str, withdrawal_id: int, status: str) -> dict[str, Any]:
-        return dict(
-            wait_for(
-                lambda: (w := self.withdrawal(owner_ref, withdrawal_id))["status"] == status and w
-            )
+        return wait_for(
+            lambda: self.withdrawal(owner_ref, withdrawal_id),
+            until=lambda withdrawal: withdrawal["status"] == status,
+            what=f"withdrawal {withdrawal_id} to be {status}",
         )
 
     def balances(self, owner_ref: str) -> dict[str, Any]:
@@ -262,14 +241,12 @@ class Platform:
         return list(self.http.get(f"{self.sandbox(rail)}/payouts").json())
 
     def wait_for_callbacks(self, count: int, rail: str = "bank") -> list[dict[str, Any]]:
-        return list(
-            wait_for(
-                lambda: (
-                    (p := self.rail_payouts(rail))
-                    and all(x["callbacks_delivered"] >= count for x in p)
-                    and p
-                )
-            )
+        return wait_for(
+            lambda: self.rail_payouts(rail),
+            until=lambda payouts: (
+                bool(payouts) and all(p["callbacks_delivered"] >= count for p in payouts)
+            ),
+            what=f"the {rail} rail to deliver {count} callback(s) of each payout",
         )
 
     def notices(self, owner_ref: str) -> list[dict[str, Any]]:
@@ -285,42 +262,22 @@ class Platform:
 def running_platform(
     db: Database, clock: Clock, tmp_path: Path, **settings: Any
 ) -> Iterator[Platform]:
-    port = free_port()
-    base_url = f"http://127.0.0.1:{port}"
+    """The platform served by ``serve_live`` with payout settings for tests, and a worker."""
     options: dict[str, Any] = {
-        "database_url": db.url,
-        "public_base_url": base_url,
         "sandbox_dir": str(tmp_path / "sandbox"),
         "sandbox_rail_settle_seconds": 0.05,
         "log_level": "WARNING",
         "env": "test",
+        **settings,
     }
-    options.update(settings)
-    container = build_container(Settings(**options), db=db, clock=clock)
-    app = create_app(container)
-    server = uvicorn.Server(
-        uvicorn.Config(
-            app,
-            host="127.0.0.1",
-            port=port,
-            log_level="warning",
-            access_log=False,
-            timeout_graceful_shutdown=1,
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    wait_for(lambda: server.started, timeout=20)
-    registry = build_registry(container)
-    # Periodic work (daily reconciliation, escrow watch) runs when a test asks for it.
-    registry.periodic.clear()
-    worker = Worker(db, clock, registry, name="test-worker")
-    try:
-        with httpx.Client(base_url=base_url, timeout=20) as http:
-            platform = Platform(container, base_url, http, worker)
+    with serve_live(db, clock, **options) as live:
+        container = live.container
+        registry = build_registry(container)
+        # Periodic work (daily reconciliation, escrow watch) runs when a test asks for it.
+        registry.periodic.clear()
+        worker = Worker(db, clock, registry, name="test-worker")
+        with httpx.Client(base_url=live.url, timeout=20) as http:
+            platform = Platform(container, live.url, http, worker)
             yield platform
         # Whatever the scenario did, the ledger and the escrow invariant must still hold.
         platform.assert_ledger_sound()
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)

@@ -1,18 +1,14 @@
 """Carrier channels end to end over real HTTP: the gateway, the sandboxes, the callback inbox.
 
-Every test runs the platform with ``live_app`` (uvicorn on a free port, sandboxes mounted): the
-gateway POSTs to the sandbox, the sandbox POSTs its signed result back to the platform.
+Every test runs the platform with ``live_app`` (uvicorn on a port of its own, sandboxes
+mounted): the gateway POSTs to the sandbox, the sandbox POSTs its signed result back to the
+platform.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import os
-import signal
-import socket
-import subprocess
-import sys
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
@@ -43,7 +39,8 @@ from huafei.carriers.signing import signed_headers
 from huafei.composition.container import build_container
 from huafei.core.clock import SystemClock
 from huafei.core.settings import Settings
-from live import LiveApp, eventually, serve_live
+from live import HuafeiProcess, LiveApp, reserved_port, serve_live
+from waiting import wait_for
 
 CMCC = Carrier.CMCC
 _ids = iter(range(1, 10**9))
@@ -319,9 +316,10 @@ class TestGatewayFailures:
         assert caught.value.to_problem()["code"] == "carrier_gateway_timeout"
         impatient.close()
         sandbox.set_switches(slow_response_ms=0)
-        result = eventually(
+        result = wait_for(
             lambda: live_app.gateway(CMCC).query_consumption(req.consumption_id),
-            lambda result: result.status is ConsumptionStatus.SUCCEEDED,
+            until=lambda result: result.status is ConsumptionStatus.SUCCEEDED,
+            what="the channel to finish consuming the card",
         )
         assert result.status is ConsumptionStatus.SUCCEEDED  # query before retrying
 
@@ -349,13 +347,12 @@ class TestGatewayFailures:
         impostor.close()
 
     def test_an_unreachable_channel(self, clock) -> None:
-        sock = socket.socket()
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-        sock.close()
-        gateway = HttpCarrierGateway(CMCC, f"http://127.0.0.1:{port}", "s", timeout=1, clock=clock)
-        with pytest.raises(GatewayError) as caught:
-            gateway.query_consumption("c1")
+        with reserved_port() as port:  # bound, never listening: the connection is refused
+            gateway = HttpCarrierGateway(
+                CMCC, f"http://127.0.0.1:{port}", "s", timeout=1, clock=clock
+            )
+            with pytest.raises(GatewayError) as caught:
+                gateway.query_consumption("c1")
         assert not isinstance(caught.value, GatewayTimeout)
 
 
@@ -600,41 +597,21 @@ def test_the_live_app_stops_cleanly(db, clock) -> None:
         httpx.get(url + "/healthz")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _start_sandbox(port: int, state: Path) -> subprocess.Popen[bytes]:
+def _start_sandbox(port: int, state: Path) -> HuafeiProcess:
     env = {
-        **os.environ,
         "HUAFEI_SANDBOX_CALLBACK_DELAY_MS": "20",
         "HUAFEI_SANDBOX_STATE_PATH": str(state),
         "HUAFEI_LOG_LEVEL": "WARNING",
     }
-    process = subprocess.Popen(  # noqa: S603 - our own CLI with fixed arguments
-        [sys.executable, "-m", "huafei", "sandbox", "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+    process = HuafeiProcess(
+        "sandbox", "serve", "--port", str(port), env=env, log=state.with_suffix(".log")
     )
-    up = eventually(lambda: _answers(f"http://127.0.0.1:{port}/healthz"), bool, timeout=20)
-    assert up, "the sandbox server did not start"
+    process.wait_until_answering(f"http://127.0.0.1:{port}/healthz", timeout=20)
     return process
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    process.send_signal(signal.SIGINT)
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
-def test_standalone_sandboxes_call_back_the_platform(db, tmp_path) -> None:
-    port = _free_port()
+def test_standalone_sandboxes_call_back_the_platform(db, tmp_path, held_port) -> None:
+    port = held_port
     process = _start_sandbox(port, tmp_path / "state.jsonl")
     try:
         sandboxes = f"http://127.0.0.1:{port}/sandbox/carriers"
@@ -645,19 +622,23 @@ def test_standalone_sandboxes_call_back_the_platform(db, tmp_path) -> None:
             card = SandboxCard(Carrier.CUCC, cards[0]["serial"], cards[0]["pin"],
                                SandboxCardKind.GOOD, 5_000, 5_000)  # fmt: skip
             req = consume(live, card)
-            rows = eventually(lambda: inbox(live), lambda rows: len(rows) == 1)
+            rows = wait_for(
+                lambda: inbox(live), until=lambda rows: len(rows) == 1, what="the callback"
+            )
             assert [(r.consumption_id, r.status) for r in rows] == [
                 (req.consumption_id, "succeeded")
             ]
     finally:
-        _stop(process)
+        process.stop()
 
 
-def test_a_sandbox_killed_before_calling_back_keeps_its_consumptions(db, tmp_path) -> None:
+def test_a_sandbox_killed_before_calling_back_keeps_its_consumptions(
+    db, tmp_path, held_port
+) -> None:
     """SIGKILL between accepting a card and calling back: restarted on its state file, the
     channel still knows the consumption — its reference and outcome — answers a resend with the
     same reference, lists it, and calls back what it never did."""
-    port = _free_port()
+    port = held_port
     state = tmp_path / "state.jsonl"
     sandboxes = f"http://127.0.0.1:{port}/sandbox/carriers"
     first = _start_sandbox(port, state)
@@ -669,8 +650,7 @@ def test_a_sandbox_killed_before_calling_back_keeps_its_consumptions(db, tmp_pat
             req = request(live, card)
             ack = live.gateway(CMCC).submit_consumption(req)
             assert ack.accepted
-            first.send_signal(signal.SIGKILL)
-            first.wait(timeout=10)
+            first.kill()
             assert inbox(live) == []  # killed before the callback
 
             second = _start_sandbox(port, state)
@@ -682,7 +662,12 @@ def test_a_sandbox_killed_before_calling_back_keeps_its_consumptions(db, tmp_pat
                     ack.channel_ref,
                 )
                 assert gateway.submit_consumption(req) == ack  # a resend: the same reference
-                rows = eventually(lambda: inbox(live), lambda rows: len(rows) == 1, timeout=10)
+                rows = wait_for(
+                    lambda: inbox(live),
+                    until=lambda rows: len(rows) == 1,
+                    what="the restarted sandbox's callback",
+                    timeout=10,
+                )
                 assert [(r.consumption_id, r.status, r.channel_ref) for r in rows] == [
                     (req.consumption_id, "succeeded", ack.channel_ref)
                 ]
@@ -698,18 +683,10 @@ def test_a_sandbox_killed_before_calling_back_keeps_its_consumptions(db, tmp_pat
                 other = gateway.submit_consumption(request(live, fresh))
                 assert len({ack.channel_ref, again.channel_ref, other.channel_ref}) == 3
             finally:
-                _stop(second)
+                second.stop()
         assert card.pin not in state.read_text()
     finally:
-        if first.poll() is None:
-            _stop(first)
-
-
-def _answers(url: str) -> bool:
-    try:
-        return httpx.get(url, timeout=1).status_code == 200
-    except httpx.HTTPError:
-        return False
+        first.stop()
 
 
 def _result(notification: str, consumption: str = "hf1") -> ConsumptionResult:

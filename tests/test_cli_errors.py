@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -109,3 +110,42 @@ def test_the_installed_command_prints_one_line(env) -> None:
     assert done.stderr == (
         "error: line 2: '2027-13-01' is not a date (calendar_arrangement_invalid)\n"
     )
+
+
+def test_a_group_called_alone_shows_its_commands_and_exit_2(env) -> None:
+    result = runner.invoke(app, ["ledger"])
+    assert result.exit_code == 2
+    assert "check" in result.output
+    assert "expire" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_a_database_url_of_no_known_kind_is_an_invalid_setting(env, monkeypatch) -> None:
+    monkeypatch.setenv("HUAFEI_DATABASE_URL", "nosuchdb://somewhere/huafei")
+    result = runner.invoke(app, ["ledger", "check"])
+    assert result.exit_code == 2
+    (line,) = result.output.strip().splitlines()
+    assert line.startswith("error: invalid setting: ")
+    assert "nosuchdb" in line
+
+
+def test_a_database_migrated_by_a_newer_version_is_one_line_and_exit_1(env) -> None:
+    """The database names a migration this version does not ship (it was migrated by a newer
+    one): `huafei migrate` says so and changes nothing."""
+    with sqlite3.connect(env / "cli.sqlite3") as connection:
+        connection.execute("CREATE TABLE alembic_version (version_num VARCHAR(32) PRIMARY KEY)")
+        connection.execute("INSERT INTO alembic_version VALUES ('9999')")
+    result = runner.invoke(app, ["migrate"])
+    assert result.exit_code == 1
+    (line,) = result.output.strip().splitlines()
+    assert line.startswith("error: migrations: ")
+    assert "9999" in line
+    with sqlite3.connect(env / "cli.sqlite3") as connection:
+        tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master")}
+    assert tables == {"alembic_version", "sqlite_autoindex_alembic_version_1"}
+
+
+def test_no_password_at_the_prompt_aborts_with_exit_1(env) -> None:
+    result = runner.invoke(app, ["staff", "create", "--username", "admin1", "--role", "admin"])
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines()[-1] == "aborted"

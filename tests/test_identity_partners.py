@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
+import pytest
+from fastapi import Depends, FastAPI
 from sqlalchemy import select
 
-from factories import bearer, make_client, make_staff, open_staff_session
-from huafei.identity.models import OperationLogEntry, PartnerApiKey
+from factories import bearer, make_client, make_partner_key, make_staff, open_staff_session
+from huafei.identity.deps import PartnerContext, current_partner, partner_with
+from huafei.identity.models import OperationLogEntry, Partner, PartnerApiKey
 
 PARTNER_ME = "/api/v1/partner/me"
 
@@ -107,3 +112,38 @@ def test_bad_keys_and_scopes(db, clock) -> None:
     assert issued["key"] not in " ".join(r.detail for r in rejected)
     duplicate = client.post("/api/v1/staff/partners", headers=headers, json={"name": "快充 Ltd"})
     assert duplicate.json()["code"] == "partner_name_taken"
+
+
+def test_a_route_that_needs_a_scope_refuses_a_key_without_it(db, clock) -> None:
+    """``partner_with`` guards the open API's routes: a valid key of the partner without the
+    scope is a 403 problem; with it, the route sees the partner and the key."""
+    client = make_client(db, clock)
+    app: FastAPI = client.app  # type: ignore[assignment]
+
+    @app.get("/probe/partner-orders")
+    def partner_orders(
+        ctx: Annotated[PartnerContext, Depends(partner_with("orders:read"))],
+    ) -> dict[str, object]:
+        return {"partner": ctx.caller.partner.id, "key": ctx.caller.key.key_id}
+
+    @app.get("/probe/partner")
+    def partner(found: Annotated[Partner, Depends(current_partner)]) -> dict[str, object]:
+        return {"partner": found.id}
+
+    reader = make_partner_key(db, clock, scopes=("orders:read",))
+    submitter = make_partner_key(db, clock, scopes=("cards:submit",), partner_id=reader.partner_id)
+    allowed = client.get("/probe/partner-orders", headers={"X-API-Key": reader.key})
+    assert allowed.status_code == 200, allowed.text
+    assert allowed.json() == {"partner": reader.partner_id, "key": reader.key_id}
+    refused = client.get("/probe/partner-orders", headers={"X-API-Key": submitter.key})
+    assert refused.status_code == 403
+    assert refused.json()["code"] == "api_key_scope_missing"
+    assert refused.json()["scope"] == "orders:read"
+    assert client.get("/probe/partner-orders").status_code == 401
+    seen = client.get("/probe/partner", headers={"X-API-Key": submitter.key})
+    assert seen.json() == {"partner": reader.partner_id}
+
+
+def test_a_scope_that_does_not_exist_cannot_be_required() -> None:
+    with pytest.raises(ValueError, match="orders:delete"):
+        partner_with("orders:delete")

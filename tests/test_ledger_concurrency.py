@@ -35,6 +35,8 @@ def test_parallel_writer_processes(db, clock) -> None:
             write,
             [(db.url, n, ids["hot"], wallets, ids["sink"], PER_PROCESS) for n in range(PROCESSES)],
         )
+        pool.close()  # the writers exit on their own (and save their coverage) before the end
+        pool.join()
 
     shared_created = sum(o["shared_created"] for o in outcomes)
     assert shared_created == len(range(0, PER_PROCESS, 10))  # each shared id created exactly once

@@ -4,7 +4,6 @@ assets, `/metrics` with and without a token or its own listener, and the securit
 from __future__ import annotations
 
 import re
-import socket
 
 import httpx
 from fastapi.testclient import TestClient
@@ -12,6 +11,7 @@ from fastapi.testclient import TestClient
 from factories import make_client, make_container, new_phone, seller_token
 from huafei.composition.app import create_app
 from huafei.web.security import start_metrics_listener
+from live import LOCALHOST
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -55,8 +55,8 @@ class TestMetrics:
         assert opened.status_code == 200
         assert "huafei_escrow" in opened.text
 
-    def test_their_own_listener_instead_of_the_app(self, db, clock) -> None:
-        address = _free_address()
+    def test_their_own_listener_instead_of_the_app(self, db, clock, held_port) -> None:
+        address = f"{LOCALHOST}:{held_port}"
         container = make_container(db, clock, metrics_address=address)
         assert TestClient(create_app(container)).get("/metrics").status_code == 404
         server = start_metrics_listener(container.settings, container.metrics.registry)
@@ -68,12 +68,6 @@ class TestMetrics:
         finally:
             server.shutdown()
             server.server_close()
-
-
-def _free_address() -> str:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return f"127.0.0.1:{sock.getsockname()[1]}"
 
 
 class TestSecurityHeaders:

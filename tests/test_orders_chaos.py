@@ -5,11 +5,6 @@ exactly once. Real processes on PostgreSQL: the platform served by uvicorn, work
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -23,15 +18,15 @@ from huafei.invariants import check_everything
 from huafei.ledger.models import Transfer
 from huafei.orders.models import Order, OrderState
 from huafei.rates.defaults import install_defaults
-from live import LiveApp, serve_live
+from live import HuafeiProcess, LiveApp, serve_live
 from test_orders import Seller, lines
+from waiting import wait_for
 
 FINAL = [s.value for s in OrderState if s.final]
 
 
-def start_worker(live: LiveApp, db, tmp_path: Path, name: str) -> subprocess.Popen[bytes]:
+def start_worker(live: LiveApp, db, tmp_path: Path, name: str) -> HuafeiProcess:
     env = {
-        **os.environ,
         "HUAFEI_DATABASE_URL": db.url,
         "HUAFEI_PUBLIC_BASE_URL": live.url,
         "HUAFEI_CARRIER_BASE_URL": f"{live.url}/sandbox/carriers",
@@ -40,22 +35,11 @@ def start_worker(live: LiveApp, db, tmp_path: Path, name: str) -> subprocess.Pop
         "HUAFEI_CARRIER_TIMEOUT_SECONDS": "2",
         "HUAFEI_LOG_LEVEL": "WARNING",
     }
-    log = (tmp_path / f"{name}.log").open("wb")
-    return subprocess.Popen(
-        [sys.executable, "-m", "huafei", "worker"], env=env, stdout=log, stderr=subprocess.STDOUT
-    )
+    return HuafeiProcess("worker", env=env, log=tmp_path / f"{name}.log")
 
 
 def states(db) -> Counter[str]:
     return Counter(db.run(lambda s: list(s.scalars(select(Order.state)))))
-
-
-def wait_until(condition, *, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.2)
 
 
 @pytest.mark.slow
@@ -81,14 +65,14 @@ def test_chaotic_channel_and_a_killed_worker_pay_every_card_once(db, tmp_path) -
         assert seller.submit("\n".join(lines(first_wave))).status_code == 201
         first = start_worker(live, db, tmp_path, "first")
         try:
-            wait_until(
+            wait_for(
                 lambda: states(db)["consuming"] + states(db)["settled"] >= 4,
                 timeout=60,
+                interval=0.2,
                 what="the first worker to start consuming",
             )
         finally:
-            first.send_signal(signal.SIGKILL)
-            first.wait(timeout=10)
+            first.kill()
         # Second wave while nobody works: callbacks lost, or signed with the wrong secret (the
         # platform refuses them and the sandbox gives up) — only queries can tell the results.
         sandbox.set_switches(
@@ -102,9 +86,10 @@ def test_chaotic_channel_and_a_killed_worker_pay_every_card_once(db, tmp_path) -
         assert seller.submit("\n".join(lines(lost))).status_code == 201
         second = start_worker(live, db, tmp_path, "second")
         try:
-            wait_until(
+            wait_for(
                 lambda: states(db)["consuming"] + states(db)["settled"] >= 16,
                 timeout=60,
+                interval=0.2,
                 what="the lost-callback wave to be sent",
             )
             sandbox.set_switches(lose_callbacks=False, bad_signature=True, callback_attempts=2)
@@ -112,17 +97,16 @@ def test_chaotic_channel_and_a_killed_worker_pay_every_card_once(db, tmp_path) -
             assert seller.submit("\n".join(lines(badly_signed))).status_code == 201
             third = start_worker(live, db, tmp_path, "third")
             try:
-                wait_until(
+                wait_for(
                     lambda: sum(n for s, n in states(db).items() if s in FINAL) == 20,
                     timeout=120,
+                    interval=0.2,
                     what="every order to end",
                 )
             finally:
                 third.terminate()
-                third.wait(timeout=10)
         finally:
             second.terminate()
-            second.wait(timeout=10)
         live.wait_for_callbacks(timeout=10)
 
         assert states(db) == {"settled": 20}

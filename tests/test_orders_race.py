@@ -5,7 +5,6 @@ moment later — never a 500."""
 from __future__ import annotations
 
 import threading
-import time
 from datetime import timedelta
 
 import pytest
@@ -19,6 +18,7 @@ from huafei.rates.models import Lane
 from huafei.rates.service import current_agreement
 from live import serve_live
 from test_orders import Seller, lines
+from waiting import wait_for
 
 
 @pytest.fixture
@@ -70,11 +70,12 @@ def race(platform, db, clock, first: Seller, second: Seller, cards: str):
         )
         thread = threading.Thread(target=lambda: answer.append(second.submit(cards)))
         thread.start()
-        deadline = time.monotonic() + 20
-        while not waiting_on_a_lock(db):
-            assert thread.is_alive(), answer[0].text if answer else "no answer"
-            assert time.monotonic() < deadline, "the second submission never reached the card"
-            time.sleep(0.02)
+        wait_for(
+            lambda: waiting_on_a_lock(db) or not thread.is_alive(),
+            what="the second submission to wait on the card's lock",
+            timeout=20,
+        )
+        assert thread.is_alive(), answer[0].text if answer else "no answer"
     thread.join(timeout=20)
     (response,) = answer
     return response

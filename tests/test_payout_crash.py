@@ -4,10 +4,6 @@ PostgreSQL: the platform served by uvicorn, workers started as `python -m huafei
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import httpx
@@ -17,14 +13,15 @@ from huafei.core.clock import SystemClock
 from huafei.ledger import pending_state, transfers_by_ref
 from huafei.ledger.models import TransferKind
 from huafei.payouts.service.holds import hold_id
-from payouts_harness import REAL_NAME, free_port, icbc_card, running_platform, wait_for
+from live import HuafeiProcess
+from payouts_harness import REAL_NAME, icbc_card, running_platform
+from waiting import wait_for
 
 SELLER = "seller:61"
 
 
-def start_worker(platform, tmp_path: Path, name: str) -> subprocess.Popen[bytes]:
+def start_worker(platform, tmp_path: Path, name: str) -> HuafeiProcess:
     env = {
-        **os.environ,
         "HUAFEI_DATABASE_URL": platform.db.url,
         "HUAFEI_PUBLIC_BASE_URL": platform.base_url,
         "HUAFEI_WORKER_LEASE_SECONDS": "2",
@@ -32,10 +29,7 @@ def start_worker(platform, tmp_path: Path, name: str) -> subprocess.Popen[bytes]
         "HUAFEI_SANDBOX_DIR": str(tmp_path / "worker-sandbox"),
         "HUAFEI_LOG_LEVEL": "WARNING",
     }
-    log = (tmp_path / f"{name}.log").open("wb")
-    return subprocess.Popen(
-        [sys.executable, "-m", "huafei", "worker"], env=env, stdout=log, stderr=subprocess.STDOUT
-    )
+    return HuafeiProcess("worker", env=env, log=tmp_path / f"{name}.log")
 
 
 def status(platform, withdrawal_id: int) -> str:
@@ -57,11 +51,10 @@ def test_sigkill_between_send_and_record_pays_once(db, tmp_path) -> None:
 
         first = start_worker(platform, tmp_path, "first")
         try:
-            wait_for(platform.rail_payouts, timeout=30)
+            wait_for(platform.rail_payouts, what="the rail to record the payout", timeout=30)
             assert status(platform, withdrawal["id"]) == "sending"
         finally:
-            os.kill(first.pid, signal.SIGKILL)
-            first.wait(timeout=10)
+            first.kill()
 
         with db.session() as session:
             assert pending_state(session, hold_id(withdrawal["id"])) is TransferKind.PENDING
@@ -69,10 +62,13 @@ def test_sigkill_between_send_and_record_pays_once(db, tmp_path) -> None:
 
         second = start_worker(platform, tmp_path, "second")
         try:
-            wait_for(lambda: status(platform, withdrawal["id"]) == "paid", timeout=60)
+            wait_for(
+                lambda: status(platform, withdrawal["id"]) == "paid",
+                what="the second worker to find the payout paid",
+                timeout=60,
+            )
         finally:
             second.kill()
-            second.wait(timeout=10)
 
         (payout,) = platform.rail_payouts()
         assert payout["paid"] is True
@@ -90,36 +86,26 @@ def test_sigkill_between_send_and_record_pays_once(db, tmp_path) -> None:
     platform.assert_ledger_sound()
 
 
-def start_rails(port: int, tmp_path: Path, *, settle_seconds: float) -> subprocess.Popen[bytes]:
+def start_rails(port: int, tmp_path: Path, *, settle_seconds: float) -> HuafeiProcess:
     """The payout rails' sandboxes as a process of their own (`huafei sandbox serve --rails`)."""
     env = {
-        **os.environ,
         "HUAFEI_SANDBOX_DIR": str(tmp_path / "rails"),
         "HUAFEI_SANDBOX_RAIL_SETTLE_SECONDS": str(settle_seconds),
         "HUAFEI_LOG_LEVEL": "WARNING",
     }
     args = ["sandbox", "serve", "--no-carriers", "--rails", "--port", str(port)]
-    log = (tmp_path / "rails.log").open("ab")
-    process = subprocess.Popen(  # noqa: S603 - our own CLI with fixed arguments
-        [sys.executable, "-m", "huafei", *args], env=env, stdout=log, stderr=subprocess.STDOUT
-    )
-
-    def up() -> bool:
-        try:
-            return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200
-        except httpx.HTTPError:
-            return process.poll() is not None
-
-    wait_for(up, timeout=30)
-    assert process.poll() is None, (tmp_path / "rails.log").read_text()
+    process = HuafeiProcess(*args, env=env, log=tmp_path / "rails.log")
+    process.wait_until_answering(f"http://127.0.0.1:{port}/healthz")
     return process
 
 
 @pytest.mark.slow
-def test_a_rail_killed_with_a_payout_in_flight_keeps_it_and_pays_once(db, tmp_path) -> None:
+def test_a_rail_killed_with_a_payout_in_flight_keeps_it_and_pays_once(
+    db, tmp_path, held_port
+) -> None:
     """SIGKILL the rail's own process after it accepted a payout: restarted, it still has the
     payout (its reference, its state), settles it and calls back; the platform pays once."""
-    port = free_port()
+    port = held_port
     rails = f"http://127.0.0.1:{port}/sandbox/rails"
     first = start_rails(port, tmp_path, settle_seconds=60)
     second = None
@@ -135,7 +121,6 @@ def test_a_rail_killed_with_a_payout_in_flight_keeps_it_and_pays_once(db, tmp_pa
             assert status(platform, withdrawal["id"]) == "sent"
 
             first.kill()
-            first.wait(timeout=10)
             second = start_rails(port, tmp_path, settle_seconds=0.2)
             (kept,) = httpx.get(f"{rails}/bank/_control/payouts").json()
             assert kept["rail_ref"] == accepted["rail_ref"]
@@ -144,7 +129,7 @@ def test_a_rail_killed_with_a_payout_in_flight_keeps_it_and_pays_once(db, tmp_pa
                 platform.worker.run_until_idle()
                 return status(platform, withdrawal["id"]) == "paid"
 
-            wait_for(paid, timeout=30)
+            wait_for(paid, what="the restarted rail's payout to be paid", timeout=30)
             (payout,) = httpx.get(f"{rails}/bank/_control/payouts").json()
             assert (payout["paid"], payout["submissions"]) == (True, 1)
             assert payout["callbacks_delivered"] == 1
@@ -154,6 +139,5 @@ def test_a_rail_killed_with_a_payout_in_flight_keeps_it_and_pays_once(db, tmp_pa
         assert REAL_NAME not in state
     finally:
         for process in (first, second):
-            if process is not None and process.poll() is None:
-                process.kill()
-                process.wait(timeout=10)
+            if process is not None:
+                process.stop()  # graceful, so a measured process saves its coverage

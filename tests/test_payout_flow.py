@@ -8,6 +8,7 @@ import uuid
 import pytest
 
 from payouts_harness import REAL_NAME, icbc_card, running_platform
+from waiting import wait_for
 
 SELLER = "seller:42"
 
@@ -195,9 +196,10 @@ class TestFailures:
         withdrawal = platform.withdraw(SELLER, card["id"], "60").json()
         platform.worker.run_until_idle()
         assert platform.withdrawal(SELLER, withdrawal["id"])["status"] == "sent"
-        from payouts_harness import wait_for
-
-        wait_for(lambda: platform.rail_payouts()[0]["status"] == "succeeded")
+        wait_for(
+            lambda: platform.rail_payouts()[0]["status"] == "succeeded",
+            what="the rail to settle the payout",
+        )
         clock.advance(seconds=61)
         platform.worker.run_until_idle()
         assert platform.withdrawal(SELLER, withdrawal["id"])["status"] == "paid"

@@ -1,9 +1,9 @@
 """The whole seller journey and the finance approval in a real browser, phone-sized.
 
-The platform runs as in production — uvicorn on a free port, the carrier and rail sandboxes
-mounted, a worker in a background thread — and Debian's chromium drives the pages a seller and
-two finance staff use. Every step is screenshotted to ``var/artifacts/screenshots/`` and checked
-with axe-core (no serious or critical violation).
+The platform runs as in production — uvicorn on a port of its own, the carrier and rail
+sandboxes mounted, a worker in a background thread — and Debian's chromium drives the pages a
+seller and two finance staff use. Every step is screenshotted to ``var/artifacts/screenshots/``
+and checked with axe-core (no serious or critical violation).
 
 These run on SQLite only: they exercise the pages, not the database (the API and service tests
 cover both backends), and one browser run keeps the suite's time on two cores.
@@ -12,7 +12,6 @@ cover both backends), and one browser run keeps the suite's time on two cores.
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +33,7 @@ from huafei.jobs.worker import Worker
 from huafei.rates.defaults import install_defaults
 from live import LiveApp, serve_live
 from payouts_harness import icbc_card
+from waiting import wait_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.db]
 
@@ -108,11 +108,14 @@ def _context(browser: Browser, platform: Platform, viewport: dict[str, int]) -> 
 
 def _until(check: Callable[[], bool], page: Page, *, timeout: float = 20.0) -> None:
     """Reload ``page`` until ``check`` holds (for results that arrive in the background)."""
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, f"not reached in {timeout} s on {page.url}"
-        time.sleep(0.2)
+
+    def reloaded_check() -> bool:
+        if check():
+            return True
         page.reload()
+        return False
+
+    wait_for(reloaded_check, what=f"the awaited state of {page.url}", timeout=timeout, interval=0.2)
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)

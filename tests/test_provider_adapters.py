@@ -6,11 +6,8 @@ from __future__ import annotations
 
 import os
 import re
-import signal
-import socket
-import subprocess
-import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -26,54 +23,30 @@ from huafei.identity.errors import IdentityProviderUnavailable
 from huafei.sms.errors import SmsUnavailable
 from huafei.sms.http import HttpSmsSender
 from huafei.sms.sender import SmsSender
-from live import eventually, serve_live
+from live import huafei_server, reserved_port, serve_live
 
 SMS_KEY, SMS_SECRET = "huafei-test", "sms-test-secret-0001"
 ID_KEY, ID_SECRET = "huafei-test", "identity-test-secret-0002"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _answers(url: str) -> bool:
-    try:
-        return httpx.get(url, timeout=1).status_code == 200
-    except httpx.HTTPError:
-        return False
-
-
 @pytest.fixture(scope="module")
-def sandbox_url() -> Iterator[str]:
-    """`huafei sandbox serve` on a free port, with this module's provider credentials."""
-    port = _free_port()
+def sandbox_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`huafei sandbox serve` on a port of its own, with this module's provider credentials."""
     env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("HUAFEI_")},
         "HUAFEI_LOG_LEVEL": "WARNING",
         "HUAFEI_SMS_API_KEY": SMS_KEY,
         "HUAFEI_SMS_API_SECRET": SMS_SECRET,
         "HUAFEI_IDENTITY_API_KEY": ID_KEY,
         "HUAFEI_IDENTITY_API_SECRET": ID_SECRET,
     }
-    process = subprocess.Popen(  # noqa: S603 - our own CLI with fixed arguments
-        [sys.executable, "-m", "huafei", "sandbox", "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        assert eventually(lambda: _answers(f"{base}/healthz"), bool, timeout=30), "not started"
-        yield base
-    finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    log: Path = tmp_path_factory.mktemp("sandbox") / "sandbox.log"
+    with (
+        reserved_port() as port,
+        huafei_server(
+            "sandbox", "serve", "--port", str(port), port=port, env=env, log=log, clean=True
+        ),
+    ):
+        yield f"http://127.0.0.1:{port}"
 
 
 def _sms(base: str, *, key: str = SMS_KEY, secret: str = SMS_SECRET) -> HttpSmsSender:
@@ -155,8 +128,8 @@ class TestHttpSmsSender:
             httpx.put(switches, json={"fail_status": None}, timeout=5).raise_for_status()
 
     def test_an_unreachable_provider_is_a_typed_error(self) -> None:
-        with pytest.raises(SmsUnavailable) as failed:
-            _sms(f"http://127.0.0.1:{_free_port()}").send(_phone(), "nobody there")
+        with reserved_port() as port, pytest.raises(SmsUnavailable) as failed:
+            _sms(f"http://127.0.0.1:{port}").send(_phone(), "nobody there")
         assert failed.value.extra == {"reason": "unreachable"}
 
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import time
 
 import pytest
 from sqlalchemy import select
 
 from huafei.payouts.models import RailName, RailNotification
 from huafei.payouts.rails.base import rail_secrets
-from payouts_harness import running_platform, wait_for
+from payouts_harness import running_platform
+from waiting import wait_for
 
 SELLER = "seller:21"
 
@@ -61,7 +61,10 @@ class TestCallbacks:
         platform.switch("lost_result")  # we deliver the result ourselves
         withdrawal = platform.withdraw(SELLER, card["id"], "100").json()
         platform.worker.run_until_idle()
-        wait_for(lambda: platform.rail_payouts()[0]["status"] == "succeeded")
+        wait_for(
+            lambda: platform.rail_payouts()[0]["status"] == "succeeded",
+            what="the rail to settle the payout",
+        )
         body = result_body(withdrawal["payout_id"])
         headers = signed(body, secret=secret, timestamp=int(clock.now().timestamp()))
         for _ in range(3):
@@ -132,7 +135,10 @@ def test_a_timeout_is_resolved_by_asking_not_by_sending_again(db, clock, tmp_pat
         assert len(platform.rail_payouts()) == 1
         state = platform.withdrawal(SELLER, withdrawal["id"])["status"]
         assert state in ("sending", "paid")  # its callback may already have landed
-        time.sleep(1.0)
+        wait_for(
+            lambda: platform.rail_payouts()[0]["status"] == "succeeded",
+            what="the rail to settle the payout it answered late",
+        )
         clock.advance(seconds=5)
         platform.worker.run_until_idle()
         platform.wait_status(SELLER, withdrawal["id"], "paid")

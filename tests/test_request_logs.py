@@ -4,12 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -20,6 +14,7 @@ from huafei.composition.app import create_app
 from huafei.composition.container import build_container
 from huafei.core.logging import configure_logging
 from huafei.core.settings import Settings
+from live import huafei_server
 
 
 @pytest.fixture
@@ -110,41 +105,23 @@ def test_uvicorn_access_lines_keep_only_the_path(json_logs) -> None:
     assert line["message"] == '127.0.0.1:5000 - "GET /sandbox/sms HTTP/1.1" 200'
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def test_huafei_serve_logs_no_query_string_and_ids_its_500s(tmp_path: Path) -> None:
+def test_huafei_serve_logs_no_query_string_and_ids_its_500s(tmp_path: Path, held_port) -> None:
     """The real server, at DEBUG: a database that was never migrated makes a route fail with a
     500. The answer carries the request id, the error's log line too, and no line carries what
     the query string said."""
-    port = _free_port()
+    port = held_port
     env = {
-        **os.environ,
         "HUAFEI_DATABASE_URL": f"sqlite:///{tmp_path / 'never-migrated.sqlite3'}",
         "HUAFEI_PORT": str(port),
         "HUAFEI_LOG_LEVEL": "DEBUG",
         "HUAFEI_LOG_JSON": "true",
         "HUAFEI_WORKER_IN_PROCESS": "false",
     }
-    huafei = Path(sys.executable).parent / "huafei"
-    server = subprocess.Popen(  # noqa: S603 - our own command
-        [str(huafei), "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
-    )
     secret = "13800138000"
-    try:
+    with huafei_server(
+        "serve", port=port, env=env, log=tmp_path / "out.log", stderr=tmp_path / "err.log"
+    ) as server:
         base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                httpx.get(f"{base}/healthz", timeout=1)
-                break
-            except httpx.TransportError:
-                assert server.poll() is None, server.stderr.read().decode()  # type: ignore[union-attr]
-                assert time.monotonic() < deadline, "huafei serve did not start"
-                time.sleep(0.1)
         ok = httpx.get(f"{base}/healthz", params={"phone": secret})
         assert ok.status_code == 200
         missing = httpx.get(f"{base}/no/such/page", params={"phone": secret})
@@ -156,10 +133,7 @@ def test_huafei_serve_logs_no_query_string_and_ids_its_500s(tmp_path: Path) -> N
         )
         assert failed.status_code == 500
         assert failed.headers["x-request-id"] == "req-serve-500"
-    finally:
-        server.send_signal(signal.SIGINT)
-        _, err_bytes = server.communicate(timeout=30)
-    err = err_bytes.decode()
+    err = server.error_output()
     assert secret not in err
     assert "phone=" not in err
     records = [json.loads(line) for line in err.splitlines() if line.startswith("{")]

@@ -12,7 +12,7 @@ names below are the ledger's own business. The ledger imports no other domain.
 * :mod:`~huafei.ledger.expiry` — pending transfers whose timeout has passed.
 """
 
-from huafei.ledger.accounts import accounts_by_owner, create_account, find_account, get_account
+from huafei.ledger.accounts import create_account, find_account, get_account
 from huafei.ledger.engine import TransferQueue, create_transfers, transfer, transfer_all
 from huafei.ledger.expiry import expire_pending_transfers, expiry_id
 from huafei.ledger.reading import (
@@ -46,7 +46,6 @@ __all__ = [
     "TransferQueue",
     "TransferRecord",
     "TransferResult",
-    "accounts_by_owner",
     "balance_as_of",
     "create_account",
     "create_transfers",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import select
@@ -73,12 +72,3 @@ def find_account(
         .where(Account.code == code, Account.owner_ref == owner_ref, Account.currency == currency)
         .execution_options(populate_existing=True)
     ).one_or_none()
-
-
-def accounts_by_owner(session: Session, owner_refs: Iterable[str]) -> list[Account]:
-    """Every account of the owners, in id order."""
-    return list(
-        session.scalars(
-            select(Account).where(Account.owner_ref.in_(list(owner_refs))).order_by(Account.id)
-        )
-    )

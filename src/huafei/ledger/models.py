@@ -180,7 +180,3 @@ class Transfer(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     #: sha-256 prefix of the immutable fields (see ``service.transfer_digest``).
     digest: Mapped[str] = mapped_column(String(32))
-
-    @property
-    def transfer_kind(self) -> TransferKind:
-        return TransferKind(self.kind)
