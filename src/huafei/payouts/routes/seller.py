@@ -95,15 +95,7 @@ def quote(body: schemas.QuoteIn, ctx: SellerCtx, payouts: PayoutsDep) -> schemas
             amount_fen=amount, now=ctx.now,
         )
     )  # fmt: skip
-    refused = q.refused
-    return schemas.QuoteOut(
-        **{k: getattr(q, k) for k in q.__dataclass_fields__ if k != "refused"},
-        refusal=None if refused is None else schemas.QuoteRefusal(
-            code=refused.code, detail=refused.detail, extra=refused.extra
-        ),
-        amount=Money(q.amount_fen).plain(), fee=Money(q.fee_fen).plain(),
-        total=Money(q.total_fen).plain(),
-    )  # fmt: skip
+    return schemas.QuoteOut.of(q)
 
 
 @router.post(

@@ -40,7 +40,7 @@ from huafei.wallets.service import get_balances
 
 
 @dataclass(frozen=True, slots=True)
-class Quote:
+class QuoteFigures:
     """What the owner sees before confirming: the fee, the total taken from the wallet, what
     arrives, and the limits that apply."""
 
@@ -57,6 +57,12 @@ class Quote:
     max_single_fen: int
     remaining_today_fen: int
     needs_approval: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Quote(QuoteFigures):
+    """A quote's figures, and whether a request for the amount would be refused now."""
+
     refused: HuafeiError | None = None
     """What a request for this amount would be refused with now (a limit, the minimum, the
     balance), or None. Risk control is not asked: it decides on the request itself."""
