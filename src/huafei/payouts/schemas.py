@@ -25,16 +25,6 @@ class MethodIn(BaseModel):
     sms_code: SecretText = Field(min_length=1, max_length=12)
 
 
-class MethodOut(BaseModel):
-    id: int
-    kind: MethodKind
-    account_masked: str
-    holder_name_masked: str
-    bank_code: str | None
-    bank_name: str | None
-    created_at: datetime
-
-
 class QuoteIn(BaseModel):
     method_id: Id
     amount: Text = Field(max_length=32, description="yuan, as typed: 100, 100.50, ¥1,000")
