@@ -31,7 +31,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import ClassVar, Protocol
+from typing import Any, ClassVar, Protocol
 
 from huafei.core.errors import HuafeiError
 
@@ -154,6 +154,10 @@ class TopUpResult:
     completed_at: datetime
 
 
+#: Each refusal by its code on the wire; every subclass of ``ChannelRefused`` adds itself.
+REFUSALS: dict[str, type[ChannelRefused]] = {}
+
+
 class ChannelRefused(HuafeiError):
     """The channel answered and refused the operation: nothing moved.
 
@@ -165,6 +169,13 @@ class ChannelRefused(HuafeiError):
     status = 422
     title = "The carrier refused the operation"
     reason: ClassVar[str] = "refused"
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        REFUSALS[cls.reason] = cls
+
+
+REFUSALS[ChannelRefused.reason] = ChannelRefused
 
 
 class WrongServicePassword(ChannelRefused):
@@ -210,22 +221,6 @@ class RequestIdReused(ChannelRefused):
     status = 409
     title = "The id was already used for a different operation"
     reason = "id_reused"
-
-
-#: Each refusal by its code on the wire.
-REFUSALS: dict[str, type[ChannelRefused]] = {
-    error.reason: error
-    for error in (
-        ChannelRefused,
-        WrongServicePassword,
-        UnknownNumber,
-        NumberOfAnotherCarrier,
-        SameNumber,
-        InsufficientBalance,
-        InvalidAmount,
-        RequestIdReused,
-    )
-}
 
 
 class BadCallbackSignature(HuafeiError):
