@@ -63,33 +63,11 @@ def iso(value: datetime | None) -> str:
     return "" if value is None else utc(value).isoformat()
 
 
-LABEL_TABLES: dict[str, dict[str, str]] = {
-    "carrier": labels.CARRIERS,
-    "lane": labels.LANES,
-    "destination": labels.DESTINATIONS,
-    "rate_model": labels.RATE_MODELS,
-    "method": labels.METHOD_KINDS,
-    "withdrawal": labels.WITHDRAWAL_STATUSES,
-    "withdrawal_event": labels.WITHDRAWAL_EVENTS,
-    "notice": labels.NOTICE_KINDS,
-    "order": labels.ORDER_STATES,
-    "flow": labels.LIMIT_FLOWS,
-    "window": labels.LIMIT_WINDOWS,
-    "role": labels.STAFF_ROLES,
-    "failure": labels.FAILURE_REASONS,
-    "reason": labels.EVENT_REASONS,
-    "memo": labels.STATEMENT_MEMOS,
-}
-
-
 def _labeller(translations: NullTranslations) -> Callable[[str, object], str]:
     """``label("carrier", "cmcc")`` → 中国移动: a code's name in the page's language."""
 
     def label(table: str, code: object) -> str:
-        if table == "tier":
-            found = labels.TIERS.get(int(str(code)))
-        else:
-            found = LABEL_TABLES[table].get(str(code))
+        found = labels.LABELS[table].get(str(code))
         return translations.gettext(found) if found else str(code)
 
     return label
