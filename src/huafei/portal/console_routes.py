@@ -20,12 +20,11 @@ from huafei.core.errors import HuafeiError
 from huafei.core.types import Id
 from huafei.identity import limits
 from huafei.identity.cookies import STAFF_COOKIES
-from huafei.identity.deps import CallContext, session_context
+from huafei.identity.deps import CallContext
 from huafei.identity.errors import SellerNotFound
 from huafei.identity.models import Seller
 from huafei.identity.permissions import Permission
 from huafei.identity.schemas import SellerView
-from huafei.identity.service import sessions
 from huafei.identity.service import staff as staff_service
 from huafei.identity.service.sessions import SessionKind
 from huafei.identity.validation import parse_mobile
@@ -34,17 +33,19 @@ from huafei.orders.models import Order, OrderState
 from huafei.payouts.deps import PayoutsDep
 from huafei.payouts.models import Withdrawal, WithdrawalStatus
 from huafei.payouts.service import methods, withdrawals
-from huafei.portal.messages import describe, describe_error
+from huafei.portal.messages import describe_error
 from huafei.portal.pages import (
     Form,
     PageCtx,
     PageRoute,
     StaffPage,
     flash,
-    form_token_ok,
     redirect,
     render,
+    require_form_token,
     safe_next,
+    sign_out_session,
+    signed_in,
     staff_page,
 )
 from huafei.portal.ui import gettext_for
@@ -72,16 +73,15 @@ def _sign_in_page(
     *,
     username: str = "",
     next_url: str = "",
-    error: str | None = None,
-    status: int = 200,
+    refused: HuafeiError | None = None,
 ) -> Response:
     return render(
         request,
         "console/sign_in.html",
-        status=status,
+        status=refused.status if refused else 200,
         username=username,
         next_url=safe_next(next_url, "/console"),
-        error=error,
+        error=describe_error(refused, gettext_for(request)) if refused else None,
         flash=flash(request),
     )
 
@@ -93,19 +93,9 @@ def sign_in_page(request: Request) -> Response:
 
 @router.post("/sign-in")
 def sign_in(ctx: PageCtx, form: Form) -> Response:
-    request = ctx.request
-    gettext = gettext_for(request)
-    username = form.get("username", "")[:64]
-    next_url = form.get("next", "")
-    if not form_token_ok(request, form):
-        return _sign_in_page(
-            request,
-            username=username,
-            next_url=next_url,
-            error=describe("form_expired", gettext),
-            status=400,
-        )
+    username, next_url = form.get("username", "")[:64], form.get("next", "")
     try:
+        require_form_token(ctx.request, form)
         outcome = ctx.settle(
             lambda s: staff_service.sign_in_staff(
                 s,
@@ -117,29 +107,15 @@ def sign_in(ctx: PageCtx, form: Form) -> Response:
             )
         )
     except HuafeiError as exc:
-        return _sign_in_page(
-            request,
-            username=username,
-            next_url=next_url,
-            error=describe_error(exc, gettext),
-            status=exc.status,
-        )
-    response = redirect(safe_next(next_url, "/console"))
-    STAFF_COOKIES.open(response, outcome.opened, keyring=ctx.keyring, settings=ctx.settings)
-    return response
+        return _sign_in_page(ctx.request, username=username, next_url=next_url, refused=exc)
+    return signed_in(ctx, STAFF_COOKIES, outcome.opened, safe_next(next_url, "/console"))
 
 
 @router.post("/sign-out")
 def sign_out(ctx: PageCtx, staff: AnyStaff) -> Response:
-    session_id = session_context(ctx.request).session_id
-    ctx.run(
-        lambda s: sessions.sign_out(
-            s, ctx.actor, session_id=session_id, now=ctx.now, staff_id=staff.staff.id
-        )
+    return sign_out_session(
+        ctx, STAFF_COOKIES, "/console/sign-in?done=signed_out", staff_id=staff.staff.id
     )
-    response = redirect("/console/sign-in?done=signed_out")
-    STAFF_COOKIES.clear(response)
-    return response
 
 
 # -- home and search ----------------------------------------------------------------------------

@@ -31,6 +31,7 @@ from starlette.datastructures import UploadFile
 from huafei.core.errors import HuafeiError
 from huafei.core.text import require_text
 from huafei.identity import errors as identity_errors
+from huafei.identity.cookies import CookiePair
 from huafei.identity.deps import (
     SAFE_METHODS,
     CallContext,
@@ -216,10 +217,18 @@ def form_token(request: Request) -> str:
     return token
 
 
-def form_token_ok(request: Request, fields: Mapping[str, str]) -> bool:
+class FormExpired(HuafeiError):
+    code = "form_expired"
+    status = 400
+    title = "The form expired"
+
+
+def require_form_token(request: Request, fields: Mapping[str, str]) -> None:
+    """Refuse an anonymous form (sign-in) that does not repeat this visitor's form token."""
     cookie = request.cookies.get(FORM_COOKIE, "")
     sent = fields.get("form_token", "")
-    return bool(cookie) and hmac.compare_digest(cookie.encode(), sent.encode())
+    if not (cookie and hmac.compare_digest(cookie.encode(), sent.encode())):
+        raise FormExpired
 
 
 def safe_next(value: str | None, default: str) -> str:
@@ -236,6 +245,46 @@ def safe_next(value: str | None, default: str) -> str:
 
 def redirect(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303)
+
+
+# -- signing in and out -------------------------------------------------------------------------
+def signed_in(
+    ctx: CallContext, cookies: CookiePair, opened: sessions.OpenedSession, target: str
+) -> Response:
+    """Go to ``target`` with the cookies of the session just opened."""
+    response = redirect(target)
+    cookies.open(response, opened, keyring=ctx.keyring, settings=ctx.settings)
+    return response
+
+
+def signed_out(cookies: CookiePair, target: str) -> Response:
+    """Go to ``target`` (a sign-in page) without the session's cookies."""
+    response = redirect(target)
+    cookies.clear(response)
+    return response
+
+
+def current_session_id(ctx: CallContext) -> int:
+    """The id of the session the page came with (its page dependency checked it)."""
+    return session_context(ctx.request).session_id
+
+
+def sign_out_session(
+    ctx: CallContext,
+    cookies: CookiePair,
+    target: str,
+    *,
+    seller_id: int | None = None,
+    staff_id: int | None = None,
+) -> Response:
+    """End the session the page came with (logged as the identity API logs it)."""
+    session_id = current_session_id(ctx)
+    ctx.run(
+        lambda s: sessions.sign_out(
+            s, ctx.actor, session_id=session_id, now=ctx.now, seller_id=seller_id, staff_id=staff_id
+        )
+    )
+    return signed_out(cookies, target)
 
 
 # -- rendering ----------------------------------------------------------------------------------
@@ -372,22 +421,27 @@ Form = Annotated[dict[str, str], Depends(form_fields)]
 __all__ = [
     "DONE",
     "Form",
+    "FormExpired",
     "MaybeMe",
     "Me",
     "PageCtx",
     "PageRoute",
     "SellerPage",
     "StaffPage",
+    "current_session_id",
     "error_page",
     "flash",
     "form_fields",
-    "form_token_ok",
     "html_error",
     "negotiate",
     "optional_seller",
     "redirect",
     "render",
+    "require_form_token",
     "safe_next",
     "seller_page",
+    "sign_out_session",
+    "signed_in",
+    "signed_out",
     "staff_page",
 ]
