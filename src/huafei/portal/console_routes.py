@@ -40,6 +40,7 @@ from huafei.portal.pages import (
     PageRoute,
     StaffPage,
     flash,
+    order_with_timeline,
     redirect,
     render,
     require_form_token,
@@ -62,9 +63,11 @@ Finance = Annotated[StaffPage, Depends(staff_page(Permission.PAYOUTS_RUN))]
 SEARCH_LIMIT = 50
 
 
-def _seller_id(owner_ref: str) -> int | None:
-    kind, _, number = owner_ref.partition(":")
-    return int(number) if kind == "seller" and number.isdigit() else None
+def _awaiting_approval(session: Session, *, limit: int) -> list[Withdrawal]:
+    """Finance's queue: the withdrawals above the threshold, newest first."""
+    return withdrawals.list_withdrawals(
+        session, status=WithdrawalStatus.AWAITING_APPROVAL, limit=limit
+    )
 
 
 # -- sign-in ------------------------------------------------------------------------------------
@@ -123,13 +126,7 @@ def sign_out(ctx: PageCtx, staff: AnyStaff) -> Response:
 def console_home(request: Request, ctx: PageCtx, staff: AnyStaff) -> Response:
     waiting = None
     if staff.can(Permission.PAYOUTS_RUN):
-        waiting = ctx.run(
-            lambda s: len(
-                withdrawals.list_withdrawals(
-                    s, status=WithdrawalStatus.AWAITING_APPROVAL, limit=500
-                )
-            )
-        )
+        waiting = ctx.run(lambda s: len(_awaiting_approval(s, limit=500)))
     return render(
         request,
         "console/home.html",
@@ -159,18 +156,12 @@ def console_orders(request: Request, ctx: PageCtx, staff: OrderReader) -> Respon
         query=query,
         state=state,
         states=[s.value for s in OrderState],
-        seller_id=_seller_id,
     )
 
 
 @router.get("/orders/{order_id}")
 def console_order(order_id: Id, request: Request, ctx: PageCtx, staff: OrderReader) -> Response:
-
-    def read(session: Session) -> tuple[Order, list[Any]]:
-        order = orders.get_order(session, order_id)
-        return order, orders.timeline(session, order.id)
-
-    order, events = ctx.run(read)
+    order, events = ctx.run(lambda s: order_with_timeline(s, order_id))
     return render(
         request,
         "console/order.html",
@@ -178,7 +169,6 @@ def console_order(order_id: Id, request: Request, ctx: PageCtx, staff: OrderRead
         section="orders",
         order=order,
         events=events,
-        seller_id=_seller_id(order.owner_ref),
     )
 
 
@@ -241,18 +231,13 @@ def console_seller(seller_id: Id, request: Request, ctx: PageCtx, staff: SellerR
 # -- withdrawal approvals (finance) -------------------------------------------------------------
 @router.get("/withdrawals")
 def console_withdrawals(request: Request, ctx: PageCtx, staff: Finance) -> Response:
-    rows = ctx.run(
-        lambda s: withdrawals.list_withdrawals(
-            s, status=WithdrawalStatus.AWAITING_APPROVAL, limit=200
-        )
-    )
+    rows = ctx.run(lambda s: _awaiting_approval(s, limit=200))
     return render(
         request,
         "console/withdrawals.html",
         staff=staff,
         section="withdrawals",
         withdrawals=rows,
-        seller_id=_seller_id,
         flash=flash(request),
     )
 
@@ -289,7 +274,6 @@ def _withdrawal_page(
         staff=staff,
         section="withdrawals",
         file=file,
-        seller_id=_seller_id(file.withdrawal.owner_ref),
         waiting=file.withdrawal.status == WithdrawalStatus.AWAITING_APPROVAL.value,
         error=error,
         flash=flash(ctx.request),

@@ -25,6 +25,7 @@ from fastapi import Depends, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
@@ -45,6 +46,8 @@ from huafei.identity.permissions import permissions_of
 from huafei.identity.schemas import SellerView
 from huafei.identity.service import sessions
 from huafei.notices.service import unread_count
+from huafei.orders import service as orders
+from huafei.orders.models import Order, OrderEvent
 from huafei.portal.i18n import N_, negotiate
 from huafei.portal.messages import describe, describe_error
 from huafei.portal.ui import gettext_for, ui_of
@@ -247,6 +250,15 @@ def redirect(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303)
 
 
+# -- reads several pages make ------------------------------------------------------------------
+def order_with_timeline(
+    session: Session, order_id: int, *, owner_ref: str | None = None
+) -> tuple[Order, list[OrderEvent]]:
+    """An order (the owner's only, when given) and its events, oldest first."""
+    order = orders.get_order(session, order_id, owner_ref=owner_ref)
+    return order, orders.timeline(session, order.id)
+
+
 # -- signing in and out -------------------------------------------------------------------------
 def signed_in(
     ctx: CallContext, cookies: CookiePair, opened: sessions.OpenedSession, target: str
@@ -435,6 +447,7 @@ __all__ = [
     "html_error",
     "negotiate",
     "optional_seller",
+    "order_with_timeline",
     "redirect",
     "render",
     "require_form_token",

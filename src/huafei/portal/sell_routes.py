@@ -36,6 +36,7 @@ from huafei.portal.pages import (
     PageRoute,
     SellerPage,
     flash,
+    order_with_timeline,
     redirect,
     render,
 )
@@ -423,12 +424,7 @@ def orders_page(request: Request, ctx: PageCtx, me: Me) -> Response:
 
 @router.get("/orders/{order_id}")
 def order_page(order_id: Id, request: Request, ctx: PageCtx, me: Me) -> Response:
-
-    def read(session: Session) -> tuple[Order, list[Any]]:
-        order = orders.get_order(session, order_id, owner_ref=me.owner_ref)
-        return order, orders.timeline(session, order.id)
-
-    order, events = ctx.run(read)
+    order, events = ctx.run(lambda s: order_with_timeline(s, order_id, owner_ref=me.owner_ref))
     return render(
         request,
         "order.html",

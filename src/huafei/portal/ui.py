@@ -63,6 +63,12 @@ def iso(value: datetime | None) -> str:
     return "" if value is None else utc(value).isoformat()
 
 
+def seller_id(owner_ref: str) -> int | None:
+    """``seller:12`` → 12: the seller a ledger owner is (None for any other owner)."""
+    kind, _, number = owner_ref.partition(":")
+    return int(number) if kind == "seller" and number.isdigit() else None
+
+
 def _labeller(translations: NullTranslations) -> Callable[[str, object], str]:
     """``label("carrier", "cmcc")`` → 中国移动: a code's name in the page's language."""
 
@@ -100,6 +106,7 @@ def _environment(locale: str, translations: NullTranslations) -> Environment:
     env.filters["iso"] = iso
     env.globals["label"] = _labeller(translations)
     env.globals["actor"] = _actor(translations)
+    env.globals["seller_id"] = seller_id
     env.filters["serial"] = mask_serial
     env.globals["locale"] = locale
     env.globals["html_lang"] = HTML_LANG[locale]
