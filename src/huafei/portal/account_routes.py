@@ -7,7 +7,6 @@ Sign-in, verification and the session list call the identity services exactly as
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -22,7 +21,6 @@ from huafei.identity.deps import CallContext, ServicePasswords, Verifier
 from huafei.identity.service import kyc, sessions, sign_in
 from huafei.identity.service.sessions import SessionKind
 from huafei.identity.validation import mask_phone, parse_mobile
-from huafei.portal.messages import describe_error
 from huafei.portal.pages import (
     Form,
     MaybeMe,
@@ -61,12 +59,11 @@ def _sign_in_page(
     return render(
         request,
         "sign_in.html",
-        status=refused.status if refused else 200,
+        refused=refused,
         section="sign_in",
         phone=phone,
         next_url=safe_next(next_url, "/sell"),
         code_sent=code_sent,
-        error=describe_error(refused, gettext_for(request)) if refused else None,
         notice=notice,
         outbox_phone=_digits(phone),
     )
@@ -165,24 +162,22 @@ def _limit_lines(session: Session, seller_id: int, tier: int, now: datetime) -> 
 def _verify_page(
     ctx: CallContext,
     me: SellerPage,
-    *,
-    error: str | None = None,
+    refused: HuafeiError | None = None,
     form: dict[str, str] | None = None,
-    status: int = 200,
 ) -> Response:
+    """The verification page (again, with the reason, when a form was ``refused``)."""
     tier = me.seller.tier
     now = ctx.now
     lines = ctx.run(lambda s: _limit_lines(s, me.seller.id, tier, now))
     return render(
         ctx.request,
         "verify.html",
-        status=status,
+        refused=refused,
         me=me,
         section="verify",
         tier=tier,
         lines=lines,
         windows=("per_order", "daily", "annual", "lifetime"),
-        error=error,
         typed={"real_name": (form or {}).get("real_name", "")},
         flash=flash(ctx.request),
     )
@@ -215,7 +210,7 @@ def verify_real_name(ctx: PageCtx, me: Me, form: Form, verifier: Verifier) -> Re
             )
         )
     except HuafeiError as exc:
-        return _refused(ctx, me, exc, form, _verify_page)
+        return _verify_page(ctx, me, exc, form)
     return redirect("/verify?done=l2")
 
 
@@ -243,20 +238,8 @@ def verify_service_password(
             )
         )
     except HuafeiError as exc:
-        return _refused(ctx, me, exc, form, _verify_page)
+        return _verify_page(ctx, me, exc, form)
     return redirect("/verify?done=l3")
-
-
-def _refused(
-    ctx: CallContext,
-    me: SellerPage,
-    exc: HuafeiError,
-    form: dict[str, str],
-    page: Callable[..., Response],
-) -> Response:
-    """Show the form again with the reason it was refused."""
-    error = describe_error(exc, gettext_for(ctx.request))
-    return page(ctx, me, error=error, form=form, status=exc.status)
 
 
 # -- security -----------------------------------------------------------------------------------

@@ -33,7 +33,6 @@ from huafei.orders.models import Order, OrderState
 from huafei.payouts.deps import PayoutsDep
 from huafei.payouts.models import Withdrawal, WithdrawalStatus
 from huafei.payouts.service import methods, withdrawals
-from huafei.portal.messages import describe_error
 from huafei.portal.pages import (
     Form,
     PageCtx,
@@ -81,10 +80,9 @@ def _sign_in_page(
     return render(
         request,
         "console/sign_in.html",
-        status=refused.status if refused else 200,
+        refused=refused,
         username=username,
         next_url=safe_next(next_url, "/console"),
-        error=describe_error(refused, gettext_for(request)) if refused else None,
         flash=flash(request),
     )
 
@@ -254,6 +252,7 @@ def _withdrawal_page(
     staff: StaffPage,
     withdrawal_id: int,
     *,
+    refused: HuafeiError | None = None,
     error: str | None = None,
     status: int = 200,
 ) -> Response:
@@ -271,6 +270,7 @@ def _withdrawal_page(
         ctx.request,
         "console/withdrawal.html",
         status=status,
+        refused=refused,
         staff=staff,
         section="withdrawals",
         file=file,
@@ -295,8 +295,7 @@ def _finance_action(
     try:
         ctx.run(action)
     except HuafeiError as exc:
-        error = describe_error(exc, gettext_for(ctx.request))
-        return _withdrawal_page(ctx, staff, withdrawal_id, error=error, status=exc.status)
+        return _withdrawal_page(ctx, staff, withdrawal_id, refused=exc)
     return redirect(f"/console/withdrawals/{withdrawal_id}?done={done}")
 
 

@@ -176,6 +176,11 @@ def describe_error(error: HuafeiError, gettext: Callable[[str], str]) -> str:
     return describe(error.code, gettext, status=error.status, fields=error.extra)
 
 
+def describe_problem(problem: Mapping[str, Any], status: int, gettext: Callable[[str], str]) -> str:
+    """The message of a problem document (the refusal an idempotent request stored)."""
+    return describe(str(problem.get("code", "")), gettext, status=status, fields=problem)
+
+
 def describe_line(code: str, gettext: Callable[[str], str]) -> str:
     """Why one card line was refused."""
     found = LINE_REASONS.get(code)

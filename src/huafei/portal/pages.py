@@ -281,21 +281,11 @@ def current_session_id(ctx: CallContext) -> int:
     return session_context(ctx.request).session_id
 
 
-def sign_out_session(
-    ctx: CallContext,
-    cookies: CookiePair,
-    target: str,
-    *,
-    seller_id: int | None = None,
-    staff_id: int | None = None,
-) -> Response:
-    """End the session the page came with (logged as the identity API logs it)."""
+def sign_out_session(ctx: CallContext, cookies: CookiePair, target: str, **who: int) -> Response:
+    """End the session the page came with (``seller_id=`` or ``staff_id=``, logged as the
+    identity API logs it) and go to ``target`` without its cookies."""
     session_id = current_session_id(ctx)
-    ctx.run(
-        lambda s: sessions.sign_out(
-            s, ctx.actor, session_id=session_id, now=ctx.now, seller_id=seller_id, staff_id=staff_id
-        )
-    )
+    ctx.run(lambda s: sessions.sign_out(s, ctx.actor, session_id=session_id, now=ctx.now, **who))
     return signed_out(cookies, target)
 
 
@@ -307,9 +297,11 @@ def render(
     status: int = 200,
     me: SellerPage | None = None,
     staff: StaffPage | None = None,
+    refused: HuafeiError | None = None,
     **context: Any,
 ) -> HTMLResponse:
-    """Render ``template`` with what every page needs; signed-in pages are never cached."""
+    """Render ``template`` with what every page needs; a ``refused`` form comes back with the
+    reason and the error's status. Signed-in pages are never cached."""
     settings = platform_of(request).settings
     values: dict[str, Any] = {
         "me": me,
@@ -323,6 +315,9 @@ def render(
         "form_token": form_token(request),
         **context,
     }
+    if refused is not None:
+        status = refused.status
+        values["error"] = describe_error(refused, gettext_for(request))
     response = ui_of(request).render(request, template, values, status=status)
     response.headers.update(PAGE_HEADERS)
     if me is not None or staff is not None:

@@ -28,7 +28,7 @@ from huafei.identity.deps import CallContext
 from huafei.orders import deps as order_deps
 from huafei.orders import service as orders
 from huafei.orders.models import FINAL_STATES, Order, OrderState
-from huafei.portal.messages import describe, describe_error, describe_line
+from huafei.portal.messages import describe, describe_error, describe_line, describe_problem
 from huafei.portal.pages import (
     Form,
     Me,
@@ -310,11 +310,8 @@ def submit_cards(ctx: PageCtx, me: Me, form: Form) -> Response:
         error = describe_error(exc, gettext)
         return _sell_page(ctx, me, chosen, error=error, status=exc.status)
     if outcome.status_code >= 400:
-        problem = dict(outcome.body)
-        error = describe(
-            str(problem.get("code", "")), gettext, status=outcome.status_code, fields=problem
-        )
-        rejected = list(problem.get("rejected", []))
+        error = describe_problem(outcome.body, outcome.status_code, gettext)
+        rejected = list(outcome.body.get("rejected", []))
         return _sell_page(
             ctx, me, chosen, error=error, rejected=rejected, status=outcome.status_code
         )
