@@ -21,6 +21,13 @@ from huafei.identity.deps import CallContext, ServicePasswords, Verifier
 from huafei.identity.service import kyc, sessions, sign_in
 from huafei.identity.service.sessions import SessionKind
 from huafei.identity.validation import mask_phone, parse_mobile
+from huafei.portal.auth import (
+    current_session_id,
+    require_form_token,
+    sign_out_session,
+    signed_in,
+    signed_out,
+)
 from huafei.portal.pages import (
     Form,
     MaybeMe,
@@ -28,15 +35,10 @@ from huafei.portal.pages import (
     PageCtx,
     PageRoute,
     SellerPage,
-    current_session_id,
     flash,
     redirect,
     render,
-    require_form_token,
     safe_next,
-    sign_out_session,
-    signed_in,
-    signed_out,
 )
 from huafei.portal.ui import gettext_for
 from huafei.sms.deps import Sms

@@ -33,6 +33,7 @@ from huafei.orders.models import Order, OrderState
 from huafei.payouts.deps import PayoutsDep
 from huafei.payouts.models import Withdrawal, WithdrawalStatus
 from huafei.payouts.service import methods, withdrawals
+from huafei.portal.auth import require_form_token, sign_out_session, signed_in
 from huafei.portal.pages import (
     Form,
     PageCtx,
@@ -42,10 +43,7 @@ from huafei.portal.pages import (
     order_with_timeline,
     redirect,
     render,
-    require_form_token,
     safe_next,
-    sign_out_session,
-    signed_in,
     staff_page,
 )
 from huafei.portal.ui import gettext_for

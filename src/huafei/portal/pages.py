@@ -14,9 +14,8 @@ with a staff session, 404 for someone else's order …).
 
 from __future__ import annotations
 
-import hmac
 import secrets
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import quote, urlsplit
@@ -32,7 +31,6 @@ from starlette.datastructures import UploadFile
 from huafei.core.errors import HuafeiError
 from huafei.core.text import require_text
 from huafei.identity import errors as identity_errors
-from huafei.identity.cookies import CookiePair
 from huafei.identity.deps import (
     SAFE_METHODS,
     CallContext,
@@ -220,20 +218,6 @@ def form_token(request: Request) -> str:
     return token
 
 
-class FormExpired(HuafeiError):
-    code = "form_expired"
-    status = 400
-    title = "The form expired"
-
-
-def require_form_token(request: Request, fields: Mapping[str, str]) -> None:
-    """Refuse an anonymous form (sign-in) that does not repeat this visitor's form token."""
-    cookie = request.cookies.get(FORM_COOKIE, "")
-    sent = fields.get("form_token", "")
-    if not (cookie and hmac.compare_digest(cookie.encode(), sent.encode())):
-        raise FormExpired
-
-
 def safe_next(value: str | None, default: str) -> str:
     """Only a path on this site may be the place to go back to after signing in."""
     if not value:
@@ -257,36 +241,6 @@ def order_with_timeline(
     """An order (the owner's only, when given) and its events, oldest first."""
     order = orders.get_order(session, order_id, owner_ref=owner_ref)
     return order, orders.timeline(session, order.id)
-
-
-# -- signing in and out -------------------------------------------------------------------------
-def signed_in(
-    ctx: CallContext, cookies: CookiePair, opened: sessions.OpenedSession, target: str
-) -> Response:
-    """Go to ``target`` with the cookies of the session just opened."""
-    response = redirect(target)
-    cookies.open(response, opened, keyring=ctx.keyring, settings=ctx.settings)
-    return response
-
-
-def signed_out(cookies: CookiePair, target: str) -> Response:
-    """Go to ``target`` (a sign-in page) without the session's cookies."""
-    response = redirect(target)
-    cookies.clear(response)
-    return response
-
-
-def current_session_id(ctx: CallContext) -> int:
-    """The id of the session the page came with (its page dependency checked it)."""
-    return session_context(ctx.request).session_id
-
-
-def sign_out_session(ctx: CallContext, cookies: CookiePair, target: str, **who: int) -> Response:
-    """End the session the page came with (``seller_id=`` or ``staff_id=``, logged as the
-    identity API logs it) and go to ``target`` without its cookies."""
-    session_id = current_session_id(ctx)
-    ctx.run(lambda s: sessions.sign_out(s, ctx.actor, session_id=session_id, now=ctx.now, **who))
-    return signed_out(cookies, target)
 
 
 # -- rendering ----------------------------------------------------------------------------------
@@ -428,14 +382,12 @@ Form = Annotated[dict[str, str], Depends(form_fields)]
 __all__ = [
     "DONE",
     "Form",
-    "FormExpired",
     "MaybeMe",
     "Me",
     "PageCtx",
     "PageRoute",
     "SellerPage",
     "StaffPage",
-    "current_session_id",
     "error_page",
     "flash",
     "form_fields",
@@ -445,11 +397,7 @@ __all__ = [
     "order_with_timeline",
     "redirect",
     "render",
-    "require_form_token",
     "safe_next",
     "seller_page",
-    "sign_out_session",
-    "signed_in",
-    "signed_out",
     "staff_page",
 ]
