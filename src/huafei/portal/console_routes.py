@@ -46,7 +46,6 @@ from huafei.portal.pages import (
     safe_next,
     staff_page,
 )
-from huafei.portal.ui import gettext_for
 
 router = APIRouter(
     prefix="/console", route_class=PageRoute, include_in_schema=False, tags=["console"]
@@ -249,11 +248,10 @@ def _withdrawal_page(
     ctx: CallContext,
     staff: StaffPage,
     withdrawal_id: int,
-    *,
     refused: HuafeiError | None = None,
-    error: str | None = None,
-    status: int = 200,
 ) -> Response:
+    """A withdrawal with its history (again, with the reason, when an action was ``refused``)."""
+
     def read(session: Session) -> WithdrawalFile:
         w = withdrawals.get_withdrawal(session, withdrawal_id)
         method = methods.view(methods.get_method(session, w.owner_ref, w.method_id))
@@ -267,13 +265,11 @@ def _withdrawal_page(
     return render(
         ctx.request,
         "console/withdrawal.html",
-        status=status,
         refused=refused,
         staff=staff,
         section="withdrawals",
         file=file,
         waiting=file.withdrawal.status == WithdrawalStatus.AWAITING_APPROVAL.value,
-        error=error,
         flash=flash(ctx.request),
     )
 
@@ -321,9 +317,7 @@ def reject(
 ) -> Response:
     reason = form.get("reason", "")[:200]
     if not reason:
-        gettext = gettext_for(ctx.request)
-        error = gettext("Give the seller a reason for the rejection.")
-        return _withdrawal_page(ctx, staff, withdrawal_id, error=error, status=422)
+        return _withdrawal_page(ctx, staff, withdrawal_id, refused=_ReasonMissing())
     now = ctx.now
     return _finance_action(
         ctx,
@@ -356,3 +350,9 @@ def annotate(withdrawal_id: Id, ctx: PageCtx, staff: Finance, form: Form) -> Res
         ),
         "noted",
     )
+
+
+class _ReasonMissing(HuafeiError):
+    code = "rejection_reason_missing"
+    status = 422
+    title = "Give the seller a reason"

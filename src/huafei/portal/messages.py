@@ -92,6 +92,7 @@ ERROR_MESSAGES: dict[str, str] = {
     "withdrawal_refused_by_risk": N_("This withdrawal cannot be made; contact support."),
     "withdrawal_idempotency_conflict": N_("This withdrawal was already submitted."),
     "withdrawal_invalid_transition": N_("The withdrawal is no longer in a state that allows this."),
+    "rejection_reason_missing": N_("Give the seller a reason for the rejection."),
     "four_eyes_violation": N_(
         "Someone else must approve this: the approver must differ from everyone who touched it."
     ),
