@@ -22,6 +22,7 @@ from huafei.portal.notice_routes import router as portal_notice_router
 from huafei.portal.sell_routes import router as portal_sell_router
 from huafei.rates.routes import router as rates_router
 from huafei.sms.routes import sandbox_router as sms_sandbox_router
+from huafei.vouchers.routes import router as vouchers_router
 from huafei.wallets.routes import router as wallets_router
 
 # A request is matched against the routes in this order: the busiest (channel callbacks, card
@@ -36,6 +37,7 @@ ROUTERS: list[APIRouter] = [
     *PAYOUT_ROUTERS,
     wallets_router,
     notices_router,
+    vouchers_router,
     portal_home_router,
     portal_account_router,
     portal_notice_router,
