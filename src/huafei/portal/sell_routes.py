@@ -44,6 +44,9 @@ from huafei.rates import errors as rate_errors
 from huafei.rates import service as rates
 from huafei.rates.defaults import DEFAULT_FACES
 from huafei.rates.models import AgreementVersion, ChannelProfile, Lane
+from huafei.vouchers import service as vouchers
+from huafei.vouchers.models import Voucher
+from huafei.vouchers.schemas import Subject
 from huafei.web.idempotency import Idempotency
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False, tags=["portal"])
@@ -424,11 +427,12 @@ def orders_page(request: Request, ctx: PageCtx, me: Me) -> Response:
 @router.get("/orders/{order_id}")
 def order_page(order_id: Id, request: Request, ctx: PageCtx, me: Me) -> Response:
 
-    def read(session: Session) -> tuple[Order, list[Any]]:
+    def read(session: Session) -> tuple[Order, list[Any], Voucher | None]:
         order = orders.get_order(session, order_id, owner_ref=me.owner_ref)
-        return order, orders.timeline(session, order.id)
+        voucher = vouchers.voucher_of(session, Subject.ORDER, order.id, owner_ref=me.owner_ref)
+        return order, orders.timeline(session, order.id), voucher
 
-    order, events = ctx.run(read)
+    order, events, voucher = ctx.run(read)
     return render(
         request,
         "order.html",
@@ -436,6 +440,7 @@ def order_page(order_id: Id, request: Request, ctx: PageCtx, me: Me) -> Response
         section="orders",
         order=order,
         events=events,
+        voucher=voucher,
         cancellable=order.state in CANCELLABLE,
         flash=flash(request),
     )

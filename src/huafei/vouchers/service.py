@@ -108,6 +108,23 @@ def voucher_of(
     return voucher if voucher is not None and voucher.owner_ref == owner_ref else None
 
 
+def with_vouchers(
+    session: Session, subject: str, subject_ids: list[int], *, owner_ref: str
+) -> set[int]:
+    """Which of the owner's records have their voucher (for a list's download links)."""
+    if not subject_ids:
+        return set()
+    return set(
+        session.scalars(
+            select(Voucher.subject_id).where(
+                Voucher.subject == subject,
+                Voucher.subject_id.in_(subject_ids),
+                Voucher.owner_ref == owner_ref,
+            )
+        )
+    )
+
+
 def normalise(text: str) -> str:
     """A number or check code as typed (spaces, dashes, lower case) in its stored form."""
     return _SEPARATORS.sub("", text).upper()
