@@ -14,11 +14,15 @@ from sqlalchemy.orm import Session
 from huafei.cards.secrets import mask_serial
 from huafei.orders.models import Order, OrderBatch, OrderState
 from huafei.rates.models import AgreementAcceptance, ChannelProfile, Quote, RateCardVersion
-from huafei.vouchers.schemas import AgreementFacts, Amounts, QuoteFacts, VoucherFacts
+from huafei.vouchers.schemas import (
+    AgreementFacts,
+    Amounts,
+    QuoteFacts,
+    VoucherFacts,
+    VoucherKind,
+)
 
-CARD_ORDER_KIND = "card_order"
-CARD_ORDER_PREFIX = "CO"
-CARD_ORDER_TITLE = "话费充值卡回收交易凭证"
+CARD_ORDER = VoucherKind(code="card_order", prefix="CO", title="话费充值卡回收交易凭证")
 
 
 def order_voucher_facts(session: Session, order_ids: Sequence[int]) -> dict[int, VoucherFacts]:
@@ -87,14 +91,8 @@ def _facts(
 ) -> VoucherFacts:
     settled_at = order.settled_at or order.updated_at
     actual = order.actual_face_value_fen or order.face_value_fen
-    times = {"submitted_at": order.created_at}
-    if order.consumed_at is not None:
-        times["consumed_at"] = order.consumed_at
-    times["settled_at"] = settled_at
     return VoucherFacts(
-        kind=CARD_ORDER_KIND,
-        prefix=CARD_ORDER_PREFIX,
-        title=CARD_ORDER_TITLE,
+        kind=CARD_ORDER,
         owner_ref=order.owner_ref,
         item={
             "carrier": order.carrier,
@@ -108,7 +106,11 @@ def _facts(
             gross_fen=actual, fee_fen=order.fee_fen or 0, net_fen=order.payout_fen or 0
         ),
         ledger_ref=f"order:{order.id}",
-        times=times,
+        times={
+            "submitted_at": order.created_at,
+            "consumed_at": order.consumed_at,
+            "settled_at": settled_at,
+        },
         completed_at=settled_at,
         quote=quote,
         agreement=AgreementFacts(

@@ -8,11 +8,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from huafei.payouts.models import PayoutMethod, Withdrawal, WithdrawalStatus
-from huafei.vouchers.schemas import Amounts, VoucherFacts
+from huafei.vouchers.schemas import Amounts, VoucherFacts, VoucherKind
 
-WITHDRAWAL_KIND = "withdrawal"
-WITHDRAWAL_PREFIX = "WD"
-WITHDRAWAL_TITLE = "提现交易凭证"
+WITHDRAWAL = VoucherKind(code="withdrawal", prefix="WD", title="提现交易凭证")
 
 
 def withdrawal_voucher_facts(
@@ -37,14 +35,8 @@ def withdrawal_voucher_facts(
 
 def _facts(withdrawal: Withdrawal, method: PayoutMethod) -> VoucherFacts:
     paid_at = withdrawal.completed_at or withdrawal.updated_at
-    times = {"requested_at": withdrawal.created_at}
-    if withdrawal.sent_at is not None:
-        times["sent_at"] = withdrawal.sent_at
-    times["paid_at"] = paid_at
     return VoucherFacts(
-        kind=WITHDRAWAL_KIND,
-        prefix=WITHDRAWAL_PREFIX,
-        title=WITHDRAWAL_TITLE,
+        kind=WITHDRAWAL,
         owner_ref=withdrawal.owner_ref,
         item={
             "payout_id": withdrawal.payout_id,
@@ -62,6 +54,10 @@ def _facts(withdrawal: Withdrawal, method: PayoutMethod) -> VoucherFacts:
             currency=withdrawal.currency,
         ),
         ledger_ref=withdrawal.payout_id,
-        times=times,
+        times={
+            "requested_at": withdrawal.created_at,
+            "sent_at": withdrawal.sent_at,
+            "paid_at": paid_at,
+        },
         completed_at=paid_at,
     )

@@ -16,7 +16,7 @@ from huafei.core.errors import HuafeiError
 from huafei.portal.messages import describe_error
 from huafei.portal.pages import MaybeMe, PageCtx, PageRoute, render
 from huafei.portal.ui import gettext_for
-from huafei.vouchers import service as vouchers
+from huafei.vouchers import deps as voucher_deps
 from huafei.vouchers.issuing import VERIFY_PAGE_PATH
 from huafei.vouchers.presentation import sections
 
@@ -34,18 +34,8 @@ def verify_page(ctx: PageCtx, me: MaybeMe) -> Response:
     values: dict[str, Any] = {"number": number, "code": code, "checked": None}
     status = 200
     if number and code:
-        origin = ctx.origin
         try:
-            checked = ctx.run(
-                lambda s: vouchers.verify(
-                    s,
-                    number=number,
-                    check_code=code,
-                    limiter=ctx.rate_limiter,
-                    keyring=ctx.keyring,
-                    client_ip=origin.ip or "",
-                )
-            )
+            checked = voucher_deps.verify(ctx, number, code)
         except HuafeiError as error:
             values["error"] = describe_error(error, gettext_for(request))
             status = error.status

@@ -77,7 +77,7 @@ def new_check_code() -> str:
 
 def voucher_number(facts: VoucherFacts, subject_id: int) -> str:
     """``CO20261125000042``: kind, Beijing date of completion, the subject's id."""
-    return f"{facts.prefix}{local_day(facts.completed_at):%Y%m%d}{subject_id:06d}"
+    return f"{facts.kind.prefix}{local_day(facts.completed_at):%Y%m%d}{subject_id:06d}"
 
 
 def canonical_json(document: VoucherDocument) -> str:
@@ -200,7 +200,7 @@ def _issue(
                 "check_code": document.check_code,
                 "subject": subject,
                 "subject_id": subject_id,
-                "kind": fact.kind,
+                "kind": fact.kind.code,
                 "owner_ref": fact.owner_ref,
                 "body": body,
                 "sha256": sha256_hex(body),
@@ -259,8 +259,8 @@ def build_document(
         version=DOCUMENT_VERSION,
         number=number,
         check_code=check_code,
-        kind=facts.kind,
-        title=facts.title,
+        kind=facts.kind.code,
+        title=facts.kind.title,
         subject=SubjectRef(type=subject, id=subject_id),
         issued_at=beijing(now),
         parties=Parties(seller=seller, operator=OperatorParty(name=issuer.operator_name)),
@@ -290,7 +290,7 @@ def build_document(
             accepted_at=beijing(agreement.accepted_at),
         ),
         ledger=ledger,
-        times={name: beijing(moment) for name, moment in facts.times.items()},
+        times={name: beijing(at) for name, at in facts.times.items() if at is not None},
         verify_url=f"{issuer.verify_url}?{urlencode({'number': number, 'code': check_code})}",
         evidence_proof=None,
     )

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Response
 
 from huafei.core.types import Id, Text
 from huafei.identity.deps import Ctx, SellerContext, SellerCtx
-from huafei.vouchers import service
+from huafei.vouchers import deps, service
 from huafei.vouchers.issuing import beijing
 from huafei.vouchers.pdf import render_pdf
 from huafei.vouchers.schemas import Subject, VerificationOut, VoucherDocument
@@ -101,18 +101,7 @@ Code = Annotated[Text, Query(min_length=1, max_length=32, description="as printe
     responses={429: {}},
 )
 def verify_voucher(number: Code, code: Code, ctx: Ctx) -> VerificationOut:
-    origin = ctx.origin
-    issued = ctx.run(
-        lambda s: service.verify(
-            s,
-            number=number,
-            check_code=code,
-            limiter=ctx.rate_limiter,
-            keyring=ctx.keyring,
-            client_ip=origin.ip or "",
-        )
-    )
-    return verification_out(issued)
+    return verification_out(deps.verify(ctx, number, code))
 
 
 def verification_out(issued: service.IssuedVoucher) -> VerificationOut:

@@ -62,23 +62,31 @@ class AgreementFacts:
 
 
 @dataclass(frozen=True, slots=True)
-class VoucherFacts:
-    """What a subject's domain knows of one final record (the rest the voucher service adds)."""
+class VoucherKind:
+    """What a voucher records, declared once by the domain that records it."""
 
-    #: what is recorded: ``card_order``, ``withdrawal`` …
-    kind: str
+    #: ``card_order``, ``withdrawal`` …
+    code: str
     #: two capital letters starting the voucher number, one per kind (``CO``, ``WD``)
     prefix: str
     #: the document's title, in Chinese (``话费充值卡回收交易凭证``)
     title: str
+
+
+@dataclass(frozen=True, slots=True)
+class VoucherFacts:
+    """What a subject's domain knows of one final record (the rest the voucher service adds)."""
+
+    kind: VoucherKind
     owner_ref: str
     #: what was sold or paid out: machine values (fen, codes, masked numbers), docs/vouchers.md
     item: Mapping[str, ItemValue]
     amounts: Amounts
     #: the ledger reference whose transfers the voucher lists
     ledger_ref: str
-    #: the record's moments, in order (``submitted_at``, ``settled_at`` …)
-    times: Mapping[str, datetime]
+    #: the record's moments (``submitted_at``, ``settled_at`` …); one that never happened is None
+    #: and left out
+    times: Mapping[str, datetime | None]
     #: when the record became final: the date in the voucher number
     completed_at: datetime
     quote: QuoteFacts | None = None
