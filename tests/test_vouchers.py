@@ -195,6 +195,13 @@ class TestCardOrderVoucher:
         again = sale.seller.get(f"/api/v1/orders/{sale.order_id}/voucher.pdf")
         assert again.content == pdf.content  # rendered from the document alone
 
+        page = sale.seller.get(f"/orders/{sale.order_id}").text
+        assert f'href="/api/v1/orders/{sale.order_id}/voucher.pdf"' in page
+        assert f'href="/api/v1/orders/{sale.order_id}/voucher"' in page
+        assert voucher["number"] in page
+        failed_page = sale.seller.get(f"/orders/{sale.failed_order_id}").text
+        assert "/voucher" not in failed_page
+
     def test_one_voucher_for_a_sale_none_for_a_failed_card_none_for_others(self, sale, db) -> None:
         first = sale.seller.get(f"/api/v1/orders/{sale.order_id}/voucher").content
         for path in ("voucher", "voucher.pdf"):
@@ -321,6 +328,9 @@ class TestWithdrawalVoucher:
             shown = pdf_text(pdf.content)
             assert "提现交易凭证" in shown
             assert card["account_masked"] in shown
+
+            wallet = platform.http.get("/wallet", headers=headers).text
+            assert f'href="{path}.pdf"' in wallet
 
             other = platform.owner_headers("seller:43")
             assert platform.http.get(path, headers=other).status_code == 404
