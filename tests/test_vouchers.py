@@ -15,7 +15,7 @@ from datetime import timedelta
 
 import httpx
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
 from factories import bearer, make_container, make_seller, open_seller_session
 from huafei.carriers.gateway import Carrier
