@@ -24,8 +24,10 @@ from huafei.composition.runtime import build_worker, voucher_tasks
 from huafei.jobs.worker import Worker
 from huafei.rates.defaults import install_defaults
 from huafei.vouchers.models import Voucher, VoucherRequest
-from huafei.vouchers.schemas import Subject
+from huafei.vouchers.pdf import render_pdf
+from huafei.vouchers.schemas import Amounts, Subject, VoucherDocument, VoucherFacts, VoucherKind
 from huafei.vouchers.service import request_voucher
+from huafei.vouchers.tasks import VoucherTasks
 from live import LiveApp, serve_live
 from payouts_harness import running_platform
 
@@ -359,3 +361,40 @@ def test_a_request_whose_record_is_not_final_is_put_off(db, clock) -> None:
     assert clock.now() + timedelta(seconds=59) < max(
         db.run(lambda s: s.scalars(select(VoucherRequest.due_at)).all())
     )
+
+
+def test_one_record_that_fails_does_not_hold_up_its_batch(db, clock) -> None:
+    kind = VoucherKind(code="test_sale", prefix="TS", title="测试凭证")
+
+    def builder(session, ids):
+        if 13 in ids:
+            raise RuntimeError("record 13 cannot be read")
+        return {
+            i: VoucherFacts(
+                kind=kind,
+                owner_ref="enterprise:7",
+                item={"widget": "蓝色", "price_fen": 100},
+                amounts=Amounts(gross_fen=100, fee_fen=1, net_fen=99),
+                ledger_ref=f"test:{i}",
+                times={"made_at": clock.now(), "never_at": None},
+                completed_at=clock.now(),
+            )
+            for i in ids
+        }
+
+    container = make_container(db, clock)
+    tasks = VoucherTasks(db, clock, voucher_tasks(container).issuer, {"test": builder})
+    for subject_id in (12, 13, 14):
+        db.run(lambda s, i=subject_id: request_voucher(s, "test", i, now=clock.now()))
+    assert tasks.issue(50) == 3
+    with db.session() as session:
+        issued = session.scalars(select(Voucher).order_by(Voucher.subject_id)).all()
+        assert [v.subject_id for v in issued] == [12, 14]
+        (left,) = session.scalars(select(VoucherRequest)).all()
+    assert (left.subject_id, left.attempts) == (13, 1)
+    assert left.last_error == "RuntimeError: record 13 cannot be read"
+    document = json.loads(issued[0].body)
+    assert document["parties"]["seller"] == {"name": None, "phone": None}
+    assert document["times"] == {"made_at": document["times"]["made_at"]}
+    assert document["ledger"] == []
+    assert "price_fen" in pdf_text(render_pdf(VoucherDocument(**document), issued[0].sha256))
