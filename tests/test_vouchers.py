@@ -17,12 +17,14 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
+from browser_harness import PHONE, SCREENSHOTS, axe_violations, chromium
 from factories import bearer, make_container, make_seller, open_seller_session
 from huafei.carriers.gateway import Carrier
 from huafei.carriers.sandbox_cards import SandboxCardKind, issue_cards
 from huafei.composition.runtime import build_worker, voucher_tasks
 from huafei.jobs.worker import Worker
 from huafei.rates.defaults import install_defaults
+from huafei.vouchers.issuing import VERIFY_PAGE_PATH
 from huafei.vouchers.models import Voucher, VoucherRequest
 from huafei.vouchers.pdf import render_pdf
 from huafei.vouchers.schemas import Amounts, Subject, VoucherDocument, VoucherFacts, VoucherKind
@@ -398,3 +400,26 @@ def test_one_record_that_fails_does_not_hold_up_its_batch(db, clock) -> None:
     assert document["times"] == {"made_at": document["times"]["made_at"]}
     assert document["ledger"] == []
     assert "price_fen" in pdf_text(render_pdf(VoucherDocument(**document), issued[0].sha256))
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_the_verification_page_on_a_phone(sale) -> None:
+    voucher = sale.seller.get(f"/api/v1/orders/{sale.order_id}/voucher").json()
+    with chromium() as browser:
+        context = browser.new_context(
+            base_url=sale.live.url, viewport=PHONE, locale="zh-CN", is_mobile=True,
+            has_touch=True, bypass_csp=True,  # axe-core is injected as an inline script
+        )  # fmt: skip
+        page = context.new_page()
+        page.goto(VERIFY_PAGE_PATH)
+        page.get_by_label("凭证编号").fill(voucher["number"])
+        page.get_by_label("校验码").fill(voucher["check_code"])
+        page.get_by_role("button", name="核验").click()
+        page.wait_for_url("**/vouchers/verify?number=*")
+        assert "内容与存档一致" in page.content()
+        assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+        assert axe_violations(page) == []
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / "voucher-verify.png"), full_page=True)
+        context.close()
