@@ -197,8 +197,15 @@ MATRIX: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/api/v1/finance/reconciliation/{rail}/{day}"): frozenset({FINANCE}),
     ("GET", "/api/v1/finance/reconciliation-cases"): frozenset({FINANCE}),
     ("POST", "/api/v1/finance/reconciliation-cases/{case_id}/resolve"): frozenset({FINANCE}),
+    # vouchers: the seller's own downloads; anyone verifies one with its number and code
+    ("GET", "/api/v1/orders/{order_id}/voucher"): SELLERS,
+    ("GET", "/api/v1/orders/{order_id}/voucher.pdf"): SELLERS,
+    ("GET", "/api/v1/withdrawals/{withdrawal_id}/voucher"): SELLERS,
+    ("GET", "/api/v1/withdrawals/{withdrawal_id}/voucher.pdf"): SELLERS,
+    ("GET", "/api/v1/vouchers/verify"): EVERYONE,
     # the seller portal (pages): public ones, then the signed-in seller's
     ("GET", "/"): EVERYONE,
+    ("GET", "/vouchers/verify"): EVERYONE,
     ("POST", "/language"): EVERYONE,
     ("GET", "/sign-in"): EVERYONE,
     ("POST", "/sign-in/code"): EVERYONE,

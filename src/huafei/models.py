@@ -40,6 +40,7 @@ from huafei.rates.models import (
     VolumeTier,
 )
 from huafei.sms.models import SmsOutboxMessage
+from huafei.vouchers.models import Voucher, VoucherRequest
 from huafei.workdays.models import DayOverride
 
 metadata = Base.metadata
@@ -80,6 +81,8 @@ __all__ = [
     "SystemFlag",
     "Transfer",
     "VolumeTier",
+    "Voucher",
+    "VoucherRequest",
     "Withdrawal",
     "WithdrawalApproval",
     "WithdrawalEvent",

@@ -20,8 +20,10 @@ from huafei.portal.home_routes import router as portal_home_router
 from huafei.portal.money_routes import router as portal_money_router
 from huafei.portal.notice_routes import router as portal_notice_router
 from huafei.portal.sell_routes import router as portal_sell_router
+from huafei.portal.voucher_routes import router as portal_voucher_router
 from huafei.rates.routes import router as rates_router
 from huafei.sms.routes import sandbox_router as sms_sandbox_router
+from huafei.vouchers.routes import router as vouchers_router
 from huafei.wallets.routes import router as wallets_router
 
 # A request is matched against the routes in this order: the busiest (channel callbacks, card
@@ -36,11 +38,13 @@ ROUTERS: list[APIRouter] = [
     *PAYOUT_ROUTERS,
     wallets_router,
     notices_router,
+    vouchers_router,
     portal_home_router,
     portal_account_router,
     portal_notice_router,
     portal_money_router,
     portal_sell_router,
+    portal_voucher_router,
     console_router,
 ]
 SANDBOX_ROUTERS: list[APIRouter] = [sms_sandbox_router, identity_seller.sandbox_router]

@@ -80,6 +80,11 @@ class Settings(BaseSettings):
         default=SecretStr(""),
         description="base64 HMAC key for duplicate lookups; empty: development key",
     )
+    operator_name: str = Field(
+        default="华飞话费回收平台",
+        max_length=64,
+        description="the operating company's name, printed on every voucher as a party",
+    )
     quote_ttl_seconds: int = Field(
         default=600, description="how long a quote stays locked for a submission"
     )

@@ -24,6 +24,7 @@ from huafei.ledger.reading import (
     pending_state,
     statement,
     transfers_by_ref,
+    transfers_by_refs,
 )
 from huafei.ledger.records import (
     ACCOUNTS,
@@ -60,4 +61,5 @@ __all__ = [
     "transfer_all",
     "transfer_digest",
     "transfers_by_ref",
+    "transfers_by_refs",
 ]

@@ -3,6 +3,7 @@ balances at a moment and its statement."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -27,6 +28,20 @@ def transfers_by_ref(session: Session, ref: str) -> list[TransferRecord]:
         select(TRANSFERS).where(TRANSFERS.c.ref == ref).order_by(TRANSFERS.c.created_at)
     )
     return [TransferRecord.from_row(row) for row in rows]
+
+
+def transfers_by_refs(session: Session, refs: Collection[str]) -> dict[str, list[TransferRecord]]:
+    """The transfers of many references at once, each reference's in insertion order (a
+    reference without transfers is left out)."""
+    found: dict[str, list[TransferRecord]] = {}
+    if not refs:
+        return found
+    rows = session.execute(
+        select(TRANSFERS).where(TRANSFERS.c.ref.in_(list(refs))).order_by(TRANSFERS.c.seq)
+    )
+    for row in rows:
+        found.setdefault(row.ref, []).append(TransferRecord.from_row(row))
+    return found
 
 
 def pending_state(session: Session, pending_id: str) -> TransferKind | None:

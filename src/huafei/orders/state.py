@@ -10,6 +10,8 @@ from sqlalchemy.orm import Session
 from huafei.core.deferred import defer_insert, write_deferred
 from huafei.orders.errors import InvalidTransition
 from huafei.orders.models import TRANSITIONS, Order, OrderEvent, OrderState
+from huafei.vouchers.schemas import Subject
+from huafei.vouchers.service import request_voucher
 
 _EVENTS: Table = OrderEvent.__table__  # type: ignore[assignment]
 
@@ -86,9 +88,13 @@ def transition(
     now: datetime,
     reason: str = "",
 ) -> None:
-    """Move ``order`` to ``to`` or raise ``InvalidTransition``; the event is written with it."""
+    """Move ``order`` to ``to`` or raise ``InvalidTransition``; the event is written with it,
+    and a settled order's voucher is asked for in the same transaction (whatever path settled
+    it: a card, a resolved conflict, another kind of order in this table)."""
     current = order.order_state
     _check(order, current, to, f"order {order.id} is {current}; it cannot become {to}")
     order.state = to.value
     order.updated_at = now
     _record(session, order, current.value, to.value, actor=actor, reason=reason, now=now)
+    if to is OrderState.SETTLED:
+        request_voucher(session, Subject.ORDER, order.id, now=now)

@@ -85,6 +85,18 @@ ERROR_MESSAGES: dict[str, str] = {
     "payout_method_exists": N_("This account is already on file."),
     "payout_method_not_found": N_("That payout account was not found."),
     "withdrawal_not_found": N_("That withdrawal was not found."),
+    # vouchers
+    "voucher_not_found": N_(
+        "No voucher has this number and check code. Check both against the voucher."
+    ),
+    "voucher_verify_rate_limited": N_(
+        "Too many vouchers were checked from this address; try again in "
+        "%(retry_after_seconds)s seconds."
+    ),
+    "voucher_integrity_failed": N_(
+        "This voucher no longer matches its archived hash and cannot be downloaded; please "
+        "contact us."
+    ),
     "withdrawal_below_minimum": N_("The amount is below the minimum withdrawal."),
     "withdrawal_limit_exceeded": N_("The amount is over a withdrawal limit."),
     "insufficient_balance": N_("Your available balance does not cover the amount and the fee."),

@@ -28,6 +28,8 @@ from huafei.portal.messages import describe_problem
 from huafei.portal.pages import Form, Me, PageCtx, PageRoute, SellerPage, flash, redirect, render
 from huafei.portal.ui import gettext_for
 from huafei.sms.deps import Sms
+from huafei.vouchers import service as vouchers
+from huafei.vouchers.schemas import Subject
 from huafei.wallets.service import all_statement_rows, get_balances
 from huafei.web.idempotency import Idempotency, json_fingerprint
 
@@ -64,10 +66,14 @@ def _wallet_page(
         rows = collections.deque(
             all_statement_rows(session, me.owner_ref, locale=locale), maxlen=STATEMENT_LINES
         )
+        recent = withdrawals.list_withdrawals(session, owner_ref=me.owner_ref, limit=10)
         return {
             "balances": get_balances(session, me.owner_ref),
             "methods": [methods.view(m) for m in methods.list_methods(session, me.owner_ref)],
-            "withdrawals": withdrawals.list_withdrawals(session, owner_ref=me.owner_ref, limit=10),
+            "withdrawals": recent,
+            "with_vouchers": vouchers.with_vouchers(
+                session, Subject.WITHDRAWAL, [w.id for w in recent], owner_ref=me.owner_ref
+            ),
             "statement": list(reversed(rows)),
         }
 

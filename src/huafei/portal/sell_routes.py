@@ -27,7 +27,7 @@ from huafei.core.types import Id
 from huafei.identity.deps import CallContext
 from huafei.orders import deps as order_deps
 from huafei.orders import service as orders
-from huafei.orders.models import FINAL_STATES, Order, OrderState
+from huafei.orders.models import FINAL_STATES, Order, OrderEvent, OrderState
 from huafei.portal.messages import describe, describe_error, describe_line, describe_problem
 from huafei.portal.pages import (
     Form,
@@ -45,6 +45,9 @@ from huafei.rates import errors as rate_errors
 from huafei.rates import service as rates
 from huafei.rates.defaults import DEFAULT_FACES
 from huafei.rates.models import AgreementVersion, ChannelProfile, Lane
+from huafei.vouchers import service as vouchers
+from huafei.vouchers.models import Voucher
+from huafei.vouchers.schemas import Subject
 from huafei.web.idempotency import Idempotency
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False, tags=["portal"])
@@ -421,7 +424,13 @@ def orders_page(request: Request, ctx: PageCtx, me: Me) -> Response:
 
 @router.get("/orders/{order_id}")
 def order_page(order_id: Id, request: Request, ctx: PageCtx, me: Me) -> Response:
-    order, events = ctx.run(lambda s: order_with_timeline(s, order_id, owner_ref=me.owner_ref))
+
+    def read(session: Session) -> tuple[Order, list[OrderEvent], Voucher | None]:
+        order, events = order_with_timeline(session, order_id, owner_ref=me.owner_ref)
+        voucher = vouchers.voucher_of(session, Subject.ORDER, order.id, owner_ref=me.owner_ref)
+        return order, events, voucher
+
+    order, events, voucher = ctx.run(read)
     return render(
         request,
         "order.html",
@@ -429,6 +438,7 @@ def order_page(order_id: Id, request: Request, ctx: PageCtx, me: Me) -> Response
         section="orders",
         order=order,
         events=events,
+        voucher=voucher,
         cancellable=order.state in CANCELLABLE,
         flash=flash(request),
     )

@@ -48,6 +48,8 @@ from huafei.payouts.service.common import (
 )
 from huafei.payouts.service.methods import reveal
 from huafei.payouts.state import transition
+from huafei.vouchers.schemas import Subject
+from huafei.vouchers.service import request_voucher
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,6 +217,7 @@ def _record_paid(
     """The rail paid: post the holds, mark it paid, tell the owner."""
     holds.post(session, withdrawal, now=now)
     transition(withdrawal, WithdrawalStatus.PAID, now)
+    request_voucher(session, Subject.WITHDRAWAL, withdrawal.id, now=now)
     record_event(
         session, withdrawal, "paid", now=now, actor="rail", source=source, rail_ref=rail_ref
     )
