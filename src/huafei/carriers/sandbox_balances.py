@@ -147,6 +147,13 @@ class BalanceBook:
         )
         return result
 
+    def query_topup(self, topup_id: str) -> TopUpResult | None:
+        """The top-up made under ``topup_id`` (its first answer), or None: never received, or
+        refused (refusals are not remembered)."""
+        with self._lock:
+            existing = self._topups.get(topup_id)
+        return None if existing is None else existing[1]
+
     def _initial_balances(self) -> dict[str, int]:
         return {n.phone: n.balance_fen for n in TEST_NUMBERS.values() if n.carrier is self.carrier}
 
