@@ -137,6 +137,7 @@ def create_carrier_sandbox_app(sandbox: CarrierSandbox) -> FastAPI:
     app.state.sandbox = sandbox
     _add_channel_routes(app, sandbox)
     _add_balance_routes(app, sandbox)
+    _add_topup_routes(app, sandbox)
     _add_switch_routes(app, sandbox)
     _add_record_routes(app, sandbox)
     return app
@@ -233,6 +234,8 @@ def _add_balance_routes(app: FastAPI, sandbox: CarrierSandbox) -> None:
 
         return await _signed_call(sandbox, request, _TransferBody, call)
 
+
+def _add_topup_routes(app: FastAPI, sandbox: CarrierSandbox) -> None:
     @app.post(TOPUP_PATH, summary="Top up a number (直充)")
     async def topup(request: Request) -> Response:
         def call(body: _TopUpBody) -> dict[str, Any]:

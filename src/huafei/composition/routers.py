@@ -9,6 +9,7 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI
 
 from huafei.carriers.routes import router as carriers_router
+from huafei.credit.routes import router as credit_router
 from huafei.identity.routes import seller as identity_seller
 from huafei.identity.routes import staff as identity_staff
 from huafei.notices.routes import router as notices_router
@@ -35,6 +36,7 @@ ROUTERS: list[APIRouter] = [
     rates_router,
     *PAYOUT_ROUTERS,
     wallets_router,
+    credit_router,
     notices_router,
     portal_home_router,
     portal_account_router,
