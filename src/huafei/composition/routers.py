@@ -17,6 +17,7 @@ from huafei.orders.routes import router as orders_router
 from huafei.payouts.routes import ROUTERS as PAYOUT_ROUTERS
 from huafei.portal.account_routes import router as portal_account_router
 from huafei.portal.console_routes import router as console_router
+from huafei.portal.credit_routes import router as portal_credit_router
 from huafei.portal.home_routes import router as portal_home_router
 from huafei.portal.money_routes import router as portal_money_router
 from huafei.portal.notice_routes import router as portal_notice_router
@@ -42,6 +43,7 @@ ROUTERS: list[APIRouter] = [
     portal_account_router,
     portal_notice_router,
     portal_money_router,
+    portal_credit_router,
     portal_sell_router,
     console_router,
 ]

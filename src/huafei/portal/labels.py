@@ -18,8 +18,8 @@ LANES: dict[str, str] = {
 
 DESTINATIONS: dict[str, str] = {
     "carrier_wallet": N_("your carrier wallet"),
-    "bank_or_ecny": N_("your bank card or e-CNY wallet"),
-    "points": N_("platform spending credit (points)"),
+    "cash": N_("your wallet, to withdraw to a bank card, Alipay, WeChat or e-CNY"),
+    "consumption_credit": N_("consumption credit for phone top-ups"),
 }
 
 RATE_MODELS: dict[str, str] = {
@@ -33,6 +33,7 @@ METHOD_KINDS: dict[str, str] = {
     "alipay": N_("Alipay"),
     "wechat": N_("WeChat Pay"),
     "ecny": N_("e-CNY wallet"),
+    "carrier_wallet": N_("Carrier wallet"),
 }
 
 WITHDRAWAL_STATUSES: dict[str, str] = {
