@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from huafei.core.crypto import Keyring
@@ -60,7 +61,16 @@ def pay_out_settlement(
 ) -> Withdrawal:
     """Pay ``amount_fen`` that ``funded_by`` brings to the owner's available balance straight
     out to their carrier wallet: a queued withdrawal on the carrier-wallet rail whose hold is
-    chained after ``funded_by`` in ``ledger`` (the caller flushes it), and its send job."""
+    chained after ``funded_by`` in ``ledger`` (the caller flushes it), and its send job. A
+    reference paid out before returns its withdrawal and moves nothing again."""
+    key = SETTLEMENT_KEY.format(ref=ref)
+    earlier = session.scalars(
+        select(Withdrawal).where(
+            Withdrawal.owner_ref == owner_ref, Withdrawal.idempotency_key == key
+        )
+    ).one_or_none()
+    if earlier is not None:
+        return earlier
     policy = default_policy()
     withdrawal = Withdrawal(
         payout_id=new_payout_id(now),
@@ -72,7 +82,7 @@ def pay_out_settlement(
         fee_fen=0,
         currency=policy.currency,
         status=WithdrawalStatus.QUEUED.value,
-        idempotency_key=SETTLEMENT_KEY.format(ref=ref),
+        idempotency_key=key,
         approvals_required=0,
         send_attempts=0,
         created_at=now,
