@@ -51,6 +51,11 @@ class CardSeller:
         assert response.status_code == 200, response.text
         return response.json()
 
+    def wallet(self) -> tuple[int, int, int]:
+        """Pending, available and held, in fen."""
+        wallet = self.get("/api/v1/wallet")
+        return wallet["pending_fen"], wallet["available_fen"], wallet["held_fen"]
+
     def sell_a_card(self, profile: str, *, start: int) -> dict[str, Any]:
         secret = self.platform.container.settings.sandbox_card_secret.get_secret_value()
         (card,) = issue_cards(secret, Carrier.CMCC, 10_000, 1, start=start)
@@ -91,8 +96,7 @@ def test_third_party_pays_into_the_withdrawable_wallet(platform, db, clock) -> N
     seller = CardSeller(platform, db, clock)
     order = seller.settle(seller.sell_a_card("third_party", start=2001))
     assert order["payout_fen"] == 8_800
-    wallet = seller.get("/api/v1/wallet")
-    assert (wallet["pending_fen"], wallet["available_fen"], wallet["held_fen"]) == (0, 8_800, 0)
+    assert seller.wallet() == (0, 8_800, 0)
     assert seller.get("/api/v1/credit")["total_fen"] == 0
     assert seller.get("/api/v1/withdrawals") == []
     (arrived, *_) = seller.get("/api/v1/notices")
@@ -125,8 +129,7 @@ def test_carrier_official_pays_out_to_the_carrier_wallet_of_the_sellers_phone(
     assert on_rail["submissions"] == 1
 
     # Never withdrawable: the money went from pending to held to the wallet, in one step each.
-    wallet = seller.get("/api/v1/wallet")
-    assert (wallet["pending_fen"], wallet["available_fen"], wallet["held_fen"]) == (0, 0, 0)
+    assert seller.wallet() == (0, 0, 0)
     (method,) = seller.get("/api/v1/payout-methods")
     phone = seller.record.phone
     assert method["id"] == paid["method_id"]
@@ -155,8 +158,7 @@ def test_social_commerce_pays_into_consumption_credit(platform, db, clock) -> No
     seller = CardSeller(platform, db, clock)
     order = seller.settle(seller.sell_a_card("social_commerce", start=2201))
     assert order["payout_fen"] == 8_900
-    wallet = seller.get("/api/v1/wallet")
-    assert (wallet["pending_fen"], wallet["available_fen"], wallet["held_fen"]) == (0, 0, 0)
+    assert seller.wallet() == (0, 0, 0)
     credit = seller.get("/api/v1/credit")
     assert (credit["available_fen"], credit["held_fen"], credit["withdrawable"]) == (
         8_900,
@@ -201,8 +203,7 @@ def test_a_repeated_settlement_moves_nothing_twice(platform, db, clock) -> None:
             )  # fmt: skip
         assert len(db.run(lambda s, r=ref: transfers_by_ref(s, r))) == 1
     assert seller.get("/api/v1/credit")["available_fen"] == 1_000
-    wallet = seller.get("/api/v1/wallet")
-    assert (wallet["pending_fen"], wallet["available_fen"], wallet["held_fen"]) == (0, 1_000, 1_000)
+    assert seller.wallet() == (0, 1_000, 1_000)
     (payout,) = seller.get("/api/v1/withdrawals")
     assert (payout["rail"], payout["amount_fen"], payout["status"]) == (
         "carrier_wallet",

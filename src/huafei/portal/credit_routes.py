@@ -24,7 +24,16 @@ from huafei.credit.service import balance, pricing, topups
 from huafei.identity.deps import CallContext
 from huafei.portal.i18n import N_, negotiate, statement_locale
 from huafei.portal.messages import describe, describe_error
-from huafei.portal.pages import Form, Me, PageCtx, PageRoute, SellerPage, redirect, render
+from huafei.portal.pages import (
+    Form,
+    Me,
+    PageCtx,
+    PageRoute,
+    SellerPage,
+    chosen_number,
+    redirect,
+    render,
+)
 from huafei.portal.ui import gettext_for
 from huafei.web.idempotency import Idempotency, json_fingerprint
 
@@ -97,7 +106,7 @@ def quote_topup(ctx: PageCtx, me: Me, form: Form, sender: TopUpsDep) -> Response
     """Step one: the price with the discount, shown before anything moves."""
     typed = _typed(form)
     try:
-        face_value_fen = _amount(typed["face_value_fen"])
+        face_value_fen = chosen_number(typed["face_value_fen"])
         quote = ctx.run(
             lambda s: pricing.quote_topup(
                 s, owner_ref=me.owner_ref, phone=typed["phone"], face_value_fen=face_value_fen,
@@ -127,8 +136,8 @@ def _topup_once(
     """Top up once per key, with the same request body as the API's, so a key means the same
     top-up either way."""
     typed = _typed(form)
-    face_value_fen = _amount(typed["face_value_fen"])
-    price_fen = _amount(form.get("price_fen", ""))
+    face_value_fen = chosen_number(typed["face_value_fen"])
+    price_fen = chosen_number(form.get("price_fen", ""))
     key = form.get("idempotency_key", "")
     order = topups.TopUpOrder(
         owner_ref=me.owner_ref, phone=typed["phone"], face_value_fen=face_value_fen,
@@ -161,15 +170,3 @@ def confirm_topup(ctx: PageCtx, me: Me, form: Form, sender: TopUpsDep) -> Respon
         )
     status = ctx.run(lambda s: topups.get_topup(s, topup_id, me.owner_ref).status)
     return redirect(f"/wallet/credit?done=topup_{status}#topups")
-
-
-def _amount(text: str) -> int:
-    if not text.isdigit() or len(text) > 12:
-        raise _InvalidChoice
-    return int(text)
-
-
-class _InvalidChoice(HuafeiError):
-    code = "validation_failed"
-    status = 422
-    title = "Not a valid choice"

@@ -247,24 +247,41 @@ def record_topped_up(
     if topup.state.final:
         return topup  # answered already (the call and the check raced)
     transfer_all(session, _spend_transfers(session, topup, now=now), now=now)
-    topup.status = TopUpStatus.SUCCEEDED.value
     topup.channel_ref = result.channel_ref[:64]
-    topup.completed_at = topup.updated_at = now
-    notifier.notify(
-        session,
-        owner_ref=topup.owner_ref,
-        kind=NoticeKind.BALANCE_CHANGE,
-        title="充话费成功",
+    _finish(
+        session, topup, TopUpStatus.SUCCEEDED, notifier=notifier, now=now, title="充话费成功",
         body=(
             f"{topup.phone_masked} 已到账话费 {Money(topup.face_value_fen).format()}，"
             f"消费金支付 {Money(topup.price_fen).format()}"
             f"（优惠 {Money(topup.discount_fen).format()}）。"
         ),
+    )  # fmt: skip
+    return topup
+
+
+def _finish(
+    session: Session,
+    topup: CreditTopUp,
+    status: TopUpStatus,
+    *,
+    notifier: Notifier,
+    now: datetime,
+    title: str,
+    body: str,
+) -> None:
+    """The top-up's final status, and the owner told (余额变动) in the same transaction."""
+    topup.status = status.value
+    topup.completed_at = topup.updated_at = now
+    notifier.notify(
+        session,
+        owner_ref=topup.owner_ref,
+        kind=NoticeKind.BALANCE_CHANGE,
+        title=title,
+        body=body,
         ref=topup.topup_id,
         now=now,
     )
     session.flush()
-    return topup
 
 
 def _spend_transfers(session: Session, topup: CreditTopUp, *, now: datetime) -> list[NewTransfer]:
@@ -313,23 +330,15 @@ def record_refused(
         ],
         now=now,
     )  # fmt: skip
-    topup.status = TopUpStatus.REFUSED.value
     topup.failure_code = refusal.code[:64]
     topup.failure_reason = refusal.detail[:255]
-    topup.completed_at = topup.updated_at = now
-    notifier.notify(
-        session,
-        owner_ref=topup.owner_ref,
-        kind=NoticeKind.BALANCE_CHANGE,
-        title="充话费未成功",
+    _finish(
+        session, topup, TopUpStatus.REFUSED, notifier=notifier, now=now, title="充话费未成功",
         body=(
             f"给 {topup.phone_masked} 充值 {Money(topup.face_value_fen).format()} 未成功，"
             f"运营商拒绝了充值；{Money(topup.price_fen).format()} 消费金已退回。"
         ),
-        ref=topup.topup_id,
-        now=now,
-    )
-    session.flush()
+    )  # fmt: skip
     return topup
 
 
