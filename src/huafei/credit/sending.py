@@ -116,6 +116,16 @@ class TopUps:
             made = self.channels[plan.carrier].query_topup(plan.request.topup_id)
         except GatewayError:
             return self._later(plan.attempt)
+        if made is not None and (made.phone, made.amount_fen) != (
+            plan.request.phone,
+            plan.request.amount_fen,
+        ):
+            # The carrier names another top-up under our id: nothing is decided on that; the
+            # price stays held and the top-up pending until an operator has looked.
+            log.error(
+                "carrier answered a top-up query with another top-up", extra={"topup_id": topup_id}
+            )
+            return self._later(plan.attempt)
         if made is not None:
             self._record(topup_id, made)
             return None
