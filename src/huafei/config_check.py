@@ -17,11 +17,8 @@ from pydantic import SecretStr
 from huafei.core.crypto import Keyring
 from huafei.core.settings import (
     DEV_CARRIER_SECRETS,
-    DEV_IDENTITY_API_KEY,
-    DEV_IDENTITY_API_SECRET,
+    DEV_PROVIDER_CREDENTIALS,
     DEV_SANDBOX_CARD_SECRET,
-    DEV_SMS_API_KEY,
-    DEV_SMS_API_SECRET,
     ENVIRONMENTS,
     Settings,
 )
@@ -126,15 +123,10 @@ def _check_production(settings: Settings, problem: _Report) -> None:
         _plain(settings.sandbox_card_secret),
         DEV_SANDBOX_CARD_SECRET,
     )
-    _key_id(problem, "sms_api_key", settings.sms_api_key, DEV_SMS_API_KEY)
-    _secret(problem, "sms_api_secret", _plain(settings.sms_api_secret), DEV_SMS_API_SECRET)
-    _key_id(problem, "identity_api_key", settings.identity_api_key, DEV_IDENTITY_API_KEY)
-    _secret(
-        problem,
-        "identity_api_secret",
-        _plain(settings.identity_api_secret),
-        DEV_IDENTITY_API_SECRET,
-    )
+    for provider, (dev_key_id, dev_secret) in DEV_PROVIDER_CREDENTIALS.items():
+        access = settings.provider(provider)
+        _key_id(problem, f"{provider}_api_key", access.key_id, dev_key_id)
+        _secret(problem, f"{provider}_api_secret", access.secret, dev_secret)
     if settings.metrics_token is not None:
         _secret(problem, "metrics_token", _plain(settings.metrics_token), "")
     _check_production_services(settings, problem)

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import httpx
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from huafei.bench.chaos_state import (
@@ -26,7 +26,7 @@ from huafei.bench.chaos_state import (
     Tally,
 )
 from huafei.carriers.models import CarrierNotification
-from huafei.core.db import Database
+from huafei.core.db import Base, Database
 from huafei.invariants import check_everything
 from huafei.jobs.models import Job
 from huafei.ledger import pending_state
@@ -43,29 +43,18 @@ def open_work(session: Session) -> dict[str, int]:
     """What is still in flight: orders and withdrawals not final, callbacks not handled."""
     final_orders = [s.value for s in OrderState if s.final]
     return {
-        "orders_not_final": int(
-            session.scalar(
-                select(func.count()).select_from(Order).where(Order.state.not_in(final_orders))
-            )
-            or 0
+        "orders_not_final": _count(session, Order, Order.state.not_in(final_orders)),
+        "withdrawals_not_final": _count(
+            session, Withdrawal, Withdrawal.status.not_in(FINAL_WITHDRAWALS)
         ),
-        "withdrawals_not_final": int(
-            session.scalar(
-                select(func.count())
-                .select_from(Withdrawal)
-                .where(Withdrawal.status.not_in(FINAL_WITHDRAWALS))
-            )
-            or 0
-        ),
-        "unhandled_callbacks": int(
-            session.scalar(
-                select(func.count())
-                .select_from(CarrierNotification)
-                .where(CarrierNotification.handled_at.is_(None))
-            )
-            or 0
+        "unhandled_callbacks": _count(
+            session, CarrierNotification, CarrierNotification.handled_at.is_(None)
         ),
     }
+
+
+def _count(session: Session, table: type[Base], condition: ColumnElement[bool]) -> int:
+    return int(session.scalar(select(func.count()).select_from(table).where(condition)) or 0)
 
 
 def quiesce(db: Database, timeout: float) -> float | None:

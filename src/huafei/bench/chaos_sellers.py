@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass, field
 from typing import Any
 
 import httpx
@@ -98,32 +98,28 @@ class Request:
     seller: SellerState
 
 
+@dataclass(eq=False)
 class SellerClients:
     """``options.clients`` clients acting for the sellers until ``options.seconds`` have passed;
     what they do and see goes to ``tally``."""
 
-    def __init__(
-        self,
-        options: Options,
-        rng: random.Random,
-        *,
-        bases: list[str],
-        sellers: list[SellerState],
-        agreement: tuple[str, str],
-        run_id: str,
-        tally: Tally,
-    ) -> None:
-        self.options = options
-        self.rng = rng
-        self.bases = bases
-        self.sellers = sellers
-        self.agreement_version, self.agreement_sha256 = agreement
-        self.run_id = run_id
-        self.tally = tally
+    options: Options
+    rng: random.Random
+    _: KW_ONLY
+    bases: list[str]
+    sellers: list[SellerState]
+    #: the agreement's version and SHA-256 every order confirms
+    agreement: tuple[str, str]
+    run_id: str
+    tally: Tally
+    secret: str = field(init=False)
+    answered: list[tuple[Request, int, Any]] = field(init=False, default_factory=list)
+    offset: int = field(init=False)
+    deadline: float = field(init=False, default=0.0)
+
+    def __post_init__(self) -> None:
         self.secret = Settings().sandbox_card_secret.get_secret_value()
-        self.answered: list[tuple[Request, int, Any]] = []
-        self.offset = (int(run_id, 16) % 1000) * 100_000_000
-        self.deadline = 0.0
+        self.offset = (int(self.run_id, 16) % 1000) * 100_000_000
 
     async def drive(self) -> None:
         """Run the clients until the run's time is up."""
@@ -231,8 +227,8 @@ class SellerClients:
             "profile": "third_party",
             "carrier": CARRIER.value,
             "face_value_fen": FACE_FEN,
-            "agreement_version": self.agreement_version,
-            "agreement_sha256": self.agreement_sha256,
+            "agreement_version": self.agreement[0],
+            "agreement_sha256": self.agreement[1],
             "lawful_source_confirmed": True,
         }
         if len(cards) == 1 and self.rng.random() < 0.5:

@@ -12,7 +12,8 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import KW_ONLY, dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -94,28 +95,25 @@ def run_ledger_bench(
     return figures
 
 
+@dataclass(eq=False)
 class _Load:
     """The clients: coroutines on one event loop, each posting a transfer and waiting for it.
     Thousands of them cost nothing, and the only other busy thread is the batcher, so the GIL
     is not what is measured."""
 
-    def __init__(
-        self,
-        batcher: TransferBatcher,
-        *,
-        clients: int,
-        hot: int,
-        wallets: list[int],
-        run_id: str,
-    ) -> None:
-        self.batcher = batcher
-        self.clients = clients
-        self.hot = hot
-        self.wallets = wallets
-        self.run_id = run_id
-        self.latencies: list[list[float]] = [[] for _ in range(clients)]
-        self.failures = [0] * clients
-        self._numbers = itertools.count()
+    batcher: TransferBatcher
+    _: KW_ONLY
+    clients: int
+    hot: int
+    wallets: list[int]
+    run_id: str
+    latencies: list[list[float]] = field(init=False)
+    failures: list[int] = field(init=False)
+    _numbers: Iterator[int] = field(init=False, default_factory=itertools.count)
+
+    def __post_init__(self) -> None:
+        self.latencies = [[] for _ in range(self.clients)]
+        self.failures = [0] * self.clients
 
     async def drive(self, seconds: float, *, threaded: bool) -> float:
         """Post for ``seconds``; the time it took. ``threaded``: the batcher runs on its own

@@ -33,7 +33,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import ClassVar, Protocol
+from typing import Any, ClassVar, Protocol
 
 from huafei.core.errors import HuafeiError
 
@@ -156,6 +156,10 @@ class TopUpResult:
     completed_at: datetime
 
 
+#: Each refusal by its code on the wire; every subclass of ``ChannelRefused`` adds itself.
+REFUSALS: dict[str, type[ChannelRefused]] = {}
+
+
 class ChannelRefused(HuafeiError):
     """The channel answered and refused the operation: nothing moved.
 
@@ -167,6 +171,13 @@ class ChannelRefused(HuafeiError):
     status = 422
     title = "The carrier refused the operation"
     reason: ClassVar[str] = "refused"
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        REFUSALS[cls.reason] = cls
+
+
+REFUSALS[ChannelRefused.reason] = ChannelRefused
 
 
 class WrongServicePassword(ChannelRefused):
@@ -222,23 +233,6 @@ class UnknownRequest(ChannelRefused):
     status = 404
     title = "The channel has no record of this id"
     reason = "not_found"
-
-
-#: Each refusal by its code on the wire.
-REFUSALS: dict[str, type[ChannelRefused]] = {
-    error.reason: error
-    for error in (
-        ChannelRefused,
-        WrongServicePassword,
-        UnknownNumber,
-        NumberOfAnotherCarrier,
-        SameNumber,
-        InsufficientBalance,
-        InvalidAmount,
-        RequestIdReused,
-        UnknownRequest,
-    )
-}
 
 
 class BadCallbackSignature(HuafeiError):

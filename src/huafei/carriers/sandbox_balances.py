@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from typing import TypeVar
 
 from huafei.carriers.formats import face_values_fen
 from huafei.carriers.gateway import (
@@ -27,6 +28,22 @@ from huafei.carriers.sandbox_numbers import TEST_NUMBERS, carrier_of, service_pa
 from huafei.core.clock import Clock
 
 log = logging.getLogger(__name__)
+
+
+Answer = TypeVar("Answer", BalanceTransferResult, TopUpResult)
+
+
+def _first_answer(
+    answers: dict[str, tuple[str, Answer]], request_id: str, fingerprint: str
+) -> Answer | None:
+    """The answer remembered for ``request_id``, None if there is none; ``RequestIdReused`` when
+    it was given to another request (holds the lock)."""
+    remembered = answers.get(request_id)
+    if remembered is None:
+        return None
+    if remembered[0] != fingerprint:
+        raise RequestIdReused
+    return remembered[1]
 
 
 class BalanceBook:
@@ -89,11 +106,9 @@ class BalanceBook:
             if amount_fen <= 0:
                 raise InvalidAmount
             self._authorise(from_phone, service_password)
-            existing = self._transfers.get(transfer_id)
-            if existing is not None:
-                if existing[0] != fingerprint:
-                    raise RequestIdReused
-                return existing[1]
+            first = _first_answer(self._transfers, transfer_id, fingerprint)
+            if first is not None:
+                return first
             self._require_own_number(to_phone)
             if to_phone == from_phone:
                 raise SameNumber
@@ -112,10 +127,7 @@ class BalanceBook:
                 completed_at=self.clock.now(),
             )
             self._transfers[transfer_id] = (fingerprint, result)
-        log.info(
-            "sandbox transferred balance",
-            extra={"carrier": self.carrier.value, "channel_ref": result.channel_ref},
-        )
+        self._log("sandbox transferred balance", result.channel_ref)
         return result
 
     def topup(self, *, topup_id: str, phone: str, amount_fen: int) -> TopUpResult:
@@ -124,11 +136,9 @@ class BalanceBook:
         the sandbox holds no balance for starts at 0."""
         fingerprint = f"{phone}:{amount_fen}"
         with self._lock:
-            existing = self._topups.get(topup_id)
-            if existing is not None:
-                if existing[0] != fingerprint:
-                    raise RequestIdReused
-                return existing[1]
+            first = _first_answer(self._topups, topup_id, fingerprint)
+            if first is not None:
+                return first
             if amount_fen not in face_values_fen(self.carrier):
                 raise InvalidAmount
             self._require_own_number(phone)
@@ -141,10 +151,7 @@ class BalanceBook:
                 completed_at=self.clock.now(),
             )
             self._topups[topup_id] = (fingerprint, result)
-        log.info(
-            "sandbox topped up a number",
-            extra={"carrier": self.carrier.value, "channel_ref": result.channel_ref},
-        )
+        self._log("sandbox topped up a number", result.channel_ref)
         return result
 
     def query_topup(self, topup_id: str) -> TopUpResult | None:
@@ -153,6 +160,9 @@ class BalanceBook:
         with self._lock:
             existing = self._topups.get(topup_id)
         return None if existing is None else existing[1]
+
+    def _log(self, message: str, channel_ref: str) -> None:
+        log.info(message, extra={"carrier": self.carrier.value, "channel_ref": channel_ref})
 
     def _initial_balances(self) -> dict[str, int]:
         return {n.phone: n.balance_fen for n in TEST_NUMBERS.values() if n.carrier is self.carrier}

@@ -11,17 +11,9 @@ from dataclasses import dataclass
 
 import phonenumbers
 from phonenumbers import PhoneNumberType
-from phonenumbers import carrier as phone_carriers
 
 from huafei.carriers.gateway import Carrier
-
-# The names phonenumbers' segment (号段) data gives the three carriers. Kept here rather than
-# borrowed from identity's number parser: identity depends on carriers, not the other way round.
-_SEGMENT_OWNERS = {
-    "China Mobile": Carrier.CMCC,
-    "China Unicom": Carrier.CUCC,
-    "China Telecom": Carrier.CTCC,
-}
+from huafei.carriers.segments import segment_carrier
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,4 +61,4 @@ def carrier_of(phone: str) -> Carrier | None:
         PhoneNumberType.FIXED_LINE_OR_MOBILE,
     ):
         return None
-    return _SEGMENT_OWNERS.get(phone_carriers.name_for_number(parsed, "en"))
+    return segment_carrier(parsed)

@@ -25,6 +25,7 @@ from huafei.carriers.errors import NotificationNotFound
 from huafei.carriers.gateway import Carrier, ConsumptionResult
 from huafei.carriers.models import CarrierNotification
 from huafei.carriers.wire import encode_result
+from huafei.core.batching import batches
 from huafei.core.db import Database, bulk_insert, insert_new
 from huafei.jobs.service import enqueue
 
@@ -105,20 +106,7 @@ class CallbackInbox:
                 self._thread = None
 
     def _run(self) -> None:
-        while True:
-            first = self._queue.get()
-            if first is None:
-                return
-            batch = [first]
-            while len(batch) < self.max_batch:
-                try:
-                    item = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if item is None:
-                    self._queue.put(None)  # finish this batch, then stop
-                    break
-                batch.append(item)
+        for batch in batches(self._queue, self.max_batch):
             try:
                 self._store(batch)
             except Exception:  # never let the writer die: later callbacks would wait forever

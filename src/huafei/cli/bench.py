@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -14,6 +15,15 @@ from huafei.core.settings import Settings
 bench_app = typer.Typer(
     help="Benchmarks that print and record their figures.", no_args_is_help=True
 )
+DatabaseUrl = Annotated[str | None, typer.Option(help="database (default: HUAFEI_DATABASE_URL)")]
+JsonPath = Annotated[Path | None, typer.Option("--json", help="write the figures as JSON here")]
+
+
+def _quiet() -> Settings:
+    """Turn the platform's logs down to warnings (the figures are the output); the settings."""
+    settings = Settings()
+    configure_logging("WARNING", json=settings.log_json)
+    return settings
 
 
 @bench_app.command("orders")
@@ -37,14 +47,13 @@ def bench_orders(
         max=3600,
         help="seconds of the same load first, not counted (then ANALYZE on PostgreSQL)",
     ),
-    database_url: str | None = typer.Option(None, help="database (default: HUAFEI_DATABASE_URL)"),
-    json_path: Path | None = typer.Option(None, "--json", help="write the figures as JSON here"),
+    database_url: DatabaseUrl = None,
+    json_path: JsonPath = None,
 ) -> None:
     """Sellers submit cards over HTTP, sandboxes call back, workers settle; orders/s and p50/p99."""
     from huafei.bench.orders import run_orders_bench
 
-    settings = Settings()
-    configure_logging("WARNING", json=settings.log_json)
+    settings = _quiet()
     figures = run_orders_bench(
         database_url or settings.database_url,
         clients=clients,
@@ -78,15 +87,14 @@ def bench_chaos(
         help="a PostgreSQL database named huafei_chaos*, dropped and created afresh",
     ),
     log_dir: Path = typer.Option(Path("var/chaos"), help="the processes' logs and state"),
-    json_path: Path | None = typer.Option(None, "--json", help="write the figures as JSON here"),
+    json_path: JsonPath = None,
 ) -> None:
     """Servers, workers and sandboxes killed at random and PostgreSQL restarted while sellers
     sell cards and withdraw; then every invariant is checked. Exit 1 if one fails."""
     from huafei.bench.chaos import render, run_chaos
     from huafei.bench.chaos_state import Options
 
-    settings = Settings()
-    configure_logging("WARNING", json=settings.log_json)
+    _quiet()
     if kill_every_max < kill_every_min:
         raise typer.BadParameter("--kill-every-max is below --kill-every-min")
     figures = run_chaos(
@@ -113,17 +121,16 @@ def bench_chaos(
 def bench_ledger(
     clients: int = typer.Option(8, min=1, max=4096, help="concurrent clients"),
     seconds: float = typer.Option(10.0, min=0.1, max=86_400, help="how long to post"),
-    database_url: str | None = typer.Option(None, help="database (default: HUAFEI_DATABASE_URL)"),
+    database_url: DatabaseUrl = None,
     pgbench: bool = typer.Option(
         True, "--pgbench/--no-pgbench", help="also run pgbench on PostgreSQL"
     ),
-    json_path: Path | None = typer.Option(None, "--json", help="write the figures as JSON here"),
+    json_path: JsonPath = None,
 ) -> None:
     """Post transfers that all touch one hot account; print transfers/s and latency."""
     from huafei.bench.ledger import run_ledger_bench
 
-    settings = Settings()
-    configure_logging("WARNING", json=settings.log_json)
+    settings = _quiet()
     figures = run_ledger_bench(
         database_url or settings.database_url,
         clients=clients,

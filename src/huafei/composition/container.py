@@ -89,27 +89,17 @@ def build_container(
 # Each adapter: the real client when its address is configured or the sandboxes are off; the
 # in-process sandbox only while sandboxes are on and no address is given.
 def build_sms_sender(settings: Settings, db: Database, clock: Clock) -> SmsSender:
-    if settings.sandboxes and not settings.sms_base_url:
+    provider = settings.provider("sms")
+    if settings.sandboxes and not provider.base_url:
         return SandboxSmsSender(db, clock, log_messages=settings.env == "development")
-    return HttpSmsSender(
-        settings.sms_url(),
-        key_id=settings.sms_api_key,
-        secret=settings.sms_api_secret.get_secret_value(),
-        clock=clock,
-        timeout_seconds=settings.sms_timeout_seconds,
-    )
+    return HttpSmsSender.reaching(provider, clock)
 
 
 def build_identity_verifier(settings: Settings, clock: Clock) -> IdentityVerifier:
-    if settings.sandboxes and not settings.identity_base_url:
+    provider = settings.provider("identity")
+    if settings.sandboxes and not provider.base_url:
         return SandboxIdentityVerifier()
-    return HttpIdentityVerifier(
-        settings.identity_url(),
-        key_id=settings.identity_api_key,
-        secret=settings.identity_api_secret.get_secret_value(),
-        clock=clock,
-        timeout_seconds=settings.identity_timeout_seconds,
-    )
+    return HttpIdentityVerifier.reaching(provider, clock)
 
 
 def build_service_password_checker(

@@ -11,7 +11,20 @@ from huafei.ledger.chart import Code, ensure_platform_accounts, ensure_wallet
 from huafei.ledger.models import TransferKind
 from huafei.rates.defaults import install_defaults
 
+_SINGLE = TransferKind.SINGLE
 DEMO_FLAG = "demo_data_loaded_at"
+
+#: The owners put capital in; a demo seller has one settled card worth ¥98.50 and a withdrawal
+#: in flight: (transfer id, debit, credit, fen, memo, ref, kind).
+DEMO_TRANSFERS: tuple[tuple[str, Code, Code, int, str, str | None, TransferKind], ...] = (
+    ("demo:capital", Code.OWN_FUNDS, Code.EQUITY, 10_000_000, "owner capital", None, _SINGLE),
+    ("demo:card-1:consume", Code.ESCROW, Code.WALLET_AVAILABLE, 9_850, "demo card settled",
+     "demo:card-1", _SINGLE),
+    ("demo:card-1:spread", Code.ESCROW, Code.SPREAD_REVENUE, 150, "demo card spread",
+     "demo:card-1", _SINGLE),
+    ("demo:withdrawal-1:hold", Code.WALLET_AVAILABLE, Code.WALLET_HELD, 2_000,
+     "demo withdrawal in flight", None, TransferKind.PENDING),
+)  # fmt: skip
 
 
 def load_demo_data(container: Container) -> bool:
@@ -22,46 +35,22 @@ def load_demo_data(container: Container) -> bool:
         if get_flag(session, DEMO_FLAG) is not None:
             return False
         install_defaults(session, now=now)
-        platform = ensure_platform_accounts(session, now=now)
-        wallet = ensure_wallet(session, "seller:demo", now=now)
-        # The owners put capital in; a demo seller has one settled card worth ¥98.50.
-        transfer_all(
-            session,
-            [
-                NewTransfer(
-                    id="demo:capital",
-                    debit_account_id=platform[Code.OWN_FUNDS].id,
-                    credit_account_id=platform[Code.EQUITY].id,
-                    amount=10_000_000,
-                    memo="owner capital",
-                ),
-                NewTransfer(
-                    id="demo:card-1:consume",
-                    debit_account_id=platform[Code.ESCROW].id,
-                    credit_account_id=wallet[Code.WALLET_AVAILABLE].id,
-                    amount=9_850,
-                    memo="demo card settled",
-                    ref="demo:card-1",
-                ),
-                NewTransfer(
-                    id="demo:card-1:spread",
-                    debit_account_id=platform[Code.ESCROW].id,
-                    credit_account_id=platform[Code.SPREAD_REVENUE].id,
-                    amount=150,
-                    memo="demo card spread",
-                    ref="demo:card-1",
-                ),
-                NewTransfer(
-                    id="demo:withdrawal-1:hold",
-                    debit_account_id=wallet[Code.WALLET_AVAILABLE].id,
-                    credit_account_id=wallet[Code.WALLET_HELD].id,
-                    amount=2_000,
-                    kind=TransferKind.PENDING,
-                    memo="demo withdrawal in flight",
-                ),
-            ],
-            now=now,
-        )
+        # The seller's wallet codes and the platform's are apart: one map finds either.
+        accounts = ensure_platform_accounts(session, now=now)
+        accounts |= ensure_wallet(session, "seller:demo", now=now)
+        transfers = [
+            NewTransfer(
+                id=transfer_id,
+                debit_account_id=accounts[debit].id,
+                credit_account_id=accounts[credit].id,
+                amount=amount,
+                memo=memo,
+                ref=ref,
+                kind=kind,
+            )
+            for transfer_id, debit, credit, amount, memo, ref, kind in DEMO_TRANSFERS
+        ]
+        transfer_all(session, transfers, now=now)
         set_flag(session, DEMO_FLAG, now.isoformat(), now)
         return True
 

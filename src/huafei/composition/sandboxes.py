@@ -42,10 +42,9 @@ def mount_provider_sandboxes(app: FastAPI, settings: Settings, clock: Clock) -> 
     """The SMS and identity providers' sandboxes at ``/sandbox/sms-provider`` and
     ``/sandbox/identity-provider``, accepting the key and secret the platform signs with.
     ``app.state.sms_sandbox`` and ``app.state.identity_sandbox`` hold them for tests."""
-    sms = SmsSandbox({settings.sms_api_key: settings.sms_api_secret.get_secret_value()}, clock)
-    identity = IdentitySandbox(
-        {settings.identity_api_key: settings.identity_api_secret.get_secret_value()}, clock
-    )
+    sms_access, identity_access = settings.provider("sms"), settings.provider("identity")
+    sms = SmsSandbox({sms_access.key_id: sms_access.secret}, clock)
+    identity = IdentitySandbox({identity_access.key_id: identity_access.secret}, clock)
     app.state.sms_sandbox = sms
     app.state.identity_sandbox = identity
     app.mount(SMS_PROVIDER_PREFIX, create_sms_sandbox_app(sms))

@@ -18,12 +18,13 @@ import json
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, Self, TypeVar
 
 import httpx
 from pydantic import BaseModel, ValidationError
 
 from huafei.core.clock import Clock
+from huafei.core.settings import ProviderAccess
 from huafei.core.signing import Secret, SigningScheme
 
 log = logging.getLogger(__name__)
@@ -136,6 +137,17 @@ class ProviderAdapter:
             secret=secret,
             clock=clock,
             timeout_seconds=timeout_seconds,
+        )
+
+    @classmethod
+    def reaching(cls, access: ProviderAccess, clock: Clock) -> Self:
+        """The adapter of the provider ``access`` describes (``Settings.provider``)."""
+        return cls(
+            access.url,
+            key_id=access.key_id,
+            secret=access.secret,
+            clock=clock,
+            timeout_seconds=access.timeout_seconds,
         )
 
     def __repr__(self) -> str:

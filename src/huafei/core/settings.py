@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -24,6 +26,27 @@ DEV_SMS_API_KEY = "huafei-dev"
 DEV_SMS_API_SECRET = "sandbox-sms-secret"  # noqa: S105 - refused in production
 DEV_IDENTITY_API_KEY = "huafei-dev"
 DEV_IDENTITY_API_SECRET = "sandbox-identity-secret"  # noqa: S105 - refused in production
+#: The outside providers the platform signs its requests to, and where their in-process sandboxes
+#: answer when no address is set.
+PROVIDER_SANDBOX_PATHS = {"sms": "/sandbox/sms-provider", "identity": "/sandbox/identity-provider"}
+Provider = Literal["sms", "identity"]
+DEV_PROVIDER_CREDENTIALS: dict[Provider, tuple[str, str]] = {
+    "sms": (DEV_SMS_API_KEY, DEV_SMS_API_SECRET),
+    "identity": (DEV_IDENTITY_API_KEY, DEV_IDENTITY_API_SECRET),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderAccess:
+    """How the platform reaches an outside provider (``Settings.provider``)."""
+
+    #: the configured address (``HUAFEI_SMS_BASE_URL`` …), None when unset
+    base_url: str | None
+    #: the address to call: the configured one, else where the in-process sandbox would be
+    url: str
+    key_id: str
+    secret: str
+    timeout_seconds: float
 
 
 class Settings(BaseSettings):
@@ -240,14 +263,31 @@ class Settings(BaseSettings):
         }
         return secrets[carrier].get_secret_value()
 
-    def sms_url(self) -> str:
-        """``sms_base_url``; unset, where an in-process provider sandbox would be (not mounted)."""
-        return (self.sms_base_url or f"{self.platform_url()}/sandbox/sms-provider").rstrip("/")
-
-    def identity_url(self) -> str:
-        """``identity_base_url``; unset, where an in-process provider sandbox would be."""
-        url = self.identity_base_url or f"{self.platform_url()}/sandbox/identity-provider"
-        return url.rstrip("/")
+    def provider(self, name: Provider) -> ProviderAccess:
+        """The address, key id, secret and timeout of the ``sms`` or ``identity`` provider; with
+        no address set, where its in-process sandbox would be (mounted only with sandboxes on)."""
+        base_url, key_id, secret, timeout_seconds = {
+            "sms": (
+                self.sms_base_url,
+                self.sms_api_key,
+                self.sms_api_secret,
+                self.sms_timeout_seconds,
+            ),
+            "identity": (
+                self.identity_base_url,
+                self.identity_api_key,
+                self.identity_api_secret,
+                self.identity_timeout_seconds,
+            ),
+        }[name]
+        url = base_url or f"{self.platform_url()}{PROVIDER_SANDBOX_PATHS[name]}"
+        return ProviderAccess(
+            base_url=base_url,
+            url=url.rstrip("/"),
+            key_id=key_id,
+            secret=secret.get_secret_value(),
+            timeout_seconds=timeout_seconds,
+        )
 
     def keyring(self) -> Keyring:
         """The keys of secrets at rest; development keys are refused in production."""

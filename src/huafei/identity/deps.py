@@ -352,14 +352,11 @@ class SignedInContext(CallContext):
         return {"keep_session_id": self.session.session_id, "origin": self.origin, "now": self.now}
 
 
+@dataclass(slots=True, eq=False)
 class SellerContext(SignedInContext):
     """A signed-in seller's request."""
 
-    __slots__ = ("seller",)
-
-    def __init__(self, request: Request, platform: Platform, seller: Seller) -> None:
-        super().__init__(request, platform)
-        self.seller = seller
+    seller: Seller
 
     @property
     def owner_ref(self) -> str:
@@ -377,28 +374,22 @@ class SellerContext(SignedInContext):
         return {"seller_id": self.seller.id}
 
 
+@dataclass(slots=True, eq=False)
 class StaffContext(SignedInContext):
     """A signed-in staff member's request (already written to the operation log)."""
 
-    __slots__ = ("staff",)
-
-    def __init__(self, request: Request, platform: Platform, staff: Staff) -> None:
-        super().__init__(request, platform)
-        self.staff = staff
+    staff: Staff
 
     @property
     def principal_ids(self) -> dict[str, Any]:
         return {"staff_id": self.staff.id}
 
 
+@dataclass(slots=True, eq=False)
 class PartnerContext(CallContext):
     """A partner's request, with the API key it came with."""
 
-    __slots__ = ("caller",)
-
-    def __init__(self, request: Request, platform: Platform, caller: PartnerCaller) -> None:
-        super().__init__(request, platform)
-        self.caller = caller
+    caller: PartnerCaller
 
 
 async def call_context(request: Request) -> CallContext:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, Field
 
@@ -24,6 +24,14 @@ from huafei.identity.service.sessions import idle_expires_at
 from huafei.identity.validation import mask_id_number, mask_phone, mask_real_name
 
 SessionKindField = Literal["cookie", "bearer"]
+View = TypeVar("View", bound=BaseModel)
+
+
+def _read(source: object, view: type[View], **given: Any) -> View:
+    """``view`` with its fields read from ``source``'s attributes of the same names, but for
+    those ``given``."""
+    read = {name: getattr(source, name) for name in view.model_fields if name not in given}
+    return view.model_validate(read | given)
 
 
 # -- requests ------------------------------------------------------------------------------------
@@ -142,16 +150,8 @@ class SessionView(BaseModel):
 
     @classmethod
     def of(cls, record: AuthSession, *, current_id: int | None) -> SessionView:
-        return cls(
-            id=record.id,
-            kind=record.kind,
-            created_at=record.created_at,
-            last_seen_at=record.last_seen_at,
-            idle_expires_at=idle_expires_at(record),
-            expires_at=record.expires_at,
-            ip=record.ip,
-            user_agent=record.user_agent,
-            current=record.id == current_id,
+        return _read(
+            record, cls, idle_expires_at=idle_expires_at(record), current=record.id == current_id
         )
 
 
@@ -225,14 +225,7 @@ class StaffView(BaseModel):
 
     @classmethod
     def of(cls, staff: Staff) -> StaffView:
-        return cls(
-            id=staff.id,
-            username=staff.username,
-            role=staff.role,
-            active=staff.active,
-            permissions=permissions_of(staff.role),
-            created_at=staff.created_at,
-        )
+        return _read(staff, cls, permissions=permissions_of(staff.role))
 
 
 class StaffSignedInView(BaseModel):
@@ -265,20 +258,7 @@ class OperationLogView(BaseModel):
 
     @classmethod
     def of(cls, entry: OperationLogEntry) -> OperationLogView:
-        return cls(
-            id=entry.id,
-            occurred_at=entry.occurred_at,
-            actor_kind=entry.actor_kind,
-            actor_id=entry.actor_id,
-            actor_label=entry.actor_label,
-            action=entry.action,
-            target=entry.target,
-            outcome=entry.outcome,
-            ip=entry.ip,
-            user_agent=entry.user_agent,
-            request_id=entry.request_id,
-            detail=json.loads(entry.detail),
-        )
+        return _read(entry, cls, detail=json.loads(entry.detail))
 
 
 class ApiKeyView(BaseModel):
@@ -292,15 +272,7 @@ class ApiKeyView(BaseModel):
 
     @classmethod
     def of(cls, key: PartnerApiKey) -> ApiKeyView:
-        return cls(
-            key_id=key.key_id,
-            scopes=sorted(key.scope_set),
-            created_at=key.created_at,
-            expires_at=key.expires_at,
-            revoked_at=key.revoked_at,
-            last_used_at=key.last_used_at,
-            replaced_by=key.replaced_by,
-        )
+        return _read(key, cls, scopes=sorted(key.scope_set))
 
 
 class ApiKeyIssued(BaseModel):
@@ -317,13 +289,7 @@ class PartnerView(BaseModel):
 
     @classmethod
     def of(cls, partner: Partner, keys: list[PartnerApiKey]) -> PartnerView:
-        return cls(
-            id=partner.id,
-            name=partner.name,
-            active=partner.active,
-            created_at=partner.created_at,
-            keys=[ApiKeyView.of(k) for k in keys],
-        )
+        return _read(partner, cls, keys=[ApiKeyView.of(k) for k in keys])
 
 
 class PartnerSelf(BaseModel):

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from datetime import datetime
 
+from huafei.core.batching import batches, take_queued
 from huafei.core.db import Database
 from huafei.ledger.engine import create_transfers
 from huafei.ledger.records import NewTransfer, TransferResult
@@ -54,14 +55,8 @@ class TransferBatcher:
         done = 0
         while True:
             items: list[tuple[NewTransfer, Callback]] = []
-            while len(items) < self.max_batch:
-                try:
-                    item = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                # Only close() of a threaded batcher queues a stop (None); inline, none comes.
-                if item is not None:  # pragma: no branch
-                    items.append(item)
+            # Only close() of a threaded batcher queues a stop; inline, none comes.
+            take_queued(self._queue, items, self.max_batch)
             if not items:
                 return done
             self._run(items)
@@ -93,24 +88,8 @@ class TransferBatcher:
             thread.join()
 
     def _loop(self) -> None:
-        while True:
-            item = self._queue.get()
-            if item is None:
-                return
-            items = [item]
-            stop = False
-            while len(items) < self.max_batch:
-                try:
-                    more = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if more is None:
-                    stop = True
-                    break
-                items.append(more)
+        for items in batches(self._queue, self.max_batch):
             self._run(items)
-            if stop:
-                return
 
     def _run(self, items: list[tuple[NewTransfer, Callback]]) -> None:
         transfers = [transfer for transfer, _ in items]

@@ -100,25 +100,3 @@ class LinkedTransferFailed(LedgerError):
 class InvalidTransferId(LedgerError):
     code = "invalid_transfer_id"
     title = "Transfer id must be 1 to 80 characters"
-
-
-ALL_ERRORS: tuple[type[LedgerError], ...] = (
-    AccountNotFound,
-    AmountMustBePositive,
-    AccountsMustBeDifferent,
-    CurrencyMismatch,
-    ExceedsCredits,
-    ExceedsDebits,
-    TimeoutRequiresPending,
-    PendingTransferNotFound,
-    PendingTransferNotPending,
-    PendingTransferAlreadyPosted,
-    PendingTransferAlreadyVoided,
-    PendingTransferExpired,
-    PendingTransferMismatch,
-    ExceedsPendingAmount,
-    TransferExistsWithDifferentFields,
-    LinkedTransferFailed,
-    InvalidTransferId,
-)
-ERRORS_BY_CODE = {error.code: error for error in ALL_ERRORS}

@@ -88,18 +88,18 @@ class LedgerStore:
         )
 
     def _transfers_sql(self, ids: Iterable[str]) -> Query | None:
-        wanted = list(set(ids))
-        if not wanted:
-            return None
-        where, params = self._in("id", wanted)
-        return f"SELECT {_TRANSFER_SELECT} FROM ledger_transfers WHERE {where}", params
+        return self._transfers_where(_TRANSFER_SELECT, "id", ids)
 
     def _resolutions_sql(self, pending_ids: Iterable[str]) -> Query | None:
-        wanted = list(set(pending_ids))
+        return self._transfers_where("pending_id, kind", "pending_id", pending_ids)
+
+    def _transfers_where(self, columns: str, column: str, values: Iterable[str]) -> Query | None:
+        """``columns`` of the transfers whose ``column`` is one of ``values`` (None: no values)."""
+        wanted = list(set(values))
         if not wanted:
             return None
-        where, params = self._in("pending_id", wanted)
-        return f"SELECT pending_id, kind FROM ledger_transfers WHERE {where}", params
+        where, params = self._in(column, wanted)
+        return f"SELECT {columns} FROM ledger_transfers WHERE {where}", params
 
     def _fetch(self, query: Query | None) -> list[Any]:
         if query is None:

@@ -10,9 +10,9 @@ from sqlalchemy.orm import Session
 from huafei.core.errors import NotFound
 from huafei.core.types import Id
 from huafei.identity.deps import SellerCtx
-from huafei.notices.schemas import NoticeOut
 from huafei.notices.service import (
     NoticeKind,
+    NoticeView,
     list_notices,
     mark_read,
     preferences,
@@ -28,13 +28,8 @@ def notices(
     ctx: SellerCtx,
     unread_only: bool = False,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-) -> list[NoticeOut]:
-    return ctx.run(
-        lambda s: [
-            NoticeOut(**{k: getattr(n, k) for k in n.__slots__})
-            for n in list_notices(s, ctx.owner_ref, unread_only=unread_only, limit=limit)
-        ]
-    )
+) -> list[NoticeView]:
+    return ctx.run(lambda s: list_notices(s, ctx.owner_ref, unread_only=unread_only, limit=limit))
 
 
 @router.get("/preferences", summary="Which notices also come by SMS")

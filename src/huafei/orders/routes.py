@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse
+from fastapi.types import DecoratedCallable
 from sqlalchemy.orm import Session
 
 from huafei.cards.parser import parse_batch
@@ -56,16 +58,7 @@ def order_out(session: Session | None, order: Order, *, with_timeline: bool = Fa
         settled_at=order.settled_at,
     )
     if with_timeline and session is not None:
-        out.timeline = [
-            EventOut(
-                from_state=e.from_state,
-                to_state=e.to_state,
-                actor=e.actor,
-                reason=e.reason,
-                at=e.at,
-            )
-            for e in service.timeline(session, order.id)
-        ]
+        out.timeline = [EventOut.model_validate(e) for e in service.timeline(session, order.id)]
     return out
 
 
@@ -110,9 +103,7 @@ def _batch_out(result: service.SubmissionResult) -> BatchOut:
         batch_id=result.batch.id,
         quote=QuoteOut.of(view),
         orders=[order_out(None, order) for order in result.orders],
-        rejected=[
-            LineErrorOut(line=e.line, code=e.code, message=e.message) for e in result.rejected
-        ],
+        rejected=[LineErrorOut.model_validate(e) for e in result.rejected],
     )
 
 
@@ -132,25 +123,20 @@ def _submit(
     )
 
 
-@router.post(
-    "/orders",
-    status_code=201,
-    summary="Submit one card",
-    response_model=BatchOut,
-    responses={429: {}},
-)
+def _submit_route(path: str, summary: str) -> Callable[[DecoratedCallable], DecoratedCallable]:
+    """A submission route: 201 with the batch, 429 while the seller's submissions pause."""
+    return router.post(
+        path, status_code=201, summary=summary, response_model=BatchOut, responses={429: {}}
+    )
+
+
+@_submit_route("/orders", "Submit one card")
 def submit_card(body: SubmitCard, ctx: SellerCtx, idem: Idempotent) -> JSONResponse:
     submission = _submission(ctx, body, cards_text=None, serial=body.serial, pin=body.pin)
     return _submit(ctx, idem, body, submission)
 
 
-@router.post(
-    "/orders/batch",
-    status_code=201,
-    summary="Submit a pasted batch",
-    response_model=BatchOut,
-    responses={429: {}},
-)
+@_submit_route("/orders/batch", "Submit a pasted batch")
 def submit_batch(body: SubmitBatch, ctx: SellerCtx, idem: Idempotent) -> JSONResponse:
     submission = _submission(ctx, body, cards_text=body.cards, serial=None, pin=None)
     return _submit(ctx, idem, body, submission)
@@ -165,7 +151,7 @@ def validate(body: ValidateBatch) -> ValidationOut:
     parsed = parse_batch(body.cards, body.carrier)
     return ValidationOut(
         good_lines=[card.line for card in parsed.cards],
-        errors=[LineErrorOut(line=e.line, code=e.code, message=e.message) for e in parsed.errors],
+        errors=[LineErrorOut.model_validate(e) for e in parsed.errors],
     )
 
 

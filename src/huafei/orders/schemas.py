@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from huafei.carriers.gateway import Carrier
 from huafei.core.types import MultilineText, PositiveFen, SecretText, Text
@@ -43,6 +43,10 @@ class ValidateBatch(BaseModel):
 
 
 class LineErrorOut(BaseModel):
+    """A line of a pasted batch that was refused (read from the parser's or the service's)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
     line: int
     code: str
     message: str
@@ -54,6 +58,10 @@ class ValidationOut(BaseModel):
 
 
 class EventOut(BaseModel):
+    """A step of an order's timeline (read from its event row)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
     from_state: str | None
     to_state: str
     actor: str

@@ -35,6 +35,12 @@ def _record(
     defer_insert(session, _EVENTS, row)
 
 
+def _check(order: Order, before: OrderState, after: OrderState, detail: str) -> None:
+    """Raise ``InvalidTransition`` (with ``detail``) unless ``before`` may become ``after``."""
+    if after not in TRANSITIONS.get(before, frozenset()):
+        raise InvalidTransition(detail, order_id=order.id, state=before.value)
+
+
 def write_events(session: Session) -> None:
     """Write the events recorded in this unit of work so far (they are written in one statement
     just before it commits; a reader in the same unit of work calls this first)."""
@@ -67,12 +73,7 @@ def record_passed(
     """Record that an order stored straight in its current state passed through ``passed``
     first (one insert instead of an insert and an update; the timeline is the same)."""
     current = order.order_state
-    if current not in TRANSITIONS.get(passed, frozenset()):
-        raise InvalidTransition(
-            f"order {order.id} cannot have become {current} from {passed}",
-            order_id=order.id,
-            state=passed.value,
-        )
+    _check(order, passed, current, f"order {order.id} cannot have become {current} from {passed}")
     _record(session, order, passed.value, current.value, actor=actor, reason=reason, now=now)
 
 
@@ -87,12 +88,7 @@ def transition(
 ) -> None:
     """Move ``order`` to ``to`` or raise ``InvalidTransition``; the event is written with it."""
     current = order.order_state
-    if to not in TRANSITIONS.get(current, frozenset()):
-        raise InvalidTransition(
-            f"order {order.id} is {current}; it cannot become {to}",
-            order_id=order.id,
-            state=current.value,
-        )
+    _check(order, current, to, f"order {order.id} is {current}; it cannot become {to}")
     order.state = to.value
     order.updated_at = now
     _record(session, order, current.value, to.value, actor=actor, reason=reason, now=now)

@@ -6,14 +6,16 @@ people type (``"100"``, ``"100.5"``, ``"¥1,000.00"``), parsed by ``Money.parse`
 
 from __future__ import annotations
 
+from dataclasses import dataclass, fields
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, Field
 
 from huafei.core.money import Money
 from huafei.core.types import Fen, Id, SecretText, Text
 from huafei.payouts.models import MethodKind, Withdrawal
+from huafei.payouts.service.withdrawals import Quote, QuoteFigures
 
 
 class MethodIn(BaseModel):
@@ -21,16 +23,6 @@ class MethodIn(BaseModel):
     account_no: Text = Field(min_length=1, max_length=128)
     holder_name: Text = Field(min_length=1, max_length=64)
     sms_code: SecretText = Field(min_length=1, max_length=12)
-
-
-class MethodOut(BaseModel):
-    id: int
-    kind: MethodKind
-    account_masked: str
-    holder_name_masked: str
-    bank_code: str | None
-    bank_name: str | None
-    created_at: datetime
 
 
 class QuoteIn(BaseModel):
@@ -47,26 +39,31 @@ class QuoteRefusal(BaseModel):
     extra: dict[str, Any] = Field(default_factory=dict)
 
 
-class QuoteOut(BaseModel):
-    method_id: int
-    method_kind: str
-    profile: str
-    amount_fen: int
-    fee_fen: int
-    fee_rule: str
-    total_fen: int
-    arrives_fen: int
-    available_fen: int
-    min_fen: int
-    max_single_fen: int
-    remaining_today_fen: int
-    needs_approval: bool
-    refusal: QuoteRefusal | None = Field(
-        default=None, description="set when a request for this amount would be refused now"
-    )
+@dataclass(frozen=True, slots=True)
+class QuoteOut(QuoteFigures):
+    """A quote as the API answers it: the figures, the amounts as yuan text, and what a request
+    for this amount would be refused with now."""
+
     amount: str
     fee: str
     total: str
+    refusal: Annotated[
+        QuoteRefusal | None,
+        Field(description="set when a request for this amount would be refused now"),
+    ] = None
+
+    @classmethod
+    def of(cls, quote: Quote) -> QuoteOut:
+        refused = quote.refused
+        return cls(
+            **{figure.name: getattr(quote, figure.name) for figure in fields(QuoteFigures)},
+            amount=Money(quote.amount_fen).plain(),
+            fee=Money(quote.fee_fen).plain(),
+            total=Money(quote.total_fen).plain(),
+            refusal=None
+            if refused is None
+            else QuoteRefusal(code=refused.code, detail=refused.detail, extra=refused.extra),
+        )
 
 
 class WithdrawalIn(BaseModel):

@@ -22,7 +22,7 @@ from huafei.jobs.worker import TaskRegistry
 from huafei.payouts import escrow
 from huafei.payouts.config import Payouts
 from huafei.payouts.models import RailName, WithdrawalStatus
-from huafei.payouts.rails.base import PayoutStatus, RailError
+from huafei.payouts.rails.base import PayoutResult, PayoutStatus, RailError
 from huafei.payouts.service import reconcile, settle
 from huafei.payouts.service.common import POLL_JOB, SEND_JOB
 
@@ -61,15 +61,7 @@ class PayoutTasks:
                 # An earlier attempt may have reached the rail: ask before sending again.
                 known = rail.query(plan.order.payout_id)
                 if known.status is not PayoutStatus.UNKNOWN:
-                    self.db.run(
-                        lambda s: settle.apply_queried(
-                            s,
-                            payouts=self.payouts,
-                            withdrawal_id=withdrawal_id,
-                            result=known,
-                            now=self.clock.now(),
-                        )
-                    )
+                    self._apply(withdrawal_id, known)
                     return None
             ack = rail.submit(plan.order)
         except RailError as exc:
@@ -100,17 +92,21 @@ class PayoutTasks:
             )
             return None
         if result.status.final:
-            self.db.run(
-                lambda s: settle.apply_queried(
-                    s,
-                    payouts=self.payouts,
-                    withdrawal_id=withdrawal_id,
-                    result=result,
-                    now=self.clock.now(),
-                )
-            )
+            self._apply(withdrawal_id, result)
             return None
         return RetryLater(self.clock.now() + self.payouts.poll_interval)
+
+    def _apply(self, withdrawal_id: int, result: PayoutResult) -> None:
+        """Settle the withdrawal by what the rail answered to a query."""
+        self.db.run(
+            lambda s: settle.apply_queried(
+                s,
+                payouts=self.payouts,
+                withdrawal_id=withdrawal_id,
+                result=result,
+                now=self.clock.now(),
+            )
+        )
 
     def reconcile_yesterday(self, _session: Session, _payload: dict[str, Any]) -> None:
         """Reconcile yesterday (Beijing time) on every rail that has no run for it yet, once the

@@ -7,7 +7,6 @@ Sign-in, verification and the session list call the identity services exactly as
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -18,11 +17,17 @@ from huafei.core.errors import HuafeiError
 from huafei.core.types import Id
 from huafei.identity import limits
 from huafei.identity.cookies import SELLER_COOKIES
-from huafei.identity.deps import CallContext, ServicePasswords, Verifier, session_context
+from huafei.identity.deps import CallContext, ServicePasswords, Verifier
 from huafei.identity.service import kyc, sessions, sign_in
 from huafei.identity.service.sessions import SessionKind
 from huafei.identity.validation import mask_phone, parse_mobile
-from huafei.portal.messages import describe, describe_error
+from huafei.portal.auth import (
+    current_session_id,
+    require_form_token,
+    sign_out_session,
+    signed_in,
+    signed_out,
+)
 from huafei.portal.pages import (
     Form,
     MaybeMe,
@@ -31,7 +36,6 @@ from huafei.portal.pages import (
     PageRoute,
     SellerPage,
     flash,
-    form_token_ok,
     redirect,
     render,
     safe_next,
@@ -51,19 +55,17 @@ def _sign_in_page(
     phone: str = "",
     next_url: str = "",
     code_sent: bool = False,
-    error: str | None = None,
+    refused: HuafeiError | None = None,
     notice: str | None = None,
-    status: int = 200,
 ) -> Response:
     return render(
         request,
         "sign_in.html",
-        status=status,
+        refused=refused,
         section="sign_in",
         phone=phone,
         next_url=safe_next(next_url, "/sell"),
         code_sent=code_sent,
-        error=error,
         notice=notice,
         outbox_phone=_digits(phone),
     )
@@ -86,54 +88,31 @@ def sign_in_page(request: Request, me: MaybeMe) -> Response:
 
 @router.post("/sign-in/code")
 def send_sign_in_code(ctx: PageCtx, form: Form, sms: Sms) -> Response:
-    request = ctx.request
-    gettext = gettext_for(request)
-    phone = form.get("phone", "")
-    next_url = form.get("next", "")
-    if not form_token_ok(request, form):
-        error = describe("form_expired", gettext)
-        return _sign_in_page(request, phone=phone, next_url=next_url, error=error, status=400)
+    phone, next_url = form.get("phone", ""), form.get("next", "")
     try:
+        require_form_token(ctx.request, form)
         number = parse_mobile(phone)
         issued = ctx.settle(lambda s: sign_in.issue_sign_in_code(s, number=number, **ctx.attempt))
     except HuafeiError as exc:
+        resend_later = exc.code == "sms_resend_too_soon"
         return _sign_in_page(
-            request,
-            phone=phone,
-            next_url=next_url,
-            code_sent=exc.code == "sms_resend_too_soon",
-            error=describe_error(exc, gettext),
-            status=exc.status,
+            ctx.request, phone=phone, next_url=next_url, code_sent=resend_later, refused=exc
         )
     sms.send(issued.phone, issued.text)
+    gettext = gettext_for(ctx.request)
     notice = gettext("We texted a 6-digit code to %(phone)s. It works for 5 minutes.") % {
         "phone": mask_phone(number.phone)
     }
     return _sign_in_page(
-        request, phone=number.phone, next_url=next_url, code_sent=True, notice=notice
+        ctx.request, phone=number.phone, next_url=next_url, code_sent=True, notice=notice
     )
-
-
-def _signed_in_redirect(ctx: CallContext, outcome: sign_in.SignedIn, next_url: str) -> Response:
-    target = safe_next(next_url, "/sell")
-    target += ("&" if "?" in target else "?") + "done=signed_in"
-    response = redirect(target)
-    SELLER_COOKIES.open(response, outcome.opened, keyring=ctx.keyring, settings=ctx.settings)
-    return response
 
 
 @router.post("/sign-in")
 def sign_in_with_code(ctx: PageCtx, form: Form) -> Response:
-    request = ctx.request
-    gettext = gettext_for(request)
-    phone = form.get("phone", "")
-    next_url = form.get("next", "")
-    if not form_token_ok(request, form):
-        error = describe("form_expired", gettext)
-        return _sign_in_page(
-            request, phone=phone, next_url=next_url, code_sent=True, error=error, status=400
-        )
+    phone, next_url = form.get("phone", ""), form.get("next", "")
     try:
+        require_form_token(ctx.request, form)
         number = parse_mobile(phone)
         outcome = ctx.settle(
             lambda s: sign_in.sign_in_with_code(
@@ -146,36 +125,16 @@ def sign_in_with_code(ctx: PageCtx, form: Form) -> Response:
         )
     except HuafeiError as exc:
         return _sign_in_page(
-            request,
-            phone=phone,
-            next_url=next_url,
-            code_sent=True,
-            error=describe_error(exc, gettext),
-            status=exc.status,
+            ctx.request, phone=phone, next_url=next_url, code_sent=True, refused=exc
         )
-    return _signed_in_redirect(ctx, outcome, next_url)
-
-
-def ctx_session_id(ctx: CallContext) -> int:
-    """The id of the session the page came with (``Me`` checked it)."""
-    return session_context(ctx.request).session_id
-
-
-def _signed_out() -> Response:
-    response = redirect(SIGNED_OUT)
-    SELLER_COOKIES.clear(response)
-    return response
+    target = safe_next(next_url, "/sell")
+    target += ("&" if "?" in target else "?") + "done=signed_in"
+    return signed_in(ctx, SELLER_COOKIES, outcome.opened, target)
 
 
 @router.post("/sign-out")
 def sign_out(ctx: PageCtx, me: Me) -> Response:
-    session_id = ctx_session_id(ctx)
-    ctx.run(
-        lambda s: sessions.sign_out(
-            s, ctx.actor, session_id=session_id, now=ctx.now, seller_id=me.seller.id
-        )
-    )
-    return _signed_out()
+    return sign_out_session(ctx, SELLER_COOKIES, SIGNED_OUT, seller_id=me.seller.id)
 
 
 # -- verification -------------------------------------------------------------------------------
@@ -205,24 +164,22 @@ def _limit_lines(session: Session, seller_id: int, tier: int, now: datetime) -> 
 def _verify_page(
     ctx: CallContext,
     me: SellerPage,
-    *,
-    error: str | None = None,
+    refused: HuafeiError | None = None,
     form: dict[str, str] | None = None,
-    status: int = 200,
 ) -> Response:
+    """The verification page (again, with the reason, when a form was ``refused``)."""
     tier = me.seller.tier
     now = ctx.now
     lines = ctx.run(lambda s: _limit_lines(s, me.seller.id, tier, now))
     return render(
         ctx.request,
         "verify.html",
-        status=status,
+        refused=refused,
         me=me,
         section="verify",
         tier=tier,
         lines=lines,
         windows=("per_order", "daily", "annual", "lifetime"),
-        error=error,
         typed={"real_name": (form or {}).get("real_name", "")},
         flash=flash(ctx.request),
     )
@@ -255,7 +212,7 @@ def verify_real_name(ctx: PageCtx, me: Me, form: Form, verifier: Verifier) -> Re
             )
         )
     except HuafeiError as exc:
-        return _refused(ctx, me, exc, form, _verify_page)
+        return _verify_page(ctx, me, exc, form)
     return redirect("/verify?done=l2")
 
 
@@ -283,26 +240,14 @@ def verify_service_password(
             )
         )
     except HuafeiError as exc:
-        return _refused(ctx, me, exc, form, _verify_page)
+        return _verify_page(ctx, me, exc, form)
     return redirect("/verify?done=l3")
-
-
-def _refused(
-    ctx: CallContext,
-    me: SellerPage,
-    exc: HuafeiError,
-    form: dict[str, str],
-    page: Callable[..., Response],
-) -> Response:
-    """Show the form again with the reason it was refused."""
-    error = describe_error(exc, gettext_for(ctx.request))
-    return page(ctx, me, error=error, form=form, status=exc.status)
 
 
 # -- security -----------------------------------------------------------------------------------
 @router.get("/security")
 def security_page(ctx: PageCtx, me: Me) -> Response:
-    current_id = ctx_session_id(ctx)
+    current_id = current_session_id(ctx)
     rows = ctx.run(lambda s: sessions.list_sessions(s, now=ctx.now, seller_id=me.seller.id))
     return render(
         ctx.request,
@@ -317,14 +262,14 @@ def security_page(ctx: PageCtx, me: Me) -> Response:
 
 @router.post("/security/sessions/{session_id}/end")
 def end_session(session_id: Id, ctx: PageCtx, me: Me) -> Response:
-    current_id = ctx_session_id(ctx)
+    current_id = current_session_id(ctx)
     ctx.run(
         lambda s: sessions.end_session(
             s, ctx.actor, session_id=session_id, now=ctx.now, seller_id=me.seller.id
         )
     )
     if session_id == current_id:
-        return _signed_out()
+        return signed_out(SELLER_COOKIES, SIGNED_OUT)
     return redirect("/security?done=session_ended")
 
 
@@ -333,4 +278,4 @@ def sign_out_everywhere(ctx: PageCtx, me: Me) -> Response:
     ctx.run(
         lambda s: sessions.sign_out_everywhere(s, ctx.actor, now=ctx.now, seller_id=me.seller.id)
     )
-    return _signed_out()
+    return signed_out(SELLER_COOKIES, SIGNED_OUT)

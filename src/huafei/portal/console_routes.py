@@ -20,12 +20,11 @@ from huafei.core.errors import HuafeiError
 from huafei.core.types import Id
 from huafei.identity import limits
 from huafei.identity.cookies import STAFF_COOKIES
-from huafei.identity.deps import CallContext, session_context
+from huafei.identity.deps import CallContext
 from huafei.identity.errors import SellerNotFound
 from huafei.identity.models import Seller
 from huafei.identity.permissions import Permission
 from huafei.identity.schemas import SellerView
-from huafei.identity.service import sessions
 from huafei.identity.service import staff as staff_service
 from huafei.identity.service.sessions import SessionKind
 from huafei.identity.validation import parse_mobile
@@ -34,20 +33,19 @@ from huafei.orders.models import Order, OrderState
 from huafei.payouts.deps import PayoutsDep
 from huafei.payouts.models import Withdrawal, WithdrawalStatus
 from huafei.payouts.service import methods, withdrawals
-from huafei.portal.messages import describe, describe_error
+from huafei.portal.auth import require_form_token, sign_out_session, signed_in
 from huafei.portal.pages import (
     Form,
     PageCtx,
     PageRoute,
     StaffPage,
     flash,
-    form_token_ok,
+    order_with_timeline,
     redirect,
     render,
     safe_next,
     staff_page,
 )
-from huafei.portal.ui import gettext_for
 
 router = APIRouter(
     prefix="/console", route_class=PageRoute, include_in_schema=False, tags=["console"]
@@ -61,9 +59,11 @@ Finance = Annotated[StaffPage, Depends(staff_page(Permission.PAYOUTS_RUN))]
 SEARCH_LIMIT = 50
 
 
-def _seller_id(owner_ref: str) -> int | None:
-    kind, _, number = owner_ref.partition(":")
-    return int(number) if kind == "seller" and number.isdigit() else None
+def _awaiting_approval(session: Session, *, limit: int) -> list[Withdrawal]:
+    """Finance's queue: the withdrawals above the threshold, newest first."""
+    return withdrawals.list_withdrawals(
+        session, status=WithdrawalStatus.AWAITING_APPROVAL, limit=limit
+    )
 
 
 # -- sign-in ------------------------------------------------------------------------------------
@@ -72,16 +72,14 @@ def _sign_in_page(
     *,
     username: str = "",
     next_url: str = "",
-    error: str | None = None,
-    status: int = 200,
+    refused: HuafeiError | None = None,
 ) -> Response:
     return render(
         request,
         "console/sign_in.html",
-        status=status,
+        refused=refused,
         username=username,
         next_url=safe_next(next_url, "/console"),
-        error=error,
         flash=flash(request),
     )
 
@@ -93,19 +91,9 @@ def sign_in_page(request: Request) -> Response:
 
 @router.post("/sign-in")
 def sign_in(ctx: PageCtx, form: Form) -> Response:
-    request = ctx.request
-    gettext = gettext_for(request)
-    username = form.get("username", "")[:64]
-    next_url = form.get("next", "")
-    if not form_token_ok(request, form):
-        return _sign_in_page(
-            request,
-            username=username,
-            next_url=next_url,
-            error=describe("form_expired", gettext),
-            status=400,
-        )
+    username, next_url = form.get("username", "")[:64], form.get("next", "")
     try:
+        require_form_token(ctx.request, form)
         outcome = ctx.settle(
             lambda s: staff_service.sign_in_staff(
                 s,
@@ -117,29 +105,15 @@ def sign_in(ctx: PageCtx, form: Form) -> Response:
             )
         )
     except HuafeiError as exc:
-        return _sign_in_page(
-            request,
-            username=username,
-            next_url=next_url,
-            error=describe_error(exc, gettext),
-            status=exc.status,
-        )
-    response = redirect(safe_next(next_url, "/console"))
-    STAFF_COOKIES.open(response, outcome.opened, keyring=ctx.keyring, settings=ctx.settings)
-    return response
+        return _sign_in_page(ctx.request, username=username, next_url=next_url, refused=exc)
+    return signed_in(ctx, STAFF_COOKIES, outcome.opened, safe_next(next_url, "/console"))
 
 
 @router.post("/sign-out")
 def sign_out(ctx: PageCtx, staff: AnyStaff) -> Response:
-    session_id = session_context(ctx.request).session_id
-    ctx.run(
-        lambda s: sessions.sign_out(
-            s, ctx.actor, session_id=session_id, now=ctx.now, staff_id=staff.staff.id
-        )
+    return sign_out_session(
+        ctx, STAFF_COOKIES, "/console/sign-in?done=signed_out", staff_id=staff.staff.id
     )
-    response = redirect("/console/sign-in?done=signed_out")
-    STAFF_COOKIES.clear(response)
-    return response
 
 
 # -- home and search ----------------------------------------------------------------------------
@@ -147,13 +121,7 @@ def sign_out(ctx: PageCtx, staff: AnyStaff) -> Response:
 def console_home(request: Request, ctx: PageCtx, staff: AnyStaff) -> Response:
     waiting = None
     if staff.can(Permission.PAYOUTS_RUN):
-        waiting = ctx.run(
-            lambda s: len(
-                withdrawals.list_withdrawals(
-                    s, status=WithdrawalStatus.AWAITING_APPROVAL, limit=500
-                )
-            )
-        )
+        waiting = ctx.run(lambda s: len(_awaiting_approval(s, limit=500)))
     return render(
         request,
         "console/home.html",
@@ -183,18 +151,12 @@ def console_orders(request: Request, ctx: PageCtx, staff: OrderReader) -> Respon
         query=query,
         state=state,
         states=[s.value for s in OrderState],
-        seller_id=_seller_id,
     )
 
 
 @router.get("/orders/{order_id}")
 def console_order(order_id: Id, request: Request, ctx: PageCtx, staff: OrderReader) -> Response:
-
-    def read(session: Session) -> tuple[Order, list[Any]]:
-        order = orders.get_order(session, order_id)
-        return order, orders.timeline(session, order.id)
-
-    order, events = ctx.run(read)
+    order, events = ctx.run(lambda s: order_with_timeline(s, order_id))
     return render(
         request,
         "console/order.html",
@@ -202,7 +164,6 @@ def console_order(order_id: Id, request: Request, ctx: PageCtx, staff: OrderRead
         section="orders",
         order=order,
         events=events,
-        seller_id=_seller_id(order.owner_ref),
     )
 
 
@@ -265,18 +226,13 @@ def console_seller(seller_id: Id, request: Request, ctx: PageCtx, staff: SellerR
 # -- withdrawal approvals (finance) -------------------------------------------------------------
 @router.get("/withdrawals")
 def console_withdrawals(request: Request, ctx: PageCtx, staff: Finance) -> Response:
-    rows = ctx.run(
-        lambda s: withdrawals.list_withdrawals(
-            s, status=WithdrawalStatus.AWAITING_APPROVAL, limit=200
-        )
-    )
+    rows = ctx.run(lambda s: _awaiting_approval(s, limit=200))
     return render(
         request,
         "console/withdrawals.html",
         staff=staff,
         section="withdrawals",
         withdrawals=rows,
-        seller_id=_seller_id,
         flash=flash(request),
     )
 
@@ -293,10 +249,10 @@ def _withdrawal_page(
     ctx: CallContext,
     staff: StaffPage,
     withdrawal_id: int,
-    *,
-    error: str | None = None,
-    status: int = 200,
+    refused: HuafeiError | None = None,
 ) -> Response:
+    """A withdrawal with its history (again, with the reason, when an action was ``refused``)."""
+
     def read(session: Session) -> WithdrawalFile:
         w = withdrawals.get_withdrawal(session, withdrawal_id)
         method = (
@@ -314,13 +270,11 @@ def _withdrawal_page(
     return render(
         ctx.request,
         "console/withdrawal.html",
-        status=status,
+        refused=refused,
         staff=staff,
         section="withdrawals",
         file=file,
-        seller_id=_seller_id(file.withdrawal.owner_ref),
         waiting=file.withdrawal.status == WithdrawalStatus.AWAITING_APPROVAL.value,
-        error=error,
         flash=flash(ctx.request),
     )
 
@@ -340,8 +294,7 @@ def _finance_action(
     try:
         ctx.run(action)
     except HuafeiError as exc:
-        error = describe_error(exc, gettext_for(ctx.request))
-        return _withdrawal_page(ctx, staff, withdrawal_id, error=error, status=exc.status)
+        return _withdrawal_page(ctx, staff, withdrawal_id, refused=exc)
     return redirect(f"/console/withdrawals/{withdrawal_id}?done={done}")
 
 
@@ -369,9 +322,7 @@ def reject(
 ) -> Response:
     reason = form.get("reason", "")[:200]
     if not reason:
-        gettext = gettext_for(ctx.request)
-        error = gettext("Give the seller a reason for the rejection.")
-        return _withdrawal_page(ctx, staff, withdrawal_id, error=error, status=422)
+        return _withdrawal_page(ctx, staff, withdrawal_id, refused=_ReasonMissing())
     now = ctx.now
     return _finance_action(
         ctx,
@@ -404,3 +355,9 @@ def annotate(withdrawal_id: Id, ctx: PageCtx, staff: Finance, form: Form) -> Res
         ),
         "noted",
     )
+
+
+class _ReasonMissing(HuafeiError):
+    code = "rejection_reason_missing"
+    status = 422
+    title = "Give the seller a reason"

@@ -23,7 +23,7 @@ from huafei.credit.sending import TopUps
 from huafei.credit.service import balance, pricing, topups
 from huafei.identity.deps import CallContext
 from huafei.portal.i18n import N_, negotiate, statement_locale
-from huafei.portal.messages import describe, describe_error
+from huafei.portal.messages import describe_problem
 from huafei.portal.pages import (
     Form,
     Me,
@@ -58,6 +58,7 @@ def _credit_page(
     me: SellerPage,
     sender: TopUps,
     *,
+    refused: HuafeiError | None = None,
     error: str | None = None,
     form: dict[str, str] | None = None,
     status: int = 200,
@@ -80,6 +81,7 @@ def _credit_page(
         request,
         "credit.html",
         status=status,
+        refused=refused,
         me=me,
         section="wallet",
         error=error,
@@ -116,8 +118,7 @@ def quote_topup(ctx: PageCtx, me: Me, form: Form, sender: TopUpsDep) -> Response
         if quote.refused is not None:  # say so now, not after "confirm"
             raise quote.refused
     except HuafeiError as exc:
-        error = describe_error(exc, gettext_for(ctx.request))
-        return _credit_page(ctx, me, sender, error=error, form=typed, status=exc.status)
+        return _credit_page(ctx, me, sender, refused=exc, form=typed)
     return render(
         ctx.request,
         "topup_confirm.html",
@@ -153,18 +154,13 @@ def _topup_once(
 @router.post("/wallet/credit/topup/confirm")
 def confirm_topup(ctx: PageCtx, me: Me, form: Form, sender: TopUpsDep) -> Response:
     """Step two: pay exactly the price shown (a changed price is refused and shown again)."""
-    gettext = gettext_for(ctx.request)
     try:
         outcome = _topup_once(ctx, me, sender, form)
     except HuafeiError as exc:
-        error = describe_error(exc, gettext)
-        return _credit_page(ctx, me, sender, error=error, form=_typed(form), status=exc.status)
+        return _credit_page(ctx, me, sender, refused=exc, form=_typed(form))
     topup_id = sender.after_request(outcome)
     if topup_id is None:
-        problem = dict(outcome.body)
-        error = describe(
-            str(problem.get("code", "")), gettext, status=outcome.status_code, fields=problem
-        )
+        error = describe_problem(outcome.body, outcome.status_code, gettext_for(ctx.request))
         return _credit_page(
             ctx, me, sender, error=error, form=_typed(form), status=outcome.status_code
         )

@@ -5,81 +5,130 @@ from __future__ import annotations
 
 from huafei.portal.i18n import N_
 
-CARRIERS: dict[str, str] = {
-    "cmcc": N_("China Mobile"),
-    "cucc": N_("China Unicom"),
-    "ctcc": N_("China Telecom"),
-}
-
-LANES: dict[str, str] = {
-    "normal": N_("Normal lane"),
-    "fast": N_("Fast lane"),
-}
-
-DESTINATIONS: dict[str, str] = {
-    "carrier_wallet": N_("your carrier wallet"),
-    "cash": N_("your wallet, to withdraw to a bank card, Alipay, WeChat or e-CNY"),
-    "consumption_credit": N_("consumption credit for phone top-ups"),
-}
-
-RATE_MODELS: dict[str, str] = {
-    "fixed": N_("one fixed ratio for every face value"),
-    "per_face": N_("a rate for each face value"),
-    "tiered": N_("tiered: the more you sell in a month, the higher the rate"),
-}
-
-METHOD_KINDS: dict[str, str] = {
-    "bank_card": N_("Bank card"),
-    "alipay": N_("Alipay"),
-    "wechat": N_("WeChat Pay"),
-    "ecny": N_("e-CNY wallet"),
-    "carrier_wallet": N_("Carrier wallet"),
-}
-
-WITHDRAWAL_STATUSES: dict[str, str] = {
-    "awaiting_approval": N_("Awaiting approval"),
-    "queued": N_("Queued"),
-    "sending": N_("Sending"),
-    "sent": N_("Sent to the bank"),
-    "paid": N_("Paid"),
-    "failed": N_("Failed"),
-    "rejected": N_("Rejected"),
-    "cancelled": N_("Cancelled"),
-}
-
-WITHDRAWAL_EVENTS: dict[str, str] = {
-    "requested": N_("Requested"),
-    "awaiting_approval": N_("Waits for approval"),
-    "approved": N_("Approved"),
-    "note": N_("Note"),
-    "queued": N_("Queued for sending"),
-    "requeued": N_("Queued again"),
-    "send_attempt": N_("Sent to the rail"),
-    "sent": N_("Accepted by the rail"),
-    "paid": N_("Paid"),
-    "failed": N_("Failed"),
-    "rejected": N_("Rejected"),
-    "cancelled": N_("Cancelled"),
-    "result_conflict": N_("Result differs from our record"),
-}
-
-NOTICE_KINDS: dict[str, str] = {
-    "balance_change": N_("Balance change"),
-    "payout_arrived": N_("Withdrawal arrived"),
-    "payout_failed": N_("Withdrawal failed"),
-    "escrow_alert": N_("Escrow alert"),
-    "reconciliation": N_("Reconciliation"),
-    "funds_arrived": N_("Money arrived"),
-    "order_adjusted": N_("Face value adjusted"),
-    "order_failed": N_("Card not redeemed"),
-}
-
-FAILURE_REASONS: dict[str, str] = {
-    "wrong_pin": N_("wrong PIN"),
-    "used": N_("the card was already used"),
-    "expired": N_("the card has expired"),
-    "rejected": N_("refused by the carrier channel"),
-    "unknown": N_("the carrier channel gave no answer"),
+#: What a template's ``label(kind, code)`` shows: the kinds of code, each with its codes' names.
+LABELS: dict[str, dict[str, str]] = {
+    "carrier": {
+        "cmcc": N_("China Mobile"),
+        "cucc": N_("China Unicom"),
+        "ctcc": N_("China Telecom"),
+    },
+    "lane": {
+        "normal": N_("Normal lane"),
+        "fast": N_("Fast lane"),
+    },
+    "destination": {
+        "carrier_wallet": N_("your carrier wallet"),
+        "cash": N_("your wallet, to withdraw to a bank card, Alipay, WeChat or e-CNY"),
+        "consumption_credit": N_("consumption credit for phone top-ups"),
+    },
+    "rate_model": {
+        "fixed": N_("one fixed ratio for every face value"),
+        "per_face": N_("a rate for each face value"),
+        "tiered": N_("tiered: the more you sell in a month, the higher the rate"),
+    },
+    "method": {
+        "bank_card": N_("Bank card"),
+        "alipay": N_("Alipay"),
+        "wechat": N_("WeChat Pay"),
+        "ecny": N_("e-CNY wallet"),
+        "carrier_wallet": N_("Carrier wallet"),
+    },
+    "withdrawal": {
+        "awaiting_approval": N_("Awaiting approval"),
+        "queued": N_("Queued"),
+        "sending": N_("Sending"),
+        "sent": N_("Sent to the bank"),
+        "paid": N_("Paid"),
+        "failed": N_("Failed"),
+        "rejected": N_("Rejected"),
+        "cancelled": N_("Cancelled"),
+    },
+    "withdrawal_event": {
+        "requested": N_("Requested"),
+        "awaiting_approval": N_("Waits for approval"),
+        "approved": N_("Approved"),
+        "note": N_("Note"),
+        "queued": N_("Queued for sending"),
+        "requeued": N_("Queued again"),
+        "send_attempt": N_("Sent to the rail"),
+        "sent": N_("Accepted by the rail"),
+        "paid": N_("Paid"),
+        "failed": N_("Failed"),
+        "rejected": N_("Rejected"),
+        "cancelled": N_("Cancelled"),
+        "result_conflict": N_("Result differs from our record"),
+    },
+    "notice": {
+        "balance_change": N_("Balance change"),
+        "payout_arrived": N_("Withdrawal arrived"),
+        "payout_failed": N_("Withdrawal failed"),
+        "escrow_alert": N_("Escrow alert"),
+        "reconciliation": N_("Reconciliation"),
+        "funds_arrived": N_("Money arrived"),
+        "order_adjusted": N_("Face value adjusted"),
+        "order_failed": N_("Card not redeemed"),
+    },
+    "failure": {
+        "wrong_pin": N_("wrong PIN"),
+        "used": N_("the card was already used"),
+        "expired": N_("the card has expired"),
+        "rejected": N_("refused by the carrier channel"),
+        "unknown": N_("the carrier channel gave no answer"),
+    },
+    # Wallet statement lines whose transfer carries no registered reason show its memo; the ones
+    # card orders write read better translated.
+    "memo": {
+        "card consumed": N_("Card redeemed, waiting for settlement"),
+        "settled": N_("Card proceeds available"),
+        "card settled": N_("Card proceeds available"),
+    },
+    # Reasons the platform writes into an order's timeline that read better translated.
+    "reason": {
+        "allowed": N_("passed the risk checks"),
+        "by seller": N_("cancelled by the seller"),
+        "the same card was submitted by another account": N_(
+            "the same card was submitted by another account"
+        ),
+    },
+    "order": {
+        "submitted": N_("Submitted"),
+        "review": N_("Under review"),
+        "blocked": N_("Blocked"),
+        "queued": N_("Queued"),
+        "consuming": N_("Redeeming"),
+        "succeeded": N_("Redeemed"),
+        "face_value_mismatch": N_("Face value mismatch"),
+        "conflict": N_("Being checked with the carrier"),
+        "failed": N_("Failed"),
+        "settling": N_("Settling"),
+        "settled": N_("Settled"),
+        "cancelled": N_("Cancelled"),
+        "expired": N_("Expired"),
+    },
+    "flow": {
+        "card_sale": N_("Card sales"),
+        "balance_sale": N_("Balance sales"),
+        "withdrawal": N_("Withdrawals"),
+    },
+    "window": {
+        "per_order": N_("Per order"),
+        "daily": N_("Per day"),
+        "annual": N_("Per year"),
+        "lifetime": N_("Lifetime"),
+    },
+    # A seller's verification level (the number, as text).
+    "tier": {
+        "1": N_("Level 1: mobile number"),
+        "2": N_("Level 2: real name and liveness"),
+        "3": N_("Level 3: carrier service password"),
+    },
+    "role": {
+        "support": N_("Support"),
+        "risk": N_("Risk"),
+        "finance": N_("Finance"),
+        "compliance": N_("Compliance"),
+        "admin": N_("Administrator"),
+    },
 }
 
 #: Who moved an order, as the timeline shows it (sellers and staff by their kind).
@@ -94,70 +143,3 @@ ACTORS: dict[str, str] = {
     "owner": N_("Seller"),
     "rail": N_("Payout rail"),
 }
-
-#: Wallet statement lines whose transfer carries no registered reason show its memo; the ones
-#: card orders write read better translated.
-STATEMENT_MEMOS: dict[str, str] = {
-    "card consumed": N_("Card redeemed, waiting for settlement"),
-    "settled": N_("Card proceeds available"),
-    "card settled": N_("Card proceeds available"),
-}
-
-#: Reasons the platform writes into an order's timeline that read better translated.
-EVENT_REASONS: dict[str, str] = {
-    "allowed": N_("passed the risk checks"),
-    "by seller": N_("cancelled by the seller"),
-    "the same card was submitted by another account": N_(
-        "the same card was submitted by another account"
-    ),
-}
-
-ORDER_STATES: dict[str, str] = {
-    "submitted": N_("Submitted"),
-    "review": N_("Under review"),
-    "blocked": N_("Blocked"),
-    "queued": N_("Queued"),
-    "consuming": N_("Redeeming"),
-    "succeeded": N_("Redeemed"),
-    "face_value_mismatch": N_("Face value mismatch"),
-    "conflict": N_("Being checked with the carrier"),
-    "failed": N_("Failed"),
-    "settling": N_("Settling"),
-    "settled": N_("Settled"),
-    "cancelled": N_("Cancelled"),
-    "expired": N_("Expired"),
-}
-
-FINAL_ORDER_STATES = frozenset({"blocked", "failed", "settled", "cancelled", "expired"})
-
-LIMIT_FLOWS: dict[str, str] = {
-    "card_sale": N_("Card sales"),
-    "balance_sale": N_("Balance sales"),
-    "withdrawal": N_("Withdrawals"),
-}
-
-LIMIT_WINDOWS: dict[str, str] = {
-    "per_order": N_("Per order"),
-    "daily": N_("Per day"),
-    "annual": N_("Per year"),
-    "lifetime": N_("Lifetime"),
-}
-
-TIERS: dict[int, str] = {
-    1: N_("Level 1: mobile number"),
-    2: N_("Level 2: real name and liveness"),
-    3: N_("Level 3: carrier service password"),
-}
-
-STAFF_ROLES: dict[str, str] = {
-    "support": N_("Support"),
-    "risk": N_("Risk"),
-    "finance": N_("Finance"),
-    "compliance": N_("Compliance"),
-    "admin": N_("Administrator"),
-}
-
-
-def label(table: dict[str, str], code: str) -> str:
-    """The untranslated label of ``code`` (the code itself when it has none)."""
-    return table.get(code, code)

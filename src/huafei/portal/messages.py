@@ -92,6 +92,7 @@ ERROR_MESSAGES: dict[str, str] = {
     "withdrawal_refused_by_risk": N_("This withdrawal cannot be made; contact support."),
     "withdrawal_idempotency_conflict": N_("This withdrawal was already submitted."),
     "withdrawal_invalid_transition": N_("The withdrawal is no longer in a state that allows this."),
+    "rejection_reason_missing": N_("Give the seller a reason for the rejection."),
     "four_eyes_violation": N_(
         "Someone else must approve this: the approver must differ from everyone who touched it."
     ),
@@ -180,6 +181,11 @@ def describe(
 
 def describe_error(error: HuafeiError, gettext: Callable[[str], str]) -> str:
     return describe(error.code, gettext, status=error.status, fields=error.extra)
+
+
+def describe_problem(problem: Mapping[str, Any], status: int, gettext: Callable[[str], str]) -> str:
+    """The message of a problem document (the refusal an idempotent request stored)."""
+    return describe(str(problem.get("code", "")), gettext, status=status, fields=problem)
 
 
 def describe_line(code: str, gettext: Callable[[str], str]) -> str:

@@ -24,7 +24,7 @@ from huafei.payouts.deps import PayoutsDep
 from huafei.payouts.models import MethodKind, WithdrawalStatus
 from huafei.payouts.service import methods, withdrawals
 from huafei.portal.i18n import negotiate, statement_locale
-from huafei.portal.messages import describe, describe_error
+from huafei.portal.messages import describe_problem
 from huafei.portal.pages import (
     Form,
     Me,
@@ -60,6 +60,7 @@ def _wallet_page(
     ctx: CallContext,
     me: SellerPage,
     *,
+    refused: HuafeiError | None = None,
     error: str | None = None,
     form: dict[str, str] | None = None,
     status: int = 200,
@@ -85,6 +86,7 @@ def _wallet_page(
         request,
         "wallet.html",
         status=status,
+        refused=refused,
         me=me,
         section="wallet",
         error=error,
@@ -120,8 +122,7 @@ def send_method_code(ctx: PageCtx, me: Me, form: Form, sms: Sms) -> Response:
             lambda s: methods.issue_method_code(s, phone=me.seller.phone, **ctx.attempt)
         )
     except HuafeiError as exc:
-        error = describe_error(exc, gettext)
-        return _wallet_page(ctx, me, error=error, form=_method_form(form), status=exc.status)
+        return _wallet_page(ctx, me, refused=exc, form=_method_form(form))
     sms.send(issued.phone, methods.method_code_text(issued, now))
     notice = gettext("We texted a 6-digit code to %(phone)s. It works for 5 minutes.") % {
         "phone": me.view.phone_masked
@@ -154,10 +155,7 @@ def add_method(ctx: PageCtx, me: Me, form: Form, payouts: PayoutsDep) -> Respons
             )
         )
     except HuafeiError as exc:
-        error = describe_error(exc, gettext_for(ctx.request))
-        return _wallet_page(
-            ctx, me, error=error, form=_method_form(form), status=exc.status, code_sent=True
-        )
+        return _wallet_page(ctx, me, refused=exc, form=_method_form(form), code_sent=True)
     return redirect("/wallet?done=method_added#methods")
 
 
@@ -191,8 +189,7 @@ def quote_withdrawal(ctx: PageCtx, me: Me, form: Form, payouts: PayoutsDep) -> R
             raise quote.refused
         method = ctx.run(lambda s: methods.view(methods.get_method(s, me.owner_ref, method_id)))
     except HuafeiError as exc:
-        error = describe_error(exc, gettext_for(ctx.request))
-        return _wallet_page(ctx, me, error=error, form=kept, status=exc.status)
+        return _wallet_page(ctx, me, refused=exc, form=kept)
     return render(
         ctx.request,
         "withdraw_confirm.html",
@@ -237,18 +234,13 @@ def _withdraw_once(
 @router.post("/wallet/withdraw/confirm")
 def confirm_withdrawal(ctx: PageCtx, me: Me, form: Form, payouts: PayoutsDep) -> Response:
     """Step two: withdraw exactly what was quoted (a changed fee is refused and re-quoted)."""
-    gettext = gettext_for(ctx.request)
     kept = {"method_id": form.get("method_id", ""), "amount": form.get("amount", "")}
     try:
         outcome = _withdraw_once(ctx, me, payouts, form)
     except HuafeiError as exc:
-        error = describe_error(exc, gettext)
-        return _wallet_page(ctx, me, error=error, form=kept, status=exc.status)
+        return _wallet_page(ctx, me, refused=exc, form=kept)
     if outcome.status_code >= 400:
-        problem = dict(outcome.body)
-        error = describe(
-            str(problem.get("code", "")), gettext, status=outcome.status_code, fields=problem
-        )
+        error = describe_problem(outcome.body, outcome.status_code, gettext_for(ctx.request))
         return _wallet_page(ctx, me, error=error, form=kept, status=outcome.status_code)
     waits = outcome.body.get("status") == WithdrawalStatus.AWAITING_APPROVAL.value
     return redirect(

@@ -14,9 +14,8 @@ with a staff session, 404 for someone else's order …).
 
 from __future__ import annotations
 
-import hmac
 import secrets
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import quote, urlsplit
@@ -25,6 +24,7 @@ from fastapi import Depends, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
@@ -44,6 +44,8 @@ from huafei.identity.permissions import permissions_of
 from huafei.identity.schemas import SellerView
 from huafei.identity.service import sessions
 from huafei.notices.service import unread_count
+from huafei.orders import service as orders
+from huafei.orders.models import Order, OrderEvent
 from huafei.portal.i18n import N_, negotiate
 from huafei.portal.messages import describe, describe_error
 from huafei.portal.ui import gettext_for, ui_of
@@ -216,12 +218,6 @@ def form_token(request: Request) -> str:
     return token
 
 
-def form_token_ok(request: Request, fields: Mapping[str, str]) -> bool:
-    cookie = request.cookies.get(FORM_COOKIE, "")
-    sent = fields.get("form_token", "")
-    return bool(cookie) and hmac.compare_digest(cookie.encode(), sent.encode())
-
-
 def safe_next(value: str | None, default: str) -> str:
     """Only a path on this site may be the place to go back to after signing in."""
     if not value:
@@ -252,6 +248,15 @@ def chosen_number(text: str) -> int:
     return int(text)
 
 
+# -- reads several pages make ------------------------------------------------------------------
+def order_with_timeline(
+    session: Session, order_id: int, *, owner_ref: str | None = None
+) -> tuple[Order, list[OrderEvent]]:
+    """An order (the owner's only, when given) and its events, oldest first."""
+    order = orders.get_order(session, order_id, owner_ref=owner_ref)
+    return order, orders.timeline(session, order.id)
+
+
 # -- rendering ----------------------------------------------------------------------------------
 def render(
     request: Request,
@@ -260,9 +265,11 @@ def render(
     status: int = 200,
     me: SellerPage | None = None,
     staff: StaffPage | None = None,
+    refused: HuafeiError | None = None,
     **context: Any,
 ) -> HTMLResponse:
-    """Render ``template`` with what every page needs; signed-in pages are never cached."""
+    """Render ``template`` with what every page needs; a ``refused`` form comes back with the
+    reason and the error's status. Signed-in pages are never cached."""
     settings = platform_of(request).settings
     values: dict[str, Any] = {
         "me": me,
@@ -276,6 +283,9 @@ def render(
         "form_token": form_token(request),
         **context,
     }
+    if refused is not None:
+        status = refused.status
+        values["error"] = describe_error(refused, gettext_for(request))
     response = ui_of(request).render(request, template, values, status=status)
     response.headers.update(PAGE_HEADERS)
     if me is not None or staff is not None:
@@ -395,10 +405,10 @@ __all__ = [
     "error_page",
     "flash",
     "form_fields",
-    "form_token_ok",
     "html_error",
     "negotiate",
     "optional_seller",
+    "order_with_timeline",
     "redirect",
     "render",
     "safe_next",

@@ -28,7 +28,7 @@ from huafei.identity.deps import CallContext
 from huafei.orders import deps as order_deps
 from huafei.orders import service as orders
 from huafei.orders.models import FINAL_STATES, Order, OrderState
-from huafei.portal.messages import describe, describe_error, describe_line
+from huafei.portal.messages import describe, describe_error, describe_line, describe_problem
 from huafei.portal.pages import (
     Form,
     Me,
@@ -36,6 +36,7 @@ from huafei.portal.pages import (
     PageRoute,
     SellerPage,
     flash,
+    order_with_timeline,
     redirect,
     render,
 )
@@ -309,11 +310,8 @@ def submit_cards(ctx: PageCtx, me: Me, form: Form) -> Response:
         error = describe_error(exc, gettext)
         return _sell_page(ctx, me, chosen, error=error, status=exc.status)
     if outcome.status_code >= 400:
-        problem = dict(outcome.body)
-        error = describe(
-            str(problem.get("code", "")), gettext, status=outcome.status_code, fields=problem
-        )
-        rejected = list(problem.get("rejected", []))
+        error = describe_problem(outcome.body, outcome.status_code, gettext)
+        rejected = list(outcome.body.get("rejected", []))
         return _sell_page(
             ctx, me, chosen, error=error, rejected=rejected, status=outcome.status_code
         )
@@ -423,12 +421,7 @@ def orders_page(request: Request, ctx: PageCtx, me: Me) -> Response:
 
 @router.get("/orders/{order_id}")
 def order_page(order_id: Id, request: Request, ctx: PageCtx, me: Me) -> Response:
-
-    def read(session: Session) -> tuple[Order, list[Any]]:
-        order = orders.get_order(session, order_id, owner_ref=me.owner_ref)
-        return order, orders.timeline(session, order.id)
-
-    order, events = ctx.run(read)
+    order, events = ctx.run(lambda s: order_with_timeline(s, order_id, owner_ref=me.owner_ref))
     return render(
         request,
         "order.html",

@@ -63,33 +63,17 @@ def iso(value: datetime | None) -> str:
     return "" if value is None else utc(value).isoformat()
 
 
-LABEL_TABLES: dict[str, dict[str, str]] = {
-    "carrier": labels.CARRIERS,
-    "lane": labels.LANES,
-    "destination": labels.DESTINATIONS,
-    "rate_model": labels.RATE_MODELS,
-    "method": labels.METHOD_KINDS,
-    "withdrawal": labels.WITHDRAWAL_STATUSES,
-    "withdrawal_event": labels.WITHDRAWAL_EVENTS,
-    "notice": labels.NOTICE_KINDS,
-    "order": labels.ORDER_STATES,
-    "flow": labels.LIMIT_FLOWS,
-    "window": labels.LIMIT_WINDOWS,
-    "role": labels.STAFF_ROLES,
-    "failure": labels.FAILURE_REASONS,
-    "reason": labels.EVENT_REASONS,
-    "memo": labels.STATEMENT_MEMOS,
-}
+def seller_id(owner_ref: str) -> int | None:
+    """``seller:12`` → 12: the seller a ledger owner is (None for any other owner)."""
+    kind, _, number = owner_ref.partition(":")
+    return int(number) if kind == "seller" and number.isdigit() else None
 
 
 def _labeller(translations: NullTranslations) -> Callable[[str, object], str]:
     """``label("carrier", "cmcc")`` → 中国移动: a code's name in the page's language."""
 
     def label(table: str, code: object) -> str:
-        if table == "tier":
-            found = labels.TIERS.get(int(str(code)))
-        else:
-            found = LABEL_TABLES[table].get(str(code))
+        found = labels.LABELS[table].get(str(code))
         return translations.gettext(found) if found else str(code)
 
     return label
@@ -122,6 +106,7 @@ def _environment(locale: str, translations: NullTranslations) -> Environment:
     env.filters["iso"] = iso
     env.globals["label"] = _labeller(translations)
     env.globals["actor"] = _actor(translations)
+    env.globals["seller_id"] = seller_id
     env.filters["serial"] = mask_serial
     env.globals["locale"] = locale
     env.globals["html_lang"] = HTML_LANG[locale]

@@ -30,46 +30,17 @@ AgreementVersion = Annotated[Text, Path(max_length=32)]
 
 @router.get("/profiles", summary="The channel profiles and how each settles")
 def profiles(ctx: AnyContext) -> list[ProfileOut]:
-    def read(session: Session) -> list[ProfileOut]:
-        return [
-            ProfileOut(
-                code=p.code,
-                name_zh=p.name_zh,
-                name_en=p.name_en,
-                settlement=p.settlement,
-                settlement_days=p.settlement_days,
-                default_fee_rate=str(p.default_fee_rate),
-                single_order_limit_fen=p.single_order_limit_fen,
-                destination=p.destination,
-                rate_model=p.rate_model,
-                description_zh=p.description_zh,
-                description_en=p.description_en,
-            )
-            for p in service.list_profiles(session)
-        ]
-
-    return ctx.run(read)
+    return ctx.run(lambda s: [ProfileOut.model_validate(p) for p in service.list_profiles(s)])
 
 
 @router.get("/rates", summary="The rates in effect now, per profile, carrier, face value, lane")
 def rates(ctx: AnyContext) -> list[RateOut]:
     now = ctx.now
-
-    def read(session: Session) -> list[RateOut]:
-        return [
-            RateOut(
-                profile=row.profile_code,
-                carrier=row.carrier,
-                face_value_fen=row.face_value_fen,
-                lane=row.lane,
-                rate=str(row.rate),
-                rate_zhe=row.rate.as_zhe(),
-                payout_fen=row.payout.fen,
-            )
-            for row in service.rate_table(session, at=now, faces=dict(DEFAULT_FACES))
+    return ctx.run(
+        lambda s: [
+            RateOut.priced(row) for row in service.rate_table(s, at=now, faces=dict(DEFAULT_FACES))
         ]
-
-    return ctx.run(read)
+    )
 
 
 @router.get("/rates/history", summary="Every version of a profile's rate card, newest first")

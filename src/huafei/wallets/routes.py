@@ -11,8 +11,9 @@ from huafei.core.money import Money
 from huafei.core.types import Moment, Text
 from huafei.identity.deps import SellerContext, SellerCtx
 from huafei.wallets import export
-from huafei.wallets.schemas import Balances, StatementPageOut, StatementRowOut
+from huafei.wallets.schemas import Balances
 from huafei.wallets.service import (
+    WalletStatementPage,
     all_statement_rows,
     get_balances,
     parse_cursor,
@@ -57,17 +58,13 @@ def statement(
     since: Since = None,
     until: Until = None,
     locale: Locale = "zh",
-) -> StatementPageOut:
+) -> WalletStatementPage:
     if cursor is not None:
         parse_cursor(cursor)  # a cursor that does not parse is a 422, with a wallet or without
-    page = ctx.run(
+    return ctx.run(
         lambda s: wallet_statement(
             s, ctx.owner_ref, cursor=cursor, limit=limit, since=since, until=until, locale=locale
         )
-    )
-    return StatementPageOut(
-        rows=[StatementRowOut(**{k: getattr(r, k) for k in r.__slots__}) for r in page.rows],
-        next_cursor=page.next_cursor,
     )
 
 

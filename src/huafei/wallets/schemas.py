@@ -1,11 +1,10 @@
-"""Response shapes of the wallet routes: balances and the statement.
+"""Response shapes of the wallet routes: the balances (a statement page is the service's own
+``WalletStatementPage``).
 
 Amounts go out as integer fen plus ``Money.plain()`` text for display (``"1234.50"``).
 """
 
 from __future__ import annotations
-
-from datetime import datetime
 
 from pydantic import BaseModel
 
@@ -21,20 +20,3 @@ class Balances(BaseModel):
     available: str
     held: str
     total: str
-
-
-class StatementRowOut(BaseModel):
-    transfer_id: str
-    at: datetime
-    reason_code: int
-    reason: str
-    ref: str | None
-    memo: str
-    pending_change_fen: int
-    available_change_fen: int
-    held_change_fen: int
-
-
-class StatementPageOut(BaseModel):
-    rows: list[StatementRowOut]
-    next_cursor: str | None

@@ -18,9 +18,9 @@ composition code.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Annotated, Generic, TypeVar, cast
+from typing import Annotated, Generic, Self, TypeVar, cast, overload
 
 from fastapi import Depends, FastAPI, Request
 from sqlalchemy.orm import Session
@@ -56,35 +56,35 @@ def platform_of(request: Request) -> Platform:
     return cast("Platform", request.app.state.platform)
 
 
+class _FromPlatform(Generic[T]):
+    """A context's attribute that is the platform's piece of the same name."""
+
+    __slots__ = ("name",)
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    @overload
+    def __get__(self, ctx: None, owner: type) -> Self: ...
+    @overload
+    def __get__(self, ctx: Context, owner: type) -> T: ...
+    def __get__(self, ctx: Context | None, owner: type) -> T | Self:
+        return self if ctx is None else cast("T", getattr(ctx.platform, self.name))
+
+
+@dataclass(slots=True, eq=False)
 class Context:
     """A request's view of the platform: its pieces, ``now`` and ``run(work)``."""
 
-    __slots__ = ("_now", "platform", "request")
+    request: Request
+    platform: Platform
+    _now: datetime | None = field(default=None, init=False)
 
-    def __init__(self, request: Request, platform: Platform) -> None:
-        self.request = request
-        self.platform = platform
-        self._now: datetime | None = None
-
-    @property
-    def settings(self) -> Settings:
-        return self.platform.settings
-
-    @property
-    def db(self) -> Database:
-        return self.platform.db
-
-    @property
-    def clock(self) -> Clock:
-        return self.platform.clock
-
-    @property
-    def keyring(self) -> Keyring:
-        return self.platform.keyring
-
-    @property
-    def rate_limiter(self) -> RateLimiter:
-        return self.platform.rate_limiter
+    settings = _FromPlatform[Settings]()
+    db = _FromPlatform[Database]()
+    clock = _FromPlatform[Clock]()
+    keyring = _FromPlatform[Keyring]()
+    rate_limiter = _FromPlatform[RateLimiter]()
 
     @property
     def now(self) -> datetime:

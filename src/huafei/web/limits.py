@@ -11,12 +11,14 @@ limit, so no route ever sees more than the limit.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import FastAPI
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from huafei.core.settings import Settings
+from huafei.web.middleware import HttpMiddleware
 from huafei.web.problems import PROBLEM_JSON
 
 #: Paths whose bodies may be larger: batches of cards and statement files.
@@ -34,18 +36,14 @@ def limit_for(path: str, *, default: int, batch: int) -> int:
     return default
 
 
-class BodyLimitMiddleware:
+@dataclass(eq=False, kw_only=True)
+class BodyLimitMiddleware(HttpMiddleware):
     """Plain ASGI (no extra task per request): a check of one header on the common path."""
 
-    def __init__(self, app: ASGIApp, *, default: int, batch: int) -> None:
-        self.app = app
-        self.default = default
-        self.batch = batch
+    default: int
+    batch: int
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         limit = limit_for(scope.get("path", ""), default=self.default, batch=self.batch)
         declared = _content_length(scope)
         if declared is not None and declared > limit:

@@ -11,6 +11,7 @@ import logging
 import re
 import time
 import uuid
+from dataclasses import dataclass
 
 from starlette.applications import Starlette
 from starlette.datastructures import MutableHeaders
@@ -38,7 +39,25 @@ def request_id_of(scope: Scope) -> str:
     return uuid.uuid4().hex
 
 
-class RequestContextMiddleware:
+@dataclass(eq=False)
+class HttpMiddleware:
+    """A plain ASGI middleware of HTTP requests (``http``); other scopes (lifespan) pass
+    straight through to ``app``. Its settings are keyword-only fields of the subclass."""
+
+    app: ASGIApp
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        await self.http(scope, receive, send)
+
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        raise NotImplementedError
+
+
+@dataclass(eq=False, kw_only=True)
+class RequestContextMiddleware(HttpMiddleware):
     """Request id (``X-Request-ID``, taken from the caller when sane), metrics and one log line
     per request — the route's template, never the raw path or query string.
 
@@ -49,15 +68,10 @@ class RequestContextMiddleware:
     known any more.
     """
 
-    def __init__(self, app: ASGIApp, *, metrics: Metrics, errors_from: Starlette) -> None:
-        self.app = app
-        self.metrics = metrics
-        self.errors_from = errors_from
+    metrics: Metrics
+    errors_from: Starlette
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         request_id = request_id_of(scope)
         token = request_id_var.set(request_id)
         started = time.perf_counter()

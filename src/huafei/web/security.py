@@ -14,15 +14,17 @@
 from __future__ import annotations
 
 import hmac
+from dataclasses import dataclass
 from wsgiref.simple_server import WSGIServer
 
 from fastapi import FastAPI, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest, start_http_server
 from prometheus_client.registry import CollectorRegistry
 from starlette.datastructures import MutableHeaders
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from huafei.core.settings import Settings
+from huafei.web.middleware import HttpMiddleware
 from huafei.web.problems import problem_response
 
 HSTS = "max-age=31536000; includeSubDomains"
@@ -43,18 +45,13 @@ def install_security(app: FastAPI, settings: Settings, registry: CollectorRegist
         _install_metrics_route(app, registry, settings)
 
 
-class SecurityHeadersMiddleware:
+@dataclass(eq=False, kw_only=True)
+class SecurityHeadersMiddleware(HttpMiddleware):
     """Plain ASGI (no extra task per request, like the request middleware)."""
 
-    def __init__(self, app: ASGIApp, *, hsts: bool) -> None:
-        self.app = app
-        self.hsts = hsts
+    hsts: bool
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)

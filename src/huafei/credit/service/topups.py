@@ -26,7 +26,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from huafei.carriers.gateway import Carrier, ChannelRefused, TopUpRequest, TopUpResult
@@ -43,6 +42,7 @@ from huafei.ledger.chart import PLATFORM, Code, ensure_account
 from huafei.ledger.errors import ExceedsCredits
 from huafei.ledger.models import TransferKind
 from huafei.notices.service import NoticeKind, Notifier
+from huafei.payouts.service.common import add_unique
 from huafei.wallets.reasons import Reason
 
 PHONE_CONTEXT = "topup-phone"
@@ -147,14 +147,11 @@ def _insert(
         created_at=now,
         updated_at=now,
     )
-    session.add(topup)
-    try:
-        with session.begin_nested():
-            session.flush()
-    except IntegrityError:
-        raise errors.TopUpIdempotencyConflict(
-            "a top-up with this idempotency key is in progress"
-        ) from None
+    add_unique(
+        session,
+        topup,
+        errors.TopUpIdempotencyConflict("a top-up with this idempotency key is in progress"),
+    )
     return topup
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from fastapi import APIRouter, Response
 
 from huafei.identity import limits
@@ -16,6 +18,7 @@ from huafei.identity.deps import (
     Verifier,
     seller_context,
 )
+from huafei.identity.errors import Refused
 from huafei.identity.routes.sessions import SessionRoutes, add_session_routes
 from huafei.identity.schemas import (
     CodeSent,
@@ -44,7 +47,20 @@ partner_router = APIRouter(prefix="/api/v1/partner", tags=["partners"])
 sandbox_router = APIRouter(prefix="/sandbox", tags=["sandboxes"])
 
 
-def _signed_in(outcome: sign_in.SignedIn, response: Response, ctx: CallContext) -> SellerSignedIn:
+def _sign_in(
+    ctx: CallContext,
+    response: Response,
+    body: SmsSignIn | PasswordSignIn,
+    sign_in_with: Callable[..., sign_in.SignedIn | Refused],
+    **secret: str,
+) -> SellerSignedIn:
+    """Sign in with ``body``'s number and ``secret`` (the code or the password); the seller and
+    the new session (its cookies set, or its bearer token in the answer)."""
+    number = parse_mobile(body.phone)
+    kind = SessionKind(body.session)
+    outcome = ctx.settle(
+        lambda s: sign_in_with(s, number=number, kind=kind, **secret, **ctx.attempt)
+    )
     record = outcome.opened.record
     view = SellerSignedIn(
         seller=SellerView.of(outcome.seller, ctx.keyring),
@@ -84,13 +100,7 @@ def request_sms_code(body: SmsCodeRequest, ctx: Ctx, sms: Sms) -> CodeSent:
     responses={401: {}, 429: {}},
 )
 def sign_in_with_sms(body: SmsSignIn, ctx: Ctx, response: Response) -> SellerSignedIn:
-    number = parse_mobile(body.phone)
-    outcome = ctx.settle(
-        lambda s: sign_in.sign_in_with_code(
-            s, number=number, code=body.code, kind=SessionKind(body.session), **ctx.attempt
-        )
-    )
-    return _signed_in(outcome, response, ctx)
+    return _sign_in(ctx, response, body, sign_in.sign_in_with_code, code=body.code)
 
 
 @router.post(
@@ -99,13 +109,7 @@ def sign_in_with_sms(body: SmsSignIn, ctx: Ctx, response: Response) -> SellerSig
     responses={401: {}, 429: {}},
 )
 def sign_in_with_password(body: PasswordSignIn, ctx: Ctx, response: Response) -> SellerSignedIn:
-    number = parse_mobile(body.phone)
-    outcome = ctx.settle(
-        lambda s: sign_in.sign_in_with_password(
-            s, number=number, password=body.password, kind=SessionKind(body.session), **ctx.attempt
-        )
-    )
-    return _signed_in(outcome, response, ctx)
+    return _sign_in(ctx, response, body, sign_in.sign_in_with_password, password=body.password)
 
 
 # -- sessions ------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Depends, Response
+from sqlalchemy.orm import Session
 
 from huafei.core.types import Id
 from huafei.identity.cookies import CookiePair
@@ -67,35 +68,37 @@ def add_session_routes(router: APIRouter, spec: SessionRoutes) -> None:
 
 
 def _add_sign_out(router: APIRouter, spec: SessionRoutes, signed_in: Any) -> None:
-    cookies = spec.cookies
-
-    @router.post(
-        "/auth/sign-out",
-        status_code=204,
-        summary=f"End this {'staff ' if spec.prefix else ''}session",
-        name=f"{spec.prefix}sign_out",
-    )
-    def sign_out(ctx: SignedInContext = signed_in) -> Response:
+    def this_session(s: Session, ctx: SignedInContext) -> None:
         session_id = ctx.session.session_id
-        ctx.run(
-            lambda s: sessions.sign_out(
-                s, ctx.actor, session_id=session_id, now=ctx.now, **ctx.principal_ids
-            )
-        )
-        response = Response(status_code=204)
-        cookies.clear(response)
-        return response
+        sessions.sign_out(s, ctx.actor, session_id=session_id, now=ctx.now, **ctx.principal_ids)
 
-    @router.post(
-        "/auth/sign-out-everywhere",
-        status_code=204,
-        summary=f"End every session of this {spec.who}",
-        name=f"{spec.prefix}sign_out_everywhere",
-    )
-    def sign_out_everywhere(ctx: SignedInContext = signed_in) -> Response:
-        ctx.run(
-            lambda s: sessions.sign_out_everywhere(s, ctx.actor, now=ctx.now, **ctx.principal_ids)
-        )
+    def every_session(s: Session, ctx: SignedInContext) -> None:
+        sessions.sign_out_everywhere(s, ctx.actor, now=ctx.now, **ctx.principal_ids)
+
+    this = f"End this {'staff ' if spec.prefix else ''}session"
+    every = f"End every session of this {spec.who}"
+    for path, summary, name, end in (
+        ("/auth/sign-out", this, "sign_out", this_session),
+        ("/auth/sign-out-everywhere", every, "sign_out_everywhere", every_session),
+    ):
+        _add_ending(router, spec, signed_in, path, summary=summary, name=name, end=end)
+
+
+def _add_ending(
+    router: APIRouter,
+    spec: SessionRoutes,
+    signed_in: Any,
+    path: str,
+    *,
+    summary: str,
+    name: str,
+    end: Callable[[Session, SignedInContext], None],
+) -> None:
+    """A sign-out endpoint: ``end`` the sessions, then clear the cookies."""
+
+    @router.post(path, status_code=204, summary=summary, name=spec.prefix + name)
+    def sign_out(ctx: SignedInContext = signed_in) -> Response:
+        ctx.run(lambda s: end(s, ctx))
         response = Response(status_code=204)
-        cookies.clear(response)
+        spec.cookies.clear(response)
         return response

@@ -7,7 +7,8 @@ request to the operation log; routes that change something add an entry of their
 from __future__ import annotations
 
 import secrets
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, Depends, Path, Query, Response
 from sqlalchemy.orm import Session
@@ -51,6 +52,7 @@ SellerReaders = Annotated[StaffContext, Depends(staff_with("sellers:read"))]
 LimitReaders = Annotated[StaffContext, Depends(staff_with("limits:read"))]
 LogReaders = Annotated[StaffContext, Depends(staff_with("oplog:read"))]
 PartnerManagers = Annotated[StaffContext, Depends(staff_with("partners:manage"))]
+T = TypeVar("T")
 
 
 # -- sign-in -------------------------------------------------------------------------------------
@@ -190,17 +192,7 @@ def get_seller_limits(
 @router.get("/kyc-limits", summary="The limits table: tier × flow")
 def kyc_limits(ctx: LimitReaders) -> list[LimitRowView]:
     rows = ctx.run(limits.all_limits)
-    return [
-        LimitRowView(
-            tier=r.tier,
-            flow=r.flow,
-            per_order_fen=r.per_order_fen,
-            daily_fen=r.daily_fen,
-            annual_fen=r.annual_fen,
-            lifetime_fen=r.lifetime_fen,
-        )
-        for r in rows
-    ]
+    return [LimitRowView.model_validate(r, from_attributes=True) for r in rows]
 
 
 # -- operation log -------------------------------------------------------------------------------
@@ -264,28 +256,18 @@ def issue_key(
     status_code=201,
     summary="Replace a key; the old one works for a grace period",
 )
-def rotate_key(
-    partner_id: Id,
-    key_id: KeyId,
-    ctx: PartnerManagers,
-) -> ApiKeyIssued:
-    issued = ctx.run(
-        lambda s: partners.rotate_api_key(
-            s, partner_id=partner_id, key_id=key_id, actor=ctx.actor, now=ctx.now
-        )
-    )
+def rotate_key(partner_id: Id, key_id: KeyId, ctx: PartnerManagers) -> ApiKeyIssued:
+    issued = _change_key(ctx, partners.rotate_api_key, partner_id, key_id)
     return ApiKeyIssued(key=issued.key, api_key=ApiKeyView.of(issued.record))
 
 
 @router.delete("/partners/{partner_id}/keys/{key_id}", summary="Revoke a key at once")
-def revoke_key(
-    partner_id: Id,
-    key_id: KeyId,
-    ctx: PartnerManagers,
-) -> ApiKeyView:
-    key = ctx.run(
-        lambda s: partners.revoke_api_key(
-            s, partner_id=partner_id, key_id=key_id, actor=ctx.actor, now=ctx.now
-        )
+def revoke_key(partner_id: Id, key_id: KeyId, ctx: PartnerManagers) -> ApiKeyView:
+    return ApiKeyView.of(_change_key(ctx, partners.revoke_api_key, partner_id, key_id))
+
+
+def _change_key(ctx: StaffContext, change: Callable[..., T], partner_id: int, key_id: str) -> T:
+    """Run a change to one of the partner's keys (rotate, revoke) as the staff member."""
+    return ctx.run(
+        lambda s: change(s, partner_id=partner_id, key_id=key_id, actor=ctx.actor, now=ctx.now)
     )
-    return ApiKeyView.of(key)

@@ -14,6 +14,7 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TypedDict, Unpack
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -36,6 +37,19 @@ class SessionKind(enum.StrEnum):
     """A browser: HttpOnly cookie plus a CSRF token for unsafe methods."""
     BEARER = "bearer"
     """An API client: ``Authorization: Bearer <token>``."""
+
+
+class Owner(TypedDict, total=False):
+    """Whose sessions: a seller's (``seller_id``) or a staff member's (``staff_id``)."""
+
+    seller_id: int | None
+    staff_id: int | None
+
+
+def owner_target(owner: Owner) -> str:
+    """The owner as the operation log names a target: ``seller:7`` or ``staff:3``."""
+    seller_id = owner.get("seller_id")
+    return f"seller:{seller_id}" if seller_id is not None else f"staff:{owner.get('staff_id')}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,22 +82,16 @@ def policy_for(principal: str, kind: str) -> SessionPolicy:
 
 
 def open_session(
-    session: Session,
-    *,
-    kind: SessionKind,
-    origin: Origin,
-    now: datetime,
-    seller_id: int | None = None,
-    staff_id: int | None = None,
+    session: Session, *, kind: SessionKind, origin: Origin, now: datetime, **owner: Unpack[Owner]
 ) -> OpenedSession:
     """A new session for the seller or the staff member, with its policy's timeouts."""
-    principal = "seller" if seller_id is not None else "staff"
+    principal = "seller" if owner.get("seller_id") is not None else "staff"
     policy = policy_for(principal, kind.value)
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     record = AuthSession(
         token_hash=hash_token(token),
-        seller_id=seller_id,
-        staff_id=staff_id,
+        seller_id=owner.get("seller_id"),
+        staff_id=owner.get("staff_id"),
         kind=kind.value,
         created_at=now,
         last_seen_at=now,
@@ -133,30 +141,23 @@ def touch_session(session: Session, record: AuthSession, *, now: datetime) -> No
         session.flush()
 
 
-def list_sessions(
-    session: Session, *, now: datetime, seller_id: int | None = None, staff_id: int | None = None
-) -> list[AuthSession]:
+def list_sessions(session: Session, *, now: datetime, **owner: Unpack[Owner]) -> list[AuthSession]:
     """The principal's live sessions, newest first."""
     query = select(AuthSession).where(AuthSession.revoked_at.is_(None))
-    if seller_id is not None:
+    if (seller_id := owner.get("seller_id")) is not None:
         query = query.where(AuthSession.seller_id == seller_id)
     else:
-        query = query.where(AuthSession.staff_id == staff_id)
+        query = query.where(AuthSession.staff_id == owner.get("staff_id"))
     rows = session.scalars(query.order_by(AuthSession.id.desc()))
     return [row for row in rows if is_active(row, now)]
 
 
 def revoke_session(
-    session: Session,
-    *,
-    session_id: int,
-    now: datetime,
-    reason: str,
-    seller_id: int | None = None,
-    staff_id: int | None = None,
+    session: Session, *, session_id: int, now: datetime, reason: str, **owner: Unpack[Owner]
 ) -> AuthSession:
     """End one session of the principal (someone else's id is answered like an unknown one)."""
     record = session.get(AuthSession, session_id)
+    seller_id, staff_id = owner.get("seller_id"), owner.get("staff_id")
     owner_matches = record is not None and (
         (seller_id is not None and record.seller_id == seller_id)
         or (staff_id is not None and record.staff_id == staff_id)
@@ -174,15 +175,14 @@ def revoke_all(
     *,
     now: datetime,
     reason: str,
-    seller_id: int | None = None,
-    staff_id: int | None = None,
     except_session_id: int | None = None,
+    **owner: Unpack[Owner],
 ) -> int:
     """End every session of the principal (but one, when given); returns how many."""
     query = update(AuthSession).where(AuthSession.revoked_at.is_(None))
-    if seller_id is not None:
+    if (seller_id := owner.get("seller_id")) is not None:
         query = query.where(AuthSession.seller_id == seller_id)
-    elif staff_id is not None:
+    elif (staff_id := owner.get("staff_id")) is not None:
         query = query.where(AuthSession.staff_id == staff_id)
     else:
         raise ValueError("revoke_all needs a seller_id or a staff_id")
@@ -196,84 +196,53 @@ def revoke_all(
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
-def _principal(seller_id: int | None, staff_id: int | None) -> str:
-    return f"seller:{seller_id}" if seller_id is not None else f"staff:{staff_id}"
-
-
 def sign_out(
-    session: Session,
-    actor: Actor,
-    *,
-    session_id: int,
-    now: datetime,
-    seller_id: int | None = None,
-    staff_id: int | None = None,
+    session: Session, actor: Actor, *, session_id: int, now: datetime, **owner: Unpack[Owner]
 ) -> None:
     """End the caller's current session and log it (sellers and staff alike)."""
-    revoke_session(
-        session,
-        session_id=session_id,
-        now=now,
-        reason="sign_out",
-        seller_id=seller_id,
-        staff_id=staff_id,
-    )
+    _end_logged(session, actor, session_id, "sign_out", "auth.sign_out", now=now, owner=owner)
+
+
+def end_session(
+    session: Session, actor: Actor, *, session_id: int, now: datetime, **owner: Unpack[Owner]
+) -> None:
+    """End one of the caller's sessions from the session list, and log it."""
+    _end_logged(session, actor, session_id, "revoked", "auth.session.revoked", now=now, owner=owner)
+
+
+def _end_logged(
+    session: Session,
+    actor: Actor,
+    session_id: int,
+    reason: str,
+    action: str,
+    *,
+    now: datetime,
+    owner: Owner,
+) -> None:
+    """End one session of the owner for ``reason`` and log it as ``action``."""
+    revoke_session(session, session_id=session_id, now=now, reason=reason, **owner)
     oplog.record(
         session,
         actor,
-        "auth.sign_out",
+        action,
         now=now,
-        target=_principal(seller_id, staff_id),
+        target=owner_target(owner),
         detail={"session_id": session_id},
     )
 
 
 def sign_out_everywhere(
-    session: Session,
-    actor: Actor,
-    *,
-    now: datetime,
-    seller_id: int | None = None,
-    staff_id: int | None = None,
+    session: Session, actor: Actor, *, now: datetime, **owner: Unpack[Owner]
 ) -> int:
     """End every session of the caller and log it; returns how many ended."""
-    ended = revoke_all(
-        session, now=now, reason="sign_out_everywhere", seller_id=seller_id, staff_id=staff_id
-    )
+    ended = revoke_all(session, now=now, reason="sign_out_everywhere", **owner)
     oplog.record(
         session,
         actor,
         "auth.sign_out_everywhere",
         now=now,
-        target=_principal(seller_id, staff_id),
+        target=owner_target(owner),
         detail={"sessions_ended": ended},
     )
     return ended
-
-
-def end_session(
-    session: Session,
-    actor: Actor,
-    *,
-    session_id: int,
-    now: datetime,
-    seller_id: int | None = None,
-    staff_id: int | None = None,
-) -> None:
-    """End one of the caller's sessions from the session list, and log it."""
-    revoke_session(
-        session,
-        session_id=session_id,
-        now=now,
-        reason="revoked",
-        seller_id=seller_id,
-        staff_id=staff_id,
-    )
-    oplog.record(
-        session,
-        actor,
-        "auth.session.revoked",
-        now=now,
-        target=_principal(seller_id, staff_id),
-        detail={"session_id": session_id},
-    )

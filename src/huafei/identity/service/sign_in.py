@@ -20,12 +20,11 @@ from huafei.core.ratelimit import RateLimiter
 from huafei.identity import errors
 from huafei.identity.errors import Refused
 from huafei.identity.models import Seller, SmsCode, SmsCodeStatus, Tier
-from huafei.identity.passwords import hash_password, verify_password
+from huafei.identity.passwords import verify_password
 from huafei.identity.policy import (
     SELLER_PASSWORD_LOCKOUT,
     SELLER_PASSWORD_MIN_LENGTH,
     SELLER_SIGN_IN_LOCKOUT,
-    SIGN_IN_FAILURES_PER_IP_RULE,
     SMS_CODE_DIGITS,
     SMS_CODE_MAX_ATTEMPTS,
     SMS_CODE_TTL,
@@ -34,7 +33,8 @@ from huafei.identity.policy import (
     SMS_RESEND_AFTER,
     LockoutPolicy,
 )
-from huafei.identity.service import oplog, sessions, throttle
+from huafei.identity.service import oplog, sessions
+from huafei.identity.service.credentials import SignInAttempt, change_password, limiter_key
 from huafei.identity.service.oplog import Actor, ActorKind, Origin
 from huafei.identity.validation import MobileNumber, check_password, mask_phone
 
@@ -71,12 +71,13 @@ def seller_actor(seller: Seller, origin: Origin) -> Actor:
     return Actor(ActorKind.SELLER, mask_phone(seller.phone), seller.id, origin)
 
 
-def _limiter_key(keyring: Keyring, kind: str, value: str) -> str:
-    return keyring.lookup_hash("ratelimit", kind, value)[:32]
-
-
 def _code_hash(keyring: Keyring, phone: str, code: str) -> str:
     return keyring.lookup_hash("sms-code", phone, code)
+
+
+def _phone(number: MobileNumber) -> str:
+    """The number as the operation log names a target (masked)."""
+    return f"phone:{number.masked}"
 
 
 SIGN_IN_PURPOSE = "sign_in"
@@ -120,7 +121,7 @@ def issue_sign_in_code(
         )
     )
     actor = Actor.anonymous(origin)
-    oplog.record(session, actor, "auth.sms_code.sent", now=now, target=f"phone:{number.masked}")
+    oplog.record(session, actor, "auth.sms_code.sent", now=now, target=_phone(number))
     return CodeIssued(
         phone=number.phone,
         code=code,
@@ -162,14 +163,14 @@ def _sms_rate_limited(
         ("number", SMS_PER_NUMBER_RULE, number.phone),
         ("ip", SMS_PER_IP_RULE, origin.ip or "unknown"),
     ):
-        decision = limiter.hit(rule, f"sms_{scope}", _limiter_key(keyring, scope, value))
+        decision = limiter.hit(rule, f"sms_{scope}", limiter_key(keyring, scope, value))
         if not decision.allowed:
             oplog.record(
                 session,
                 Actor.anonymous(origin),
                 "auth.sms_code.rate_limited",
                 now=now,
-                target=f"phone:{number.masked}",
+                target=_phone(number),
                 outcome="refused",
                 detail={"cap": scope},
             )
@@ -182,29 +183,6 @@ def _sms_rate_limited(
                 )
             )
     return None
-
-
-def ip_refusal(limiter: RateLimiter, keyring: Keyring, origin: Origin) -> Refused | None:
-    """The refusal while the address has failed to sign in too often, else None."""
-    decision = limiter.check(
-        SIGN_IN_FAILURES_PER_IP_RULE, "sign_in_ip", _limiter_key(keyring, "ip", origin.ip or "?")
-    )
-    if decision.allowed:
-        return None
-    return Refused(
-        errors.TooManyRequests(
-            f"Too many failed sign-ins from this address; try again in "
-            f"{decision.retry_after_seconds} s.",
-            retry_after_seconds=decision.retry_after_seconds,
-        )
-    )
-
-
-def count_ip_failure(limiter: RateLimiter, keyring: Keyring, origin: Origin) -> None:
-    """Count a failed sign-in against the address."""
-    limiter.hit(
-        SIGN_IN_FAILURES_PER_IP_RULE, "sign_in_ip", _limiter_key(keyring, "ip", origin.ip or "?")
-    )
 
 
 def _live_code(session: Session, phone: str, purpose: str) -> SmsCode | None:
@@ -282,7 +260,7 @@ def sign_in_with_code(
     now: datetime,
 ) -> SignedIn | Refused:
     """Check the code; the first good code for a new number signs the seller up (tier 1)."""
-    attempt = _SignInAttempt(
+    attempt = _attempt(
         session, number, SELLER_SIGN_IN_LOCKOUT, keyring=keyring, limiter=limiter, origin=origin
     )
     refused = attempt.refused(now)
@@ -295,9 +273,11 @@ def sign_in_with_code(
         # Only a wrong guess at a live code counts towards the number's lockout: a code that
         # was never sent, was used or has expired cannot be guessed, and counting it would let
         # anyone keep the seller locked out without a single code being sent.
-        return attempt.fail(failure.error, failure.reason, guess=failure.guess, now=now)
+        return attempt.fail(
+            failure.error, failure.reason, target=_phone(number), guess=failure.guess, now=now
+        )
     seller, new_seller = _seller_of(session, number, origin=origin, now=now)
-    return attempt.succeed(seller, kind, "sms_code", new_seller=new_seller, now=now)
+    return _signed_in(attempt, seller, "sms_code", kind=kind, new_seller=new_seller, now=now)
 
 
 def _seller_of(
@@ -341,7 +321,7 @@ def sign_in_with_password(
     """Sign in with the optional password; an unknown number, no password and a wrong one
     fail alike, and count towards the password lockout."""
     # Its own lockout: wrong passwords lock password sign-in, never sign-in by code.
-    attempt = _SignInAttempt(
+    attempt = _attempt(
         session, number, SELLER_PASSWORD_LOCKOUT, keyring=keyring, limiter=limiter, origin=origin
     )
     refused = attempt.refused(now)
@@ -350,85 +330,46 @@ def sign_in_with_password(
     seller = session.scalars(select(Seller).where(Seller.phone == number.phone)).one_or_none()
     stored = seller.password_hash if seller is not None else None
     if seller is None or not verify_password(stored, password):
-        return attempt.fail(errors.InvalidCredentials(), "bad_password", guess=True, now=now)
-    return attempt.succeed(seller, kind, "password", new_seller=False, now=now)
-
-
-class _SignInAttempt:
-    """A seller's sign-in under a lockout policy: refused while the address or the number is
-    locked out; a failure logged and counted; a success opens the session."""
-
-    def __init__(
-        self,
-        session: Session,
-        number: MobileNumber,
-        policy: LockoutPolicy,
-        *,
-        keyring: Keyring,
-        limiter: RateLimiter,
-        origin: Origin,
-    ) -> None:
-        self.session = session
-        self.number = number
-        self.policy = policy
-        self.keyring = keyring
-        self.limiter = limiter
-        self.origin = origin
-        self.key = throttle.throttle_key(keyring, policy, number.phone)
-
-    def refused(self, now: datetime) -> Refused | None:
-        refused = ip_refusal(self.limiter, self.keyring, self.origin)
-        if refused is not None:
-            return refused
-        lock = throttle.lock_error(self.session, self.key, self.policy, now=now)
-        return Refused(lock) if lock is not None else None
-
-    def fail(
-        self, error: errors.IdentityError, reason: str, *, guess: bool, now: datetime
-    ) -> Refused:
-        """Log the failure and count it against the address; against the number's lockout only
-        for a ``guess`` (one that could have been right)."""
-        count_ip_failure(self.limiter, self.keyring, self.origin)
-        locked_until = None
-        if guess:
-            _, locked_until = throttle.register_failure(
-                self.session, self.key, self.policy, now=now
-            )
-        oplog.record(
-            self.session,
-            Actor.anonymous(self.origin),
-            "auth.sign_in.failed",
-            now=now,
-            target=f"phone:{self.number.masked}",
-            outcome="refused",
-            detail={"principal": "seller", "reason": reason, "locked": locked_until is not None},
+        return attempt.fail(
+            errors.InvalidCredentials(), "bad_password", target=_phone(number), guess=True, now=now
         )
-        if locked_until is not None:
-            return Refused(errors.locked_out(self.policy.action, locked_until, now))
-        return Refused(error)
+    return _signed_in(attempt, seller, "password", kind=kind, new_seller=False, now=now)
 
-    def succeed(
-        self,
-        seller: Seller,
-        kind: sessions.SessionKind,
-        method: str,
-        *,
-        new_seller: bool,
-        now: datetime,
-    ) -> SignedIn:
-        throttle.clear_failures(self.session, self.key)
-        opened = sessions.open_session(
-            self.session, kind=kind, origin=self.origin, now=now, seller_id=seller.id
-        )
-        oplog.record(
-            self.session,
-            seller_actor(seller, self.origin),
-            "auth.sign_in.succeeded",
-            now=now,
-            target=f"seller:{seller.id}",
-            detail={"method": method, "session_id": opened.record.id, "kind": kind.value},
-        )
-        return SignedIn(seller=seller, opened=opened, new_seller=new_seller)
+
+def _attempt(
+    session: Session,
+    number: MobileNumber,
+    policy: LockoutPolicy,
+    *,
+    keyring: Keyring,
+    limiter: RateLimiter,
+    origin: Origin,
+) -> SignInAttempt:
+    """A seller's sign-in with ``number`` under ``policy``."""
+    return SignInAttempt(
+        session,
+        policy,
+        number.phone,
+        principal="seller",
+        keyring=keyring,
+        limiter=limiter,
+        origin=origin,
+    )
+
+
+def _signed_in(
+    attempt: SignInAttempt,
+    seller: Seller,
+    method: str,
+    *,
+    kind: sessions.SessionKind,
+    new_seller: bool,
+    now: datetime,
+) -> SignedIn:
+    """The seller's sign-in succeeded: the new session."""
+    actor = seller_actor(seller, attempt.origin)
+    opened = attempt.succeed(actor, method, kind=kind, now=now, seller_id=seller.id)
+    return SignedIn(seller=seller, opened=opened, new_seller=new_seller)
 
 
 def set_seller_password(
@@ -447,35 +388,7 @@ def set_seller_password(
     if seller is None:
         raise errors.SellerNotFound
     actor = seller_actor(seller, origin)
-    if seller.password_hash is not None and not verify_password(
-        seller.password_hash, current_password or ""
-    ):
-        oplog.record(
-            session,
-            actor,
-            "seller.password.failed",
-            now=now,
-            target=f"seller:{seller.id}",
-            outcome="refused",
-        )
-        return Refused(errors.CurrentPasswordWrong())
-    had_password = seller.password_hash is not None
-    seller.password_hash = hash_password(new_password)
-    seller.updated_at = now
-    ended = sessions.revoke_all(
-        session,
-        now=now,
-        reason="password_changed",
-        seller_id=seller.id,
-        except_session_id=keep_session_id,
+    refused = change_password(
+        session, seller, actor, new_password, current_password, keep_session_id, now=now
     )
-    oplog.record(
-        session,
-        actor,
-        "seller.password.changed" if had_password else "seller.password.set",
-        now=now,
-        target=f"seller:{seller.id}",
-        detail={"other_sessions_ended": ended},
-    )
-    session.flush()
-    return seller
+    return refused if refused is not None else seller

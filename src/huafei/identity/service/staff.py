@@ -21,9 +21,9 @@ from huafei.identity.passwords import (
     verify_password,
 )
 from huafei.identity.policy import STAFF_PASSWORD_MIN_LENGTH, STAFF_SIGN_IN_LOCKOUT
-from huafei.identity.service import oplog, sessions, throttle
+from huafei.identity.service import oplog, sessions
+from huafei.identity.service.credentials import SignInAttempt, change_password
 from huafei.identity.service.oplog import Actor, ActorKind, Origin
-from huafei.identity.service.sign_in import count_ip_failure, ip_refusal
 from huafei.identity.validation import check_password, parse_username
 
 
@@ -162,14 +162,19 @@ def sign_in_staff(
     now: datetime,
 ) -> StaffSignedIn | Refused:
     """Password and TOTP together; any wrong part answers the same ``invalid_credentials``."""
-    refused = ip_refusal(limiter, keyring, origin)
+    name = (username or "").strip().lower()[:64]
+    attempt = SignInAttempt(
+        session,
+        STAFF_SIGN_IN_LOCKOUT,
+        name,
+        principal="staff",
+        keyring=keyring,
+        limiter=limiter,
+        origin=origin,
+    )
+    refused = attempt.refused(now)
     if refused is not None:
         return refused
-    name = (username or "").strip().lower()[:64]
-    key = throttle.throttle_key(keyring, STAFF_SIGN_IN_LOCKOUT, name)
-    lock = throttle.lock_error(session, key, STAFF_SIGN_IN_LOCKOUT, now=now)
-    if lock is not None:
-        return Refused(lock)
     staff = session.scalars(select(Staff).where(Staff.username == name)).one_or_none()
     password_ok = verify_password(staff.password_hash if staff else None, password)
     step = None
@@ -177,34 +182,14 @@ def sign_in_staff(
         secret = keyring.decrypt(staff.totp_secret_enc, context=TOTP_SECRET_CONTEXT)
         step = match_totp(secret, totp_code or "", now=now, last_step=staff.totp_last_step)
     if staff is None or step is None:
-        count_ip_failure(limiter, keyring, origin)
-        _, locked_until = throttle.register_failure(session, key, STAFF_SIGN_IN_LOCKOUT, now=now)
         reason = "bad_password" if not password_ok else "inactive"
         if staff is not None and password_ok and staff.active:
             reason = "bad_totp"
-        oplog.record(
-            session,
-            Actor.anonymous(origin),
-            "auth.sign_in.failed",
-            now=now,
-            target=f"staff:{staff.id}" if staff else None,
-            outcome="refused",
-            detail={"principal": "staff", "reason": reason, "locked": locked_until is not None},
-        )
-        if locked_until is not None:
-            return Refused(errors.locked_out(STAFF_SIGN_IN_LOCKOUT.action, locked_until, now))
-        return Refused(errors.InvalidCredentials())
+        target = f"staff:{staff.id}" if staff else None
+        return attempt.fail(errors.InvalidCredentials(), reason, target=target, guess=True, now=now)
     staff.totp_last_step = step
-    throttle.clear_failures(session, key)
-    opened = sessions.open_session(session, kind=kind, origin=origin, now=now, staff_id=staff.id)
-    oplog.record(
-        session,
-        staff_actor(staff, origin),
-        "auth.sign_in.succeeded",
-        now=now,
-        target=f"staff:{staff.id}",
-        detail={"method": "password_totp", "session_id": opened.record.id, "kind": kind.value},
-    )
+    actor = staff_actor(staff, origin)
+    opened = attempt.succeed(actor, "password_totp", kind=kind, now=now, staff_id=staff.id)
     return StaffSignedIn(staff=staff, opened=opened)
 
 
@@ -223,32 +208,7 @@ def change_staff_password(
     check_password(new_password, min_length=STAFF_PASSWORD_MIN_LENGTH)
     staff = get_staff(session, staff_id)
     actor = staff_actor(staff, origin)
-    if not verify_password(staff.password_hash, current_password):
-        oplog.record(
-            session,
-            actor,
-            "staff.password.failed",
-            now=now,
-            target=f"staff:{staff.id}",
-            outcome="refused",
-        )
-        return Refused(errors.CurrentPasswordWrong())
-    staff.password_hash = hash_password(new_password)
-    staff.updated_at = now
-    ended = sessions.revoke_all(
-        session,
-        now=now,
-        reason="password_changed",
-        staff_id=staff.id,
-        except_session_id=keep_session_id,
+    refused = change_password(
+        session, staff, actor, new_password, current_password, keep_session_id, now=now
     )
-    oplog.record(
-        session,
-        actor,
-        "staff.password.changed",
-        now=now,
-        target=f"staff:{staff.id}",
-        detail={"other_sessions_ended": ended},
-    )
-    session.flush()
-    return staff
+    return refused if refused is not None else staff

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -49,6 +51,25 @@ def _once(
     return idem.respond(principal=scope, path=scope, body=json_fingerprint(body), work=work)
 
 
+def _decide(
+    idem: PayoutIdempotent,
+    action: str,
+    staff_id: int,
+    withdrawal_id: int,
+    body: BaseModel,
+    decide: Callable[[Session], object],
+) -> JSONResponse:
+    """A finance decision on a withdrawal, once per idempotency key; answers the withdrawal
+    with its history."""
+
+    def work(session: Session) -> tuple[int, Any]:
+        decide(session)
+        return 200, finance_view(session, withdrawal_id).model_dump(mode="json")
+
+    fingerprint = {"withdrawal_id": withdrawal_id, **body.model_dump()}
+    return _once(idem, action, staff_id, fingerprint, work)
+
+
 # -- withdrawals --------------------------------------------------------------------------------
 @router.get("/withdrawals", summary="Withdrawals by status (default: awaiting approval)")
 def finance_withdrawals(
@@ -78,16 +99,13 @@ def approve(
     withdrawal_id: Id, body: schemas.ApproveIn, ctx: FinanceCtx, idem: PayoutIdempotent
 ) -> JSONResponse:
     staff_id = ctx.staff.id
-
-    def work(session: Session) -> tuple[int, Any]:
-        withdrawals.approve_withdrawal(
-            session, withdrawal_id=withdrawal_id, staff_id=staff_id, now=ctx.clock.now(),
+    return _decide(
+        idem, "approve", staff_id, withdrawal_id, body,
+        lambda s: withdrawals.approve_withdrawal(
+            s, withdrawal_id=withdrawal_id, staff_id=staff_id, now=ctx.clock.now(),
             note=body.note,
-        )  # fmt: skip
-        return 200, finance_view(session, withdrawal_id).model_dump(mode="json")
-
-    fingerprint = {"withdrawal_id": withdrawal_id, **body.model_dump()}
-    return _once(idem, "approve", staff_id, fingerprint, work)
+        ),
+    )  # fmt: skip
 
 
 @router.post(
@@ -103,16 +121,13 @@ def reject(
     idem: PayoutIdempotent,
 ) -> JSONResponse:
     staff_id = ctx.staff.id
-
-    def work(session: Session) -> tuple[int, Any]:
-        withdrawals.reject_withdrawal(
-            session, payouts=payouts, withdrawal_id=withdrawal_id, staff_id=staff_id,
+    return _decide(
+        idem, "reject", staff_id, withdrawal_id, body,
+        lambda s: withdrawals.reject_withdrawal(
+            s, payouts=payouts, withdrawal_id=withdrawal_id, staff_id=staff_id,
             reason=body.reason, now=ctx.clock.now(),
-        )  # fmt: skip
-        return 200, finance_view(session, withdrawal_id).model_dump(mode="json")
-
-    fingerprint = {"withdrawal_id": withdrawal_id, **body.model_dump()}
-    return _once(idem, "reject", staff_id, fingerprint, work)
+        ),
+    )  # fmt: skip
 
 
 @router.post(

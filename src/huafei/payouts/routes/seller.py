@@ -20,19 +20,10 @@ from huafei.web.idempotency import json_fingerprint
 router = APIRouter(prefix="/api/v1", tags=["payouts"])
 
 
-def method_out(method: Any) -> schemas.MethodOut:
-    v = methods.view(method)
-    return schemas.MethodOut(
-        id=v.id, kind=v.kind, account_masked=v.account_masked,
-        holder_name_masked=v.holder_name_masked, bank_code=v.bank_code, bank_name=v.bank_name,
-        created_at=v.created_at,
-    )  # fmt: skip
-
-
 # -- payout methods -----------------------------------------------------------------------------
 @router.get("/payout-methods", summary="The caller's payout methods (masked)")
-def list_payout_methods(ctx: SellerCtx) -> list[schemas.MethodOut]:
-    return ctx.run(lambda s: [method_out(m) for m in methods.list_methods(s, ctx.owner_ref)])
+def list_payout_methods(ctx: SellerCtx) -> list[methods.MethodView]:
+    return ctx.run(lambda s: [methods.view(m) for m in methods.list_methods(s, ctx.owner_ref)])
 
 
 @router.post(
@@ -60,7 +51,7 @@ def request_method_code(ctx: SellerCtx, sms: Sms) -> dict[str, int]:
 )
 def add_payout_method(
     body: schemas.MethodIn, ctx: SellerCtx, payouts: PayoutsDep
-) -> schemas.MethodOut:
+) -> methods.MethodView:
     real_name = ctx.verified_real_name
     # The code is checked in the unit of work that stores the method: a wrong try is counted
     # (returned, committed, then raised); a refused account leaves the code live.
@@ -72,7 +63,7 @@ def add_payout_method(
             keyring=payouts.keyring, now=ctx.now,
         )
     )  # fmt: skip
-    return method_out(added)
+    return methods.view(added)
 
 
 @router.delete("/payout-methods/{method_id}", status_code=204, summary="Remove a payout method")
@@ -95,15 +86,7 @@ def quote(body: schemas.QuoteIn, ctx: SellerCtx, payouts: PayoutsDep) -> schemas
             amount_fen=amount, now=ctx.now,
         )
     )  # fmt: skip
-    refused = q.refused
-    return schemas.QuoteOut(
-        **{k: getattr(q, k) for k in q.__dataclass_fields__ if k != "refused"},
-        refusal=None if refused is None else schemas.QuoteRefusal(
-            code=refused.code, detail=refused.detail, extra=refused.extra
-        ),
-        amount=Money(q.amount_fen).plain(), fee=Money(q.fee_fen).plain(),
-        total=Money(q.total_fen).plain(),
-    )  # fmt: skip
+    return schemas.QuoteOut.of(q)
 
 
 @router.post(

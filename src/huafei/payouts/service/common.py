@@ -1,4 +1,5 @@
-"""Helpers shared by the withdrawal use cases: loading with a lock, history, owner notices."""
+"""Helpers shared by the payout use cases: loading with a lock, racing inserts, history,
+owner notices."""
 
 from __future__ import annotations
 
@@ -6,8 +7,10 @@ import json
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from huafei.core.errors import HuafeiError
 from huafei.core.money import Money
 from huafei.jobs.service import enqueue
 from huafei.notices.service import NoticeKind, Notifier
@@ -43,6 +46,17 @@ def locked_by_payout_id(session: Session, payout_id: str) -> Withdrawal | None:
         .with_for_update()
         .execution_options(populate_existing=True)
     ).one_or_none()
+
+
+def add_unique(session: Session, row: object, conflict: HuafeiError) -> None:
+    """Add ``row`` and flush it in a savepoint; when a unique constraint refuses it (a
+    concurrent request won the race), raise ``conflict`` instead."""
+    session.add(row)
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError:
+        raise conflict from None
 
 
 def record_event(

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from huafei.core.crypto import Keyring
@@ -20,6 +19,7 @@ from huafei.payouts import errors
 from huafei.payouts.accounts import CheckedAccount, check_account, mask_name, normalise_name
 from huafei.payouts.models import MethodKind, MethodStatus, PayoutMethod
 from huafei.payouts.seams import ADD_METHOD_PURPOSE
+from huafei.payouts.service.common import add_unique
 
 ACCOUNT_CONTEXT = "payout-account"
 NAME_CONTEXT = "payout-holder-name"
@@ -196,14 +196,9 @@ def insert_method(
         status=MethodStatus.ACTIVE.value,
         created_at=now,
     )
-    session.add(method)
-    try:
-        with session.begin_nested():
-            session.flush()
-    except IntegrityError:
-        # Two requests raced on the same account: the partial unique index decided. Raised, so
-        # the unit of work rolls back and the code stays unspent.
-        raise errors.PayoutMethodExists("this account is already on file") from None
+    # Two requests raced on the same account: the partial unique index decides. Raised, so the
+    # unit of work rolls back and the code stays unspent.
+    add_unique(session, method, errors.PayoutMethodExists("this account is already on file"))
     return method
 
 

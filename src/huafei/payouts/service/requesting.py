@@ -8,7 +8,6 @@ import secrets
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from huafei.core.days import BEIJING
@@ -22,7 +21,7 @@ from huafei.payouts.models import MethodStatus, PayoutMethod, Withdrawal, Withdr
 from huafei.payouts.policy import Profile
 from huafei.payouts.seams import RiskVerdict, WithdrawalAttempt, record_withdrawal_usage
 from huafei.payouts.service import holds
-from huafei.payouts.service.common import enqueue_send, record_event
+from huafei.payouts.service.common import add_unique, enqueue_send, record_event
 from huafei.payouts.service.methods import get_method
 
 
@@ -118,14 +117,11 @@ def insert_withdrawal(
         created_at=now,
         updated_at=now,
     )
-    session.add(withdrawal)
-    try:
-        with session.begin_nested():
-            session.flush()
-    except IntegrityError:
-        raise errors.IdempotencyConflict(
-            "a request with this idempotency key is in progress"
-        ) from None
+    add_unique(
+        session,
+        withdrawal,
+        errors.IdempotencyConflict("a request with this idempotency key is in progress"),
+    )
     return withdrawal
 
 

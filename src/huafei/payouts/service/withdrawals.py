@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from huafei.core.errors import HuafeiError
@@ -22,6 +21,7 @@ from huafei.payouts.models import (
 )
 from huafei.payouts.seams import counted_today
 from huafei.payouts.service.common import (
+    add_unique,
     enqueue_send,
     locked,
     record_event,
@@ -40,7 +40,7 @@ from huafei.wallets.service import get_balances
 
 
 @dataclass(frozen=True, slots=True)
-class Quote:
+class QuoteFigures:
     """What the owner sees before confirming: the fee, the total taken from the wallet, what
     arrives, and the limits that apply."""
 
@@ -57,6 +57,12 @@ class Quote:
     max_single_fen: int
     remaining_today_fen: int
     needs_approval: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Quote(QuoteFigures):
+    """A quote's figures, and whether a request for the amount would be refused now."""
+
     refused: HuafeiError | None = None
     """What a request for this amount would be refused with now (a limit, the minimum, the
     balance), or None. Risk control is not asked: it decides on the request itself."""
@@ -237,16 +243,13 @@ def approve_withdrawal(
             "you already touched this withdrawal; another finance staff member must approve it",
             withdrawal_id=withdrawal_id,
         )
-    session.add(
+    add_unique(
+        session,
         WithdrawalApproval(
             withdrawal_id=withdrawal.id, staff_id=staff_id, note=note, created_at=now
-        )
+        ),
+        errors.FourEyesViolation("you already approved this withdrawal"),
     )
-    try:
-        with session.begin_nested():
-            session.flush()
-    except IntegrityError:
-        raise errors.FourEyesViolation("you already approved this withdrawal") from None
     record_event(
         session, withdrawal, "approved", now=now, actor="staff", staff_id=staff_id, note=note
     )
