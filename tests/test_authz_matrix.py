@@ -74,6 +74,9 @@ SELLER_PAGES = (
     ("POST", "/wallet/withdraw"),
     ("POST", "/wallet/withdraw/confirm"),
     ("POST", "/wallet/withdrawals/{withdrawal_id}/cancel"),
+    ("GET", "/wallet/credit"),
+    ("POST", "/wallet/credit/topup"),
+    ("POST", "/wallet/credit/topup/confirm"),
     ("GET", "/sell"),
     ("POST", "/sell/check"),
     ("POST", "/sell"),
@@ -172,6 +175,13 @@ MATRIX: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/api/v1/withdrawals"): SELLERS,
     ("GET", "/api/v1/withdrawals/{withdrawal_id}"): SELLERS,
     ("POST", "/api/v1/withdrawals/{withdrawal_id}/cancel"): SELLERS,
+    # consumption credit (消费金) and its top-ups
+    ("GET", "/api/v1/credit"): SELLERS,
+    ("GET", "/api/v1/credit/history"): SELLERS,
+    ("POST", "/api/v1/credit/topups/quote"): SELLERS,
+    ("POST", "/api/v1/credit/topups"): SELLERS,
+    ("GET", "/api/v1/credit/topups"): SELLERS,
+    ("GET", "/api/v1/credit/topups/{topup_id}"): SELLERS,
     ("GET", "/api/v1/notices"): SELLERS,
     ("GET", "/api/v1/notices/unread-count"): SELLERS,
     ("GET", "/api/v1/notices/preferences"): SELLERS,
@@ -226,6 +236,7 @@ DENIED_STATUS: dict[tuple[str, str], dict[str, int]] = {
 }
 
 PATH_SAMPLES = {
+    "topup_id": "1",
     "seller_id": "1",
     "session_id": "1",
     "staff_id": "1",

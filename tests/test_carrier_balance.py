@@ -264,6 +264,29 @@ class TestDirectTopUp:
             gateway.direct_topup(topup(2_000, "1380013800"))  # ten digits
         assert balance(live_app, UNICOM, CUCC) == 23_456
 
+    def test_a_query_tells_the_top_up_made_under_an_id_and_nothing_else(self, live_app) -> None:
+        gateway = live_app.gateway(CMCC)
+        made = gateway.direct_topup(topup(5_000))
+        assert gateway.query_topup(made.topup_id) == made
+        assert gateway.query_topup("never-sent") is None
+        with pytest.raises(InvalidAmount):
+            gateway.direct_topup(topup(4_000, topup_id="refused-once"))
+        assert gateway.query_topup("refused-once") is None  # a refusal is not remembered
+        assert balance(live_app, ALICE) == 17_345
+
+    def test_the_refusal_switch_refuses_every_top_up(self, live_app) -> None:
+        sandbox = live_app.sandbox(CMCC)
+        sandbox.set_switches(topup_refusal="unknown_number")
+        gateway = live_app.gateway(CMCC)
+        with pytest.raises(UnknownNumber):
+            gateway.direct_topup(topup(5_000, topup_id="switched"))
+        assert gateway.query_topup("switched") is None
+        with pytest.raises(ValueError, match="one of"):
+            sandbox.set_switches(topup_refusal="no such reason")
+        sandbox.set_switches(topup_refusal=None)
+        assert gateway.direct_topup(topup(5_000, topup_id="switched")).amount_fen == 5_000
+        assert balance(live_app, ALICE) == 17_345
+
 
 # -- when the channel misbehaves ------------------------------------------------------------------
 class TestBalanceGatewayFailures:
@@ -283,9 +306,10 @@ class TestBalanceGatewayFailures:
         sandbox.set_switches(slow_response_ms=0)
         gateway = live_app.gateway(CMCC)
         assert gateway.transfer_balance(request).from_balance_fen == 11_345
-        assert gateway.direct_topup(topup(5_000, BOB.phone, topup_id="late-topup")).amount_fen == (
-            5_000
-        )
+        late = gateway.query_topup("late-topup")
+        assert late is not None
+        assert late.amount_fen == 5_000  # the answer was lost; the top-up was made
+        assert gateway.direct_topup(topup(5_000, BOB.phone, topup_id="late-topup")) == late
         assert (balance(live_app, ALICE), balance(live_app, BOB)) == (11_345, 56_000)
 
     def test_a_failing_channel_moves_nothing(self, live_app) -> None:
@@ -296,6 +320,7 @@ class TestBalanceGatewayFailures:
             lambda: gateway.query_balance(ALICE.phone, ALICE.service_password),
             lambda: gateway.transfer_balance(transfer(1_000)),
             lambda: gateway.direct_topup(topup(5_000)),
+            lambda: gateway.query_topup("any"),
         ):
             with pytest.raises(GatewayError) as caught:
                 call()

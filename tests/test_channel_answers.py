@@ -144,6 +144,18 @@ NONSENSE: list[tuple[str, Callable[[HttpCarrierGateway], object], str | dict, st
         {**DONE, "topup_id": "u-1", "phone": ALICE, "amount_fen": 2000},
         "the channel answered for another top-up",
     ),
+    (
+        "a-query-for-another-top-up",
+        lambda g: g.query_topup("u-1"),
+        {**DONE, "topup_id": "u-9", "phone": ALICE, "amount_fen": 1000},
+        "the channel answered for another top-up",
+    ),
+    (
+        "a-query-without-an-amount",
+        lambda g: g.query_topup("u-1"),
+        {**DONE, "topup_id": "u-1", "phone": ALICE},
+        "unreadable top-up query answer: amount_fen must be a non-negative integer",
+    ),
 ]
 
 

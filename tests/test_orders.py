@@ -376,13 +376,26 @@ def test_t_plus_one_lands_on_the_right_working_day(
         clock.current = settles_at
         worker.run_until_idle()
         assert seller.orders()[0]["state"] == "settled"
-        assert seller.wallet()["available_fen"] == 9_300
+        assert_paid_to_the_carrier_wallet(seller, 9_300)
 
         def pending_account(session):
             account = find_account(session, code=Code.WALLET_PENDING, owner_ref=seller.owner_ref)
             return account.balance if account else None
 
         assert db.run(pending_account) == 0
+
+
+def assert_paid_to_the_carrier_wallet(seller: Seller, payout_fen: int) -> None:
+    """A carrier-official card's payout leaves the wallet for the seller's carrier wallet at
+    settlement: a withdrawal on the carrier-wallet rail, never withdrawable cash."""
+    wallet = seller.wallet()
+    assert (wallet["pending_fen"], wallet["available_fen"]) == (0, 0)
+    (payout,) = seller.http.get("/api/v1/withdrawals").json()
+    assert (payout["rail"], payout["amount_fen"], payout["fee_fen"]) == (
+        "carrier_wallet",
+        payout_fen,
+        0,
+    )
 
 
 def _consume_one(live, db, clock, *, start: int, profile: str = "carrier_official"):
@@ -449,7 +462,7 @@ def test_a_fallback_settlement_time_moves_when_the_arrangement_is_loaded(
         clock.current = by_arrangement
         worker.run_until_idle()
         assert seller.orders()[0]["state"] == "settled"
-        assert seller.wallet()["available_fen"] == 9_300
+        assert_paid_to_the_carrier_wallet(seller, 9_300)
 
 
 def test_a_result_that_cannot_be_applied_is_retried_by_a_job_and_holds_up_no_other(

@@ -47,7 +47,7 @@ SAFE_PRODUCTION: dict[str, str] = {
     "HUAFEI_CARRIER_SECRET_CUCC": "cucc-production-secret-0002",
     "HUAFEI_CARRIER_SECRET_CTCC": "ctcc-production-secret-0003",
     "HUAFEI_PAYOUT_RAIL_SECRETS": ",".join(
-        f"{rail}:{_b64(rail[0])}" for rail in ("bank", "alipay", "wechat", "ecny")
+        f"{rail}:{_b64(rail[0])}" for rail in ("bank", "alipay", "wechat", "ecny", "carrier_wallet")
     ),
     "HUAFEI_SANDBOX_CARD_SECRET": "cards-production-secret-0004",
     "HUAFEI_SMS_API_KEY": "huafei-prod",
@@ -267,6 +267,7 @@ class TestSafeProduction:
             ("POST", "/sandbox/carriers/cmcc/control/cards"),
             ("GET", "/sandbox/carriers/cmcc/control/balances"),
             ("PUT", "/sandbox/rails/bank/control/switches"),
+            ("POST", "/sandbox/rails/carrier_wallet/_control/failures"),
             ("GET", "/sandbox/sms-provider/control/messages"),
             ("POST", "/sandbox/identity-provider/liveness"),
         ):
@@ -289,6 +290,7 @@ class TestSafeProduction:
             "rail alipay": HttpRail.__name__,
             "rail wechat": HttpRail.__name__,
             "rail ecny": HttpRail.__name__,
+            "rail carrier_wallet": HttpRail.__name__,
         }
         assert production.payouts.sandboxes == {}
         assert not hasattr(app.state, "carrier_sandboxes")

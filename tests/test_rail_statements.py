@@ -62,6 +62,16 @@ def test_alipay_and_wechat_shapes() -> None:
     assert ecny.splitlines()[-1] == "T|1|100.50"
 
 
+def test_carrier_wallet_statement_looks_like_a_wallet_portal_export() -> None:
+    data = statements.render(RailName.CARRIER_WALLET, DAY, [entry(1, amount=9_300)])
+    assert data.startswith("\ufeff".encode())  # Excel opens UTF-8 only with the mark
+    lines = data.decode("utf-8-sig").splitlines()
+    assert lines[0].startswith("出款时间,商户订单号,钱包流水号,收款手机号")
+    assert lines[1].startswith("2026-11-25 10:30:15,HFW")
+    assert ",93.00,成功," in lines[1]
+    assert lines[-1] == "合计,2026-11-25,1笔,,,93.00"
+
+
 @pytest.mark.parametrize("rail", list(RailName))
 def test_garbage_is_refused(rail) -> None:
     with pytest.raises(StatementFormatError):

@@ -3,6 +3,7 @@
 from huafei.carriers.models import CarrierNotification
 from huafei.core.db import Base
 from huafei.core.models import SystemFlag
+from huafei.credit.models import CreditTopUp
 from huafei.identity.models import (
     AuthSession,
     AuthThrottle,
@@ -53,6 +54,7 @@ __all__ = [
     "AuthThrottle",
     "CarrierNotification",
     "ChannelProfile",
+    "CreditTopUp",
     "DayOverride",
     "Job",
     "KycLimit",

@@ -18,7 +18,9 @@ The prepaid balance (话费余额) of a number is served synchronously:
 * ``query_balance`` — a number's balance in fen, authorised by its service password (服务密码);
 * ``transfer_balance`` — 话费转赠: move fen from one number (authorised by its service password)
   to another number of the same carrier, idempotent on the caller's ``transfer_id``;
-* ``direct_topup`` — 直充: credit fen to any number of the carrier, idempotent on ``topup_id``.
+* ``direct_topup`` — 直充: credit fen to any number of the carrier, idempotent on ``topup_id``;
+* ``query_topup`` — the top-up the channel made under a ``topup_id``, if any (for an answer that
+  was lost: ask before sending again).
 
 A channel that answers but says no raises a ``ChannelRefused`` subclass (nothing moved; a retry
 with the same id is evaluated afresh); a channel that fails or does not answer raises
@@ -223,6 +225,16 @@ class RequestIdReused(ChannelRefused):
     reason = "id_reused"
 
 
+class UnknownRequest(ChannelRefused):
+    """A query names an id the channel made nothing under (never received, or refused: a
+    refusal is not remembered)."""
+
+    code = "carrier_request_not_found"
+    status = 404
+    title = "The channel has no record of this id"
+    reason = "not_found"
+
+
 class BadCallbackSignature(HuafeiError):
     code = "bad_callback_signature"
     status = 401
@@ -275,5 +287,13 @@ class CarrierGateway(Protocol):
 
         Raises ``InvalidAmount`` (not an amount the carrier sells), ``UnknownNumber``,
         ``NumberOfAnotherCarrier``, ``RequestIdReused``, ``GatewayTimeout`` / ``GatewayError``.
+        """
+        ...
+
+    def query_topup(self, topup_id: str) -> TopUpResult | None:
+        """The top-up made under ``topup_id`` (its first answer, as a retry would get it), or
+        None when the channel made none: it never received the request, or refused it (a
+        refusal moved nothing and is not remembered). Raises ``GatewayTimeout`` /
+        ``GatewayError``.
         """
         ...

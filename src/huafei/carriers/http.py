@@ -33,6 +33,7 @@ from huafei.carriers.gateway import (
     GatewayTimeout,
     TopUpRequest,
     TopUpResult,
+    UnknownRequest,
 )
 from huafei.carriers.wire import (
     BALANCE_QUERY_PATH,
@@ -41,6 +42,7 @@ from huafei.carriers.wire import (
     QUERY_PATH,
     SUBMIT_PATH,
     TOPUP_PATH,
+    TOPUP_QUERY_PATH,
     TRANSFER_PATH,
     decode_result,
     decode_topup,
@@ -160,6 +162,16 @@ class HttpCarrierGateway:
 
     def direct_topup(self, request: TopUpRequest) -> TopUpResult:
         return self._balance_operation(TOPUP_PATH, request, decode_topup, "top-up")
+
+    def query_topup(self, topup_id: str) -> TopUpResult | None:
+        data = self._post(TOPUP_QUERY_PATH, {"topup_id": topup_id})
+        try:
+            result = self._decode(data, decode_topup, "top-up query")
+        except UnknownRequest:
+            return None
+        if result.topup_id != topup_id:
+            raise GatewayError(f"{self.carrier}: the channel answered for another top-up")
+        return result
 
     # -- plumbing ---------------------------------------------------------------------------------
     def _balance_operation(

@@ -44,6 +44,7 @@ from huafei.carriers.gateway import (
     RequestIdReused,
     SameNumber,
     UnknownNumber,
+    UnknownRequest,
     WrongServicePassword,
 )
 from huafei.carriers.sandbox_balances import BalanceBook
@@ -82,6 +83,7 @@ REFUSAL_MESSAGES = {
     InsufficientBalance.reason: "余额不足",
     InvalidAmount.reason: "金额不支持",
     RequestIdReused.reason: "流水号重复",
+    UnknownRequest.reason: "无此流水记录",
 }
 _WRONG_SECRET = "not-the-shared-secret"  # noqa: S105 - deliberately wrong, signs bad callbacks
 

@@ -10,6 +10,8 @@ Each is mounted at ``/sandbox/carriers/{carrier}`` in the platform's app (when
 * ``POST /balance/query`` — a number's balance: ``{"ok": true, "balance_fen"}``
 * ``POST /balance/transfers`` — 话费转赠, idempotent on ``transfer_id``: the transfer document
 * ``POST /topups`` — 直充, idempotent on ``topup_id``: the top-up document
+* ``POST /topups/query`` — the top-up made under a ``topup_id`` (its document), or the refusal
+  ``not_found``
 
 The balance endpoints answer a refusal with HTTP 200 ``{"ok": false, "reason", "message"}``.
 
@@ -33,7 +35,7 @@ from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from huafei.carriers.gateway import Carrier, ChannelRefused
+from huafei.carriers.gateway import REFUSALS, Carrier, ChannelRefused, UnknownRequest
 from huafei.carriers.sandbox import REFUSAL_MESSAGES, CarrierSandbox
 from huafei.carriers.sandbox_cards import CardIssueError, SandboxCardKind
 from huafei.carriers.sandbox_records import SandboxSwitches
@@ -43,6 +45,7 @@ from huafei.carriers.wire import (
     QUERY_PATH,
     SUBMIT_PATH,
     TOPUP_PATH,
+    TOPUP_QUERY_PATH,
     TRANSFER_PATH,
     encode_refusal,
     encode_topup,
@@ -96,6 +99,10 @@ class _TopUpBody(BaseModel):
     amount_fen: int = Field(strict=True)
 
 
+class _TopUpQueryBody(BaseModel):
+    topup_id: str = Field(min_length=1, max_length=64)
+
+
 class _IssueBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -130,6 +137,7 @@ def create_carrier_sandbox_app(sandbox: CarrierSandbox) -> FastAPI:
     app.state.sandbox = sandbox
     _add_channel_routes(app, sandbox)
     _add_balance_routes(app, sandbox)
+    _add_topup_routes(app, sandbox)
     _add_switch_routes(app, sandbox)
     _add_record_routes(app, sandbox)
     return app
@@ -226,15 +234,30 @@ def _add_balance_routes(app: FastAPI, sandbox: CarrierSandbox) -> None:
 
         return await _signed_call(sandbox, request, _TransferBody, call)
 
+
+def _add_topup_routes(app: FastAPI, sandbox: CarrierSandbox) -> None:
     @app.post(TOPUP_PATH, summary="Top up a number (直充)")
     async def topup(request: Request) -> Response:
         def call(body: _TopUpBody) -> dict[str, Any]:
+            refusal = sandbox.switches.topup_refusal
+            if refusal is not None:
+                raise REFUSALS[refusal]
             result = sandbox.book.topup(
                 topup_id=body.topup_id, phone=body.phone, amount_fen=body.amount_fen
             )
             return encode_topup(result)
 
         return await _signed_call(sandbox, request, _TopUpBody, call)
+
+    @app.post(TOPUP_QUERY_PATH, summary="The top-up made under an id (直充查询)")
+    async def query_topup(request: Request) -> Response:
+        def call(body: _TopUpQueryBody) -> dict[str, Any]:
+            result = sandbox.book.query_topup(body.topup_id)
+            if result is None:
+                raise UnknownRequest
+            return encode_topup(result)
+
+        return await _signed_call(sandbox, request, _TopUpQueryBody, call)
 
 
 def _add_switch_routes(app: FastAPI, sandbox: CarrierSandbox) -> None:

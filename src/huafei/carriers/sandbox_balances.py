@@ -154,6 +154,13 @@ class BalanceBook:
         self._log("sandbox topped up a number", result.channel_ref)
         return result
 
+    def query_topup(self, topup_id: str) -> TopUpResult | None:
+        """The top-up made under ``topup_id`` (its first answer), or None: never received, or
+        refused (refusals are not remembered)."""
+        with self._lock:
+            existing = self._topups.get(topup_id)
+        return None if existing is None else existing[1]
+
     def _log(self, message: str, channel_ref: str) -> None:
         log.info(message, extra={"carrier": self.carrier.value, "channel_ref": channel_ref})
 

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from huafei.carriers.gateway import ConsumptionResult, ConsumptionStatus
+from huafei.carriers.gateway import REFUSALS, ConsumptionResult, ConsumptionStatus
 
 
 class SandboxSwitches(BaseModel):
@@ -45,6 +45,16 @@ class SandboxSwitches(BaseModel):
     """Every channel request answers this HTTP status without doing anything."""
     reject_reason: str | None = Field(default=None, max_length=200)
     """Refuse every card with status ``rejected`` and this reason (e.g. product paused)."""
+    topup_refusal: str | None = None
+    """Refuse every top-up (直充) with this refusal ``reason`` (e.g. ``unknown_number``: the
+    number is not in service); nothing is credited."""
+
+    @field_validator("topup_refusal")
+    @classmethod
+    def _known_refusal(cls, value: str | None) -> str | None:
+        if value is not None and value not in REFUSALS:
+            raise ValueError(f"one of {', '.join(sorted(REFUSALS))}")
+        return value
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,6 +28,7 @@ CALLBACK_PATH = "/callbacks/carriers/{carrier}"
 BALANCE_QUERY_PATH = "/balance/query"
 TRANSFER_PATH = "/balance/transfers"
 TOPUP_PATH = "/topups"
+TOPUP_QUERY_PATH = "/topups/query"
 
 
 def decode_result(data: Mapping[str, Any]) -> ConsumptionResult:

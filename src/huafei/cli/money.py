@@ -39,7 +39,7 @@ def ledger_expire() -> None:
 
 
 def reconcile(
-    rail: RailName = typer.Option(..., help="bank, alipay, wechat or ecny"),
+    rail: RailName = typer.Option(..., help="bank, alipay, wechat, ecny or carrier_wallet"),
     day: datetime = typer.Option(
         ..., "--date", formats=["%Y-%m-%d"], help="statement day (Beijing time), YYYY-MM-DD"
     ),

@@ -73,7 +73,8 @@ def sandbox_serve(
         application = create_standalone_rails_app(settings, SystemClock(), state_dir=state_dir)
     if rails:
         typer.echo(
-            f"Payout rail sandboxes at {base}/sandbox/rails/{{bank,alipay,wechat,ecny}}, "
+            f"Payout rail sandboxes at {base}/sandbox/rails/"
+            "{bank,alipay,wechat,ecny,carrier_wallet}, "
             f"state in {state_dir} (point HUAFEI_PAYOUT_RAIL_URL at {base}/sandbox/rails)"
         )
     settle_memory()

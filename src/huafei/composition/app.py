@@ -17,6 +17,7 @@ from huafei.carriers.deps import CHANNELS, INBOX
 from huafei.composition.container import Container
 from huafei.composition.routers import include_domain_routers
 from huafei.composition.sandboxes import mount_sandboxes
+from huafei.credit.deps import TOPUPS
 from huafei.identity.cookies import OPENAPI_SECURITY
 from huafei.identity.deps import IDENTITY_VERIFIER, SERVICE_PASSWORDS
 from huafei.migrations import at_head
@@ -93,6 +94,7 @@ def provide_platform(app: FastAPI, container: Container) -> None:
     PAYOUTS.provide(app, container.payouts)
     CHANNELS.provide(app, container.carriers)
     INBOX.provide(app, container.inbox)
+    TOPUPS.provide(app, container.topups)
 
 
 def _not_ready(detail: str) -> Response:

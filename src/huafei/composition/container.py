@@ -13,6 +13,7 @@ from huafei.core.db import Database
 from huafei.core.metrics import Metrics
 from huafei.core.ratelimit import RateLimiter
 from huafei.core.settings import Settings
+from huafei.credit.sending import TopUps
 from huafei.identity.adapters import (
     CarrierServicePasswordChecker,
     HttpIdentityVerifier,
@@ -49,10 +50,13 @@ class Container:
     payouts: Payouts = field(init=False)
     #: where the callback endpoint records channel results (group commit)
     inbox: CallbackInbox = field(init=False)
+    #: consumption-credit top-ups through the carrier channels
+    topups: TopUps = field(init=False)
 
     def __post_init__(self) -> None:
         self.payouts = build_payouts(self.settings, self.clock, self.notifier)
         self.inbox = CallbackInbox(self.db)
+        self.topups = TopUps(self.db, self.clock, self.keyring, self.carriers, self.notifier)
 
     def carrier_callback_url(self, carrier: Carrier) -> str:
         """The ``callback_url`` to hand a channel with each consumption request."""

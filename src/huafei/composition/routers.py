@@ -9,6 +9,7 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI
 
 from huafei.carriers.routes import router as carriers_router
+from huafei.credit.routes import router as credit_router
 from huafei.identity.routes import seller as identity_seller
 from huafei.identity.routes import staff as identity_staff
 from huafei.notices.routes import router as notices_router
@@ -16,6 +17,7 @@ from huafei.orders.routes import router as orders_router
 from huafei.payouts.routes import ROUTERS as PAYOUT_ROUTERS
 from huafei.portal.account_routes import router as portal_account_router
 from huafei.portal.console_routes import router as console_router
+from huafei.portal.credit_routes import router as portal_credit_router
 from huafei.portal.home_routes import router as portal_home_router
 from huafei.portal.money_routes import router as portal_money_router
 from huafei.portal.notice_routes import router as portal_notice_router
@@ -37,12 +39,14 @@ ROUTERS: list[APIRouter] = [
     rates_router,
     *PAYOUT_ROUTERS,
     wallets_router,
+    credit_router,
     notices_router,
     vouchers_router,
     portal_home_router,
     portal_account_router,
     portal_notice_router,
     portal_money_router,
+    portal_credit_router,
     portal_sell_router,
     portal_voucher_router,
     console_router,

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from huafei.composition.container import Container
 from huafei.core.clock import Clock
+from huafei.credit.tasks import CreditTasks, register_credit_tasks
 from huafei.identity.service.housekeeping import purge_expired
 from huafei.jobs.service import purge_done
 from huafei.jobs.worker import TaskRegistry, Worker
@@ -64,6 +65,7 @@ def build_registry(container: Container) -> TaskRegistry:
     register_order_tasks(registry, order_tasks(container))
     register_notice_tasks(registry, NoticeTasks(container.db, container.clock, container.sms))
     register_voucher_tasks(registry, voucher_tasks(container))
+    register_credit_tasks(registry, CreditTasks(container.topups))
     return registry
 
 

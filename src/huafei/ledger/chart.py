@@ -47,12 +47,18 @@ class Code(enum.IntEnum):
     """A client's money that can be withdrawn."""
     WALLET_HELD = 2003
     """A client's money held for a withdrawal in flight."""
+    CREDIT_AVAILABLE = 2101
+    """A client's consumption credit (消费金): spent on top-ups, never withdrawn."""
+    CREDIT_HELD = 2102
+    """A client's consumption credit held for a top-up in flight."""
     SPREAD_REVENUE = 4001
     """The difference between face value and what the seller is paid."""
     FEE_REVENUE = 4002
     """Withdrawal and service fees."""
     CHANNEL_EXPENSE = 5001
     """What carrier and payout channels charge us."""
+    DISCOUNT_EXPENSE = 5002
+    """The discount given when consumption credit buys a top-up (the platform pays it)."""
 
 
 CHART: dict[Code, AccountSpec] = {
@@ -74,9 +80,21 @@ CHART: dict[Code, AccountSpec] = {
     Code.SPREAD_REVENUE: AccountSpec(Code.SPREAD_REVENUE, AccountType.REVENUE, "Spread revenue"),
     Code.FEE_REVENUE: AccountSpec(Code.FEE_REVENUE, AccountType.REVENUE, "Fee revenue"),
     Code.CHANNEL_EXPENSE: AccountSpec(Code.CHANNEL_EXPENSE, AccountType.EXPENSE, "Channel expense"),
+    Code.CREDIT_AVAILABLE: AccountSpec(
+        Code.CREDIT_AVAILABLE, AccountType.LIABILITY, "Consumption credit", no_overdraft=True
+    ),
+    Code.CREDIT_HELD: AccountSpec(
+        Code.CREDIT_HELD, AccountType.LIABILITY, "Consumption credit: held", no_overdraft=True
+    ),
+    Code.DISCOUNT_EXPENSE: AccountSpec(
+        Code.DISCOUNT_EXPENSE, AccountType.EXPENSE, "Top-up discounts"
+    ),
 }
 
 WALLET_CODES = (Code.WALLET_PENDING, Code.WALLET_AVAILABLE, Code.WALLET_HELD)
+CREDIT_CODES = (Code.CREDIT_AVAILABLE, Code.CREDIT_HELD)
+#: Everything the platform owes a client, which escrow must cover: the wallet and the credit.
+CLIENT_LIABILITY_CODES = WALLET_CODES + CREDIT_CODES
 
 
 _SESSION_CACHE = "huafei.ledger.accounts"

@@ -10,7 +10,9 @@ When the channel confirms a card, one linked chain of transfers (ids ``order:{id
   segregated escrow account the moment it is owed)
 
 At the profile's settlement time (at once for real-time profiles, T+N working days otherwise)
-``available`` moves the payout from the seller's pending to the available wallet. The order
+the payout leaves the seller's pending wallet for the profile's destination
+(``credit.destinations.credit_seller``): the available wallet, the carrier wallet or the
+consumption credit. The order
 records which calendar computed that time (``settle_calendar``); a time computed from a fallback
 calendar moves when the year's arrangement is loaded (``reschedule_fallback_settlements``).
 
@@ -32,6 +34,7 @@ from sqlalchemy.orm import Session
 
 from huafei.carriers.gateway import ConsumptionStatus
 from huafei.core.money import Money, Rate
+from huafei.credit.destinations import credit_seller
 from huafei.identity import limits
 from huafei.jobs.service import enqueue, move_queued
 from huafei.ledger import NewTransfer, TransferQueue
@@ -40,7 +43,7 @@ from huafei.notices.service import NoticeKind, Notifier
 from huafei.orders.models import Order, OrderState
 from huafei.orders.state import transition
 from huafei.rates import errors as rate_errors
-from huafei.rates.models import ChannelProfile, Lane, RateCardVersion, Settlement
+from huafei.rates.models import ChannelProfile, Destination, Lane, RateCardVersion, Settlement
 from huafei.rates.service import price_in_version
 from huafei.workdays.service import FALLBACK_SOURCES, WorkingDays
 
@@ -303,39 +306,28 @@ def make_available(
     notifier: Notifier,
     ledger: TransferQueue | None = None,
 ) -> None:
-    """Move the payout from pending to available: the order is settled.
+    """The order is settled: its payout goes where the profile's destination says
+    (``credit.destinations.credit_seller``: the available wallet, the carrier wallet or the
+    consumption credit).
 
-    The transfer goes to ``ledger`` when given (flushed by the caller), else it is created here.
+    The transfers go to ``ledger`` when given (flushed by the caller), else they are created here.
     """
     if order.order_state is not OrderState.SETTLING:
         return  # settled already (a repeated job) — nothing to do
-    if order.payout_fen:
-        queue = TransferQueue() if ledger is None else ledger
-        queue.add_chain(
-            [
-                NewTransfer(
-                    f"order:{order.id}:available",
-                    account_id(session, Code.WALLET_PENDING, order.owner_ref, now=now),
-                    account_id(session, Code.WALLET_AVAILABLE, order.owner_ref, now=now),
-                    order.payout_fen,
-                    ref=f"order:{order.id}",
-                    memo="settled",
-                )
-            ]
-        )
-        if ledger is None:
-            queue.flush(session, now=now)
+    profile = _profile(session, order.profile_code)
+    credit_seller(
+        session,
+        destination=profile.money_destination if profile is not None else Destination.CASH,
+        owner_ref=order.owner_ref,
+        amount_fen=order.payout_fen or 0,
+        ref=f"order:{order.id}",
+        subject=f"订单 {order.id}",
+        now=now,
+        notifier=notifier,
+        ledger=ledger,
+    )
     order.settled_at = now
     transition(session, order, OrderState.SETTLED, actor=actor, now=now)
-    notifier.notify(
-        session,
-        owner_ref=order.owner_ref,
-        kind=NoticeKind.FUNDS_ARRIVED,
-        title="到账通知",
-        body=f"订单 {order.id} 已结算，{Money(order.payout_fen or 0).format()} 已到可用余额。",
-        now=now,
-        ref=f"order:{order.id}",
-    )
 
 
 #: settlement times that may move when an arrangement is loaded: computed from a fallback, or

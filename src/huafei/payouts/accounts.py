@@ -138,6 +138,11 @@ def check_account(kind: MethodKind, raw: str) -> CheckedAccount:
             local, _, domain = email.partition("@")
             return CheckedAccount(kind, email, f"{local[:1]}***@{domain}")
         raise errors.InvalidPayoutAccount("an Alipay account is a mainland mobile number or email")
+    if kind is MethodKind.CARRIER_WALLET:
+        raise errors.InvalidPayoutAccount(
+            "a carrier wallet is the one of your verified phone number; the platform adds it "
+            "when a carrier-wallet profile pays you"
+        )
     if kind is MethodKind.WECHAT:
         if not _OPENID.match(number):
             raise errors.InvalidPayoutAccount("a WeChat openid is 28 characters starting with 'o'")

@@ -2,11 +2,11 @@
 
 ``escrow ≥ Σ wallets`` where escrow is the ``ESCROW`` account's posted balance (less anything a
 pending transfer is taking out of it) and Σ wallets the posted balances of every owner's pending,
-available and held accounts. The difference — the margin — is platform money still sitting in
-escrow (fees and spread not yet swept). It is checked by ``huafei ledger check``, exported on
-``/metrics`` and watched by a periodic job that alerts finance on a breach; platform revenue
-leaves escrow only through ``sweep_revenue``, an explicit transfer by a named operator.
-"""
+available and held accounts and of their consumption credit (消费金, owed to them too). The
+difference — the margin — is platform money still sitting in escrow (fees and spread not yet
+swept). It is checked by ``huafei ledger check``, exported on ``/metrics`` and watched by a
+periodic job that alerts finance on a breach; platform revenue leaves escrow only through
+``sweep_revenue``, an explicit transfer by a named operator."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from huafei.core.metrics import Metrics
 from huafei.core.models import get_flag, set_flag
 from huafei.core.money import Money
 from huafei.ledger import NewTransfer, transfer
-from huafei.ledger.chart import PLATFORM, WALLET_CODES, Code, ensure_account
+from huafei.ledger.chart import CLIENT_LIABILITY_CODES, PLATFORM, Code, ensure_account
 from huafei.ledger.check import CheckReport
 from huafei.ledger.models import Account
 from huafei.notices.service import FINANCE_INBOX, NoticeKind, Notifier
@@ -68,7 +68,7 @@ def escrow_position(session: Session, currency: str = "CNY") -> EscrowPosition:
     clients = or_(*(Account.owner_ref.startswith(f"{kind}:") for kind in OWNER_KINDS))
     wallets = session.execute(
         select(func.coalesce(func.sum(Account.credits_posted - Account.debits_posted), 0)).where(
-            Account.code.in_([int(c) for c in WALLET_CODES]),
+            Account.code.in_([int(c) for c in CLIENT_LIABILITY_CODES]),
             Account.currency == currency,
             clients,
         )

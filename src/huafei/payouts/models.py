@@ -32,6 +32,9 @@ class MethodKind(enum.StrEnum):
     """WeChat Pay balance (零钱), addressed by the user's openid."""
     ECNY = "ecny"
     """A digital RMB (数字人民币) wallet id."""
+    CARRIER_WALLET = "carrier_wallet"
+    """The carrier wallet (和包, 沃钱包, 翼支付) of the owner's verified phone number: added by
+    the platform for the carrier-wallet destination, never typed in."""
 
     @property
     def rail(self) -> RailName:
@@ -43,6 +46,7 @@ class RailName(enum.StrEnum):
     ALIPAY = "alipay"
     WECHAT = "wechat"
     ECNY = "ecny"
+    CARRIER_WALLET = "carrier_wallet"
 
 
 _RAIL_OF = {
@@ -50,6 +54,7 @@ _RAIL_OF = {
     MethodKind.ALIPAY: RailName.ALIPAY,
     MethodKind.WECHAT: RailName.WECHAT,
     MethodKind.ECNY: RailName.ECNY,
+    MethodKind.CARRIER_WALLET: RailName.CARRIER_WALLET,
 }
 
 
@@ -61,7 +66,9 @@ class MethodStatus(enum.StrEnum):
 class PayoutMethod(Base):
     __tablename__ = "payout_methods"
     __table_args__ = (
-        CheckConstraint("kind IN ('bank_card','alipay','wechat','ecny')", name="kind_known"),
+        CheckConstraint(
+            "kind IN ('bank_card','alipay','wechat','ecny','carrier_wallet')", name="kind_known"
+        ),
         CheckConstraint("status IN ('active','removed')", name="status_known"),
         # One active method per account and owner; the same account under many owners is
         # allowed here and is a risk signal (account farms), found by ``account_lookup``.
@@ -152,7 +159,9 @@ class Withdrawal(Base):
     #: what the rail knows it by; the rail is idempotent on it
     payout_id: Mapped[str] = mapped_column(String(32), unique=True)
     owner_ref: Mapped[str] = mapped_column(String(64))
-    method_id: Mapped[int] = mapped_column(ForeignKey("payout_methods.id"))
+    #: None until the first send of a carrier-wallet payout a settlement made (the send pins
+    #: the wallet of the owner's phone number then: ``payouts.service.carrier_wallet``)
+    method_id: Mapped[int | None] = mapped_column(ForeignKey("payout_methods.id"))
     rail: Mapped[str] = mapped_column(String(16))
     profile: Mapped[str] = mapped_column(String(32))
     #: what arrives in the payout account

@@ -78,7 +78,9 @@ class WithdrawalOut(BaseModel):
     id: int
     payout_id: str
     status: str
-    method_id: int
+    method_id: int | None = Field(
+        description="None until a settlement's carrier-wallet payout is first sent"
+    )
     rail: str
     currency: str
     amount_fen: int

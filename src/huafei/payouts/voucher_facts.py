@@ -30,7 +30,8 @@ def withdrawal_voucher_facts(
             select(PayoutMethod).where(PayoutMethod.id.in_({w.method_id for w in withdrawals}))
         )
     }
-    return {w.id: _facts(w, methods[w.method_id]) for w in withdrawals}
+    # A paid withdrawal always has its method (a carrier-wallet payout gets one when first sent).
+    return {w.id: _facts(w, methods[w.method_id]) for w in withdrawals if w.method_id is not None}
 
 
 def _facts(withdrawal: Withdrawal, method: PayoutMethod) -> VoucherFacts:

@@ -240,7 +240,8 @@ def console_withdrawals(request: Request, ctx: PageCtx, staff: Finance) -> Respo
 @dataclass(frozen=True)
 class WithdrawalFile:
     withdrawal: Withdrawal
-    method: methods.MethodView
+    #: None for a settlement's carrier-wallet payout not sent yet (its wallet is pinned then)
+    method: methods.MethodView | None
     history: list[tuple[Any, dict[str, Any]]]
 
 
@@ -254,7 +255,11 @@ def _withdrawal_page(
 
     def read(session: Session) -> WithdrawalFile:
         w = withdrawals.get_withdrawal(session, withdrawal_id)
-        method = methods.view(methods.get_method(session, w.owner_ref, w.method_id))
+        method = (
+            None
+            if w.method_id is None
+            else methods.view(methods.get_method(session, w.owner_ref, w.method_id))
+        )
         history = [
             (event, json.loads(event.detail or "{}"))
             for event in withdrawals.history(session, withdrawal_id)

@@ -18,8 +18,8 @@ LABELS: dict[str, dict[str, str]] = {
     },
     "destination": {
         "carrier_wallet": N_("your carrier wallet"),
-        "bank_or_ecny": N_("your bank card or e-CNY wallet"),
-        "points": N_("platform spending credit (points)"),
+        "cash": N_("your wallet, to withdraw to a bank card, Alipay, WeChat or e-CNY"),
+        "consumption_credit": N_("consumption credit for phone top-ups"),
     },
     "rate_model": {
         "fixed": N_("one fixed ratio for every face value"),
@@ -31,6 +31,7 @@ LABELS: dict[str, dict[str, str]] = {
         "alipay": N_("Alipay"),
         "wechat": N_("WeChat Pay"),
         "ecny": N_("e-CNY wallet"),
+        "carrier_wallet": N_("Carrier wallet"),
     },
     "withdrawal": {
         "awaiting_approval": N_("Awaiting approval"),

@@ -110,6 +110,12 @@ ERROR_MESSAGES: dict[str, str] = {
     ),
     "idempotency_key_required": N_("The form expired; please try again."),
     "idempotency_key_reused": N_("This was already submitted."),
+    # consumption credit and top-ups
+    "insufficient_credit": N_("Your consumption credit does not cover the price of this top-up."),
+    "topup_amount_not_sold": N_("The number's carrier does not top up this amount."),
+    "topup_price_changed": N_("The price has changed since you saw it; please check it again."),
+    "topup_not_found": N_("That top-up was not found."),
+    "topup_idempotency_conflict": N_("This top-up was already submitted."),
     # rates, cards, orders
     "profile_not_found": N_("No such channel profile."),
     "no_rate_card": N_("No rates are in effect for this channel right now."),

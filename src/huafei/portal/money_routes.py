@@ -25,7 +25,17 @@ from huafei.payouts.models import MethodKind, WithdrawalStatus
 from huafei.payouts.service import methods, withdrawals
 from huafei.portal.i18n import negotiate, statement_locale
 from huafei.portal.messages import describe_problem
-from huafei.portal.pages import Form, Me, PageCtx, PageRoute, SellerPage, flash, redirect, render
+from huafei.portal.pages import (
+    Form,
+    Me,
+    PageCtx,
+    PageRoute,
+    SellerPage,
+    chosen_number,
+    flash,
+    redirect,
+    render,
+)
 from huafei.portal.ui import gettext_for
 from huafei.sms.deps import Sms
 from huafei.vouchers import service as vouchers
@@ -169,7 +179,7 @@ def quote_withdrawal(ctx: PageCtx, me: Me, form: Form, payouts: PayoutsDep) -> R
     """Step one: the fee and the total, shown before anything moves."""
     kept = {"method_id": form.get("method_id", ""), "amount": form.get("amount", "")}
     try:
-        method_id = _int(form.get("method_id", ""))
+        method_id = chosen_number(form.get("method_id", ""))
         amount = Money.parse(form.get("amount", "")).fen
         quote = ctx.run(
             lambda s: withdrawals.quote_withdrawal(
@@ -203,9 +213,9 @@ def _withdraw_once(
 ) -> IdempotentResponse:
     """Withdraw once per key, with the same request body as the API's, so a key means the same
     withdrawal either way."""
-    method_id = _int(form.get("method_id", ""))
+    method_id = chosen_number(form.get("method_id", ""))
     amount = Money.parse(form.get("amount", "")).fen
-    fee_fen = _int(form.get("fee_fen", ""))
+    fee_fen = chosen_number(form.get("fee_fen", ""))
     key = form.get("idempotency_key", "")
     scope = f"{me.owner_ref}:withdrawals"
     body = {"method_id": method_id, "amount": form.get("amount", ""), "fee_fen": fee_fen}
@@ -268,15 +278,3 @@ class _MissingFields(HuafeiError):
     code = "fields_missing"
     status = 422
     title = "Fill in every field"
-
-
-def _int(text: str) -> int:
-    if not text.isdigit() or len(text) > 18:
-        raise _InvalidChoice
-    return int(text)
-
-
-class _InvalidChoice(HuafeiError):
-    code = "validation_failed"
-    status = 422
-    title = "Not a valid choice"

@@ -234,6 +234,20 @@ def redirect(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303)
 
 
+class InvalidChoice(HuafeiError):
+    code = "validation_failed"
+    status = 422
+    title = "Not a valid choice"
+
+
+def chosen_number(text: str) -> int:
+    """A number a form offered (an id, an amount in fen from a list); ``InvalidChoice`` for
+    anything else."""
+    if not text.isdigit() or len(text) > 18:
+        raise InvalidChoice
+    return int(text)
+
+
 # -- reads several pages make ------------------------------------------------------------------
 def order_with_timeline(
     session: Session, order_id: int, *, owner_ref: str | None = None

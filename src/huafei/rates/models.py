@@ -32,6 +32,21 @@ class Settlement(enum.StrEnum):
     """T+N Chinese working days; pending until then."""
 
 
+class Destination(enum.StrEnum):
+    """Where a profile's proceeds go when an order settles (SPEC §5); ``credit_seller`` in
+    ``huafei.credit.destinations`` moves the money accordingly."""
+
+    CASH = "cash"
+    """The wallet's available balance, withdrawn by the seller to a bank card, Alipay, WeChat
+    or e-CNY (the third-party model)."""
+    CARRIER_WALLET = "carrier_wallet"
+    """Paid out at once, by the carrier-wallet payout rail, to the wallet of the seller's
+    verified phone number at its carrier (the official model)."""
+    CONSUMPTION_CREDIT = "consumption_credit"
+    """消费金: platform credit that tops up phone numbers at a discount and is never withdrawn
+    (the social model)."""
+
+
 class Lane(enum.StrEnum):
     FAST = "fast"
     NORMAL = "normal"
@@ -44,6 +59,10 @@ class ChannelProfile(Base):
     __table_args__ = (
         CheckConstraint("settlement IN ('realtime','working_days')", name="settlement_known"),
         CheckConstraint("rate_model IN ('fixed','per_face','tiered')", name="rate_model_known"),
+        CheckConstraint(
+            "destination IN ('cash','carrier_wallet','consumption_credit')",
+            name="destination_known",
+        ),
     )
 
     code: Mapped[str] = mapped_column(String(32), primary_key=True)
@@ -54,11 +73,16 @@ class ChannelProfile(Base):
     #: the share of face value kept by the platform when a rate card lists no explicit rate
     default_fee_rate: Mapped[Decimal] = mapped_column(RATE)
     single_order_limit_fen: Mapped[int] = mapped_column(BigInteger)
+    #: a ``Destination``
     destination: Mapped[str] = mapped_column(String(32))
     rate_model: Mapped[str] = mapped_column(String(16))
     description_zh: Mapped[str] = mapped_column(Text, default="")
     description_en: Mapped[str] = mapped_column(Text, default="")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    @property
+    def money_destination(self) -> Destination:
+        return Destination(self.destination)
 
 
 class RateCardVersion(Base):

@@ -26,6 +26,18 @@ class Reason(enum.IntEnum):
     """A failed, rejected or cancelled withdrawal's fee back to available."""
     REVENUE_SWEEP = 7101
     """Platform revenue moved from escrow to own funds."""
+    CREDIT_EARNED = 7201
+    """Settled proceeds of a consumption-credit profile: pending wallet → consumption credit."""
+    TOPUP_HOLD = 7202
+    """The price of a top-up held on the consumption credit (credit → credit held)."""
+    TOPUP_POST = 7203
+    """The held price confirmed: the carrier made the top-up."""
+    TOPUP_PAID = 7204
+    """The price leaves the credit and escrow for the carrier."""
+    TOPUP_RELEASE = 7205
+    """The carrier refused the top-up: its price is credit again."""
+    TOPUP_DISCOUNT = 7206
+    """The discount of a top-up, paid by the platform from its own funds."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +56,12 @@ LABELS: dict[int, Label] = {
     Reason.WITHDRAWAL_RELEASE: Label("提现退回", "Withdrawal returned"),
     Reason.WITHDRAWAL_FEE_RELEASE: Label("提现手续费退回", "Withdrawal fee returned"),
     Reason.REVENUE_SWEEP: Label("收入划转", "Revenue sweep"),
+    Reason.CREDIT_EARNED: Label("转入消费金", "Moved to consumption credit"),
+    Reason.TOPUP_HOLD: Label("充话费冻结", "Top-up held"),
+    Reason.TOPUP_POST: Label("充话费确认", "Top-up confirmed"),
+    Reason.TOPUP_PAID: Label("充话费", "Top-up"),
+    Reason.TOPUP_RELEASE: Label("充话费退回", "Top-up returned"),
+    Reason.TOPUP_DISCOUNT: Label("充话费优惠", "Top-up discount"),
 }
 
 

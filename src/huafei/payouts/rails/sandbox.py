@@ -16,6 +16,9 @@ mode                      effect on the next ``count`` payouts
 ``lost_result``           no callback at all; only a query tells the result
 ========================  ===================================================================
 
+The carrier-wallet rail refuses at once (``INVALID_ACCOUNT``) a payout whose account is not a
+mainland mobile number or whose ``bank_code`` names no carrier, as a wallet is a phone number.
+
 Each sandbox writes its daily statement file in the rail's format (``statements``) to
 ``HUAFEI_SANDBOX_DIR/rails/{rail}/``.
 """
@@ -56,6 +59,7 @@ from huafei.payouts.rails.sandbox_records import (
     FailureMode,
     Rule,
     SandboxPayout,
+    account_refusal,
     mask_account,
     restore,
     to_state,
@@ -192,10 +196,15 @@ class RailSandbox:
                 modes=modes,
             )
             self._payouts[payout_id] = payout
-            if FailureMode.LIMIT_EXCEEDED in modes:
+            refusal = (
+                FAILURES[FailureMode.LIMIT_EXCEEDED]
+                if FailureMode.LIMIT_EXCEEDED in modes
+                else account_refusal(self.rail, order)
+            )
+            if refusal is not None:
                 payout.refused = True
                 payout.status = PayoutStatus.FAILED
-                payout.code, payout.reason = FAILURES[FailureMode.LIMIT_EXCEEDED]
+                payout.code, payout.reason = refusal
                 payout.finished_at = now
                 self._write_state(payout)
                 return 200, self._ack(payout), 0.0

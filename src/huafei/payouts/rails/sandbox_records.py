@@ -4,12 +4,14 @@ its state file."""
 from __future__ import annotations
 
 import enum
+import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from huafei.payouts.accounts import mask_name
+from huafei.payouts.models import RailName
 from huafei.payouts.rails.base import PayoutResult, PayoutStatus
 
 
@@ -33,6 +35,23 @@ FAILURES = {
     ),
     FailureMode.LIMIT_EXCEEDED: ("LIMIT_EXCEEDED", "超过渠道单笔限额 / over the rail's limit"),
 }
+
+
+#: A carrier wallet is a mainland mobile number at one of the three carriers.
+_WALLET_NUMBER = re.compile(r"^1[3-9][0-9]{9}$")
+_WALLET_CARRIERS = frozenset({"cmcc", "cucc", "ctcc"})
+
+
+def account_refusal(rail: RailName, order: dict[str, Any]) -> tuple[str, str] | None:
+    """Why the rail refuses an order's account at once, or None (only the carrier-wallet rail
+    checks the account's shape: a mobile number and its carrier)."""
+    if rail is not RailName.CARRIER_WALLET:
+        return None
+    if _WALLET_NUMBER.match(str(order.get("account_no", ""))) and (
+        order.get("bank_code") in _WALLET_CARRIERS
+    ):
+        return None
+    return "INVALID_ACCOUNT", "收款手机号未开通钱包 / no wallet for this number"
 
 
 @dataclass

@@ -7,7 +7,9 @@
 * wechat: UTF-8 CSV in the shape of WeChat Pay bills — every value prefixed with a backtick so
   spreadsheets keep long numbers as text, then a totals section;
 * ecny: a pipe-delimited text file as operating institutions exchange them — ``H`` header record,
-  ``D`` detail records, ``T`` trailer record with the count and total.
+  ``D`` detail records, ``T`` trailer record with the count and total;
+* carrier_wallet: UTF-8 CSV with a byte-order mark as the carriers' wallet merchant portals
+  export it (代发明细) — a header row, one row per payout (the phone number masked), a totals row.
 
 Every format carries our payout id (商户订单号), the rail's reference, the amount and the status.
 """
@@ -16,7 +18,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -52,24 +54,12 @@ def _fen(text: str) -> int:
 
 def render(rail: RailName, day: date, entries: Iterable[StatementEntry]) -> bytes:
     rows = sorted(entries, key=lambda e: (e.booked_at, e.payout_id))
-    if rail is RailName.BANK:
-        return _render_bank(day, rows)
-    if rail is RailName.ALIPAY:
-        return _render_alipay(day, rows)
-    if rail is RailName.WECHAT:
-        return _render_wechat(rows)
-    return _render_ecny(day, rows)
+    return _FORMATS[rail][0](day, rows)
 
 
 def parse(rail: RailName, data: bytes) -> list[StatementEntry]:
     try:
-        if rail is RailName.BANK:
-            return _parse_bank(data)
-        if rail is RailName.ALIPAY:
-            return _parse_alipay(data)
-        if rail is RailName.WECHAT:
-            return _parse_wechat(data)
-        return _parse_ecny(data)
+        return _FORMATS[rail][1](data)
     except StatementFormatError:
         raise
     except (ValueError, KeyError, IndexError, UnicodeDecodeError, HuafeiError) as exc:
@@ -200,7 +190,7 @@ _WECHAT_HEADER = [
 _WECHAT_STATUS = {"succeeded": "SUCCESS", "failed": "FAIL"}
 
 
-def _render_wechat(rows: list[StatementEntry]) -> bytes:
+def _render_wechat(_day: date, rows: list[StatementEntry]) -> bytes:
     total = sum(e.amount_fen for e in rows if e.status == "succeeded")
     body = [_WECHAT_HEADER]
     for e in rows:
@@ -272,3 +262,58 @@ def _parse_ecny(data: bytes) -> list[StatementEntry]:
             )
         )  # fmt: skip
     return entries
+
+
+# -- carrier wallet -------------------------------------------------------------------------------
+_WALLET_HEADER = [
+    "出款时间", "商户订单号", "钱包流水号", "收款手机号", "收款人", "金额（元）", "状态",
+    "失败原因",
+]  # fmt: skip
+_WALLET_STATUS = {"succeeded": "成功", "failed": "失败"}
+
+
+def _render_wallet(day: date, rows: list[StatementEntry]) -> bytes:
+    total = sum(e.amount_fen for e in rows if e.status == "succeeded")
+    body = [_WALLET_HEADER]
+    for e in rows:
+        at = _local(e.booked_at).strftime("%Y-%m-%d %H:%M:%S")
+        body.append(
+            [
+                at, e.payout_id, e.rail_ref, e.account_masked, e.name_masked,
+                Money(e.amount_fen).plain(), _WALLET_STATUS[e.status], e.reason,
+            ]
+        )  # fmt: skip
+    body.append(["合计", f"{day:%Y-%m-%d}", f"{len(rows)}笔", "", "", Money(total).plain()])
+    return ("\ufeff" + _csv_text(body)).encode("utf-8")
+
+
+def _parse_wallet(data: bytes) -> list[StatementEntry]:
+    rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
+    if not rows or rows[0][:2] != _WALLET_HEADER[:2]:
+        raise StatementFormatError("carrier wallet statement: header row not found")
+    status_of = {v: k for k, v in _WALLET_STATUS.items()}
+    entries = []
+    for row in rows[1:]:
+        if not row or row[0] == "合计":
+            break
+        entries.append(
+            StatementEntry(
+                payout_id=row[1], rail_ref=row[2], account_masked=row[3], name_masked=row[4],
+                amount_fen=_fen(row[5]), status=status_of[row[6]],
+                booked_at=datetime.strptime(row[0], "%Y-%m-%d %H:%M:%S").replace(tzinfo=BEIJING),
+                reason=row[7] if len(row) > 7 else "",
+            )
+        )  # fmt: skip
+    return entries
+
+
+_Render = Callable[[date, list[StatementEntry]], bytes]
+_Parse = Callable[[bytes], list[StatementEntry]]
+#: How each rail writes and reads its statement.
+_FORMATS: dict[RailName, tuple[_Render, _Parse]] = {
+    RailName.BANK: (_render_bank, _parse_bank),
+    RailName.ALIPAY: (_render_alipay, _parse_alipay),
+    RailName.WECHAT: (_render_wechat, _parse_wechat),
+    RailName.ECNY: (_render_ecny, _parse_ecny),
+    RailName.CARRIER_WALLET: (_render_wallet, _parse_wallet),
+}

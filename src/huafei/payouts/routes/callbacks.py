@@ -16,7 +16,9 @@ from huafei.payouts.service import settle
 from huafei.web.context import AnyContext
 
 router = APIRouter(tags=["callbacks"])
-RailPath = Annotated[Text, Path(max_length=16, description="bank, alipay, wechat or ecny")]
+RailPath = Annotated[
+    Text, Path(max_length=16, description="bank, alipay, wechat, ecny or carrier_wallet")
+]
 
 
 def rail_named(name: str) -> RailName:

@@ -41,14 +41,14 @@ def payout_transfer_id(withdrawal_id: int) -> str:
     return f"withdrawal:{withdrawal_id}:payout"
 
 
-def hold(session: Session, withdrawal: Withdrawal, *, now: datetime) -> None:
-    """Reserve amount + fee on the owner's available balance (no timeout: a hold in flight is
-    never lost to an expiry while the rail may still pay)."""
+def hold_transfers(session: Session, withdrawal: Withdrawal, *, now: datetime) -> list[NewTransfer]:
+    """The pending transfers that reserve amount + fee on the owner's available balance (no
+    timeout: a hold in flight is never lost to an expiry while the rail may still pay)."""
     wallet = ensure_wallet(session, withdrawal.owner_ref, now=now)
     fee_revenue = ensure_account(session, Code.FEE_REVENUE, PLATFORM, now=now)
     available = wallet[Code.WALLET_AVAILABLE]
     held = wallet[Code.WALLET_HELD]
-    transfers = [
+    return [
         NewTransfer(
             id=transfer_id,
             debit_account_id=available.id,
@@ -68,9 +68,15 @@ def hold(session: Session, withdrawal: Withdrawal, *, now: datetime) -> None:
         )
         if amount  # no fee, no fee hold
     ]  # fmt: skip
+
+
+def hold(session: Session, withdrawal: Withdrawal, *, now: datetime) -> None:
+    """Reserve amount + fee on the owner's available balance; ``InsufficientBalance`` when it
+    does not cover them."""
     try:
-        transfer_all(session, transfers, now=now)
+        transfer_all(session, hold_transfers(session, withdrawal, now=now), now=now)
     except ExceedsCredits:
+        available = ensure_wallet(session, withdrawal.owner_ref, now=now)[Code.WALLET_AVAILABLE]
         session.refresh(available)
         available_fen = available.available
         raise errors.InsufficientBalance(

@@ -101,7 +101,7 @@ def add_method(
     )
     if refusal is not None:
         return refusal
-    return _insert(session, owner_ref, kind, checked, lookup, holder_name, keyring, now)
+    return insert_method(session, owner_ref, kind, checked, lookup, holder_name, keyring, now)
 
 
 def store_method(
@@ -121,7 +121,7 @@ def store_method(
     checked, lookup = _checked_new(
         session, owner_ref, kind, account_no, holder_name, verified_real_name, keyring
     )
-    return _insert(session, owner_ref, kind, checked, lookup, holder_name, keyring, now)
+    return insert_method(session, owner_ref, kind, checked, lookup, holder_name, keyring, now)
 
 
 def _checked_new(
@@ -147,20 +147,30 @@ def _refuse_duplicate(
     session: Session, owner_ref: str, kind: MethodKind, checked: CheckedAccount, keyring: Keyring
 ) -> str:
     """The account's lookup hash; raises ``PayoutMethodExists`` when the owner has it already."""
-    lookup = keyring.lookup_hash("payout-account", kind.value, checked.number)
-    duplicate = session.scalar(
-        select(PayoutMethod.id).where(
+    lookup = account_lookup(keyring, kind, checked.number)
+    duplicate = active_method_by_lookup(session, owner_ref, lookup)
+    if duplicate is not None:
+        raise errors.PayoutMethodExists("this account is already on file", method_id=duplicate.id)
+    return lookup
+
+
+def account_lookup(keyring: Keyring, kind: MethodKind, number: str) -> str:
+    """The keyed hash that finds an account without decrypting any (duplicates, reuse)."""
+    return keyring.lookup_hash("payout-account", kind.value, number)
+
+
+def active_method_by_lookup(session: Session, owner_ref: str, lookup: str) -> PayoutMethod | None:
+    """The owner's active method for the account of ``lookup`` (``account_lookup``), if any."""
+    return session.scalars(
+        select(PayoutMethod).where(
             PayoutMethod.owner_ref == owner_ref,
             PayoutMethod.account_lookup == lookup,
             PayoutMethod.status == MethodStatus.ACTIVE.value,
         )
-    )
-    if duplicate is not None:
-        raise errors.PayoutMethodExists("this account is already on file", method_id=duplicate)
-    return lookup
+    ).first()
 
 
-def _insert(
+def insert_method(
     session: Session,
     owner_ref: str,
     kind: MethodKind,
@@ -170,7 +180,9 @@ def _insert(
     keyring: Keyring,
     now: datetime,
 ) -> PayoutMethod:
-    name = normalise_name(holder_name)  # equal to the verified real name, checked before
+    """Store a checked method: the account encrypted, with its lookup hash, shown masked; the
+    holder name (the verified real name, checked before) encrypted and masked."""
+    name = normalise_name(holder_name)
     method = PayoutMethod(
         owner_ref=owner_ref,
         kind=kind.value,

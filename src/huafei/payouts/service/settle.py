@@ -30,14 +30,13 @@ from huafei.jobs.service import enqueue
 from huafei.notices.service import FINANCE_INBOX, NoticeKind, Notifier
 from huafei.payouts.config import Payouts
 from huafei.payouts.models import (
-    PayoutMethod,
     RailName,
     RailNotification,
     Withdrawal,
     WithdrawalStatus,
 )
 from huafei.payouts.rails.base import PayoutAck, PayoutOrder, PayoutResult, PayoutStatus
-from huafei.payouts.service import holds
+from huafei.payouts.service import carrier_wallet, holds
 from huafei.payouts.service.common import (
     POLL_JOB,
     enqueue_send,
@@ -69,9 +68,7 @@ def begin_send(
     withdrawal = locked(session, withdrawal_id)
     if withdrawal.state not in (WithdrawalStatus.QUEUED, WithdrawalStatus.SENDING):
         return None
-    method = session.get(PayoutMethod, withdrawal.method_id)
-    if method is None:  # pragma: no cover - a foreign key guarantees it
-        raise LookupError(f"payout method {withdrawal.method_id} vanished")
+    method = carrier_wallet.method_for(session, withdrawal, keyring=payouts.keyring, now=now)
     account = reveal(method, payouts.keyring)
     withdrawal.send_attempts += 1
     transition(withdrawal, WithdrawalStatus.SENDING, now)

@@ -1,0 +1,2 @@
+"""Consumption credit: the balance and its history (``balance``), top-ups bought with it
+(``topups``)."""
