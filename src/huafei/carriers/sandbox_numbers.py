@@ -42,7 +42,19 @@ TEST_NUMBERS: dict[str, SandboxNumber] = {
         SandboxNumber("18600186000", Carrier.CUCC, "186000", 60_000),
         SandboxNumber("18900189000", Carrier.CTCC, "189000", 34_567),
         SandboxNumber("13300133000", Carrier.CTCC, "133000", 70_000),
+        # A China Mobile segment (137) ported to China Unicom (携号转网): its segment guesses
+        # the wrong carrier, and China Mobile's channel answers ``another_carrier``.
+        SandboxNumber("13700137000", Carrier.CUCC, "137000", 30_000),
     )
+}
+
+#: The platform's receiving numbers at each carrier (the balance it buys is transferred to
+#: them): no service password, so they can be credited but not debited over the channel.
+#: Each sandbox lists them from the start, at a balance of 0.
+RECEIVING_NUMBERS: dict[Carrier, tuple[str, ...]] = {
+    Carrier.CMCC: ("13500135000", "15800158000"),
+    Carrier.CUCC: ("13100131000", "15600156000"),
+    Carrier.CTCC: ("17700177000", "18100181000"),
 }
 
 
