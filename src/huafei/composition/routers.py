@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI
 
+from huafei.balance.routes import router as balance_router
 from huafei.carriers.routes import router as carriers_router
 from huafei.identity.routes import seller as identity_seller
 from huafei.identity.routes import staff as identity_staff
@@ -33,6 +34,7 @@ ROUTERS: list[APIRouter] = [
     identity_staff.router,
     identity_seller.partner_router,
     rates_router,
+    balance_router,
     *PAYOUT_ROUTERS,
     wallets_router,
     notices_router,

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from huafei.balance.tasks import BalanceTasks, register_balance_tasks
 from huafei.composition.container import Container
 from huafei.core.clock import Clock
 from huafei.identity.service.housekeeping import purge_expired
@@ -58,6 +59,7 @@ def build_registry(container: Container) -> TaskRegistry:
     register_identity_tasks(registry, container.clock)
     register_order_tasks(registry, order_tasks(container))
     register_notice_tasks(registry, NoticeTasks(container.db, container.clock, container.sms))
+    register_balance_tasks(registry, balance_tasks(container))
     return registry
 
 
@@ -69,6 +71,17 @@ def order_tasks(container: Container) -> OrderTasks:
         channels=container.carriers,
         notifier=container.notifier,
         callback_url=container.carrier_callback_url,
+        first_check=timedelta(seconds=container.settings.orders_check_after_seconds),
+    )
+
+
+def balance_tasks(container: Container) -> BalanceTasks:
+    return BalanceTasks(
+        db=container.db,
+        clock=container.clock,
+        keyring=container.keyring,
+        channels=container.carriers,
+        notifier=container.notifier,
         first_check=timedelta(seconds=container.settings.orders_check_after_seconds),
     )
 

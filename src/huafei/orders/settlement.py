@@ -26,6 +26,7 @@ import contextlib
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import NamedTuple
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
@@ -223,13 +224,7 @@ def _schedule_settlement(
 ) -> None:
     """The order moves to settling with its settlement time: settled at once when that time has
     come (a real-time profile), else a settle job at that time."""
-    profile = _profile(session, order.profile_code)
-    if profile is None or profile.settlement == Settlement.REALTIME:
-        settle_at = now
-    else:
-        settled = _working_days(session).settlement(now, profile.settlement_days)
-        settle_at = settled.at
-        order.settle_calendar = settled.source.value
+    settle_at, order.settle_calendar = settlement_time(session, order.profile_code, now)
     order.settle_at = settle_at
     transition(session, order, OrderState.SETTLING, actor=actor, now=now)
     if settle_at <= now:
@@ -243,6 +238,22 @@ def _schedule_settlement(
             run_at=settle_at,
             dedupe_key=f"settle:{order.id}",
         )
+
+
+def settlement_time(session: Session, profile_code: str, traded_at: datetime) -> SettlementTime:
+    """When a trade of ``traded_at`` on the profile becomes available, and which calendar said
+    so (``workdays.DaySource``; None when the profile settles at once). Card orders and balance
+    sales settle by this one rule."""
+    profile = _profile(session, profile_code)
+    if profile is None or profile.settlement == Settlement.REALTIME:
+        return SettlementTime(traded_at, None)
+    settled = _working_days(session).settlement(traded_at, profile.settlement_days)
+    return SettlementTime(settled.at, settled.source.value)
+
+
+class SettlementTime(NamedTuple):
+    at: datetime
+    calendar: str | None
 
 
 def fail_consumption(
