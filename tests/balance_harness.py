@@ -97,7 +97,11 @@ class BalanceSeller:
     ) -> httpx.Response:
         return self.http.post(
             "/api/v1/balance/quotes",
-            json={"authorisation_id": authorisation_id, "profile": profile, "amount_fen": amount_fen},
+            json={
+                "authorisation_id": authorisation_id,
+                "profile": profile,
+                "amount_fen": amount_fen,
+            },
         )
 
     def sell(
@@ -131,11 +135,15 @@ class BalanceSeller:
         started = self.authorise(carrier=carrier)
         assert started.status_code == 201, started.text
         authorisation = started.json()
-        confirmed = self.confirm(authorisation["id"], self.texted_code(Carrier(authorisation["carrier"])))
+        confirmed = self.confirm(
+            authorisation["id"], self.texted_code(Carrier(authorisation["carrier"]))
+        )
         assert confirmed.status_code == 200, confirmed.text
         return int(authorisation["id"])
 
-    def quoted(self, amount_fen: int, *, profile: str = "third_party") -> tuple[int, dict[str, Any]]:
+    def quoted(
+        self, amount_fen: int, *, profile: str = "third_party"
+    ) -> tuple[int, dict[str, Any]]:
         """Steps 1 to 3: a verified number, its balance asked, a locked quote."""
         authorisation_id = self.verified()
         balance = self.balance(authorisation_id, profile)

@@ -102,9 +102,7 @@ def test_a_level_3_seller_sells_80_yuan_on_each_carrier(platform, db, clock) -> 
         report = check_everything(session)
     assert report.ok, report.render()
     # The service passwords are forgotten once the carriers answered.
-    kept = db.run(
-        lambda s: list(s.scalars(select(BalanceAuthorisation.service_password_enc)))
-    )
+    kept = db.run(lambda s: list(s.scalars(select(BalanceAuthorisation.service_password_enc))))
     assert kept == [None, None, None]
 
 
@@ -136,9 +134,7 @@ def test_a_lost_answer_is_queried_and_the_balance_moves_once(platform, db, clock
     assert seller.wallet()["available_fen"] == 6_880
 
 
-def test_a_transfer_the_carrier_never_got_is_sent_again_under_its_id(
-    platform, db, clock
-) -> None:
+def test_a_transfer_the_carrier_never_got_is_sent_again_under_its_id(platform, db, clock) -> None:
     seller = BalanceSeller(platform, db, clock, CMCC_NUMBER)
     sale = seller.sold(8_000)
     sandbox = platform.sandbox(Carrier.CMCC)
