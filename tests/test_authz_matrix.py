@@ -184,6 +184,17 @@ MATRIX: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/api/v1/orders/{order_id}"): SELLERS,
     ("POST", "/api/v1/orders/{order_id}/cancel"): SELLERS,
     ("GET", "/api/v1/batches/{batch_id}"): SELLERS,
+    # balance recycling: any seller may call; selling needs level 3 (a 403 with its own code
+    # once the request is valid, see tests/test_balance_checks.py)
+    ("GET", "/api/v1/balance/rates"): EVERYONE,
+    ("POST", "/api/v1/balance/authorisations"): SELLERS,
+    ("GET", "/api/v1/balance/authorisations/{authorisation_id}"): SELLERS,
+    ("POST", "/api/v1/balance/authorisations/{authorisation_id}/code"): SELLERS,
+    ("GET", "/api/v1/balance/authorisations/{authorisation_id}/balance"): SELLERS,
+    ("POST", "/api/v1/balance/quotes"): SELLERS,
+    ("POST", "/api/v1/balance/sales"): SELLERS,
+    ("GET", "/api/v1/balance/sales"): SELLERS,
+    ("GET", "/api/v1/balance/sales/{sale_id}"): SELLERS,
     ("POST", "/api/v1/notices/{notice_id}/read"): SELLERS,
     # finance: withdrawal approvals (four eyes), escrow, reconciliation
     ("GET", "/api/v1/finance/withdrawals"): frozenset({FINANCE}),
@@ -220,6 +231,8 @@ DENIED_STATUS: dict[tuple[str, str], dict[str, int]] = {
 
 PATH_SAMPLES = {
     "seller_id": "1",
+    "authorisation_id": "1",
+    "sale_id": "1",
     "session_id": "1",
     "staff_id": "1",
     "partner_id": "1",
