@@ -5,14 +5,17 @@ and settles it. Lost answers are queried (never a second transfer), refusals voi
 from __future__ import annotations
 
 from collections import Counter
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import select
+from typer.testing import CliRunner
 
 from balance_harness import BalanceSeller, balance_platform, sandbox_balance, worker_for
 from huafei.balance.models import BalanceAuthorisation
 from huafei.carriers.gateway import Carrier
 from huafei.carriers.sandbox_numbers import RECEIVING_NUMBERS, TEST_NUMBERS
+from huafei.cli.main import app as cli
 from huafei.invariants import check_everything
 from huafei.ledger import find_account
 from huafei.ledger.chart import PLATFORM, Code
@@ -207,3 +210,39 @@ def test_a_sale_is_idempotent_and_one_authorisation_sells_once(platform, db, clo
     assert other_key.status_code == 409
     assert other_key.json()["code"] == "balance_authorisation_used"
     assert len(seller.http.get("/api/v1/balance/sales").json()) == 1
+
+
+def test_a_fallback_settlement_time_moves_when_the_arrangement_is_loaded(
+    db, clock, tmp_path, monkeypatch
+) -> None:
+    """As for card orders (tests/test_orders.py): a T+1 sale of Thursday 31 Dec 2026 settles by
+    the holidays' rule on Monday 4 Jan 2027, and moves when the 2027 arrangement is loaded."""
+    clock.current = datetime(2026, 12, 31, 2, 0, tzinfo=UTC)
+    by_rule = datetime(2027, 1, 3, 16, 0, tzinfo=UTC)  # Mon 4 Jan 00:00 Beijing
+    by_arrangement = datetime(2027, 1, 4, 16, 0, tzinfo=UTC)  # Tue 5 Jan
+    with balance_platform(db, clock) as live:
+        seller = BalanceSeller(live, db, clock, "13000130000")
+        sale = seller.sold(8_000, profile="carrier_official")
+        worker = worker_for(live)
+        worker.run_until_idle()
+        assert datetime.fromisoformat(seller.sale(sale["id"])["settle_at"]) == by_rule
+
+        monkeypatch.setenv("HUAFEI_DATABASE_URL", db.url)
+        monkeypatch.setenv("HUAFEI_LOG_LEVEL", "WARNING")
+        arrangement = tmp_path / "2027.csv"
+        arrangement.write_text(
+            "date,type,name\n2027-01-01,holiday,元旦\n2027-01-04,holiday,元旦\n", encoding="utf-8"
+        )
+        loaded = CliRunner().invoke(cli, ["calendar", "load", str(arrangement)])
+        assert loaded.exit_code == 0, loaded.output
+        assert "1 settling balance sale(s) got a new settlement time" in loaded.output
+        assert datetime.fromisoformat(seller.sale(sale["id"])["settle_at"]) == by_arrangement
+
+        clock.current = by_rule
+        seller.sign_in_again()
+        worker.run_until_idle()
+        assert seller.sale(sale["id"])["state"] == "settling"
+        clock.current = by_arrangement
+        worker.run_until_idle()
+        assert seller.sale(sale["id"])["state"] == "settled"
+        assert seller.wallet()["available_fen"] == 7_360

@@ -26,15 +26,14 @@ from sqlalchemy.orm import Session
 
 from huafei.balance.service.reading import forget_unused_passwords
 from huafei.balance.service.selling import TRANSFER_JOB
+from huafei.balance.service.settlement import SETTLE_JOB, settle
 from huafei.balance.service.transfer import (
-    SETTLE_JOB,
     TransferPlan,
     answer_lost,
     begin_transfer,
     count_resend,
     record_refused,
     record_transferred,
-    settle,
 )
 from huafei.carriers.gateway import (
     BalanceTransferResult,

@@ -45,6 +45,16 @@ TRANSITIONS: dict[SaleState, frozenset[SaleState]] = {
 }
 
 
+def lock_sale(session: Session, sale_id: int) -> BalanceSale | None:
+    """A sale locked for this unit of work, or None."""
+    return session.scalars(
+        select(BalanceSale)
+        .where(BalanceSale.id == sale_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one_or_none()
+
+
 def record(
     session: Session,
     sale: BalanceSale,

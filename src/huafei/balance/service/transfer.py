@@ -12,6 +12,8 @@ the carrier call (``tasks.py`` makes the call between them).
 * ``record_refused``: the carrier refused; the hold is voided, the KYC usage released.
 * ``answer_lost``: no answer (a timeout, a 5xx): the next query is planned, the pause doubling.
 
+Settlement is ``service/settlement.py``.
+
 Ledger (ids ``balance:{id}:…``, ``ref`` ``balance:{id}``):
 
 | id | kind | debit | credit | amount |
@@ -29,13 +31,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from huafei.balance.models import BalanceAuthorisation, BalanceSale, SaleState
 from huafei.balance.service.authorisation import service_password
 from huafei.balance.service.selling import hold_id
-from huafei.balance.service.timeline import Step, move, record
+from huafei.balance.service.settlement import SETTLE_JOB, make_available, settle_job_key
+from huafei.balance.service.timeline import Step, lock_sale, move, record
 from huafei.carriers.gateway import (
     BalanceTransferRequest,
     BalanceTransferResult,
@@ -53,7 +55,6 @@ from huafei.ledger.models import TransferKind
 from huafei.notices.service import NoticeKind, Notifier
 from huafei.orders.settlement import settlement_time
 
-SETTLE_JOB = "balance.settle"
 WORKER = "worker"
 #: the longest pause between two queries of a transfer whose answer was lost
 MAX_CHECK_INTERVAL = timedelta(minutes=10)
@@ -68,16 +69,6 @@ class TransferPlan:
     request: BalanceTransferRequest
     in_doubt: bool
     """Sent before without a recorded answer: query the carrier before sending again."""
-
-
-def lock_sale(session: Session, sale_id: int) -> BalanceSale | None:
-    """A sale locked for this unit of work, or None."""
-    return session.scalars(
-        select(BalanceSale)
-        .where(BalanceSale.id == sale_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).one_or_none()
 
 
 def begin_transfer(
@@ -180,7 +171,7 @@ def record_transferred(
     else:
         enqueue(
             session, SETTLE_JOB, {"sale_id": sale.id}, now=now, run_at=settle.at,
-            dedupe_key=f"{sale.ref}:settle",
+            dedupe_key=settle_job_key(sale),
         )  # fmt: skip
     queue.flush(session, now=now)
 
@@ -271,53 +262,6 @@ def record_refused(
         now=now,
         ref=sale.ref,
     )
-
-
-def make_available(
-    session: Session,
-    sale: BalanceSale,
-    *,
-    now: datetime,
-    notifier: Notifier,
-    ledger: TransferQueue | None = None,
-) -> None:
-    """Move the payout from pending to available: the sale is settled (a repeat does nothing).
-    The transfer goes to ``ledger`` when given (flushed by the caller)."""
-    if sale.sale_state is not SaleState.SETTLING:
-        return
-    queue = TransferQueue() if ledger is None else ledger
-    queue.add_chain(
-        [
-            NewTransfer(
-                f"{sale.ref}:available",
-                account_id(session, Code.WALLET_PENDING, sale.owner_ref, now=now),
-                account_id(session, Code.WALLET_AVAILABLE, sale.owner_ref, now=now),
-                sale.payout_fen,
-                ref=sale.ref,
-                memo="settled",
-            )
-        ]
-    )
-    if ledger is None:
-        queue.flush(session, now=now)
-    sale.settled_at = now
-    move(session, sale, SaleState.SETTLED, step=Step.SETTLED, actor="settlement", now=now)
-    notifier.notify(
-        session,
-        owner_ref=sale.owner_ref,
-        kind=NoticeKind.FUNDS_ARRIVED,
-        title="到账通知",
-        body=(f"话费余额回收 {sale.id} 已结算，{Money(sale.payout_fen).format()} 已到可用余额。"),
-        now=now,
-        ref=sale.ref,
-    )
-
-
-def settle(session: Session, sale_id: int, *, now: datetime, notifier: Notifier) -> None:
-    """The settle job: at the settlement time, the payout becomes available."""
-    sale = lock_sale(session, sale_id)
-    if sale is not None:
-        make_available(session, sale, now=now, notifier=notifier)
 
 
 def _forget_password(session: Session, sale: BalanceSale, *, now: datetime) -> None:
