@@ -5,12 +5,16 @@ unit, minimum, balance and monthly cap or the seller's KYC limits."""
 
 from __future__ import annotations
 
+import logging
+import re
+
 import pytest
 from sqlalchemy import select, update
 
-from balance_harness import BalanceSeller, balance_platform
+from balance_harness import BalanceSeller, balance_platform, worker_for
 from huafei.balance.models import BalanceTerms
 from huafei.carriers.gateway import Carrier
+from huafei.core.logging import configure_logging
 from huafei.identity import limits
 from huafei.identity.models import AuthThrottle
 
@@ -156,3 +160,25 @@ class TestAmounts:
             5_000,
         )
         assert seller.quote(authorisation_id, 5_000).status_code == 201
+
+
+def test_no_number_password_or_code_in_any_log_line(db, clock, capfd) -> None:
+    """A whole sale at DEBUG level: the number, its service password and the carrier's code
+    never reach a log line (tests/test_no_personal_data_in_logs.py does the same for identity)."""
+    configure_logging("DEBUG", json=True)
+    try:
+        with balance_platform(db, clock) as live:
+            seller = BalanceSeller(live, db, clock, "13900139000")  # password 139000
+            sale = seller.sold(8_000)
+            code = seller.texted_code()
+            worker_for(live).run_until_idle()
+            assert seller.sale(sale["id"])["state"] == "settled"
+        lines = capfd.readouterr().err.splitlines()
+    finally:
+        logging.getLogger().handlers.clear()
+        logging.getLogger().setLevel(logging.WARNING)
+    lines = [re.sub(r'"request_id": "[0-9a-f]{32}"', "", line) for line in lines]
+    assert len(lines) > 20, "the run should have logged its requests"
+    for secret in ("13900139000", "139000", code):
+        assert not [line for line in lines if secret in line], secret
+    assert not [line for line in lines if re.search(r"(?<!\d)1[3-9]\d{9}(?!\d)", line)]
