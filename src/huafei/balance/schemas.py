@@ -142,7 +142,7 @@ class BalanceQuoteOut(BaseModel):
             authorisation_id=authorisation_id,
             profile=profile.code,
             carrier=priced.carrier,
-            amount_fen=priced.amount.fen,
+            amount_fen=priced.face_value_fen,
             rate_card_version=priced.version.version,
             rate=str(priced.rate),
             rate_zhe=priced.rate.as_zhe(),

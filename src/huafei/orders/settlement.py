@@ -26,7 +26,7 @@ import contextlib
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
@@ -351,7 +351,7 @@ def make_available(
 
 #: settlement times that may move when an arrangement is loaded: computed from a fallback, or
 #: before the calendar that computed them was recorded (NULL)
-_MOVABLE = [source.value for source in FALLBACK_SOURCES]
+MOVABLE_CALENDARS = [source.value for source in FALLBACK_SOURCES]
 
 
 def reschedule_fallback_settlements(session: Session, *, now: datetime) -> int:
@@ -365,28 +365,49 @@ def reschedule_fallback_settlements(session: Session, *, now: datetime) -> int:
         select(Order)
         .where(
             Order.state == OrderState.SETTLING.value,
-            or_(Order.settle_calendar.in_(_MOVABLE), Order.settle_calendar.is_(None)),
+            or_(Order.settle_calendar.in_(MOVABLE_CALENDARS), Order.settle_calendar.is_(None)),
         )
         .order_by(Order.id)
         .with_for_update()
     ).all()
-    calendar = WorkingDays(session)
-    moved = 0
-    for order in orders:
-        profile = _profile(session, order.profile_code)
-        if (
-            profile is None
-            or profile.settlement == Settlement.REALTIME
-            or order.consumed_at is None
-            or order.settle_at is None
-        ):
-            continue
-        settled = calendar.settlement(order.consumed_at, profile.settlement_days)
-        order.settle_calendar = settled.source.value
-        if settled.at != order.settle_at:
-            order.settle_at = settled.at
-            order.updated_at = now
-            move_queued(session, f"settle:{order.id}", run_at=settled.at)
-            moved += 1
+    forget_calendar(session)
+    moved = sum(
+        settle_again(session, order, traded_at=order.consumed_at, job=f"settle:{order.id}", now=now)
+        for order in orders
+    )
     session.flush()
     return moved
+
+
+class Settling(Protocol):
+    """A trade waiting for its settlement time (a card order, a balance sale)."""
+
+    profile_code: str
+    settle_at: datetime | None
+    settle_calendar: str | None
+    updated_at: datetime
+
+
+def settle_again(
+    session: Session, row: Settling, *, traded_at: datetime | None, job: str, now: datetime
+) -> bool:
+    """A settling trade's time computed again from the calendars as they are now (after an
+    arrangement is loaded), its settle job (dedupe key ``job``) moved with it; True when the
+    time changed. A trade of a real-time profile has no time to move."""
+    if traded_at is None or row.settle_at is None:
+        return False
+    again = settlement_time(session, row.profile_code, traded_at)
+    if again.calendar is None:
+        return False
+    row.settle_calendar = again.calendar
+    if again.at == row.settle_at:
+        return False
+    row.settle_at = again.at
+    row.updated_at = now
+    move_queued(session, job, run_at=again.at)
+    return True
+
+
+def forget_calendar(session: Session) -> None:
+    """Read the calendars afresh in this unit of work (an arrangement was just loaded)."""
+    session.info.pop(_WORKING_DAYS, None)

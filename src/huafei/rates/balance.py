@@ -1,15 +1,13 @@
 """The price of carrier balance (话费余额): one rate per carrier in each rate card version.
 
-A balance quote is a ``Quote`` of the lane ``balance`` whose face value is the amount the
-seller transfers: payout = amount × rate, rounded down to the fen; the fee is the rest. The rate
-card's volume tiers apply to cards only (docs/balance.md).
+A balance price is a ``Priced`` and its quote a ``Quote`` of the lane ``balance`` whose face
+value is the amount the seller transfers: payout = amount × rate, rounded down to the fen; the
+fee is the rest. The rate card's volume tiers apply to cards only (docs/balance.md).
 """
 
 from __future__ import annotations
 
-import uuid
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -17,23 +15,10 @@ from sqlalchemy.orm import Session
 from huafei.core.money import Money, Rate
 from huafei.rates import errors
 from huafei.rates.models import BalanceRate, Quote, RateCardVersion
-from huafei.rates.service import current_version, get_profile, valid_quote
+from huafei.rates.service import Priced, current_version, get_profile, valid_quote
 
 #: the ``lane`` of a balance quote (cards are quoted in the ``fast`` and ``normal`` lanes)
 BALANCE_LANE = "balance"
-
-
-@dataclass(frozen=True, slots=True)
-class BalancePriced:
-    """What ``amount`` of a carrier's balance pays under a rate card version."""
-
-    profile_code: str
-    carrier: str
-    amount: Money
-    version: RateCardVersion
-    rate: Rate
-    payout: Money
-    fee: Money
 
 
 def balance_rate(session: Session, version: RateCardVersion, carrier: str) -> Rate:
@@ -54,37 +39,16 @@ def balance_rate(session: Session, version: RateCardVersion, carrier: str) -> Ra
 
 def price_balance(
     session: Session, *, profile_code: str, carrier: str, amount_fen: int, at: datetime
-) -> BalancePriced:
+) -> Priced:
     """The price of ``amount_fen`` of ``carrier`` balance on the profile's rate card at ``at``."""
     get_profile(session, profile_code)
     version = current_version(session, profile_code, at)
     rate = balance_rate(session, version, carrier)
     amount = Money(amount_fen)
     payout = rate.apply(amount)
-    return BalancePriced(profile_code, carrier, amount, version, rate, payout, amount - payout)
-
-
-def lock_balance_quote(
-    session: Session, *, owner_ref: str, priced: BalancePriced, now: datetime, ttl: timedelta
-) -> Quote:
-    """Store the price for ``ttl``: the sale is paid at it even if the rate card changes."""
-    quote = Quote(
-        id=f"q_{uuid.uuid4().hex}",
-        owner_ref=owner_ref,
-        profile_code=priced.profile_code,
-        carrier=priced.carrier,
-        face_value_fen=priced.amount.fen,
-        lane=BALANCE_LANE,
-        rate_version_id=priced.version.id,
-        rate=priced.rate.value,
-        payout_fen=priced.payout.fen,
-        fee_fen=priced.fee.fen,
-        created_at=now,
-        expires_at=now + ttl,
+    return Priced(
+        profile_code, carrier, amount_fen, BALANCE_LANE, version, rate, payout, amount - payout
     )
-    session.add(quote)
-    session.flush()
-    return quote
 
 
 def valid_balance_quote(session: Session, quote_id: str, *, owner_ref: str, now: datetime) -> Quote:

@@ -73,7 +73,7 @@ class QuoteOut(BaseModel):
             profile=p.profile_code,
             carrier=p.carrier,
             face_value_fen=p.face_value_fen,
-            lane=p.lane.value,
+            lane=str(p.lane),
             count=view.count,
             rate_card_version=p.version.version,
             rate=str(p.rate),

@@ -182,12 +182,14 @@ def _tier_bonus(session: Session, version_id: int, monthly_volume_fen: int) -> D
 
 @dataclass(frozen=True, slots=True)
 class Priced:
-    """The price of one card: what the seller is paid and what the platform keeps."""
+    """The price of one card — or of an amount of balance, whose lane is ``balance``
+    (``rates.balance``): what the seller is paid and what the platform keeps."""
 
     profile_code: str
     carrier: str
     face_value_fen: int
-    lane: Lane
+    lane: str
+    """A ``Lane`` for a card."""
     version: RateCardVersion
     rate: Rate
     payout: Money
@@ -315,7 +317,7 @@ def lock_quote(
         profile_code=priced.profile_code,
         carrier=priced.carrier,
         face_value_fen=priced.face_value_fen,
-        lane=priced.lane.value,
+        lane=str(priced.lane),
         rate_version_id=priced.version.id,
         rate=priced.rate.value,
         payout_fen=priced.payout.fen,

@@ -28,7 +28,7 @@ from huafei.core.money import Rate
 from huafei.identity import limits
 from huafei.orders.settlement import SettlementTime, settlement_time
 from huafei.rates import service as rates
-from huafei.rates.balance import BalancePriced, balance_rate, lock_balance_quote, price_balance
+from huafei.rates.balance import balance_rate, price_balance
 from huafei.rates.errors import BalanceNotOffered
 from huafei.rates.models import AgreementVersion, ChannelProfile, Quote
 
@@ -101,7 +101,7 @@ class BalanceQuote:
     """A locked price for an amount of balance, with what the seller must know before selling."""
 
     quote: Quote
-    priced: BalancePriced
+    priced: rates.Priced
     profile: ChannelProfile
     settlement: SettlementTime
     """When the payout becomes available if the transfer is made now."""
@@ -148,7 +148,7 @@ def quote(
         amount_fen=amount_fen,
         at=now,
     )
-    locked = lock_balance_quote(session, owner_ref=owner_ref, priced=priced, now=now, ttl=ttl)
+    locked = rates.lock_quote(session, owner_ref=owner_ref, priced=priced, now=now, ttl=ttl)
     return BalanceQuote(
         quote=locked,
         priced=priced,

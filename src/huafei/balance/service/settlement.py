@@ -13,12 +13,10 @@ from sqlalchemy.orm import Session
 from huafei.balance.models import BalanceSale, SaleState
 from huafei.balance.service.timeline import Step, lock_sale, move
 from huafei.core.money import Money
-from huafei.jobs.service import move_queued
 from huafei.ledger import NewTransfer, TransferQueue
 from huafei.ledger.chart import Code, account_id
 from huafei.notices.service import NoticeKind, Notifier
-from huafei.orders.settlement import settlement_time
-from huafei.workdays.service import FALLBACK_SOURCES
+from huafei.orders.settlement import MOVABLE_CALENDARS, forget_calendar, settle_again
 
 SETTLE_JOB = "balance.settle"
 
@@ -79,26 +77,24 @@ def reschedule_fallback_settlements(session: Session, *, now: datetime) -> int:
     """After a holiday arrangement is loaded: every sale still settling whose time came from a
     fallback calendar gets its time again (its settle job moves with it); returns how many got
     another time."""
-    movable = [source.value for source in FALLBACK_SOURCES]
     sales = session.scalars(
         select(BalanceSale)
         .where(
             BalanceSale.state == SaleState.SETTLING.value,
-            or_(BalanceSale.settle_calendar.in_(movable), BalanceSale.settle_calendar.is_(None)),
+            or_(
+                BalanceSale.settle_calendar.in_(MOVABLE_CALENDARS),
+                BalanceSale.settle_calendar.is_(None),
+            ),
         )
         .order_by(BalanceSale.id)
         .with_for_update()
     ).all()
-    moved = 0
-    for sale in sales:
-        if sale.transferred_at is None or sale.settle_at is None:
-            continue
-        again = settlement_time(session, sale.profile_code, sale.transferred_at)
-        sale.settle_calendar = again.calendar
-        if again.at != sale.settle_at:
-            sale.settle_at = again.at
-            sale.updated_at = now
-            move_queued(session, settle_job_key(sale), run_at=again.at)
-            moved += 1
+    forget_calendar(session)
+    moved = sum(
+        settle_again(
+            session, sale, traded_at=sale.transferred_at, job=settle_job_key(sale), now=now
+        )
+        for sale in sales
+    )
     session.flush()
     return moved
