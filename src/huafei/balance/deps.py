@@ -5,8 +5,9 @@ raised)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import timedelta
+from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session
 
@@ -18,6 +19,20 @@ from huafei.carriers.gateway import Carrier, CarrierGateway, ChannelRefused, Cod
 from huafei.identity.deps import SellerContext
 
 Channels = Mapping[Carrier, CarrierGateway]
+T = TypeVar("T")
+
+
+def _keyed(ctx: SellerContext, step: Callable[..., T], **arguments: Any) -> Callable[[Session], T]:
+    """``step`` as a unit of work, with the keyring and the time (read at each attempt)."""
+    return lambda s: step(s, keyring=ctx.keyring, now=ctx.clock.now(), **arguments)
+
+
+def _answer(ask: Callable[[], T]) -> T | ChannelRefused:
+    """The carrier's answer, its refusal included (a refusal is recorded, not raised, here)."""
+    try:
+        return ask()
+    except ChannelRefused as refusal:
+        return refusal
 
 
 def start_authorisation(
@@ -30,28 +45,13 @@ def start_authorisation(
 ) -> BalanceAuthorisation:
     """Step 1: the carrier checks the number's service password and texts it a code."""
     claim = ctx.run(
-        lambda s: steps.prepare_code(
-            s,
-            seller_id=ctx.seller.id,
-            phone=phone,
-            carrier=carrier,
-            keyring=ctx.keyring,
-            now=ctx.clock.now(),
-        )
+        _keyed(ctx, steps.prepare_code, seller_id=ctx.seller.id, phone=phone, carrier=carrier)
     )
     request = CodeRequest(claim.request_id, claim.phone, service_password)
-    try:
-        answer = channels[claim.carrier].send_verification_code(request)
-    except ChannelRefused as refusal:
-        answer = refusal  # type: ignore[assignment]
+    answer = _answer(lambda: channels[claim.carrier].send_verification_code(request))
     return ctx.settle(
-        lambda s: steps.complete_code(
-            s,
-            claim=claim,
-            service_password=service_password,
-            answer=answer,
-            keyring=ctx.keyring,
-            now=ctx.clock.now(),
+        _keyed(
+            ctx, steps.complete_code, claim=claim, service_password=service_password, answer=answer
         )
     )
 
@@ -61,29 +61,17 @@ def confirm_code(
 ) -> BalanceAuthorisation:
     """Step 1, second half: the carrier confirms the code it texted."""
     call = ctx.run(
-        lambda s: steps.prepare_verify(
-            s,
-            authorisation_id=authorisation_id,
-            owner_ref=ctx.owner_ref,
-            keyring=ctx.keyring,
-            now=ctx.clock.now(),
+        _keyed(
+            ctx, steps.prepare_verify, authorisation_id=authorisation_id, owner_ref=ctx.owner_ref
         )
     )
     if isinstance(call, BalanceAuthorisation):
         return call  # verified already
-    answer: ChannelRefused | None = None
-    try:
-        channels[call.carrier].verify_code(call.code_request_id, call.phone, code)
-    except ChannelRefused as refusal:
-        answer = refusal
+    answer = _answer(
+        lambda: channels[call.carrier].verify_code(call.code_request_id, call.phone, code)
+    )
     return ctx.settle(
-        lambda s: steps.complete_verify(
-            s,
-            authorisation_id=authorisation_id,
-            answer=answer,
-            keyring=ctx.keyring,
-            now=ctx.clock.now(),
-        )
+        _keyed(ctx, steps.complete_verify, authorisation_id=authorisation_id, answer=answer)
     )
 
 
@@ -92,13 +80,7 @@ def query_balance(
 ) -> BalanceView:
     """Step 2: the balance asked of the carrier now, with what the number may sell."""
     call = ctx.run(
-        lambda s: steps.prepare_query(
-            s,
-            authorisation_id=authorisation_id,
-            owner_ref=ctx.owner_ref,
-            keyring=ctx.keyring,
-            now=ctx.clock.now(),
-        )
+        _keyed(ctx, steps.prepare_query, authorisation_id=authorisation_id, owner_ref=ctx.owner_ref)
     )
     try:
         balance_fen = channels[call.carrier].query_balance(call.phone, call.service_password)
