@@ -16,6 +16,7 @@ from huafei.notices.routes import router as notices_router
 from huafei.orders.routes import router as orders_router
 from huafei.payouts.routes import ROUTERS as PAYOUT_ROUTERS
 from huafei.portal.account_routes import router as portal_account_router
+from huafei.portal.balance_routes import router as portal_balance_router
 from huafei.portal.console_routes import router as console_router
 from huafei.portal.home_routes import router as portal_home_router
 from huafei.portal.money_routes import router as portal_money_router
@@ -43,6 +44,7 @@ ROUTERS: list[APIRouter] = [
     portal_notice_router,
     portal_money_router,
     portal_sell_router,
+    portal_balance_router,
     console_router,
 ]
 SANDBOX_ROUTERS: list[APIRouter] = [sms_sandbox_router, identity_seller.sandbox_router]

@@ -127,6 +127,27 @@ ORDER_STATES: dict[str, str] = {
     "expired": N_("Expired"),
 }
 
+BALANCE_STATES: dict[str, str] = {
+    "frozen": N_("Payout frozen"),
+    "transferring": N_("Carrier transferring"),
+    "settling": N_("Settling"),
+    "settled": N_("Settled"),
+    "failed": N_("Failed"),
+}
+
+BALANCE_STEPS: dict[str, str] = {
+    "verified": N_("Verified with the carrier"),
+    "quoted": N_("Rate locked"),
+    "agreed": N_("Agreement accepted, lawful source confirmed"),
+    "frozen": N_("Payout frozen"),
+    "transferring": N_("Carrier asked to transfer"),
+    "answer_lost": N_("No answer from the carrier yet; checking with it"),
+    "transferred": N_("Carrier transferred the balance"),
+    "settling": N_("Waiting for the settlement time"),
+    "settled": N_("Money available in your wallet"),
+    "failed": N_("Carrier refused the transfer"),
+}
+
 FINAL_ORDER_STATES = frozenset({"blocked", "failed", "settled", "cancelled", "expired"})
 
 LIMIT_FLOWS: dict[str, str] = {

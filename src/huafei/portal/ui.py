@@ -79,6 +79,8 @@ LABEL_TABLES: dict[str, dict[str, str]] = {
     "failure": labels.FAILURE_REASONS,
     "reason": labels.EVENT_REASONS,
     "memo": labels.STATEMENT_MEMOS,
+    "balance_state": labels.BALANCE_STATES,
+    "balance_step": labels.BALANCE_STEPS,
 }
 
 
