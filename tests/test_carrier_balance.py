@@ -31,7 +31,12 @@ from huafei.carriers.gateway import (
     WrongServicePassword,
 )
 from huafei.carriers.http import HttpCarrierGateway
-from huafei.carriers.sandbox_numbers import RECEIVING_NUMBERS, TEST_NUMBERS, SandboxNumber
+from huafei.carriers.sandbox_numbers import (
+    RECEIVING_NUMBERS,
+    TEST_NUMBERS,
+    SandboxNumber,
+    derived_number,
+)
 from huafei.carriers.signing import signed_headers
 from huafei.carriers.wire import decode_transfer, refusal
 from huafei.core.clock import Clock
@@ -113,6 +118,18 @@ class TestQueryBalance:
         with pytest.raises(NumberOfAnotherCarrier) as other:
             gateway.query_balance(UNICOM.phone, UNICOM.service_password)
         assert other.value.to_problem()["code"] == "carrier_number_of_another_carrier"
+
+    def test_a_derived_number_opens_at_its_balance_with_its_derived_password(
+        self, live_app
+    ) -> None:
+        secret = live_app.container.settings.sandbox_card_secret.get_secret_value()
+        number = derived_number(secret, "19800001234")
+        assert number is not None and derived_number(secret, "13800001234") is None
+        assert balance(live_app, number) == 50_000
+        with pytest.raises(WrongServicePassword):
+            live_app.gateway(CMCC).query_balance(number.phone, "not-it")
+        with pytest.raises(NumberOfAnotherCarrier):
+            live_app.gateway(CUCC).query_balance(number.phone, number.service_password)
 
 
 # -- transfer -------------------------------------------------------------------------------------

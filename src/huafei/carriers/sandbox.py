@@ -122,7 +122,11 @@ class CarrierSandbox:
         self._refs = itertools.count(1)
         #: the channel's balances (话费余额): queries, transfers and top-ups
         self.book = BalanceBook(
-            carrier, clock=self.clock, next_ref=self._channel_ref, rules=lambda: self._switches
+            carrier,
+            clock=self.clock,
+            next_ref=self._channel_ref,
+            rules=lambda: self._switches,
+            secret=card_secret,
         )
         self._dispatcher = Dispatcher(f"sandbox-{carrier.value}")
         self._client: urllib3.PoolManager | None = None

@@ -38,7 +38,7 @@ from huafei.carriers.sandbox_numbers import (
     RECEIVING_NUMBERS,
     TEST_NUMBERS,
     carrier_of,
-    service_password_matches,
+    sandbox_number,
 )
 from huafei.carriers.sandbox_records import SandboxSwitches
 from huafei.core.clock import Clock
@@ -86,8 +86,11 @@ class BalanceBook:
         clock: Clock,
         next_ref: Callable[[str], str],
         rules: Callable[[], SandboxSwitches] = SandboxSwitches,
+        secret: str = "",
     ) -> None:
         self.carrier = carrier
+        #: the sandbox secret the derived numbers' passwords come from (``derived_number``)
+        self._secret = secret
         self.clock = clock
         self._next_ref = next_ref
         self._rules = rules
@@ -122,11 +125,12 @@ class BalanceBook:
             return [code.to_control() for code in reversed(self._codes.values())]
 
     def check_service_password(self, phone: str, password: str) -> bool:
-        """A test number of this carrier with its service password (docs/sandboxes.md)."""
-        number = TEST_NUMBERS.get(phone)
+        """A test (or derived) number of this carrier with its service password
+        (docs/sandboxes.md)."""
+        number = sandbox_number(self._secret, phone)
         if number is None or number.carrier is not self.carrier:
             return False
-        return service_password_matches(phone, password)
+        return _same(number.service_password, password)
 
     def query_balance(self, phone: str, service_password: str) -> int:
         """A number's balance in fen; raises a ``ChannelRefused`` (docs/sandboxes.md)."""
@@ -219,7 +223,7 @@ class BalanceBook:
             texted = self._codes.get(request_id)
             if texted is None or texted.phone != phone:
                 raise VerificationCodeExpired
-            if texted.confirmed and secrets.compare_digest(texted.code, code):
+            if texted.confirmed and _same(texted.code, code):
                 return
             if (
                 texted.confirmed
@@ -227,7 +231,7 @@ class BalanceBook:
                 or texted.expires_at <= self.clock.now()
             ):
                 raise VerificationCodeExpired
-            if not secrets.compare_digest(texted.code, code):
+            if not _same(texted.code, code):
                 texted.attempts += 1
                 raise WrongVerificationCode
             texted.confirmed = True
@@ -289,9 +293,18 @@ class BalanceBook:
 
     def _authorise(self, phone: str, service_password: str) -> None:
         """A number with a balance here and its service password (holds the lock). A number
-        only topped up has no service password, so nothing matches it."""
+        only topped up has no service password, so nothing matches it; a derived number opens
+        at its starting balance on first use."""
         self._require_own_number(phone)
+        number = sandbox_number(self._secret, phone)
         if phone not in self._balances:
-            raise UnknownNumber
-        if not service_password_matches(phone, service_password):
+            if number is None:
+                raise UnknownNumber
+            self._balances[phone] = number.balance_fen
+        if number is None or not _same(number.service_password, service_password):
             raise WrongServicePassword
+
+
+def _same(expected: str, given: str) -> bool:
+    """A constant-time comparison of a secret with what was typed (any text)."""
+    return secrets.compare_digest(expected.encode(), given.encode())
