@@ -81,18 +81,26 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def make_sellers(db: Database, count: int, run_id: str) -> list[str]:
-    """Verified (L3) sellers with an open session each, as if they had signed up and passed KYC."""
+def seller_phones(count: int, run_id: str, prefix: str = "137") -> list[str]:
+    """The numbers of a run's sellers: ``prefix`` then digits from the run id (11 in all)."""
+    width = 11 - len(prefix)
+    base = int(uuid.UUID(int=int(run_id, 16)).int % 10**7)
+    return [f"{prefix}{(base + index) % 10**width:0{width}d}" for index in range(count)]
+
+
+def make_sellers(db: Database, count: int, run_id: str, *, phone_prefix: str = "137") -> list[str]:
+    """Verified (L3) sellers with an open session each, as if they had signed up and passed KYC;
+    their numbers are ``seller_phones(count, run_id, phone_prefix)``."""
     clock = SystemClock()
     now = clock.now()
     keyring = Settings().keyring()
-    base = int(uuid.UUID(int=int(run_id, 16)).int % 10**7)
+    phones = seller_phones(count, run_id, phone_prefix)
 
     def work(session: Session) -> list[str]:
         tokens = []
         for index in range(count):
             seller = Seller(
-                phone=f"137{(base + index) % 10**8:08d}",
+                phone=phones[index],
                 carrier="cmcc",
                 tier=3,
                 real_name_enc=keyring.encrypt("测试卖家", context=REAL_NAME_CONTEXT),

@@ -76,7 +76,7 @@ def run_orders_bench(
     run = _Sellers.make(db, clients=clients, seconds=seconds)
     warm = _Sellers.make(db, clients=clients, seconds=warmup) if warmup else None
     current = db.run(lambda s: current_agreement(s, SystemClock().now()))
-    platform = _Platform(url, servers=servers, workers=workers, logs=log_dir)
+    platform = Platform(url, servers=servers, workers=workers, logs=log_dir)
     try:
         platform.start()
         load = _Load(
@@ -142,8 +142,9 @@ class _Load:
     rate: float
 
 
-class _Platform:
-    """The processes: the carrier sandboxes, ``servers`` servers and ``workers`` workers."""
+class Platform:
+    """The processes: the carrier sandboxes, ``servers`` servers and ``workers`` workers (the
+    balance mode, ``bench/balance.py``, runs the same)."""
 
     def __init__(self, url: str, *, servers: int, workers: int, logs: Path | None) -> None:
         self.servers = servers

@@ -37,14 +37,32 @@ def bench_orders(
         max=3600,
         help="seconds of the same load first, not counted (then ANALYZE on PostgreSQL)",
     ),
+    balance: bool = typer.Option(
+        False,
+        "--balance",
+        help="sellers sell their numbers' balance instead of cards (no warm-up, rate or batches)",
+    ),
     database_url: str | None = typer.Option(None, help="database (default: HUAFEI_DATABASE_URL)"),
     json_path: Path | None = typer.Option(None, "--json", help="write the figures as JSON here"),
 ) -> None:
-    """Sellers submit cards over HTTP, sandboxes call back, workers settle; orders/s and p50/p99."""
+    """Sellers submit cards over HTTP, sandboxes call back, workers settle; orders/s and p50/p99.
+
+    With ``--balance`` they sell balance in the API's five steps; sales/s and p50/p99."""
+    from huafei.bench.balance import run_balance_bench
     from huafei.bench.orders import run_orders_bench
 
     settings = Settings()
     configure_logging("WARNING", json=settings.log_json)
+    if balance:
+        figures = run_balance_bench(
+            database_url or settings.database_url,
+            clients=clients,
+            seconds=seconds,
+            workers=workers,
+            servers=servers,
+        )
+        print_and_save(json.dumps(figures, indent=2), json_path)
+        return
     figures = run_orders_bench(
         database_url or settings.database_url,
         clients=clients,
