@@ -22,17 +22,17 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from huafei.balance.models import BalanceSale, SaleState
 from huafei.balance.service.rules import install_receiving_numbers
 from huafei.bench.common import (
+    drain,
     ensure_postgres_database,
     machine,
     make_sellers,
-    percentile,
     seller_phones,
+    settled_figures,
 )
 from huafei.bench.orders import Platform
 from huafei.carriers.sandbox_numbers import DERIVED_PREFIX, RECEIVING_NUMBERS, derived_number
@@ -86,7 +86,8 @@ def run_balance_bench(
             _drive(platform.bases, codes, agreement, sellers, clients=clients, seconds=seconds)
         )
         ended_at = SystemClock().now()
-        _drain(db, started_at, timeout=max(120.0, seconds * 10))
+        final = [SaleState.SETTLED.value, SaleState.FAILED.value]
+        drain(db, BalanceSale, since=started_at, final=final, timeout=max(120.0, seconds * 10))
     finally:
         platform.stop()
     figures = _figures(db, started_at, ended_at, made, refused)
@@ -212,50 +213,18 @@ async def _sell(
     return sale.status_code == 201
 
 
-def _drain(db: Database, since: datetime, *, timeout: float) -> None:
-    """Wait for the sales made during the run to reach a final state."""
-    deadline = time.monotonic() + timeout
-    final = [SaleState.SETTLED.value, SaleState.FAILED.value]
-    while time.monotonic() < deadline:
-        still_open = db.run(
-            lambda s: s.scalar(
-                select(func.count()).where(
-                    BalanceSale.created_at >= since, BalanceSale.state.not_in(final)
-                )
-            )
-        )
-        if not still_open:
-            return
-        time.sleep(0.5)
-
-
 def _figures(
     db: Database, started_at: datetime, ended_at: datetime, made: int, refused: int
 ) -> dict[str, Any]:
-    rows = db.run(
-        lambda s: list(
-            s.execute(
-                select(BalanceSale.state, BalanceSale.created_at, BalanceSale.settled_at).where(
-                    BalanceSale.created_at >= started_at
-                )
-            )
-        )
-    )
+    result = settled_figures(db, BalanceSale, since=started_at, settled=SaleState.SETTLED.value)
     window = max((ended_at - started_at).total_seconds(), 1e-9)
-    settled = [r for r in rows if r.state == SaleState.SETTLED.value and r.settled_at]
-    span = (
-        (max(r.settled_at for r in settled) - min(r.created_at for r in rows)).total_seconds()
-        if settled
-        else 0.0
-    )
-    latencies = [(r.settled_at - r.created_at).total_seconds() for r in settled]
     return {
         "sales_made": made,
         "sales_refused": refused,
-        "sales_settled": len(settled),
-        "sales_failed": sum(1 for r in rows if r.state == SaleState.FAILED.value),
+        "sales_settled": result.settled,
+        "sales_failed": result.states.count(SaleState.FAILED.value),
         "sales_per_second": round(made / window, 1),
-        "settled_per_second": round(len(settled) / span, 1) if span else 0.0,
-        "latency_p50_ms": round(percentile(latencies, 0.50) * 1000, 1),
-        "latency_p99_ms": round(percentile(latencies, 0.99) * 1000, 1),
+        "settled_per_second": result.per_second,
+        "latency_p50_ms": result.p50_ms,
+        "latency_p99_ms": result.p99_ms,
     }
