@@ -31,7 +31,12 @@ from huafei.carriers.gateway import (
     WrongServicePassword,
 )
 from huafei.carriers.http import HttpCarrierGateway
-from huafei.carriers.sandbox_numbers import TEST_NUMBERS, SandboxNumber
+from huafei.carriers.sandbox_numbers import (
+    RECEIVING_NUMBERS,
+    TEST_NUMBERS,
+    SandboxNumber,
+    derived_number,
+)
 from huafei.carriers.signing import signed_headers
 from huafei.carriers.wire import decode_transfer, refusal
 from huafei.core.clock import Clock
@@ -113,6 +118,18 @@ class TestQueryBalance:
         with pytest.raises(NumberOfAnotherCarrier) as other:
             gateway.query_balance(UNICOM.phone, UNICOM.service_password)
         assert other.value.to_problem()["code"] == "carrier_number_of_another_carrier"
+
+    def test_a_derived_number_opens_at_its_balance_with_its_derived_password(
+        self, live_app
+    ) -> None:
+        secret = live_app.container.settings.sandbox_card_secret.get_secret_value()
+        number = derived_number(secret, "19800001234")
+        assert number is not None and derived_number(secret, "13800001234") is None
+        assert balance(live_app, number) == 50_000
+        with pytest.raises(WrongServicePassword):
+            live_app.gateway(CMCC).query_balance(number.phone, "not-it")
+        with pytest.raises(NumberOfAnotherCarrier):
+            live_app.gateway(CUCC).query_balance(number.phone, number.service_password)
 
 
 # -- transfer -------------------------------------------------------------------------------------
@@ -360,8 +377,10 @@ class TestBalanceGatewayFailures:
         reset = httpx.post(live_app.sandbox_url(CMCC) + "/control/reset", json={})
         assert reset.status_code == 200
         balances = httpx.get(live_app.sandbox_url(CMCC) + "/control/balances").json()
-        assert balances == {n.phone: n.balance_fen for n in TEST_NUMBERS.values()
-                            if n.carrier is CMCC}  # fmt: skip
+        assert balances == {
+            **dict.fromkeys(RECEIVING_NUMBERS[CMCC], 0),
+            **{n.phone: n.balance_fen for n in TEST_NUMBERS.values() if n.carrier is CMCC},
+        }
         assert gateway.transfer_balance(request).from_balance_fen == 10_345  # a new transfer
 
 
@@ -377,9 +396,9 @@ def _signed_post(live: LiveApp, clock: Clock, path: str, body: bytes) -> httpx.R
 # -- the wire format, for answers the sandboxes never give ----------------------------------------
 class TestWire:
     def test_a_refusal_reason_this_platform_does_not_know_is_still_a_refusal(self) -> None:
-        error = refusal({"ok": False, "reason": "monthly_limit", "message": "超出月限额"})
+        error = refusal({"ok": False, "reason": "risk_control", "message": "风控拦截"})
         assert type(error) is ChannelRefused
-        assert error.to_problem()["reason"] == "monthly_limit"
+        assert error.to_problem()["reason"] == "risk_control"
         assert isinstance(
             refusal({"ok": False, "reason": "insufficient_balance"}), InsufficientBalance
         )

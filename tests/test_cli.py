@@ -68,6 +68,24 @@ def test_bench_orders_drives_the_whole_pipeline(tmp_path, monkeypatch) -> None:
     assert figures["ledger_check_ok"] is True
 
 
+def test_bench_orders_balance_mode_sells_balance(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("HUAFEI_LOG_LEVEL", "WARNING")
+    out = tmp_path / "balance.json"
+    result = runner.invoke(
+        app,
+        [
+            "bench", "orders", "--balance", "--clients", "2", "--seconds", "2", "--workers", "1",
+            "--database-url", f"sqlite:///{tmp_path / 'bench.sqlite3'}", "--json", str(out),
+        ],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    figures = json.loads(out.read_text())
+    assert figures["mode"] == "balance"
+    assert figures["sales_made"] > 0
+    assert figures["sales_settled"] == figures["sales_made"]
+    assert figures["ledger_check_ok"] is True
+
+
 def test_ledger_expire_releases_holds_past_their_timeout_once(tmp_path, monkeypatch) -> None:
     url = f"sqlite:///{tmp_path / 'cli.sqlite3'}"
     monkeypatch.setenv("HUAFEI_DATABASE_URL", url)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy import Column, Table, select, update
 from sqlalchemy.orm import Session
 
+from huafei.balance.models import BalanceAuthorisation
 from huafei.core.crypto import Keyring
 from huafei.core.db import Database
 from huafei.identity.models import (
@@ -49,6 +50,7 @@ ENCRYPTED_COLUMNS: tuple[EncryptedColumn, ...] = (
     EncryptedColumn(_table(Seller), "id_number_enc", ID_NUMBER_CONTEXT),
     EncryptedColumn(_table(Seller), "service_password_enc", SERVICE_PASSWORD_CONTEXT),
     EncryptedColumn(_table(Staff), "totp_secret_enc", TOTP_SECRET_CONTEXT),
+    EncryptedColumn(_table(BalanceAuthorisation), "service_password_enc", SERVICE_PASSWORD_CONTEXT),
 )
 
 

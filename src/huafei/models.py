@@ -1,5 +1,12 @@
 """Every domain's tables, imported so that one metadata describes the whole schema."""
 
+from huafei.balance.models import (
+    BalanceAuthorisation,
+    BalanceSale,
+    BalanceSaleEvent,
+    BalanceTerms,
+    ReceivingNumber,
+)
 from huafei.carriers.models import CarrierNotification
 from huafei.core.db import Base
 from huafei.core.models import SystemFlag
@@ -34,6 +41,7 @@ from huafei.payouts.models import (
 from huafei.rates.models import (
     AgreementAcceptance,
     AgreementVersion,
+    BalanceRate,
     ChannelProfile,
     Quote,
     RateCardVersion,
@@ -52,6 +60,11 @@ __all__ = [
     "AgreementVersion",
     "AuthSession",
     "AuthThrottle",
+    "BalanceAuthorisation",
+    "BalanceRate",
+    "BalanceSale",
+    "BalanceSaleEvent",
+    "BalanceTerms",
     "CarrierNotification",
     "ChannelProfile",
     "CreditTopUp",
@@ -72,6 +85,7 @@ __all__ = [
     "RailNotification",
     "RateCardVersion",
     "RateEntry",
+    "ReceivingNumber",
     "ReconciliationCase",
     "ReconciliationLine",
     "ReconciliationRun",

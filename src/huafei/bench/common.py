@@ -1,5 +1,6 @@
 """What the benchmarks share: their database, the machine's description, percentiles, ports,
-sellers with a session, and waiting for a process to be ready."""
+sellers with a session, waiting for a process to be ready, and for the trades of a run (card
+orders, balance sales) to be final, with the figures of their settlement."""
 
 from __future__ import annotations
 
@@ -9,11 +10,14 @@ import socket
 import subprocess
 import time
 import uuid
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
@@ -81,18 +85,26 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def make_sellers(db: Database, count: int, run_id: str) -> list[str]:
-    """Verified (L3) sellers with an open session each, as if they had signed up and passed KYC."""
+def seller_phones(count: int, run_id: str, prefix: str = "137") -> list[str]:
+    """The numbers of a run's sellers: ``prefix`` then digits from the run id (11 in all)."""
+    width = 11 - len(prefix)
+    base = int(uuid.UUID(int=int(run_id, 16)).int % 10**7)
+    return [f"{prefix}{(base + index) % 10**width:0{width}d}" for index in range(count)]
+
+
+def make_sellers(db: Database, count: int, run_id: str, *, phone_prefix: str = "137") -> list[str]:
+    """Verified (L3) sellers with an open session each, as if they had signed up and passed KYC;
+    their numbers are ``seller_phones(count, run_id, phone_prefix)``."""
     clock = SystemClock()
     now = clock.now()
     keyring = Settings().keyring()
-    base = int(uuid.UUID(int=int(run_id, 16)).int % 10**7)
+    phones = seller_phones(count, run_id, phone_prefix)
 
     def work(session: Session) -> list[str]:
         tokens = []
         for index in range(count):
             seller = Seller(
-                phone=f"137{(base + index) % 10**8:08d}",
+                phone=phones[index],
                 carrier="cmcc",
                 tier=3,
                 real_name_enc=keyring.encrypt("测试卖家", context=REAL_NAME_CONTEXT),
@@ -148,3 +160,62 @@ def wait_started(log: Path, process: subprocess.Popen[bytes], timeout: float = 6
             return
         time.sleep(0.1)
     raise RuntimeError("a worker did not start")
+
+
+def drain(
+    db: Database, trades: Any, *, since: datetime, final: Collection[str], timeout: float
+) -> None:
+    """Wait for the trades (a table with ``state`` and ``created_at``: ``Order``,
+    ``BalanceSale``) made since ``since`` to reach a ``final`` state."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        still_open = db.run(
+            lambda s: s.scalar(
+                select(func.count()).where(
+                    trades.created_at >= since, trades.state.not_in(list(final))
+                )
+            )
+        )
+        if not still_open:
+            return
+        time.sleep(0.5)
+
+
+@dataclass(frozen=True)
+class Settled:
+    """How the trades of a run settled: how many, how fast, how long each took."""
+
+    states: list[str]
+    settled: int
+    per_second: float
+    p50_ms: float
+    p99_ms: float
+
+
+def settled_figures(db: Database, trades: Any, *, since: datetime, settled: str) -> Settled:
+    """The trades made since ``since`` (a table with ``state``, ``created_at``,
+    ``settled_at``): settled per second from the first trade to the last settlement (the drain
+    included), and p50/p99 from the trade to settled."""
+    rows = db.run(
+        lambda s: list(
+            s.execute(
+                select(trades.state, trades.created_at, trades.settled_at).where(
+                    trades.created_at >= since
+                )
+            )
+        )
+    )
+    done = [r for r in rows if r.state == settled and r.settled_at]
+    span = (
+        (max(r.settled_at for r in done) - min(r.created_at for r in rows)).total_seconds()
+        if done
+        else 0.0
+    )
+    latencies = [(r.settled_at - r.created_at).total_seconds() for r in done]
+    return Settled(
+        states=[str(r.state) for r in rows],
+        settled=len(done),
+        per_second=round(len(done) / span, 1) if span else 0.0,
+        p50_ms=round(percentile(latencies, 0.50) * 1000, 1),
+        p99_ms=round(percentile(latencies, 0.99) * 1000, 1),
+    )

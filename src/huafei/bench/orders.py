@@ -25,14 +25,15 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import func, select, text
+from sqlalchemy import text
 
 from huafei.bench.common import (
+    drain,
     ensure_postgres_database,
     free_port,
     machine,
     make_sellers,
-    percentile,
+    settled_figures,
     wait_healthy,
     wait_started,
 )
@@ -76,7 +77,7 @@ def run_orders_bench(
     run = _Sellers.make(db, clients=clients, seconds=seconds)
     warm = _Sellers.make(db, clients=clients, seconds=warmup) if warmup else None
     current = db.run(lambda s: current_agreement(s, SystemClock().now()))
-    platform = _Platform(url, servers=servers, workers=workers, logs=log_dir)
+    platform = Platform(url, servers=servers, workers=workers, logs=log_dir)
     try:
         platform.start()
         load = _Load(
@@ -142,8 +143,9 @@ class _Load:
     rate: float
 
 
-class _Platform:
-    """The processes: the carrier sandboxes, ``servers`` servers and ``workers`` workers."""
+class Platform:
+    """The processes: the carrier sandboxes, ``servers`` servers and ``workers`` workers (the
+    balance mode, ``bench/balance.py``, runs the same)."""
 
     def __init__(self, url: str, *, servers: int, workers: int, logs: Path | None) -> None:
         self.servers = servers
@@ -305,50 +307,22 @@ def _order_request(
 
 def _drain(db: Database, since: datetime, *, timeout: float) -> None:
     """Wait for the orders submitted during the run to reach a final state."""
-    deadline = time.monotonic() + timeout
-    final = [s.value for s in OrderState if s.final]
-    while time.monotonic() < deadline:
-        open_orders = db.run(
-            lambda s: s.scalar(
-                select(func.count()).where(Order.created_at >= since, Order.state.not_in(final))
-            )
-        )
-        if not open_orders:
-            return
-        time.sleep(0.5)
+    drain(db, Order, since=since, final=[s.value for s in OrderState if s.final], timeout=timeout)
 
 
 def _figures(
     db: Database, started_at: datetime, ended_at: datetime, submitted: int, refused: int
 ) -> dict[str, Any]:
-    rows = db.run(
-        lambda s: list(
-            s.execute(
-                select(Order.state, Order.created_at, Order.settled_at).where(
-                    Order.created_at >= started_at
-                )
-            )
-        )
-    )
+    result = settled_figures(db, Order, since=started_at, settled=OrderState.SETTLED.value)
     window = max((ended_at - started_at).total_seconds(), 1e-9)
-    settled = [r for r in rows if r.state == OrderState.SETTLED.value and r.settled_at]
-    # Settlement throughput over the whole run, the drain included: from the first submission
-    # to the last settlement.
-    span = (
-        (max(r.settled_at for r in settled) - min(r.created_at for r in rows)).total_seconds()
-        if settled
-        else 0.0
-    )
-    latencies = [(r.settled_at - r.created_at).total_seconds() for r in settled]
+    final = {s.value for s in OrderState if s.final}
     return {
         "orders_submitted": submitted,
         "submissions_refused": refused,
-        "orders_settled": len(settled),
-        "orders_not_final": sum(
-            1 for r in rows if r.state not in {s.value for s in OrderState if s.final}
-        ),
+        "orders_settled": result.settled,
+        "orders_not_final": sum(1 for state in result.states if state not in final),
         "submitted_per_second": round(submitted / window, 1),
-        "settled_per_second": round(len(settled) / span, 1) if span else 0.0,
-        "latency_p50_ms": round(percentile(latencies, 0.50) * 1000, 1),
-        "latency_p99_ms": round(percentile(latencies, 0.99) * 1000, 1),
+        "settled_per_second": result.per_second,
+        "latency_p50_ms": result.p50_ms,
+        "latency_p99_ms": result.p99_ms,
     }

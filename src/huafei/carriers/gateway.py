@@ -21,6 +21,9 @@ The prepaid balance (话费余额) of a number is served synchronously:
 * ``direct_topup`` — 直充: credit fen to any number of the carrier, idempotent on ``topup_id``;
 * ``query_topup`` — the top-up the channel made under a ``topup_id``, if any (for an answer that
   was lost: ask before sending again).
+* ``send_verification_code`` / ``verify_code`` — the carrier texts a code to a number (after
+  checking its service password) and confirms it: the holder of the number is present;
+* ``query_transfer`` — a transfer by the caller's ``transfer_id``, for an answer that was lost.
 
 A channel that answers but says no raises a ``ChannelRefused`` subclass (nothing moved; a retry
 with the same id is evaluated afresh); a channel that fails or does not answer raises
@@ -160,6 +163,23 @@ class TopUpResult:
 REFUSALS: dict[str, type[ChannelRefused]] = {}
 
 
+@dataclass(frozen=True, slots=True)
+class CodeRequest:
+    """Ask the carrier to text a verification code to ``phone``, authorised by its service
+    password; idempotent on ``request_id`` (a repeat texts nothing more)."""
+
+    request_id: str
+    phone: str = field(repr=False)
+    service_password: str = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class CodeSent:
+    request_id: str
+    expires_at: datetime
+    """The code is accepted until then."""
+
+
 class ChannelRefused(HuafeiError):
     """The channel answered and refused the operation: nothing moved.
 
@@ -235,6 +255,26 @@ class UnknownRequest(ChannelRefused):
     reason = "not_found"
 
 
+class WrongVerificationCode(ChannelRefused):
+    code = "carrier_wrong_verification_code"
+    title = "The verification code is not the one the carrier sent"
+    reason = "wrong_code"
+
+
+class VerificationCodeExpired(ChannelRefused):
+    """Expired, used up by wrong guesses, or never sent under that request id."""
+
+    code = "carrier_verification_code_expired"
+    title = "The verification code has expired; ask for a new one"
+    reason = "code_expired"
+
+
+class MonthlyLimitExceeded(ChannelRefused):
+    code = "carrier_monthly_transfer_limit"
+    title = "The number has reached the carrier's monthly transfer limit"
+    reason = "monthly_limit"
+
+
 class BadCallbackSignature(HuafeiError):
     code = "bad_callback_signature"
     status = 401
@@ -294,6 +334,31 @@ class CarrierGateway(Protocol):
         """The top-up made under ``topup_id`` (its first answer, as a retry would get it), or
         None when the channel made none: it never received the request, or refused it (a
         refusal moved nothing and is not remembered). Raises ``GatewayTimeout`` /
+        ``GatewayError``.
+        """
+        ...
+
+    def query_transfer(self, transfer_id: str) -> BalanceTransferResult | None:
+        """The transfer made under ``transfer_id`` (its first answer), or None when the channel
+        never carried one out under it (never received, or refused: a refusal is not kept).
+
+        Raises ``GatewayTimeout`` / ``GatewayError``.
+        """
+        ...
+
+    def send_verification_code(self, request: CodeRequest) -> CodeSent:
+        """The carrier texts a verification code to ``request.phone`` (its own SMS, not ours).
+
+        Raises ``WrongServicePassword``, ``UnknownNumber``, ``NumberOfAnotherCarrier``,
+        ``RequestIdReused`` (the id was used for another number), ``GatewayTimeout`` /
+        ``GatewayError``.
+        """
+        ...
+
+    def verify_code(self, request_id: str, phone: str, code: str) -> None:
+        """Confirm the code texted under ``request_id``; answered again for a code confirmed.
+
+        Raises ``WrongVerificationCode``, ``VerificationCodeExpired``, ``GatewayTimeout`` /
         ``GatewayError``.
         """
         ...

@@ -26,6 +26,8 @@ from huafei.carriers.gateway import (
     BalanceTransferRequest,
     BalanceTransferResult,
     Carrier,
+    CodeRequest,
+    CodeSent,
     ConsumptionAck,
     ConsumptionRequest,
     ConsumptionResult,
@@ -38,15 +40,20 @@ from huafei.carriers.gateway import (
 from huafei.carriers.wire import (
     BALANCE_QUERY_PATH,
     CALLBACK_PATH,
+    CODE_SEND_PATH,
+    CODE_VERIFY_PATH,
     PASSWORD_PATH,
     QUERY_PATH,
     SUBMIT_PATH,
     TOPUP_PATH,
     TOPUP_QUERY_PATH,
     TRANSFER_PATH,
+    TRANSFER_QUERY_PATH,
+    decode_code_sent,
     decode_result,
     decode_topup,
     decode_transfer,
+    decode_transfer_query,
     fen,
     optional_str,
     refusal,
@@ -173,11 +180,27 @@ class HttpCarrierGateway:
             raise GatewayError(f"{self.carrier}: the channel answered for another top-up")
         return result
 
+    def query_transfer(self, transfer_id: str) -> BalanceTransferResult | None:
+        data = self._post(TRANSFER_QUERY_PATH, {"transfer_id": transfer_id})
+        result = self._decode(data, decode_transfer_query, "transfer query")
+        if result is not None and result.transfer_id != transfer_id:
+            raise GatewayError(f"{self.carrier}: the channel answered for another transfer")
+        return result
+
+    def send_verification_code(self, request: CodeRequest) -> CodeSent:
+        return self._balance_operation(CODE_SEND_PATH, request, decode_code_sent, "code request")
+
+    def verify_code(self, request_id: str, phone: str, code: str) -> None:
+        data = self._post(
+            CODE_VERIFY_PATH, {"request_id": request_id, "phone": phone, "code": code}
+        )
+        self._decode(data, lambda _answer: None, "code check")
+
     # -- plumbing ---------------------------------------------------------------------------------
     def _balance_operation(
         self,
         path: str,
-        request: BalanceTransferRequest | TopUpRequest,
+        request: BalanceTransferRequest | TopUpRequest | CodeRequest,
         decode: Callable[[Mapping[str, Any]], T],
         what: str,
     ) -> T:

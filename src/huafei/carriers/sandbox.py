@@ -40,12 +40,15 @@ from huafei.carriers.gateway import (
     ConsumptionStatus,
     InsufficientBalance,
     InvalidAmount,
+    MonthlyLimitExceeded,
     NumberOfAnotherCarrier,
     RequestIdReused,
     SameNumber,
     UnknownNumber,
     UnknownRequest,
+    VerificationCodeExpired,
     WrongServicePassword,
+    WrongVerificationCode,
 )
 from huafei.carriers.sandbox_balances import BalanceBook
 from huafei.carriers.sandbox_cards import (
@@ -84,6 +87,9 @@ REFUSAL_MESSAGES = {
     InvalidAmount.reason: "金额不支持",
     RequestIdReused.reason: "流水号重复",
     UnknownRequest.reason: "无此流水记录",
+    WrongVerificationCode.reason: "验证码错误",
+    VerificationCodeExpired.reason: "验证码已失效",
+    MonthlyLimitExceeded.reason: "已超过本月转赠限额",
 }
 _WRONG_SECRET = "not-the-shared-secret"  # noqa: S105 - deliberately wrong, signs bad callbacks
 
@@ -117,7 +123,13 @@ class CarrierSandbox:
         self._release: int | None = None
         self._refs = itertools.count(1)
         #: the channel's balances (话费余额): queries, transfers and top-ups
-        self.book = BalanceBook(carrier, clock=self.clock, next_ref=self._channel_ref)
+        self.book = BalanceBook(
+            carrier,
+            clock=self.clock,
+            next_ref=self._channel_ref,
+            rules=lambda: self._switches,
+            secret=card_secret,
+        )
         self._dispatcher = Dispatcher(f"sandbox-{carrier.value}")
         self._client: urllib3.PoolManager | None = None
         self._load_state()

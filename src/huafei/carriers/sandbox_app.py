@@ -12,13 +12,18 @@ Each is mounted at ``/sandbox/carriers/{carrier}`` in the platform's app (when
 * ``POST /topups`` — 直充, idempotent on ``topup_id``: the top-up document
 * ``POST /topups/query`` — the top-up made under a ``topup_id`` (its document), or the refusal
   ``not_found``
+* ``POST /balance/transfers/query`` — a transfer by ``transfer_id``: ``{"ok", "found", …}``
+* ``POST /balance/codes`` — text a verification code to a number (with its service password)
+* ``POST /balance/codes/verify`` — confirm a texted code: ``{"ok": true}``
 
 The balance endpoints answer a refusal with HTTP 200 ``{"ok": false, "reason", "message"}``.
 
 Test control (unsigned; a sandbox only): ``GET|PUT /control/switches``, ``POST /control/reset``
 (also restores the balances), ``POST /control/cards`` (issue cards), ``GET /control/deliveries``
 (callback attempts), ``GET /control/consumptions`` (every consumption it holds a record of),
-``GET /control/balances`` (every balance the channel holds).
+``GET /control/balances`` (every balance the channel holds), ``GET /control/codes`` (the
+verification codes the carrier texted, newest first: the phone's inbox),
+``GET /control/receiving-numbers`` (the platform's numbers at this carrier, with balances).
 """
 
 from __future__ import annotations
@@ -38,18 +43,24 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from huafei.carriers.gateway import REFUSALS, Carrier, ChannelRefused, UnknownRequest
 from huafei.carriers.sandbox import REFUSAL_MESSAGES, CarrierSandbox
 from huafei.carriers.sandbox_cards import CardIssueError, SandboxCardKind
+from huafei.carriers.sandbox_numbers import RECEIVING_NUMBERS
 from huafei.carriers.sandbox_records import SandboxSwitches
 from huafei.carriers.wire import (
     BALANCE_QUERY_PATH,
+    CODE_SEND_PATH,
+    CODE_VERIFY_PATH,
     PASSWORD_PATH,
     QUERY_PATH,
     SUBMIT_PATH,
     TOPUP_PATH,
     TOPUP_QUERY_PATH,
     TRANSFER_PATH,
+    TRANSFER_QUERY_PATH,
+    encode_code_sent,
     encode_refusal,
     encode_topup,
     encode_transfer,
+    encode_transfer_query,
 )
 from huafei.core.clock import Clock, SystemClock
 from huafei.core.settings import Settings
@@ -101,6 +112,22 @@ class _TopUpBody(BaseModel):
 
 class _TopUpQueryBody(BaseModel):
     topup_id: str = Field(min_length=1, max_length=64)
+
+
+class _TransferQueryBody(BaseModel):
+    transfer_id: str = Field(min_length=1, max_length=64)
+
+
+class _CodeBody(BaseModel):
+    request_id: str = Field(min_length=1, max_length=64)
+    phone: str = Field(min_length=1, max_length=20)
+    service_password: str = Field(min_length=1, max_length=32, repr=False)
+
+
+class _VerifyBody(BaseModel):
+    request_id: str = Field(min_length=1, max_length=64)
+    phone: str = Field(min_length=1, max_length=20)
+    code: str = Field(min_length=1, max_length=16, repr=False)
 
 
 class _IssueBody(BaseModel):
@@ -165,9 +192,12 @@ async def _signed_call(
     request: Request,
     model: type[M],
     call: Callable[[M], dict[str, Any]],
+    *,
+    losable: bool = False,
 ) -> Response:
     """A channel request: verified and parsed, ``call`` answers it (late when the switches say
-    so); a refused balance operation is answered ``{"ok": false, …}``."""
+    so); a refused balance operation is answered ``{"ok": false, …}``. A ``losable`` operation
+    that was carried out is answered 504 while ``lose_transfer_answers`` is on."""
     parsed = await _read_signed(sandbox, request, model)
     if isinstance(parsed, JSONResponse):
         return parsed
@@ -178,6 +208,8 @@ async def _signed_call(
     delay = sandbox.switches.slow_response_ms
     if delay:
         await asyncio.sleep(delay / 1000)
+    if losable and document.get("ok") and sandbox.switches.lose_transfer_answers:
+        return _error(504, "answer_lost", "the answer was lost on the way")
     return JSONResponse(document)
 
 
@@ -232,7 +264,39 @@ def _add_balance_routes(app: FastAPI, sandbox: CarrierSandbox) -> None:
             )
             return encode_transfer(result)
 
-        return await _signed_call(sandbox, request, _TransferBody, call)
+        return await _signed_call(sandbox, request, _TransferBody, call, losable=True)
+
+    @app.post(TRANSFER_QUERY_PATH, summary="A transfer by the caller's transfer id")
+    async def query_transfer(request: Request) -> Response:
+        def call(body: _TransferQueryBody) -> dict[str, Any]:
+            found = sandbox.book.query_transfer(body.transfer_id)
+            return encode_transfer_query(found, body.transfer_id)
+
+        return await _signed_call(sandbox, request, _TransferQueryBody, call)
+
+    _add_code_routes(app, sandbox)
+
+
+def _add_code_routes(app: FastAPI, sandbox: CarrierSandbox) -> None:
+    @app.post(CODE_SEND_PATH, summary="Text a verification code to a number (短信验证码)")
+    async def send_code(request: Request) -> Response:
+        def call(body: _CodeBody) -> dict[str, Any]:
+            sent = sandbox.book.send_code(
+                request_id=body.request_id,
+                phone=body.phone,
+                service_password=body.service_password,
+            )
+            return encode_code_sent(sent)
+
+        return await _signed_call(sandbox, request, _CodeBody, call)
+
+    @app.post(CODE_VERIFY_PATH, summary="Confirm a texted verification code")
+    async def verify_code(request: Request) -> Response:
+        def call(body: _VerifyBody) -> dict[str, Any]:
+            sandbox.book.verify_code(request_id=body.request_id, phone=body.phone, code=body.code)
+            return {"ok": True}
+
+        return await _signed_call(sandbox, request, _VerifyBody, call)
 
 
 def _add_topup_routes(app: FastAPI, sandbox: CarrierSandbox) -> None:
@@ -325,6 +389,21 @@ def _add_record_routes(app: FastAPI, sandbox: CarrierSandbox) -> None:
     @app.get("/control/balances", summary="Every balance the channel holds, in fen, by number")
     def balances() -> dict[str, int]:
         return sandbox.book.balances
+
+    @app.get(
+        "/control/receiving-numbers",
+        summary="The platform's receiving numbers at this carrier and their balances, in fen",
+    )
+    def receiving_numbers() -> dict[str, int]:
+        held = sandbox.book.balances
+        return {phone: held.get(phone, 0) for phone in RECEIVING_NUMBERS[sandbox.carrier]}
+
+    @app.get(
+        "/control/codes",
+        summary="The verification codes the carrier texted, newest first (the phone's inbox)",
+    )
+    def codes(phone: str | None = None) -> list[dict[str, Any]]:
+        return [c for c in sandbox.book.outbox if phone is None or c["phone"] == phone]
 
 
 def build_carrier_sandboxes(settings: Settings, clock: Clock) -> dict[Carrier, CarrierSandbox]:

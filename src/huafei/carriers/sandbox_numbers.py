@@ -7,6 +7,8 @@ sandbox adapters, so a test number behaves the same everywhere. Documented in do
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from dataclasses import dataclass
 
 import phonenumbers
@@ -34,8 +36,42 @@ TEST_NUMBERS: dict[str, SandboxNumber] = {
         SandboxNumber("18600186000", Carrier.CUCC, "186000", 60_000),
         SandboxNumber("18900189000", Carrier.CTCC, "189000", 34_567),
         SandboxNumber("13300133000", Carrier.CTCC, "133000", 70_000),
+        # A China Mobile segment (137) ported to China Unicom (携号转网): its segment guesses
+        # the wrong carrier, and China Mobile's channel answers ``another_carrier``.
+        SandboxNumber("13700137000", Carrier.CUCC, "137000", 30_000),
     )
 }
+
+#: The platform's receiving numbers at each carrier (the balance it buys is transferred to
+#: them): no service password, so they can be credited but not debited over the channel.
+#: Each sandbox lists them from the start, at a balance of 0.
+RECEIVING_NUMBERS: dict[Carrier, tuple[str, ...]] = {
+    Carrier.CMCC: ("13500135000", "15800158000"),
+    Carrier.CUCC: ("13100131000", "15600156000"),
+    Carrier.CTCC: ("17700177000", "18100181000"),
+}
+
+
+#: Derived numbers: every China Mobile number of the block 19800000000–19809999999 has a service
+#: password derived from the sandbox secret (HMAC, like the test cards) and starts at ¥500, so
+#: any number of sellers can sell balance — the orders benchmark's balance mode — with no list
+#: shared between processes.
+DERIVED_PREFIX = "1980"
+DERIVED_BALANCE_FEN = 50_000
+
+
+def derived_number(secret: str, phone: str) -> SandboxNumber | None:
+    """The derived number ``phone`` (its service password under ``secret``), or None."""
+    if len(phone) != 11 or not phone.startswith(DERIVED_PREFIX) or not phone.isdigit():
+        return None
+    digest = hmac.new(secret.encode(), f"service-password:{phone}".encode(), hashlib.sha256)
+    password = f"{int(digest.hexdigest(), 16) % 10**6:06d}"
+    return SandboxNumber(phone, Carrier.CMCC, password, DERIVED_BALANCE_FEN)
+
+
+def sandbox_number(secret: str, phone: str) -> SandboxNumber | None:
+    """A test number, or a derived one under ``secret``; None for any other number."""
+    return TEST_NUMBERS.get(phone) or derived_number(secret, phone)
 
 
 def service_password_matches(phone: str, password: str) -> bool:

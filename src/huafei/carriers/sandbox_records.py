@@ -56,6 +56,15 @@ class SandboxSwitches(BaseModel):
             raise ValueError(f"one of {', '.join(sorted(REFUSALS))}")
         return value
 
+    monthly_transfer_limit_fen: int = Field(default=50_000, ge=0, le=10**12)
+    """话费转赠 out of one number in a Beijing calendar month at most (the official channel's
+    ¥500); a transfer past it is refused ``monthly_limit``."""
+    refuse_transfers: str | None = Field(default=None, min_length=1, max_length=64)
+    """Refuse every balance transfer with this reason (e.g. ``risk_control``); nothing moves."""
+    lose_transfer_answers: bool = False
+    """Carry out each balance transfer, then answer HTTP 504 as if the answer were lost on the
+    way: only a query (or a retry under the same id) tells what happened."""
+
 
 @dataclass(frozen=True, slots=True)
 class DeliveryRecord:

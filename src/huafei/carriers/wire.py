@@ -15,6 +15,7 @@ from huafei.carriers.gateway import (
     REFUSALS,
     BalanceTransferResult,
     ChannelRefused,
+    CodeSent,
     ConsumptionResult,
     ConsumptionStatus,
     TopUpResult,
@@ -29,6 +30,9 @@ BALANCE_QUERY_PATH = "/balance/query"
 TRANSFER_PATH = "/balance/transfers"
 TOPUP_PATH = "/topups"
 TOPUP_QUERY_PATH = "/topups/query"
+TRANSFER_QUERY_PATH = "/balance/transfers/query"
+CODE_SEND_PATH = "/balance/codes"
+CODE_VERIFY_PATH = "/balance/codes/verify"
 
 
 def decode_result(data: Mapping[str, Any]) -> ConsumptionResult:
@@ -92,7 +96,9 @@ def optional_time(value: Any, name: str = "occurred_at") -> datetime | None:
 
 
 def encode_refusal(error: ChannelRefused, message: str) -> dict[str, Any]:
-    return {"ok": False, "reason": error.reason, "message": message}
+    # A refusal of a reason this code has no class for carries it in ``extra``.
+    reason = error.extra.get("reason") or error.reason
+    return {"ok": False, "reason": reason, "message": message}
 
 
 def refusal(data: Mapping[str, Any]) -> ChannelRefused | None:
@@ -124,6 +130,31 @@ def encode_topup(result: TopUpResult) -> dict[str, Any]:
 
 def decode_topup(data: Mapping[str, Any]) -> TopUpResult:
     return TopUpResult(**_decode_fields(data, _TOPUP_FIELDS))
+
+
+def encode_transfer_query(result: BalanceTransferResult | None, transfer_id: str) -> dict[str, Any]:
+    """A transfer query's answer: ``{"ok": true, "found": true, …the transfer}`` or
+    ``{"ok": true, "found": false, "transfer_id"}``."""
+    if result is None:
+        return {"ok": True, "found": False, "transfer_id": transfer_id}
+    return {**_encode_success(result), "found": True}
+
+
+def decode_transfer_query(data: Mapping[str, Any]) -> BalanceTransferResult | None:
+    found = data.get("found")
+    if not isinstance(found, bool):
+        raise MalformedCallback("found must be true or false")
+    return decode_transfer(data) if found else None
+
+
+def encode_code_sent(sent: CodeSent) -> dict[str, Any]:
+    return {"ok": True, "request_id": sent.request_id, "expires_at": sent.expires_at.isoformat()}
+
+
+def decode_code_sent(data: Mapping[str, Any]) -> CodeSent:
+    return CodeSent(
+        request_id=required_str(data, "request_id"), expires_at=required_time(data, "expires_at")
+    )
 
 
 def _encode_success(result: BalanceTransferResult | TopUpResult) -> dict[str, Any]:

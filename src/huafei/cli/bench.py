@@ -49,11 +49,29 @@ def bench_orders(
     ),
     database_url: DatabaseUrl = None,
     json_path: JsonPath = None,
+    balance: bool = typer.Option(
+        False,
+        "--balance",
+        help="sellers sell their numbers' balance instead of cards (no warm-up, rate or batches)",
+    ),
 ) -> None:
-    """Sellers submit cards over HTTP, sandboxes call back, workers settle; orders/s and p50/p99."""
+    """Sellers submit cards over HTTP, sandboxes call back, workers settle; orders/s and p50/p99.
+
+    With ``--balance`` they sell balance in the API's five steps; sales/s and p50/p99."""
+    from huafei.bench.balance import run_balance_bench
     from huafei.bench.orders import run_orders_bench
 
     settings = _quiet()
+    if balance:
+        figures = run_balance_bench(
+            database_url or settings.database_url,
+            clients=clients,
+            seconds=seconds,
+            workers=workers,
+            servers=servers,
+        )
+        print_and_save(json.dumps(figures, indent=2), json_path)
+        return
     figures = run_orders_bench(
         database_url or settings.database_url,
         clients=clients,

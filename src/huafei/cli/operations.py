@@ -34,9 +34,13 @@ def calendar_load(
 ) -> None:
     """Load a State Council holiday arrangement (replaces the years the file covers).
 
-    Orders still settling whose time was computed from a fallback calendar get their time again.
+    Orders and balance sales still settling whose time was computed from a fallback calendar get
+    their time again.
     """
 
+    from huafei.balance.service.settlement import (
+        reschedule_fallback_settlements as reschedule_balance_sales,
+    )
     from huafei.orders.settlement import reschedule_fallback_settlements
     from huafei.workdays.service import ArrangementInvalid, load_arrangement, parse_arrangement
 
@@ -48,13 +52,15 @@ def calendar_load(
     container = cli_container()
     now = container.clock.now()
 
-    def work(session: Session) -> tuple[list[int], int]:
+    def work(session: Session) -> tuple[list[int], int, int]:
         years = load_arrangement(session, days, source=path.name, now=now)
-        return years, reschedule_fallback_settlements(session, now=now)
+        orders = reschedule_fallback_settlements(session, now=now)
+        return years, orders, reschedule_balance_sales(session, now=now)
 
-    years, moved = container.db.run(work)
+    years, moved, sales = container.db.run(work)
     typer.echo(f"loaded {len(days)} days for {', '.join(map(str, years))}")
     typer.echo(f"{moved} settling order(s) got a new settlement time")
+    typer.echo(f"{sales} settling balance sale(s) got a new settlement time")
 
 
 @staff_app.command("create")

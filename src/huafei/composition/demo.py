@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from huafei.balance.service.rules import install_receiving_numbers
+from huafei.carriers.sandbox_numbers import RECEIVING_NUMBERS
 from huafei.composition.container import Container
 from huafei.core.models import get_flag, set_flag
 from huafei.ledger import NewTransfer, transfer_all
@@ -35,6 +37,11 @@ def load_demo_data(container: Container) -> bool:
         if get_flag(session, DEMO_FLAG) is not None:
             return False
         install_defaults(session, now=now)
+        if container.settings.sandboxes:
+            # The sandbox channels' receiving numbers, so balance can be sold at once.
+            install_receiving_numbers(
+                session, {c.value: phones for c, phones in RECEIVING_NUMBERS.items()}, now=now
+            )
         # The seller's wallet codes and the platform's are apart: one map finds either.
         accounts = ensure_platform_accounts(session, now=now)
         accounts |= ensure_wallet(session, "seller:demo", now=now)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI
 
+from huafei.balance.routes import router as balance_router
 from huafei.carriers.routes import router as carriers_router
 from huafei.credit.routes import router as credit_router
 from huafei.identity.routes import seller as identity_seller
@@ -16,6 +17,7 @@ from huafei.notices.routes import router as notices_router
 from huafei.orders.routes import router as orders_router
 from huafei.payouts.routes import ROUTERS as PAYOUT_ROUTERS
 from huafei.portal.account_routes import router as portal_account_router
+from huafei.portal.balance_routes import router as portal_balance_router
 from huafei.portal.console_routes import router as console_router
 from huafei.portal.credit_routes import router as portal_credit_router
 from huafei.portal.home_routes import router as portal_home_router
@@ -37,6 +39,7 @@ ROUTERS: list[APIRouter] = [
     identity_staff.router,
     identity_seller.partner_router,
     rates_router,
+    balance_router,
     *PAYOUT_ROUTERS,
     wallets_router,
     credit_router,
@@ -49,6 +52,7 @@ ROUTERS: list[APIRouter] = [
     portal_credit_router,
     portal_sell_router,
     portal_voucher_router,
+    portal_balance_router,
     console_router,
 ]
 SANDBOX_ROUTERS: list[APIRouter] = [sms_sandbox_router, identity_seller.sandbox_router]

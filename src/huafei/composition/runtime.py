@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from huafei.balance.tasks import BalanceTasks, register_balance_tasks
 from huafei.composition.container import Container
 from huafei.core.clock import Clock
 from huafei.credit.tasks import CreditTasks, register_credit_tasks
@@ -66,6 +67,7 @@ def build_registry(container: Container) -> TaskRegistry:
     register_notice_tasks(registry, NoticeTasks(container.db, container.clock, container.sms))
     register_voucher_tasks(registry, voucher_tasks(container))
     register_credit_tasks(registry, CreditTasks(container.topups))
+    register_balance_tasks(registry, balance_tasks(container))
     return registry
 
 
@@ -100,6 +102,17 @@ def order_tasks(container: Container) -> OrderTasks:
         channels=container.carriers,
         notifier=container.notifier,
         callback_url=container.carrier_callback_url,
+        first_check=timedelta(seconds=container.settings.orders_check_after_seconds),
+    )
+
+
+def balance_tasks(container: Container) -> BalanceTasks:
+    return BalanceTasks(
+        db=container.db,
+        clock=container.clock,
+        keyring=container.keyring,
+        channels=container.carriers,
+        notifier=container.notifier,
         first_check=timedelta(seconds=container.settings.orders_check_after_seconds),
     )
 

@@ -39,6 +39,9 @@ class Code(enum.IntEnum):
     """The platform's own bank account, apart from client money."""
     CARRIER_RECEIVABLE = 1101
     """What carrier channels owe us for consumed cards until they settle."""
+    CARRIER_BALANCE = 1102
+    """Carrier balance (话费余额) sellers transferred to the platform's receiving numbers: an
+    inventory of credit, until it is sold on."""
     EQUITY = 3001
     """Owner's capital; the source of the platform's own funds."""
     WALLET_PENDING = 2001
@@ -66,6 +69,9 @@ CHART: dict[Code, AccountSpec] = {
     Code.OWN_FUNDS: AccountSpec(Code.OWN_FUNDS, AccountType.ASSET, "Own funds"),
     Code.CARRIER_RECEIVABLE: AccountSpec(
         Code.CARRIER_RECEIVABLE, AccountType.ASSET, "Carrier receivable"
+    ),
+    Code.CARRIER_BALANCE: AccountSpec(
+        Code.CARRIER_BALANCE, AccountType.ASSET, "Carrier balance inventory"
     ),
     Code.EQUITY: AccountSpec(Code.EQUITY, AccountType.EQUITY, "Owner's capital"),
     Code.WALLET_PENDING: AccountSpec(
@@ -172,6 +178,7 @@ def ensure_platform_accounts(session: Session, *, now: datetime) -> dict[Code, A
         Code.ESCROW,
         Code.OWN_FUNDS,
         Code.CARRIER_RECEIVABLE,
+        Code.CARRIER_BALANCE,
         Code.EQUITY,
         Code.SPREAD_REVENUE,
         Code.FEE_REVENUE,

@@ -28,6 +28,7 @@ import contextlib
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import NamedTuple, Protocol
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
@@ -226,13 +227,7 @@ def _schedule_settlement(
 ) -> None:
     """The order moves to settling with its settlement time: settled at once when that time has
     come (a real-time profile), else a settle job at that time."""
-    profile = _profile(session, order.profile_code)
-    if profile is None or profile.settlement == Settlement.REALTIME:
-        settle_at = now
-    else:
-        settled = _working_days(session).settlement(now, profile.settlement_days)
-        settle_at = settled.at
-        order.settle_calendar = settled.source.value
+    settle_at, order.settle_calendar = settlement_time(session, order.profile_code, now)
     order.settle_at = settle_at
     transition(session, order, OrderState.SETTLING, actor=actor, now=now)
     if settle_at <= now:
@@ -246,6 +241,22 @@ def _schedule_settlement(
             run_at=settle_at,
             dedupe_key=f"settle:{order.id}",
         )
+
+
+def settlement_time(session: Session, profile_code: str, traded_at: datetime) -> SettlementTime:
+    """When a trade of ``traded_at`` on the profile becomes available, and which calendar said
+    so (``workdays.DaySource``; None when the profile settles at once). Card orders and balance
+    sales settle by this one rule."""
+    profile = _profile(session, profile_code)
+    if profile is None or profile.settlement == Settlement.REALTIME:
+        return SettlementTime(traded_at, None)
+    settled = _working_days(session).settlement(traded_at, profile.settlement_days)
+    return SettlementTime(settled.at, settled.source.value)
+
+
+class SettlementTime(NamedTuple):
+    at: datetime
+    calendar: str | None
 
 
 def fail_consumption(
@@ -332,7 +343,7 @@ def make_available(
 
 #: settlement times that may move when an arrangement is loaded: computed from a fallback, or
 #: before the calendar that computed them was recorded (NULL)
-_MOVABLE = [source.value for source in FALLBACK_SOURCES]
+MOVABLE_CALENDARS = [source.value for source in FALLBACK_SOURCES]
 
 
 def reschedule_fallback_settlements(session: Session, *, now: datetime) -> int:
@@ -346,28 +357,49 @@ def reschedule_fallback_settlements(session: Session, *, now: datetime) -> int:
         select(Order)
         .where(
             Order.state == OrderState.SETTLING.value,
-            or_(Order.settle_calendar.in_(_MOVABLE), Order.settle_calendar.is_(None)),
+            or_(Order.settle_calendar.in_(MOVABLE_CALENDARS), Order.settle_calendar.is_(None)),
         )
         .order_by(Order.id)
         .with_for_update()
     ).all()
-    calendar = WorkingDays(session)
-    moved = 0
-    for order in orders:
-        profile = _profile(session, order.profile_code)
-        if (
-            profile is None
-            or profile.settlement == Settlement.REALTIME
-            or order.consumed_at is None
-            or order.settle_at is None
-        ):
-            continue
-        settled = calendar.settlement(order.consumed_at, profile.settlement_days)
-        order.settle_calendar = settled.source.value
-        if settled.at != order.settle_at:
-            order.settle_at = settled.at
-            order.updated_at = now
-            move_queued(session, f"settle:{order.id}", run_at=settled.at)
-            moved += 1
+    forget_calendar(session)
+    moved = sum(
+        settle_again(session, order, traded_at=order.consumed_at, job=f"settle:{order.id}", now=now)
+        for order in orders
+    )
     session.flush()
     return moved
+
+
+class Settling(Protocol):
+    """A trade waiting for its settlement time (a card order, a balance sale)."""
+
+    profile_code: str
+    settle_at: datetime | None
+    settle_calendar: str | None
+    updated_at: datetime
+
+
+def settle_again(
+    session: Session, row: Settling, *, traded_at: datetime | None, job: str, now: datetime
+) -> bool:
+    """A settling trade's time computed again from the calendars as they are now (after an
+    arrangement is loaded), its settle job (dedupe key ``job``) moved with it; True when the
+    time changed. A trade of a real-time profile has no time to move."""
+    if traded_at is None or row.settle_at is None:
+        return False
+    again = settlement_time(session, row.profile_code, traded_at)
+    if again.calendar is None:
+        return False
+    row.settle_calendar = again.calendar
+    if again.at == row.settle_at:
+        return False
+    row.settle_at = again.at
+    row.updated_at = now
+    move_queued(session, job, run_at=again.at)
+    return True
+
+
+def forget_calendar(session: Session) -> None:
+    """Read the calendars afresh in this unit of work (an arrangement was just loaded)."""
+    session.info.pop(_WORKING_DAYS, None)

@@ -139,6 +139,41 @@ ERROR_MESSAGES: dict[str, str] = {
         "%(retry_after_seconds)s seconds."
     ),
     "batch_not_found": N_("That batch was not found."),
+    # selling balance
+    "balance_kyc_level_required": N_(
+        "Selling balance needs level 3: verify your carrier service password first."
+    ),
+    "balance_number_not_verified": N_("Only the number you signed in with can sell its balance."),
+    "balance_wrong_service_password": N_(
+        "The carrier says this is not the number's service password. Tries left: %(attempts_left)s."
+    ),
+    "balance_unknown_number": N_("The carrier does not know this number."),
+    "balance_number_of_another_carrier": N_(
+        "This number is with another carrier. If you moved it (携号转网), choose its carrier."
+    ),
+    "balance_wrong_code": N_("That code is not right. Tries left: %(attempts_left)s."),
+    "balance_code_expired": N_("The code has expired; start again for a new one."),
+    "balance_authorisation_not_found": N_("We could not find that page."),
+    "balance_code_not_confirmed": N_("Enter the carrier's code first."),
+    "balance_authorisation_expired": N_(
+        "Too much time has passed; verify with your carrier again."
+    ),
+    "balance_authorisation_used": N_("This verification was already used for a sale."),
+    "balance_not_queried": N_("Look at the balance before choosing an amount."),
+    "balance_amount_too_small": N_("The amount is below the smallest the carrier transfers."),
+    "balance_amount_not_whole_unit": N_("The carrier transfers whole yuan only."),
+    "balance_amount_over_balance": N_("The amount is more than the number's balance."),
+    "balance_monthly_limit_exceeded": N_(
+        "The carrier's monthly transfer limit for this number leaves less than that."
+    ),
+    "balance_quote_mismatch": N_("The rate was not for this number; ask for a new one."),
+    "balance_no_receiving_number": N_(
+        "The platform cannot take this carrier's balance now; try again later."
+    ),
+    "balance_sale_not_found": N_("We could not find that page."),
+    "balance_not_offered": N_("This way of being paid does not buy this carrier's balance."),
+    "carrier_gateway_error": N_("The carrier did not answer properly; try again in a moment."),
+    "carrier_gateway_timeout": N_("The carrier did not answer in time; try again in a moment."),
 }
 
 #: Why a pasted card line is refused (``huafei.cards.parser`` reason codes and the orders'

@@ -11,7 +11,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from huafei.rates.models import AgreementVersion, Lane, RateCardVersion
-from huafei.rates.service import ANY_FACE, RateLine, TierLine, publish_agreement, publish_rate_card
+from huafei.rates.service import (
+    ANY_FACE,
+    BalanceRateLine,
+    RateLine,
+    TierLine,
+    publish_agreement,
+    publish_rate_card,
+)
 
 #: Face values bought by default, per carrier (fen); see SPEC appendix "Card formats".
 DEFAULT_FACES: dict[str, tuple[int, ...]] = {
@@ -21,6 +28,13 @@ DEFAULT_FACES: dict[str, tuple[int, ...]] = {
 }
 _THIRD_PARTY_BASE = {"cmcc": Decimal("0.880"), "cucc": Decimal("0.870"), "ctcc": Decimal("0.875")}
 FAST_LANE_DISCOUNT = Decimal("0.010")
+#: Carrier balance (话费余额) per profile and carrier: below the card rates, because balance
+#: reaches the platform as credit on its receiving numbers, which it still has to sell on.
+DEFAULT_BALANCE_RATES: dict[str, dict[str, Decimal]] = {
+    "carrier_official": dict.fromkeys(DEFAULT_FACES, Decimal("0.920")),
+    "third_party": {"cmcc": Decimal("0.860"), "cucc": Decimal("0.850"), "ctcc": Decimal("0.855")},
+    "social_commerce": dict.fromkeys(DEFAULT_FACES, Decimal("0.880")),
+}
 
 AGREEMENT_VERSION = "2026-11-01"
 AGREEMENT_TITLE = "话费卡回收服务协议"
@@ -67,6 +81,10 @@ def install_defaults(session: Session, *, now: datetime) -> None:
                 profile_code=profile_code,
                 lines=lines,
                 tiers=tiers,
+                balance=[
+                    BalanceRateLine(carrier, rate)
+                    for carrier, rate in DEFAULT_BALANCE_RATES[profile_code].items()
+                ],
                 effective_at=now,
                 now=now,
                 note="initial rate card",

@@ -65,3 +65,8 @@ class LawfulSourceNotConfirmed(RatesError):
 class InvalidRateCard(RatesError):
     code = "invalid_rate_card"
     title = "The rate card is not valid"
+
+
+class BalanceNotOffered(RatesError):
+    code = "balance_not_offered"
+    title = "This profile's rate card buys no balance of this carrier"

@@ -117,6 +117,24 @@ class RateEntry(Base):
     rate: Mapped[Decimal] = mapped_column(RATE)
 
 
+class BalanceRate(Base):
+    """The payout rate for carrier balance (话费余额) of one carrier in a rate card version: the
+    fraction of the amount transferred that is paid to the seller (any amount, one rate)."""
+
+    __tablename__ = "rate_balance_entries"
+    __table_args__ = (
+        UniqueConstraint("version_id", "carrier"),
+        CheckConstraint(
+            "CAST(rate AS NUMERIC) > 0 AND CAST(rate AS NUMERIC) <= 1", name="rate_in_range"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("rate_card_versions.id"))
+    carrier: Mapped[str] = mapped_column(String(8))
+    rate: Mapped[Decimal] = mapped_column(RATE)
+
+
 class VolumeTier(Base):
     """阶梯式: a seller whose settled volume this month reaches ``min_volume_fen`` gets
     ``rate_bonus`` added to the card rate."""

@@ -21,6 +21,7 @@ from huafei.rates import errors
 from huafei.rates.models import (
     AgreementAcceptance,
     AgreementVersion,
+    BalanceRate,
     ChannelProfile,
     Lane,
     Quote,
@@ -62,6 +63,14 @@ class RateLine:
 
 
 @dataclass(frozen=True, slots=True)
+class BalanceRateLine:
+    """A rate card's rate for one carrier's balance (话费余额), whatever the amount."""
+
+    carrier: str
+    rate: Decimal
+
+
+@dataclass(frozen=True, slots=True)
 class TierLine:
     """A tiered profile's bonus from a month's volume."""
 
@@ -88,21 +97,26 @@ def publish_rate_card(
     profile_code: str,
     lines: Sequence[RateLine],
     tiers: Sequence[TierLine] = (),
+    balance: Sequence[BalanceRateLine] = (),
     effective_at: datetime,
     now: datetime,
     note: str = "",
     by: str = "system",
 ) -> RateCardVersion:
-    """Add a new version; the old ones stay as the public history."""
+    """Add a new version; the old ones stay as the public history. ``balance`` are its rates
+    for carrier balance (a version without them buys no balance)."""
     get_profile(session, profile_code)
-    seen: set[tuple[str, int, str]] = set()
-    for line in lines:
-        key = (line.carrier, line.face_value_fen, line.lane.value)
+    keyed: list[tuple[tuple[object, ...], Decimal]] = [
+        ((line.carrier, line.face_value_fen, line.lane.value), line.rate) for line in lines
+    ]
+    keyed += [((line.carrier, "balance"), line.rate) for line in balance]
+    seen: set[tuple[object, ...]] = set()
+    for key, rate in keyed:
         if key in seen:
             raise errors.InvalidRateCard(f"{key} is listed twice")
         seen.add(key)
-        if not (Decimal(0) < line.rate <= Decimal(1)):
-            raise errors.InvalidRateCard(f"rate {line.rate} for {key} is outside (0, 1]")
+        if not (Decimal(0) < rate <= Decimal(1)):
+            raise errors.InvalidRateCard(f"rate {rate} for {key} is outside (0, 1]")
     last = session.scalars(
         select(RateCardVersion.version)
         .where(RateCardVersion.profile_code == profile_code)
@@ -132,6 +146,9 @@ def publish_rate_card(
     session.add_all(
         VolumeTier(version_id=version.id, min_volume_fen=t.min_volume_fen, rate_bonus=t.rate_bonus)
         for t in tiers
+    )
+    session.add_all(
+        BalanceRate(version_id=version.id, carrier=line.carrier, rate=line.rate) for line in balance
     )
     session.flush()
     return version
@@ -165,12 +182,14 @@ def _tier_bonus(session: Session, version_id: int, monthly_volume_fen: int) -> D
 
 @dataclass(frozen=True, slots=True)
 class Priced:
-    """The price of one card: what the seller is paid and what the platform keeps."""
+    """The price of one card — or of an amount of balance, whose lane is ``balance``
+    (``rates.balance``): what the seller is paid and what the platform keeps."""
 
     profile_code: str
     carrier: str
     face_value_fen: int
-    lane: Lane
+    lane: str
+    """A ``Lane`` for a card."""
     version: RateCardVersion
     rate: Rate
     payout: Money
@@ -298,7 +317,7 @@ def lock_quote(
         profile_code=priced.profile_code,
         carrier=priced.carrier,
         face_value_fen=priced.face_value_fen,
-        lane=priced.lane.value,
+        lane=str(priced.lane),
         rate_version_id=priced.version.id,
         rate=priced.rate.value,
         payout_fen=priced.payout.fen,

@@ -1,0 +1,1 @@
+"""The rules of balance recycling, by step (docs/balance.md)."""
