@@ -57,13 +57,13 @@ def add_account(client: TestClient, csrf: str, kind: str, account: str) -> str:
 
 
 def _form(page: str, kind: str) -> str:
-    match = re.search(rf'<form[^>]*id="add-{kind}".*?</form>', page, re.S)
+    match = re.search(rf'<form[^>]*id="add-{kind}".*?</form>', page, re.DOTALL)
     assert match, f"no form to add {kind}"
     return match.group(0)
 
 
 def _options(page: str) -> list[str]:
-    select = re.search(r'<select id="method_id".*?</select>', page, re.S)
+    select = re.search(r'<select id="method_id".*?</select>', page, re.DOTALL)
     assert select
     return [
         " ".join(text.split())
@@ -80,7 +80,7 @@ class TestPayoutAccounts:
         page = client.get("/wallet").text
         for kind, _account, _shown, heading in ACCOUNTS:
             assert heading in page
-            assert 'name="kind" value="%s"' % kind in _form(page, kind)
+            assert f'name="kind" value="{kind}"' in _form(page, kind)
 
     @pytest.mark.parametrize(("kind", "account", "shown", "heading"), ACCOUNTS)
     def test_each_kind_is_added_with_a_code_and_offered_for_withdrawals(
