@@ -82,7 +82,9 @@ class TestPayoutAccounts:
             assert heading in page
             assert f'name="kind" value="{kind}"' in _form(page, kind)
 
-    @pytest.mark.parametrize(("kind", "account", "shown", "heading"), ACCOUNTS)
+    @pytest.mark.parametrize(
+        ("kind", "account", "shown", "heading"), ACCOUNTS, ids=[row[0] for row in ACCOUNTS]
+    )
     def test_each_kind_is_added_with_a_code_and_offered_for_withdrawals(
         self, client, csrf, kind, account, shown, heading
     ) -> None:
