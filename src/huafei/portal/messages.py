@@ -79,6 +79,7 @@ ERROR_MESSAGES: dict[str, str] = {
     "holder_name_mismatch": N_("The account holder's name must be your verified real name."),
     "verification_code_invalid": N_("The SMS code is wrong or has expired."),
     "invalid_payout_account": N_("This payout account is not valid."),
+    "unknown_method_kind": N_("Choose a bank card, Alipay, WeChat Pay or an e-CNY wallet."),
     "card_number_invalid": N_("The bank card number is not valid; check the digits."),
     "card_bank_unsupported": N_("We cannot pay out to cards of this bank yet."),
     "credit_card_not_allowed": N_("Withdrawals go to debit cards only."),

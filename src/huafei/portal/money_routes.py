@@ -81,6 +81,9 @@ def _wallet_page(
             "balances": get_balances(session, me.owner_ref),
             "methods": [methods.view(m) for m in methods.list_methods(session, me.owner_ref)],
             "withdrawals": recent,
+            "destinations": methods.views_by_id(
+                session, me.owner_ref, [w.method_id for w in recent if w.method_id is not None]
+            ),
             "with_vouchers": vouchers.with_vouchers(
                 session, Subject.WITHDRAWAL, [w.id for w in recent], owner_ref=me.owner_ref
             ),
@@ -101,6 +104,8 @@ def _wallet_page(
         cancellable=CANCELLABLE,
         flash=notice or flash(request),
         code_sent=code_sent,
+        adding=(form or {}).get("kind") or MethodKind.BANK_CARD.value,
+        addable=ADDABLE,
         **data,
     )
 
@@ -111,10 +116,27 @@ def wallet_page(ctx: PageCtx, me: Me) -> Response:
 
 
 # -- payout accounts ----------------------------------------------------------------------------
+#: the kinds a seller adds by typing the account (the carrier wallet is added by the platform)
+ADDABLE = (MethodKind.BANK_CARD, MethodKind.ALIPAY, MethodKind.WECHAT, MethodKind.ECNY)
+
+
+def _kind_of(form: dict[str, str]) -> MethodKind:
+    """The kind of account a form adds (a form without one is the bank card's)."""
+    typed = form.get("kind", "")[:32] or MethodKind.BANK_CARD.value
+    for kind in ADDABLE:
+        if kind.value == typed:
+            return kind
+    raise _UnknownKind(kind=typed)
+
+
 def _method_form(form: dict[str, str]) -> dict[str, str]:
-    """What the seller typed into the add-a-card form (the card number is their own input and
-    is kept so a typo can be fixed; the code is not)."""
-    return {"account_no": form.get("account_no", ""), "holder_name": form.get("holder_name", "")}
+    """What the seller typed into an add-an-account form (the account number is their own input
+    and is kept so a typo can be fixed; the code is not)."""
+    return {
+        "kind": form.get("kind", "")[:32],
+        "account_no": form.get("account_no", ""),
+        "holder_name": form.get("holder_name", ""),
+    }
 
 
 @router.post("/wallet/methods/code")
@@ -123,6 +145,7 @@ def send_method_code(ctx: PageCtx, me: Me, form: Form, sms: Sms) -> Response:
     ``POST /api/v1/payout-methods/sms-code`` does."""
     gettext = gettext_for(ctx.request)
     now = ctx.now
+    _kind_of(form)  # an unknown kind costs no text
     try:
         issued = ctx.settle(
             lambda s: methods.issue_method_code(s, phone=me.seller.phone, **ctx.attempt)
@@ -144,6 +167,7 @@ def add_method(ctx: PageCtx, me: Me, form: Form, payouts: PayoutsDep) -> Respons
     real_name = _verified_name(ctx, me)
     account_no = form.get("account_no", "")[:128]
     holder_name = form.get("holder_name", "")[:64]
+    kind = _kind_of(form)
     try:
         _require(form, "account_no", "holder_name", "sms_code")
         ctx.settle(
@@ -151,7 +175,7 @@ def add_method(ctx: PageCtx, me: Me, form: Form, payouts: PayoutsDep) -> Respons
                 s,
                 owner_ref=me.owner_ref,
                 phone=me.seller.phone,
-                kind=MethodKind.BANK_CARD,
+                kind=kind,
                 account_no=account_no,
                 holder_name=holder_name,
                 verified_real_name=real_name,
@@ -180,7 +204,7 @@ def quote_withdrawal(ctx: PageCtx, me: Me, form: Form, payouts: PayoutsDep) -> R
     kept = {"method_id": form.get("method_id", ""), "amount": form.get("amount", "")}
     try:
         method_id = chosen_number(form.get("method_id", ""))
-        amount = Money.parse(form.get("amount", "")).fen
+        amount = _amount_asked(ctx, me, payouts, form, method_id)
         quote = ctx.run(
             lambda s: withdrawals.quote_withdrawal(
                 s,
@@ -203,9 +227,23 @@ def quote_withdrawal(ctx: PageCtx, me: Me, form: Form, payouts: PayoutsDep) -> R
         section="wallet",
         quote=quote,
         method=method,
-        amount_text=form.get("amount", ""),
+        amount_text=Money(amount).plain(),
         idempotency_key=secrets.token_urlsafe(18),
     )
+
+
+def _amount_asked(
+    ctx: CallContext, me: SellerPage, payouts: Payouts, form: dict[str, str], method_id: int
+) -> int:
+    """The amount typed, or with "withdraw everything" the whole available balance less the
+    method's fee."""
+    if form.get("everything"):
+        return ctx.run(
+            lambda s: withdrawals.largest_amount(
+                s, payouts=payouts, owner_ref=me.owner_ref, method_id=method_id
+            )
+        )
+    return Money.parse(form.get("amount", "")).fen
 
 
 def _withdraw_once(
@@ -272,6 +310,12 @@ def _require(form: dict[str, str], *names: str) -> None:
     missing = [name for name in names if not form.get(name)]
     if missing:
         raise _MissingFields(missing=missing)
+
+
+class _UnknownKind(HuafeiError):
+    code = "unknown_method_kind"
+    status = 422
+    title = "Choose a bank card, Alipay, WeChat Pay or an e-CNY wallet"
 
 
 class _MissingFields(HuafeiError):

@@ -216,6 +216,19 @@ def list_methods(session: Session, owner_ref: str) -> list[PayoutMethod]:
     )
 
 
+def views_by_id(session: Session, owner_ref: str, method_ids: list[int]) -> dict[int, MethodView]:
+    """The owner's methods of ``method_ids`` as they may be shown, removed ones included (a
+    withdrawal names where it went after the account is removed)."""
+    if not method_ids:
+        return {}
+    found = session.scalars(
+        select(PayoutMethod).where(
+            PayoutMethod.owner_ref == owner_ref, PayoutMethod.id.in_(set(method_ids))
+        )
+    )
+    return {method.id: view(method) for method in found}
+
+
 def get_method(session: Session, owner_ref: str, method_id: int) -> PayoutMethod:
     """One of the owner's payout methods; ``PayoutMethodNotFound`` for another's."""
     method = session.get(PayoutMethod, method_id)

@@ -116,6 +116,22 @@ def quote_withdrawal(
     )
 
 
+def largest_amount(session: Session, *, payouts: Payouts, owner_ref: str, method_id: int) -> int:
+    """The largest amount the available balance covers by the method, its fee included:
+    "withdraw everything" (0 when not even the fee is covered). Limits are left to the quote."""
+    method = active_method(session, owner_ref, method_id)
+    available_fen = get_balances(session, owner_ref).available_fen
+    rule = payouts.policy.profile_for(owner_ref).fees[method.method_kind]
+    low, high = 0, max(0, available_fen)  # amount + fee grows with the amount: bisect it
+    while low < high:
+        middle = (low + high + 1) // 2
+        if middle + rule.fee(middle) <= available_fen:
+            low = middle
+        else:
+            high = middle - 1
+    return low
+
+
 #: The length of ``Withdrawal.idempotency_key``: every key the edge accepts.
 WITHDRAWAL_KEY_LENGTH = MAX_KEY_LENGTH
 
