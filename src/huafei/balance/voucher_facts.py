@@ -13,14 +13,9 @@ from sqlalchemy.orm import Session
 
 from huafei.balance.models import BalanceSale, SaleState
 from huafei.identity.validation import mask_phone
+from huafei.orders.voucher_facts import agreement_facts, quote_facts
 from huafei.rates.models import AgreementAcceptance, Quote, RateCardVersion
-from huafei.vouchers.schemas import (
-    AgreementFacts,
-    Amounts,
-    QuoteFacts,
-    VoucherFacts,
-    VoucherKind,
-)
+from huafei.vouchers.schemas import Amounts, QuoteFacts, VoucherFacts, VoucherKind
 
 BALANCE_SALE = VoucherKind(code="balance_sale", prefix="BS", title="话费余额回收交易凭证")
 
@@ -59,23 +54,16 @@ def balance_sale_voucher_facts(
     return {
         sale.id: _facts(
             sale,
-            quote=_quote(sale, quotes[sale.quote_id], versions[sale.rate_version_id]),
+            quote=quote_facts(
+                quotes[sale.quote_id],
+                versions[sale.rate_version_id],
+                rate=sale.rate,
+                payout_fen=sale.payout_fen,
+            ),
             acceptance=acceptances[sale.agreement_acceptance_id],
         )
         for sale in sales
     }
-
-
-def _quote(sale: BalanceSale, quote: Quote, version: RateCardVersion) -> QuoteFacts:
-    return QuoteFacts(
-        id=quote.id,
-        profile=quote.profile_code,
-        rate_card_version=version.version,
-        rate=sale.rate,
-        payout_fen=sale.payout_fen,
-        locked_at=quote.created_at,
-        expires_at=quote.expires_at,
-    )
 
 
 def _facts(
@@ -100,9 +88,5 @@ def _facts(
         },
         completed_at=settled_at,
         quote=quote,
-        agreement=AgreementFacts(
-            version=acceptance.version,
-            sha256=acceptance.sha256,
-            accepted_at=acceptance.accepted_at,
-        ),
+        agreement=agreement_facts(acceptance),
     )
