@@ -230,6 +230,8 @@ MATRIX: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/api/v1/orders/{order_id}/voucher.pdf"): SELLERS,
     ("GET", "/api/v1/withdrawals/{withdrawal_id}/voucher"): SELLERS,
     ("GET", "/api/v1/withdrawals/{withdrawal_id}/voucher.pdf"): SELLERS,
+    ("GET", "/api/v1/balance/sales/{sale_id}/voucher"): SELLERS,
+    ("GET", "/api/v1/balance/sales/{sale_id}/voucher.pdf"): SELLERS,
     ("GET", "/api/v1/vouchers/verify"): EVERYONE,
     # the seller portal (pages): public ones, then the signed-in seller's
     ("GET", "/"): EVERYONE,

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from huafei.balance.tasks import BalanceTasks, register_balance_tasks
+from huafei.balance.voucher_facts import balance_sale_voucher_facts
 from huafei.composition.container import Container
 from huafei.core.clock import Clock
 from huafei.credit.tasks import CreditTasks, register_credit_tasks
@@ -72,11 +73,12 @@ def build_registry(container: Container) -> TaskRegistry:
 
 
 #: Whose records get vouchers: a subject and the builder of its facts. A new kind of record
-#: (a balance order in a table of its own) is one more line here and a ``request_voucher`` call
-#: where it becomes final (docs/vouchers.md).
+#: in a table of its own is one more line here and a ``request_voucher`` call where it becomes
+#: final (docs/vouchers.md).
 VOUCHER_BUILDERS: dict[str, FactsBuilder] = {
     Subject.ORDER: order_voucher_facts,
     Subject.WITHDRAWAL: withdrawal_voucher_facts,
+    Subject.BALANCE_SALE: balance_sale_voucher_facts,
 }
 
 

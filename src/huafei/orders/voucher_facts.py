@@ -7,6 +7,7 @@ quotes, rate card versions, agreement acceptances and profiles, each with one ``
 from __future__ import annotations
 
 from collections.abc import Sequence
+from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -67,22 +68,37 @@ def order_voucher_facts(session: Session, order_ids: Sequence[int]) -> dict[int,
         profile = profiles.get(order.profile_code)
         facts[order.id] = _facts(
             order,
-            quote=_quote(order, quotes[batch.quote_id], versions[order.rate_version_id]),
+            quote=quote_facts(
+                quotes[batch.quote_id],
+                versions[order.rate_version_id],
+                rate=order.rate,
+                payout_fen=order.quoted_payout_fen,
+            ),
             acceptance=acceptances[batch.agreement_acceptance_id],
             profile_name=profile.name_zh if profile is not None else order.profile_code,
         )
     return facts
 
 
-def _quote(order: Order, quote: Quote, version: RateCardVersion) -> QuoteFacts:
+def quote_facts(
+    quote: Quote, version: RateCardVersion, *, rate: Decimal, payout_fen: int
+) -> QuoteFacts:
+    """A locked quote as a voucher prints it (balance sales' vouchers use it too)."""
     return QuoteFacts(
         id=quote.id,
         profile=quote.profile_code,
         rate_card_version=version.version,
-        rate=order.rate,
-        payout_fen=order.quoted_payout_fen,
+        rate=rate,
+        payout_fen=payout_fen,
         locked_at=quote.created_at,
         expires_at=quote.expires_at,
+    )
+
+
+def agreement_facts(acceptance: AgreementAcceptance) -> AgreementFacts:
+    """An accepted agreement as a voucher prints it."""
+    return AgreementFacts(
+        version=acceptance.version, sha256=acceptance.sha256, accepted_at=acceptance.accepted_at
     )
 
 
@@ -113,9 +129,5 @@ def _facts(
         },
         completed_at=settled_at,
         quote=quote,
-        agreement=AgreementFacts(
-            version=acceptance.version,
-            sha256=acceptance.sha256,
-            accepted_at=acceptance.accepted_at,
-        ),
+        agreement=agreement_facts(acceptance),
     )

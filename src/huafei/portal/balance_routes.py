@@ -33,6 +33,9 @@ from huafei.portal.messages import describe, describe_error
 from huafei.portal.pages import Form, Me, PageCtx, PageRoute, SellerPage, redirect, render
 from huafei.portal.ui import gettext_for
 from huafei.rates import service as rates
+from huafei.vouchers import service as vouchers
+from huafei.vouchers.models import Voucher
+from huafei.vouchers.schemas import Subject
 from huafei.web.idempotency import Idempotency
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False, tags=["portal"])
@@ -215,8 +218,15 @@ def balance_sell(authorisation_id: Id, ctx: PageCtx, me: Me, form: Form) -> Resp
 
 @router.get("/balance/sales/{sale_id}")
 def balance_sale(sale_id: Id, ctx: PageCtx, me: Me) -> Response:
-    detail = ctx.run(lambda s: reading.sale_detail(s, sale_id, owner_ref=me.owner_ref))
+    def read(session: Session) -> tuple[reading.SaleDetail, Voucher | None]:
+        detail = reading.sale_detail(session, sale_id, owner_ref=me.owner_ref)
+        voucher = vouchers.voucher_of(
+            session, Subject.BALANCE_SALE, sale_id, owner_ref=me.owner_ref
+        )
+        return detail, voucher
+
+    detail, voucher = ctx.run(read)
     return _page(
         ctx, me, "balance_sale.html", detail=detail, sale=detail.sale,
-        final=SaleState(detail.sale.state).final,
+        final=SaleState(detail.sale.state).final, voucher=voucher,
     )  # fmt: skip

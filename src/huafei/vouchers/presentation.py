@@ -25,6 +25,9 @@ ITEM_LABELS: dict[str, str] = {
     "holder_masked": "收款人",
     "rail": "支付通道",
     "rail_ref": "通道流水号",
+    "phone_masked": "转出号码",
+    "amount_fen": "转赠金额",
+    "channel_ref": "运营商转赠流水号",
 }
 VALUE_NAMES: dict[str, dict[str, str]] = {
     "carrier": {"cmcc": "中国移动", "cucc": "中国联通", "ctcc": "中国电信"},
@@ -44,6 +47,7 @@ TIME_LABELS: dict[str, str] = {
     "requested_at": "申请时间",
     "sent_at": "发出时间",
     "paid_at": "到账时间",
+    "transferred_at": "转赠时间",
 }
 TRANSFER_KINDS: dict[str, str] = {
     "single": "记账",

@@ -1,5 +1,6 @@
-"""The vouchers' API: the seller downloads the voucher of an order or a withdrawal (JSON, the
-stored bytes; PDF, rendered from them), and anyone checks one by its number and check code."""
+"""The vouchers' API: the seller downloads the voucher of an order, a withdrawal or a balance
+sale (JSON, the stored bytes; PDF, rendered from them), and anyone checks one by its number and
+check code."""
 
 from __future__ import annotations
 
@@ -90,6 +91,25 @@ def withdrawal_voucher(withdrawal_id: Id, ctx: SellerCtx) -> Response:
 )
 def withdrawal_voucher_pdf(withdrawal_id: Id, ctx: SellerCtx) -> Response:
     return voucher_pdf(_owned(ctx, Subject.WITHDRAWAL, withdrawal_id))
+
+
+@router.get(
+    "/balance/sales/{sale_id}/voucher",
+    summary=JSON_SUMMARY,
+    response_model=None,
+    responses=JSON_DOCUMENT,  # type: ignore[arg-type]
+)
+def balance_sale_voucher(sale_id: Id, ctx: SellerCtx) -> Response:
+    return voucher_json(_owned(ctx, Subject.BALANCE_SALE, sale_id))
+
+
+@router.get(
+    "/balance/sales/{sale_id}/voucher.pdf",
+    summary="The voucher as a PDF",
+    response_class=PdfResponse,
+)
+def balance_sale_voucher_pdf(sale_id: Id, ctx: SellerCtx) -> Response:
+    return voucher_pdf(_owned(ctx, Subject.BALANCE_SALE, sale_id))
 
 
 Code = Annotated[Text, Query(min_length=1, max_length=32, description="as printed")]

@@ -31,6 +31,8 @@ class Subject(enum.StrEnum):
     """An order of the ``orders`` table (``/api/v1/orders/{id}/voucher``)."""
     WITHDRAWAL = "withdrawal"
     """A withdrawal (``/api/v1/withdrawals/{id}/voucher``)."""
+    BALANCE_SALE = "balance_sale"
+    """A balance sale (``/api/v1/balance/sales/{id}/voucher``)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,6 +17,8 @@ from huafei.ledger import TransferQueue
 from huafei.notices.service import Notifier
 from huafei.orders.settlement import MOVABLE_CALENDARS, forget_calendar, settle_again
 from huafei.rates.models import ChannelProfile, Destination
+from huafei.vouchers.schemas import Subject
+from huafei.vouchers.service import request_voucher
 
 SETTLE_JOB = "balance.settle"
 
@@ -36,7 +38,8 @@ def make_available(
 ) -> None:
     """The sale is settled: its payout goes where the profile's destination says
     (``credit.destinations.credit_seller``), a repeat does nothing. The transfers go to
-    ``ledger`` when given (flushed by the caller)."""
+    ``ledger`` when given (flushed by the caller). Its voucher is asked for in the same
+    transaction."""
     if sale.sale_state is not SaleState.SETTLING:
         return
     profile = session.get(ChannelProfile, sale.profile_code)
@@ -53,6 +56,7 @@ def make_available(
     )
     sale.settled_at = now
     move(session, sale, SaleState.SETTLED, step=Step.SETTLED, actor="settlement", now=now)
+    request_voucher(session, Subject.BALANCE_SALE, sale.id, now=now)
 
 
 def settle(session: Session, sale_id: int, *, now: datetime, notifier: Notifier) -> None:
