@@ -28,7 +28,7 @@ SANDBOX = "/sandbox/carriers/cmcc/control"
 @pytest.fixture
 def platform(db, clock, tmp_path):
     # An impatient carrier client, so a slow channel looks like a lost answer quickly.
-    with running_platform(db, clock, tmp_path, carrier_timeout_seconds=1.0) as running:
+    with running_platform(db, clock, tmp_path, carrier_timeout_seconds=3.0) as running:
         yield running
 
 
@@ -158,7 +158,7 @@ class TestTopUp:
         self, platform, db, clock
     ):
         buyer = Buyer(platform, db, clock)
-        switch(platform, slow_response_ms=2_500)  # the top-up is made; its answer comes late
+        switch(platform, slow_response_ms=6_000)  # the top-up is made; its answer comes late
         key = uuid.uuid4().hex
         response = buyer.top_up(key=key)
         assert response.status_code == 201, response.text
